@@ -1,0 +1,5 @@
+import sys
+
+from chiso.cli import main
+
+sys.exit(main())

@@ -1,0 +1,140 @@
+"""The ``chiso`` command line. Each command is a thin shell over a domain's service."""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import date
+
+import click
+from sqlalchemy.exc import SQLAlchemyError
+
+from chiso import __version__, db, settings
+from chiso.errors import ChisoError
+from chiso.i18n import _
+from chiso.clitools import DATE, FORMATS, engine_ready  # noqa: F401
+from chiso.output import emit_json, emit_table, error
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="chiso")
+def cli() -> None:
+    """chiso: steer a province's administrative reform and digital transformation from live data."""
+
+
+@cli.command()
+@click.option("--province", "province", required=True, help="Code of today's province, e.g. 68 for Lâm Đồng.")
+@click.option("--agencies", "template", type=click.Path(exists=True, dir_okay=False), help="Agency template (YAML) to use instead of the default.")
+@click.option("--format", "fmt", type=FORMATS, default="table")
+def init(province: str, template: str | None, fmt: str) -> None:
+    """Create or upgrade the database and load a province's units and their lineage."""
+    from chiso.units import service
+
+    engine = db.make_engine()
+    db.upgrade(engine)
+    with db.transaction(engine) as session:
+        summary = service.init_province(session, province, template=template)
+    _print_load_summary(summary, engine, fmt)
+
+
+def _print_load_summary(summary, engine, fmt: str) -> None:
+    if fmt == "json":
+        emit_json(summary.to_json() | {"database": db.describe(engine)})
+        return
+    click.echo(_("Province {code} loaded into {url}.").format(code=summary.province, url=db.describe(engine)))
+    rows = [
+        {"what": what, "inserted": summary.inserted.get(what, 0), "updated": summary.updated.get(what, 0),
+         "unchanged": summary.unchanged.get(what, 0)}
+        for what in sorted(set(summary.inserted) | set(summary.updated) | set(summary.unchanged))
+    ]
+    emit_table(rows, [("what", _("rows")), ("inserted", _("inserted")), ("updated", _("updated")), ("unchanged", _("unchanged"))])
+
+
+@cli.command()
+@click.option("--province", default="68", show_default=True, help="Province to set up for the demonstration.")
+def demo(province: str) -> None:
+    """Set up a demonstration province on the default store and print a summary."""
+    from chiso.units import service
+
+    engine = db.make_engine()
+    db.upgrade(engine)
+    with db.transaction(engine) as session:
+        service.init_province(session, province)
+    with db.transaction(engine) as session:
+        code = service.normalise_province_code(province)
+        unit = service.get(session, code)
+        today = date.today()
+        click.echo(_("chiso {version}: demonstration store {url}").format(version=__version__, url=db.describe(engine)))
+        click.echo(_("Province: {name} ({code})").format(name=unit.name, code=unit.code))
+        rows = []
+        for level in ("agency", "commune"):
+            units = service.list_units(session, level=level, within=code, as_of=today)
+            rows.append({"what": _(level), "today": len(units)})
+        before = service.list_units(session, level="commune", within=code, as_of=date(2025, 6, 30))
+        districts = {u.parent for u in before}
+        rows.append({"what": _("commune (30/06/2025)"), "today": len(before)})
+        rows.append({"what": _("district (30/06/2025)"), "today": len(districts)})
+        emit_table(rows, [("what", _("units")), ("today", _("count"))])
+        lin = service.lineage(session, code)
+        if lin["predecessors"]:
+            click.echo(
+                _("Formed on {date} from: {names}").format(
+                    date=lin["predecessors"][0]["effective_date"],
+                    names=", ".join(p["name"] for p in lin["predecessors"]),
+                )
+            )
+
+
+@cli.command("settings")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table")
+def settings_cmd(fmt: str) -> None:
+    """Show every setting, its environment variable and the value in force."""
+    if fmt == "markdown":
+        click.echo(settings.docs_markdown(), nl=False)
+        return
+    rows = [{"name": s.name, "env": s.env, "value": s.value(), "help": s.help} for s in settings.SETTINGS]
+    if fmt == "json":
+        emit_json(rows)
+    else:
+        emit_table(rows, [("name", _("setting")), ("env", _("variable")), ("value", _("value"))])
+
+
+def _register() -> None:
+    from chiso.periods_cli import periods
+    from chiso.units.cli import groups, units
+
+    cli.add_command(units)
+    cli.add_command(groups)
+    cli.add_command(periods)
+
+
+_register()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; every failure ends as one line on stderr and a non-zero exit code."""
+    try:
+        cli.main(args=argv, prog_name="chiso", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        error(exc.format_message())
+        return exc.exit_code
+    except click.Abort:
+        error(_("interrupted"))
+        return 130
+    except ChisoError as exc:
+        error(str(exc))
+        return 1
+    except SQLAlchemyError as exc:
+        if os.environ.get("CHISO_DEBUG"):
+            raise
+        error(_("database error: {reason}").format(reason=str(getattr(exc, "orig", exc)).strip().splitlines()[0]))
+        return 1
+    except OSError as exc:
+        error(str(exc))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,36 @@
+"""What every command shares: option types and opening the store."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import click
+
+from chiso import db
+from chiso.i18n import _
+
+FORMATS = click.Choice(["table", "json"])
+
+
+class DateType(click.ParamType):
+    """A calendar date written YYYY-MM-DD."""
+
+    name = "YYYY-MM-DD"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, date):
+            return value
+        try:
+            return date.fromisoformat(str(value).strip())
+        except ValueError:
+            self.fail(_("{value!r} is not a date in the form YYYY-MM-DD").format(value=value), param, ctx)
+
+
+DATE = DateType()
+
+
+def engine_ready():
+    """The configured store, refusing one that ``chiso init`` has not prepared."""
+    engine = db.make_engine()
+    db.require_schema(engine)
+    return engine

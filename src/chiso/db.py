@@ -1,0 +1,127 @@
+"""The operational store: SQLAlchemy engine, sessions and migrations.
+
+One URL (setting ``database_url``) chooses the store: an embedded SQLite file by default,
+PostgreSQL for a province's server. The schema is owned by Alembic migrations from the first
+table on; :func:`upgrade` brings any store to the newest revision and is safe to run again.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from sqlalchemy import MetaData, create_engine, event, inspect
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+from chiso import settings
+from chiso.errors import ChisoError
+from chiso.i18n import _
+
+# Constraint names fixed by convention so that migrations name them the same on every store.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cur = dbapi_connection.cursor()
+    # WAL lets the dashboard read while an import writes; foreign keys are off by default.
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+def make_engine(url: str | None = None) -> Engine:
+    url = url or settings.get("database_url")
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ChisoError(_("Invalid database URL: {url}").format(url=url)) from None
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(parsed)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return create_engine(parsed, pool_pre_ping=True)
+
+
+def describe(engine: Engine) -> str:
+    """The store in use, without any password, for messages and the health check."""
+    return engine.url.render_as_string(hide_password=True)
+
+
+def alembic_config(engine: Engine):
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def upgrade(engine: Engine) -> None:
+    """Create or upgrade the schema to the newest migration."""
+    from alembic import command
+
+    try:
+        with engine.begin() as conn:
+            cfg = alembic_config(engine)
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+    except OperationalError as exc:
+        raise ChisoError(
+            _("Cannot open the database {url}: {reason}").format(
+                url=describe(engine), reason=str(exc.orig).strip().splitlines()[0]
+            )
+        ) from None
+
+
+def current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def require_schema(engine: Engine) -> None:
+    """Refuse to work on a store that ``chiso init`` has not prepared."""
+    try:
+        ready = inspect(engine).has_table("units")
+    except OperationalError as exc:
+        raise ChisoError(
+            _("Cannot open the database {url}: {reason}").format(
+                url=describe(engine), reason=str(exc.orig).strip().splitlines()[0]
+            )
+        ) from None
+    if not ready:
+        raise ChisoError(
+            _("The database {url} is not initialised; run `chiso init --province CODE` first.").format(
+                url=describe(engine)
+            )
+        )
+
+
+@contextmanager
+def transaction(engine: Engine) -> Iterator[Session]:
+    """One unit of work: committed whole, or rolled back whole on any error."""
+    factory = sessionmaker(engine, expire_on_commit=False)
+    with factory() as session, session.begin():
+        yield session

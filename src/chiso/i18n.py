@@ -1,0 +1,40 @@
+"""Translations of every user-facing string (gettext catalogues managed with Babel).
+
+Message ids are English; Vietnamese is the default language (setting ``lang``). The
+catalogues live in ``chiso/locale/<lang>/LC_MESSAGES/chiso.po`` and are compiled to ``.mo``
+by ``scripts/i18n.sh`` (a test fails when a compiled catalogue is older than its source).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from babel.support import NullTranslations, Translations
+
+LOCALE_DIR = Path(__file__).parent / "locale"
+LANGUAGES = ("vi", "en")
+DEFAULT_LANGUAGE = "vi"
+
+
+@lru_cache(maxsize=None)
+def translations(lang: str) -> NullTranslations:
+    if lang not in LANGUAGES:
+        lang = DEFAULT_LANGUAGE
+    return Translations.load(str(LOCALE_DIR), [lang], domain="chiso")
+
+
+def current_language() -> str:
+    from chiso import settings
+
+    lang = settings.get("lang")
+    return lang if lang in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def _(message: str) -> str:
+    """Translate ``message`` into the language in force."""
+    return translations(current_language()).gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    return translations(current_language()).ngettext(singular, plural, n)

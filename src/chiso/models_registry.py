@@ -1,0 +1,3 @@
+"""Imports every module that declares tables, so that metadata and migrations see them all."""
+
+from chiso.units import models as units_models  # noqa: F401

@@ -1,0 +1,51 @@
+"""Printing results: JSON for machines, aligned tables for people."""
+
+from __future__ import annotations
+
+import json
+import sys
+import unicodedata
+from datetime import date, datetime
+from typing import Any, Iterable, Sequence
+
+import click
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def emit_json(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=_default))
+
+
+def _width(text: str) -> int:
+    # Combining marks (Vietnamese tone marks in NFD text) take no column.
+    return sum(0 if unicodedata.combining(ch) else 1 for ch in text)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.2f}"
+    return str(value)
+
+
+def emit_table(rows: Iterable[dict], columns: Sequence[tuple[str, str]]) -> None:
+    """``columns`` is (key, heading) pairs; headings are already translated."""
+    body = [[_cell(row.get(key)) for key, _h in columns] for row in rows]
+    heads = [h for _k, h in columns]
+    widths = [max([_width(h)] + [_width(r[i]) for r in body]) for i, h in enumerate(heads)]
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(c + " " * (w - _width(c)) for c, w in zip(cells, widths)).rstrip()
+
+    out = [line(heads), line(["-" * w for w in widths])] + [line(r) for r in body]
+    click.echo("\n".join(out))
+
+
+def error(message: str) -> None:
+    sys.stderr.write(f"chiso: {message}\n")

@@ -1,0 +1,105 @@
+"""The command line as the acceptance checks and users run it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from chiso.cli import main
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def chiso_process(*argv: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    """The installed ``chiso`` entry point in a separate process."""
+    return subprocess.run(
+        [sys.executable, "-m", "chiso", *argv], capture_output=True, text=True,
+        env={**os.environ, **(env or {})}, timeout=120,
+    )
+
+
+def test_units_list_json_today_and_before_the_reform(loaded_url, monkeypatch, capsys):
+    monkeypatch.setenv("CHISO_DATABASE_URL", loaded_url)
+    code, out, err = run(capsys, "units", "list", "--level", "commune", "--format", "json")
+    assert code == 0, err
+    rows = json.loads(out)
+    assert len(rows) == 124
+    assert {"code", "name", "level", "parent"} <= set(rows[0])
+    assert all(r["level"] == "commune" and r["parent"] == "68" for r in rows)
+
+    code, out, err = run(capsys, "units", "list", "--level", "commune", "--as-of", "2025-06-30", "--format", "json")
+    old = json.loads(out)
+    assert code == 0 and len(old) > 300
+    assert {r["code"] for r in old}.isdisjoint({r["code"] for r in rows} - {r["code"] for r in old if not r["code"].startswith("old:")})
+    assert all(r["parent"].startswith("old:") for r in old)
+
+
+def test_lineage_json_names_the_three_former_provinces(loaded_url, monkeypatch, capsys):
+    monkeypatch.setenv("CHISO_DATABASE_URL", loaded_url)
+    code, out, err = run(capsys, "units", "lineage", "68", "--format", "json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert {p["official_code"] for p in data["predecessors"]} == {"60", "67", "68"}
+    assert all({"event", "effective_date"} <= set(p) for p in data["predecessors"])
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["units", "list", "--as-of", "2025-13-01"],
+        ["units", "list", "--as-of", "yesterday"],
+        ["units", "lineage", "nowhere"],
+        ["units", "list", "--level", "galaxy"],
+        ["periods", "show", "2025-Q5"],
+    ],
+)
+def test_bad_input_gives_one_line_on_stderr(loaded_url, monkeypatch, capsys, argv):
+    monkeypatch.setenv("CHISO_DATABASE_URL", loaded_url)
+    code, out, err = run(capsys, *argv)
+    assert code != 0
+    assert err.startswith("chiso: ") and err.count("\n") == 1, err
+
+
+def test_init_with_unknown_province_writes_nothing(tmp_path):
+    url = f"sqlite:///{tmp_path / 'x.sqlite3'}"
+    proc = chiso_process("init", "--province", "99", env={"CHISO_DATABASE_URL": url})
+    assert proc.returncode == 1
+    assert proc.stderr.count("\n") == 1 and "99" in proc.stderr
+    proc = chiso_process("units", "list", env={"CHISO_DATABASE_URL": url})
+    # The schema may exist, but no unit was written.
+    assert proc.returncode == 0 and proc.stdout.count("\n") == 2, proc.stdout + proc.stderr
+
+
+def test_commands_on_an_uninitialised_store_say_what_to_do(tmp_path):
+    proc = chiso_process("units", "list", env={"CHISO_DATABASE_URL": f"sqlite:///{tmp_path / 'none.sqlite3'}"})
+    assert proc.returncode == 1 and "chiso init" in proc.stderr and proc.stderr.count("\n") == 1
+
+
+def test_init_twice_reports_no_change(tmp_path):
+    env = {"CHISO_DATABASE_URL": f"sqlite:///{tmp_path / 'twice.sqlite3'}"}
+    first = chiso_process("init", "--province", "11", "--format", "json", env=env)
+    assert first.returncode == 0, first.stderr
+    second = chiso_process("init", "--province", "11", "--format", "json", env=env)
+    data = json.loads(second.stdout)
+    assert data["inserted"] == {} and data["updated"] == {}, data
+
+
+def test_settings_docs_are_generated_from_the_table():
+    from pathlib import Path
+
+    from chiso import settings
+
+    page = Path(__file__).parents[1] / "docs" / "settings.md"
+    assert page.read_text(encoding="utf-8") == settings.docs_markdown(), (
+        "docs/settings.md is out of date: run `chiso settings --format markdown > docs/settings.md`"
+    )
+    for s in settings.SETTINGS:
+        assert s.env in page.read_text(encoding="utf-8")
