@@ -66,9 +66,9 @@ def demo(province: str) -> None:
         click.echo(_("chiso {version}: demonstration store {url}").format(version=__version__, url=db.describe(engine)))
         click.echo(_("Province: {name} ({code})").format(name=unit.name, code=unit.code))
         rows = []
-        for level in ("agency", "commune"):
+        for level, label in (("agency", _("agencies")), ("commune", _("communes, wards, special zones"))):
             units = service.list_units(session, level=level, within=code, as_of=today)
-            rows.append({"what": _(level), "today": len(units)})
+            rows.append({"what": label, "today": len(units)})
         before = service.list_units(session, level="commune", within=code, as_of=date(2025, 6, 30))
         districts = {u.parent for u in before}
         rows.append({"what": _("commune (30/06/2025)"), "today": len(before)})
