@@ -21,6 +21,12 @@ from chiso.calendar import (
 from chiso.errors import ChisoError
 
 
+@pytest.fixture(autouse=True)
+def english_messages(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The assertions below quote the English messages (the message ids)."""
+    monkeypatch.setenv("CHISO_LANG", "en")
+
+
 @pytest.fixture(scope="module")
 def vn() -> WorkingCalendar:
     return default_calendar()
@@ -184,6 +190,20 @@ def test_days_outside_the_data_raise_calendar_error(vn: WorkingCalendar) -> None
     assert isinstance(CalendarError("x"), ChisoError)
 
 
+def test_messages_are_in_vietnamese_by_default(
+    vn: WorkingCalendar, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CHISO_LANG", "vi")
+    with pytest.raises(CalendarError) as caught:
+        vn.is_working_day(date(2021, 12, 31))
+    message = str(caught.value)
+    assert message.startswith("Lịch ngày làm việc chưa có dữ liệu năm 2021;")
+    assert "2022–2027" in message and "ngày làm việc" in message
+    monkeypatch.delenv("CHISO_LANG")
+    with pytest.raises(CalendarError, match="^dữ liệu lịch, năm 2030: bắt buộc phải có 'source'"):
+        WorkingCalendar.from_dict({"years": {2030: {"confidence": "confirmed"}}})
+
+
 def test_the_start_of_an_interval_need_not_be_covered(vn: WorkingCalendar) -> None:
     # (31 Dec 2021, 10 Jan 2022]: 3 Jan is New Year's Day observed, so 4–7 and 10 Jan.
     assert vn.working_days_between(date(2021, 12, 31), date(2022, 1, 10)) == 5
@@ -330,3 +350,4 @@ def test_empty_data_is_refused() -> None:
         WorkingCalendar.from_dict({})
     with pytest.raises(CalendarError):
         WorkingCalendar(years=[])
+

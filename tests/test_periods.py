@@ -21,6 +21,13 @@ from chiso.periods import (
     periods_of_year,
 )
 
+
+@pytest.fixture(autouse=True)
+def english_messages(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The assertions below quote the English messages (the message ids)."""
+    monkeypatch.setenv("CHISO_LANG", "en")
+
+
 # -- parsing and canonical codes ------------------------------------------------------
 
 
@@ -248,6 +255,21 @@ def test_malformed_text_names_the_accepted_forms(text: str) -> None:
     assert message.startswith("Not a period code:")
     for form in ("2025-W49", "2025-11", "2025-Q3", "2025-H1", "2025-9M", "2025-YTD-11"):
         assert form in message
+
+
+def test_messages_are_in_vietnamese_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CHISO_LANG", "vi")
+    with pytest.raises(PeriodError) as caught:
+        parse_period("2025-Q5")
+    message = str(caught.value)
+    assert message.startswith("Kỳ báo cáo không hợp lệ: '2025-Q5': ")
+    assert "Quý phải từ Q1 đến Q4, không có quý Q5." in message
+    assert "Các dạng hợp lệ:" in message and "2025-YTD-11 (lũy kế từ đầu năm" in message
+    with pytest.raises(PeriodError, match="không thuộc kỳ 9 tháng nào"):
+        period_for("nine_months", date(2025, 10, 1))
+    monkeypatch.delenv("CHISO_LANG")
+    with pytest.raises(PeriodError, match="^Không phải mã kỳ báo cáo: 'abc'"):
+        parse_period("abc")
 
 
 def test_period_error_is_a_value_error_and_a_chiso_error() -> None:

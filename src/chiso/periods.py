@@ -19,7 +19,10 @@ ytd           ``2025-YTD-11``   year to date (lũy kế từ đầu năm): 1 Jan
                                 (``2025-YTD-03``), like months
 ============  ================  =====================================================
 
-Everything here is pure: no clock, no files, no settings.
+Everything here is pure: no clock, no files, no settings (apart from the language of
+error messages, see :mod:`chiso.i18n`). The working-day calendar
+(``WorkingCalendar``, ``CalendarError``, ``default_calendar``) is in
+:mod:`chiso.calendar`.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from datetime import MAXYEAR, MINYEAR, date, datetime, timedelta
 from typing import Final
 
 from chiso.errors import ChisoError
+from chiso.i18n import _
 
 __all__ = [
     "ACCEPTED_FORMS",
@@ -56,7 +60,8 @@ KINDS: Final[tuple[str, ...]] = (
     "ytd",
 )
 
-#: Shown in every parse error so that the user learns the right spelling at once.
+#: The accepted forms, in English; parse errors show them in the language in force
+#: (see :func:`_accepted_forms`) so that the user learns the right spelling at once.
 ACCEPTED_FORMS: Final[str] = (
     "2025-W49 (ISO week), 2025-11 (month), 2025-Q3 (quarter), 2025-H1 (half-year), "
     "2025-9M (nine months, 1 Jan–30 Sep), 2025 (year), "
@@ -66,6 +71,23 @@ ACCEPTED_FORMS: Final[str] = (
 # How many numbered periods of each kind a year has; weeks vary, see iso_weeks_in_year.
 _COUNT_PER_YEAR: Final[dict[str, int]] = {"month": 12, "quarter": 4, "half": 2, "ytd": 12}
 _UNNUMBERED: Final[frozenset[str]] = frozenset({"nine_months", "year"})
+
+
+def _accepted_forms() -> str:
+    """:data:`ACCEPTED_FORMS` in the language in force (the msgid is the same text)."""
+    return _(
+        "2025-W49 (ISO week), 2025-11 (month), 2025-Q3 (quarter), 2025-H1 (half-year), "
+        "2025-9M (nine months, 1 Jan–30 Sep), 2025 (year), "
+        "2025-YTD-11 (year to date, 1 Jan to the end of month 11)"
+    )
+
+
+def _unknown_kind(kind: object) -> PeriodError:
+    return PeriodError(
+        _("Unknown period kind {kind!r}; expected one of {kinds}.").format(
+            kind=kind, kinds=", ".join(KINDS)
+        )
+    )
 
 
 class PeriodError(ChisoError, ValueError):
@@ -114,41 +136,52 @@ class Period:
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
-            raise PeriodError(
-                f"Unknown period kind {self.kind!r}; expected one of {', '.join(KINDS)}."
-            )
+            raise _unknown_kind(self.kind)
         if isinstance(self.year, bool) or not isinstance(self.year, int):
-            raise PeriodError(f"Period year must be an integer, got {self.year!r}.")
+            raise PeriodError(
+                _("Period year must be an integer, got {year!r}.").format(year=self.year)
+            )
         if not MINYEAR <= self.year <= MAXYEAR:
             raise PeriodError(
-                f"Period year must be between {MINYEAR:04d} and {MAXYEAR}, got {self.year}."
+                _("Period year must be between {min:04d} and {max}, got {year}.").format(
+                    min=MINYEAR, max=MAXYEAR, year=self.year
+                )
             )
         if self.kind in _UNNUMBERED:
             if self.number is not None:
                 raise PeriodError(
-                    f"A {self.kind} period has no number, got {self.number!r}."
+                    _("A {kind} period has no number, got {number!r}.").format(
+                        kind=self.kind, number=self.number
+                    )
                 )
             return
         if isinstance(self.number, bool) or not isinstance(self.number, int):
             raise PeriodError(
-                f"A {self.kind} period needs an integer number, got {self.number!r}."
+                _("A {kind} period needs an integer number, got {number!r}.").format(
+                    kind=self.kind, number=self.number
+                )
             )
         if self.kind == "week":
             weeks = iso_weeks_in_year(self.year)
             if not 1 <= self.number <= weeks:
                 raise PeriodError(
-                    f"ISO year {self.year} has weeks W01–W{weeks}, not W{self.number:02d}."
+                    _("ISO year {year} has weeks W01–W{weeks}, not W{number:02d}.").format(
+                        year=self.year, weeks=weeks, number=self.number
+                    )
                 )
             return
         highest = _COUNT_PER_YEAR[self.kind]
         if not 1 <= self.number <= highest:
-            problem = {
-                "month": f"Month must be between 01 and 12, got {self.number:02d}.",
-                "quarter": f"Quarter must be Q1 to Q4, got Q{self.number}.",
-                "half": f"Half-year must be H1 or H2, got H{self.number}.",
-                "ytd": f"Year-to-date month must be between 01 and 12, got {self.number:02d}.",
-            }[self.kind]
-            raise PeriodError(problem)
+            match self.kind:
+                case "month":
+                    problem = _("Month must be between 01 and 12, got {number:02d}.")
+                case "quarter":
+                    problem = _("Quarter must be Q1 to Q4, got Q{number}.")
+                case "half":
+                    problem = _("Half-year must be H1 or H2, got H{number}.")
+                case _:
+                    problem = _("Year-to-date month must be between 01 and 12, got {number:02d}.")
+            raise PeriodError(problem.format(number=self.number))
 
     @property
     def start(self) -> date:
@@ -236,8 +269,10 @@ class Period:
                     return Period(self.kind, self.year + steps, self.number)
         except OverflowError:
             raise PeriodError(
-                f"{self.code} shifted by {steps} falls outside the supported years "
-                f"{MINYEAR:04d}–{MAXYEAR}."
+                _(
+                    "{code} shifted by {steps} falls outside the supported years "
+                    "{min:04d}–{max}."
+                ).format(code=self.code, steps=steps, min=MINYEAR, max=MAXYEAR)
             ) from None
 
     def previous(self) -> Period:
@@ -295,9 +330,15 @@ def parse_period(text: str) -> Period:
             return Period(kind, year, number)
         except PeriodError as error:
             raise PeriodError(
-                f"Not a valid period: {text!r}: {error} Accepted forms: {ACCEPTED_FORMS}."
+                _("Not a valid period: {text!r}: {error} Accepted forms: {forms}.").format(
+                    text=text, error=error, forms=_accepted_forms()
+                )
             ) from None
-    raise PeriodError(f"Not a period code: {text!r}. Accepted forms: {ACCEPTED_FORMS}.")
+    raise PeriodError(
+        _("Not a period code: {text!r}. Accepted forms: {forms}.").format(
+            text=text, forms=_accepted_forms()
+        )
+    )
 
 
 def period_for(kind: str, d: date) -> Period:
@@ -321,13 +362,15 @@ def period_for(kind: str, d: date) -> Period:
         case "nine_months":
             if d.month > 9:
                 raise PeriodError(
-                    f"{d.isoformat()} is in no nine-month period: "
-                    "9M runs from 1 January to 30 September."
+                    _(
+                        "{date} is in no nine-month period: "
+                        "9M runs from 1 January to 30 September."
+                    ).format(date=d.isoformat())
                 )
             return Period("nine_months", d.year)
         case "year":
             return Period("year", d.year)
-    raise PeriodError(f"Unknown period kind {kind!r}; expected one of {', '.join(KINDS)}.")
+    raise _unknown_kind(kind)
 
 
 def periods_containing(d: date) -> list[Period]:
@@ -354,9 +397,7 @@ def periods_of_year(year: int, kinds: Iterable[str] = KINDS) -> list[Period]:
     result: list[Period] = []
     for kind in kinds:
         if kind not in KINDS:
-            raise PeriodError(
-                f"Unknown period kind {kind!r}; expected one of {', '.join(KINDS)}."
-            )
+            raise _unknown_kind(kind)
         if kind in _UNNUMBERED:
             result.append(Period(kind, year))
             continue

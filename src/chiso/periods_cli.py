@@ -61,7 +61,7 @@ def containing(day, fmt: str) -> None:
 @click.argument("days", type=click.IntRange(min=0))
 def add_working_days_cmd(start, days: int) -> None:
     """The date N working days after START (weekends and public holidays skipped)."""
-    from chiso.periods import CalendarError, default_calendar
+    from chiso.calendar import CalendarError, default_calendar
 
     try:
         click.echo(default_calendar().add_working_days(start, days).isoformat())

@@ -86,12 +86,10 @@ def test_changes_to_units_that_no_longer_exist_are_refused(tree):
 
 
 def test_group_membership_has_history(tree):
-    from chiso.units.models import GroupSet, UnitGroup
-
     with db.transaction(tree) as s:
-        gs = GroupSet(code="set", name="Bộ nhóm")
-        s.add(UnitGroup(code="g", name="Nhóm", group_set=gs))
-        s.flush()
+        service.create_group(s, code="g", name="Nhóm", group_set="set")
+        with pytest.raises(ChisoError):
+            service.create_group(s, code="g", name="Nhóm khác", group_set="set")
         assert service.add_to_group(s, "g", ["A", "B"], valid_from=D0) == 2
         assert service.add_to_group(s, "g", ["A"], valid_from=D0) == 0
         service.remove_from_group(s, "g", ["B"], effective=D1)

@@ -189,6 +189,18 @@ def groups_list(fmt: str) -> None:
         emit_table(rows, [("code", _("code")), ("name", _("name")), ("set", _("group set"))])
 
 
+@groups.command("create")
+@click.argument("code")
+@click.option("--name", required=True, help="Vietnamese name of the group.")
+@click.option("--name-en", "name_en", help="English name.")
+@click.option("--set", "group_set", required=True, help="Group set it belongs to (created if new).")
+def groups_create(code: str, name: str, name_en: str | None, group_set: str) -> None:
+    """Create a group of units ranked together."""
+    with db.transaction(_engine()) as session:
+        service.create_group(session, code=code, name=name, name_en=name_en, group_set=group_set)
+    click.echo(_("Group {code} created.").format(code=code))
+
+
 @groups.command("members")
 @click.argument("group")
 @click.option("--as-of", "as_of", type=DATE)

@@ -765,6 +765,23 @@ def list_groups(session: Session) -> list[dict]:
     ]
 
 
+def create_group(
+    session: Session, *, code: str, name: str, group_set: str, name_en: str | None = None,
+    set_name: str | None = None,
+) -> UnitGroup:
+    """A new group in a group set (the set is created if it does not exist yet)."""
+    if session.scalar(select(UnitGroup).where(UnitGroup.code == code)) is not None:
+        raise ChisoError(_("Group code {code} is already taken.").format(code=code))
+    gs = session.scalar(select(GroupSet).where(GroupSet.code == group_set))
+    if gs is None:
+        gs = GroupSet(code=group_set, name=set_name or group_set)
+        session.add(gs)
+    group = UnitGroup(code=code, name=name, name_en=name_en, group_set=gs)
+    session.add(group)
+    session.flush()
+    return group
+
+
 def group_members(session: Session, group: str, *, as_of: date | None = None) -> list[UnitView]:
     d = as_of or date.today()
     g = session.scalar(select(UnitGroup).where(UnitGroup.code == group))
