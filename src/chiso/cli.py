@@ -70,7 +70,7 @@ def demo(province: str) -> None:
             units = service.list_units(session, level=level, within=code, as_of=today)
             rows.append({"what": label, "today": len(units)})
         before = service.list_units(session, level="commune", within=code, as_of=date(2025, 6, 30))
-        districts = {u.parent for u in before}
+        districts = service.list_units(session, level="district", within=code, as_of=date(2025, 6, 30))
         rows.append({"what": _("commune (30/06/2025)"), "today": len(before)})
         rows.append({"what": _("district (30/06/2025)"), "today": len(districts)})
         emit_table(rows, [("what", _("units")), ("today", _("count"))])

@@ -29,8 +29,8 @@ def test_today_lam_dong_has_124_communes_with_official_codes(loaded, today):
 
 
 def test_structure_before_the_reform_is_the_three_former_provinces(loaded):
-    communes = service.list_units(loaded, level="commune", within="68", as_of=BEFORE)
-    assert communes == []  # new Lâm Đồng did not exist yet
+    # New Lâm Đồng did not exist yet: its territory was the three former provinces'.
+    territory = service.list_units(loaded, level="commune", within="68", as_of=BEFORE)
     provinces = {p.code: p for p in service.list_units(loaded, level="province", as_of=BEFORE)}
     assert len(provinces) == 63
     for old in ("old:68", "old:60", "old:67"):
@@ -40,6 +40,7 @@ def test_structure_before_the_reform_is_the_three_former_provinces(loaded):
     for old in ("old:68", "old:60", "old:67"):
         wards += service.list_units(loaded, level="commune", within=old, as_of=BEFORE)
     assert len(wards) > 300
+    assert sorted(w.code for w in wards) == sorted(w.code for w in territory)
     assert all(w.parent.startswith("old:") for w in wards)  # their parent is a district
     districts = service.list_units(loaded, level="district", within="old:68", as_of=BEFORE)
     assert {d.name for d in districts} >= {"Thành phố Đà Lạt", "Huyện Đức Trọng"}

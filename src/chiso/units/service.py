@@ -537,9 +537,22 @@ def list_units(
         query = query.where(Unit.level == level)
     units = list(session.scalars(query))
     if within:
-        root = get(session, within, on=d)
-        units = [u for u in units if _is_below(u, root, d)]
+        roots = _territory_on(session, get(session, within, on=d), d)
+        units = [u for u in units if any(_is_below(u, r, d) for r in roots)]
     return [view(u, d) for u in units]
+
+
+def _territory_on(session: Session, unit: Unit, d: date) -> list[Unit]:
+    """The units that covered ``unit``'s territory on ``d``: itself if it existed then,
+    else its predecessors of that day (new Lâm Đồng before 1 July 2025 is the former Lâm
+    Đồng, Bình Thuận and Đắk Nông)."""
+    if _holds(unit.valid_from, unit.valid_to, d):
+        return [unit]
+    found: list[Unit] = []
+    for link in session.scalars(select(LineageLink).where(LineageLink.to_unit_id == unit.id)):
+        if link.event.effective_date > d and link.from_unit.id != unit.id:
+            found += _territory_on(session, link.from_unit, d)
+    return found
 
 
 def _is_below(unit: Unit, root: Unit, d: date) -> bool:
