@@ -86,3 +86,22 @@ def test_island_district_becomes_a_special_zone(backend, store_url, today):
         preds = service.lineage(session, zones[0].code)["predecessors"]
         assert [(p["level"], p["name"]) for p in preds] == [("district", "Huyện Côn Đảo")]
     engine.dispose()
+
+
+def test_reloading_keeps_changes_recorded_since(backend, store_url, today):
+    from chiso import db
+
+    engine = db.make_engine(store_url)
+    with db.transaction(engine) as session:
+        service.init_province(session, "11")
+        communes = service.list_units(session, level="commune", within="11", as_of=today)
+        a, b = communes[0].code, communes[1].code
+        service.rename(session, code=a, name="Xã Đổi Tên", effective=date(2026, 1, 1))
+        service.merge(session, sources_=[b], into=a, effective=date(2026, 1, 1))
+    with db.transaction(engine) as session:
+        again = service.init_province(session, "11")
+        assert not again.changed, again.to_json()
+        assert service.get(session, a).name == "Xã Đổi Tên"
+        assert service.get(session, b).valid_to == date(2026, 1, 1)
+        assert b not in {u.code for u in service.list_units(session, level="commune", within="11", as_of=today)}
+    engine.dispose()

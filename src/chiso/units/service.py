@@ -123,6 +123,11 @@ class _Loader:
         self.summary = summary
         self.source = source
         self.units: dict[str, Unit] = {u.code: u for u in session.scalars(select(Unit))}
+        # Units a person has changed since (renamed, merged, moved) keep those changes:
+        # reloading the package data must not undo recorded history.
+        self.edited: set[int] = set()
+        for link in session.scalars(select(LineageLink).join(LineageEvent).where(LineageEvent.source == "user")):
+            self.edited.update((link.from_unit_id, link.to_unit_id))
 
     def unit(self, code: str, **fields) -> Unit:
         unit = self.units.get(code)
@@ -133,6 +138,9 @@ class _Loader:
             self.summary.inserted["units"] += 1
             return unit
         fields.pop("source", None)
+        if unit.id in self.edited:
+            self.summary.unchanged["units"] += 1
+            return unit
         changed = False
         for key, value in fields.items():
             if getattr(unit, key) != value:
@@ -142,6 +150,9 @@ class _Loader:
         return unit
 
     def parent(self, unit: Unit, parent: Unit, valid_from: date | None, valid_to: date | None) -> None:
+        if unit.id in self.edited:
+            self.summary.unchanged["parent_links"] += 1
+            return
         for link in unit.parents:
             if link.parent is parent and link.valid_from == valid_from:
                 if link.valid_to != valid_to:
