@@ -103,3 +103,10 @@ def test_settings_docs_are_generated_from_the_table():
     )
     for s in settings.SETTINGS:
         assert s.env in page.read_text(encoding="utf-8")
+
+
+def test_a_command_that_exits_with_a_code_keeps_it(tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("id: x\n", encoding="utf-8")
+    assert main(["methods", "validate", str(bad)]) == 1
+    assert "bands" in capsys.readouterr().out

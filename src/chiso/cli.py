@@ -51,7 +51,9 @@ def _print_load_summary(summary, engine, fmt: str) -> None:
 
 @cli.command()
 @click.option("--province", default="68", show_default=True, help="Province to set up for the demonstration.")
-def demo(province: str) -> None:
+@click.option("--dossiers", type=click.IntRange(min=1), default=200_000, show_default=True,
+              help="How many demo dossiers to generate for this year.")
+def demo(province: str, dossiers: int) -> None:
     """Set up a demonstration province on the default store and print a summary."""
     from chiso.units import service
 
@@ -82,6 +84,35 @@ def demo(province: str) -> None:
                     names=", ".join(p["name"] for p in lin["predecessors"]),
                 )
             )
+    _demo_index(engine, code, dossiers)
+
+
+def _demo_index(engine, code: str, n: int) -> None:
+    """Demo dossiers in the store, and what the 766 index says of this quarter."""
+    from chiso.dossiers.cli import make_demo_data
+    from chiso.dossiers.store import DossierStore
+    from chiso.index import service as index_service
+    from chiso.periods import period_for
+
+    summary = make_demo_data(code, n=n, seed=1)
+    click.echo(_("Demo dossiers: {read} read, {inserted} new, {unchanged} unchanged, {rejected} rejected.").format(
+        **{k: summary.to_json()[k] for k in ("read", "inserted", "unchanged", "rejected")}))
+    quarter = period_for("quarter", date.today())
+    with db.transaction(engine) as session:
+        rows = index_service.index_766(session, DossierStore(), quarter)
+    province = next(r for r in rows if r["unit"] == code)
+    click.echo(_("766 index {period}: {name} {total:.2f}/100 ({band}).").format(
+        period=quarter.code, name=province["name"], total=province["total"] or 0, band=province["band_name"]))
+    communes = [r for r in rows if r["level"] == "commune" and r["indicators"]["2.1"]["rate"] is not None]
+    last = sorted(communes, key=lambda r: r["indicators"]["2.1"]["rate"])[:3]
+    click.echo(_("Last three communes on on-time settlement (2.1):"))
+    emit_table(
+        [{"unit": r["unit"], "name": r["name"], "rate": 100 * r["indicators"]["2.1"]["rate"],
+          "late": int(r["indicators"]["2.1"]["denominator"] - r["indicators"]["2.1"]["numerator"])} for r in last],
+        [("unit", _("code")), ("name", _("name")), ("rate", _("on time %")), ("late", _("late"))],
+    )
+    click.echo(_("Why: chiso index explain 766 --period {period} --unit {unit} --indicator 2.1").format(
+        period=quarter.code, unit=last[0]["unit"] if last else code))
 
 
 @cli.command("settings")
@@ -99,12 +130,19 @@ def settings_cmd(fmt: str) -> None:
 
 
 def _register() -> None:
+    from chiso.dossiers.cli import demo_data, dossiers
+    from chiso.index.cli import index
+    from chiso.methods.cli import methods
     from chiso.periods_cli import periods
     from chiso.units.cli import groups, units
 
     cli.add_command(units)
     cli.add_command(groups)
     cli.add_command(periods)
+    cli.add_command(methods)
+    cli.add_command(dossiers)
+    cli.add_command(demo_data)
+    cli.add_command(index)
 
 
 _register()
@@ -113,7 +151,10 @@ _register()
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; every failure ends as one line on stderr and a non-zero exit code."""
     try:
-        cli.main(args=argv, prog_name="chiso", standalone_mode=False)
+        # Without standalone mode, click returns the code of a command that raised Exit.
+        code = cli.main(args=argv, prog_name="chiso", standalone_mode=False)
+        if isinstance(code, int) and not isinstance(code, bool):
+            return code
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.ClickException as exc:
@@ -133,6 +174,12 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         error(str(exc))
         return 1
+    except Exception as exc:  # a bug: still one line, with the details on request
+        if os.environ.get("CHISO_DEBUG"):
+            raise
+        error(_("internal error ({kind}): {reason}; run again with CHISO_DEBUG=1 for details").format(
+            kind=exc.__class__.__name__, reason=str(exc).strip().splitlines()[0] if str(exc).strip() else ""))
+        return 70
     return 0
 
 

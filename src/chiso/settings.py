@@ -55,6 +55,12 @@ SETTINGS: tuple[Setting, ...] = (
         default_doc="`sqlite:///` + `chiso.sqlite3` in the data folder",
     ),
     Setting(
+        "duckdb_memory_limit",
+        "Memory the columnar engine (DuckDB) may use per connection before it spills to disk, "
+        "e.g. `1GB`; keeps the index within a small server's memory at ten million dossiers.",
+        lambda: "1GB",
+    ),
+    Setting(
         "lang",
         "Language of messages and pages: `vi` (Vietnamese, the default) or `en`.",
         lambda: "vi",

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import duckdb
 
+from chiso import settings
 from chiso.calendar import default_calendar
 
 #: Procedure names by the level that handles them; codes are synthetic (prefix 9.) so they
@@ -129,6 +130,10 @@ def generate(
     procedures = procedures_for(province, units)
 
     con = duckdb.connect()
+    # Ten million rows sorted for a deterministic file would otherwise take most of the
+    # machine's memory; DuckDB spills to the output folder instead.
+    con.execute("SET memory_limit = ?", [settings.get("duckdb_memory_limit")])
+    con.execute("SET temp_directory = ?", [str(out_dir / ".spill")])
     con.execute("CREATE TABLE units(idx INTEGER, code VARCHAR, level VARCHAR, weight DOUBLE)")
     con.executemany("INSERT INTO units VALUES (?, ?, ?, ?)",
                     [(i, u.code, u.level, weights[u.code]) for i, u in enumerate(units)])

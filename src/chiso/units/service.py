@@ -443,7 +443,7 @@ def _load_groups(loader: _Loader, code: str, tmpl: dict) -> None:
 
     agency_group = {a["code"]: a.get("group") for a in tmpl["agencies"] + tmpl.get("legacy_agencies", [])}
     existing = {(m.group_id, m.unit_id, m.valid_from) for m in session.scalars(select(GroupMember))}
-    for unit in _subtree(session, code):
+    for unit in units_ever_within(session, code):
         wanted: list[str] = []
         if unit.level == "agency":
             wanted = [agency_group.get(unit.code.rsplit(".", 1)[-1])]
@@ -462,7 +462,7 @@ def _load_groups(loader: _Loader, code: str, tmpl: dict) -> None:
             loader.summary.inserted["group_members"] += 1
 
 
-def _subtree(session: Session, code: str) -> list[Unit]:
+def units_ever_within(session: Session, code: str) -> list[Unit]:
     """Every unit that ever sat below province ``code`` or one of its former provinces."""
     session.flush()
     children: dict[int, list[int]] = defaultdict(list)
@@ -613,6 +613,21 @@ def lineage(session: Session, code: str) -> dict:
 
 def _iso(d: date | None) -> str | None:
     return d.isoformat() if d else None
+
+
+def feeders(session: Session, unit: Unit) -> list[Unit]:
+    """The unit and every former unit whose additive data restates onto it (its
+    predecessors through merges, and through splits where it is the receiving part)."""
+    found = {unit.id: unit}
+    stack = [unit]
+    while stack:
+        current = stack.pop()
+        for link in session.scalars(select(LineageLink).where(LineageLink.to_unit_id == current.id)):
+            src = link.from_unit
+            if link.share > 0 and src.id not in found:
+                found[src.id] = src
+                stack.append(src)
+    return list(found.values())
 
 
 def successors_on(session: Session, code: str, d: date) -> list[tuple[str, float]]:

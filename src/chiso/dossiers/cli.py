@@ -1,0 +1,139 @@
+"""``chiso dossiers import`` and ``chiso demo-data``: records into the columnar store."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+from datetime import date
+from pathlib import Path
+
+import click
+
+from chiso import db, settings
+from chiso.clitools import FORMATS, engine_ready
+from chiso.errors import NotFound
+from chiso.i18n import _
+from chiso.output import emit_json, emit_table
+
+KINDS = click.Choice(["dossiers", "procedures", "feedback"])
+
+
+def _progress_bar(label: str):
+    """A progress callback for a terminal; None when output is not a terminal."""
+    if not sys.stderr.isatty():
+        return None, None
+    bar = click.progressbar(length=0, label=label, file=sys.stderr, show_pos=True)
+
+    def progress(done: int, total: int | None = None) -> None:
+        if total:
+            bar.length = total
+        bar.update(done - bar.pos)
+
+    return progress, bar
+
+
+def import_into_store(paths: list[Path], *, source: str, kind: str, progress=None):
+    from chiso.dossiers.store import DossierStore, registry_units
+
+    with db.transaction(engine_ready()) as session:
+        units = registry_units(session) if kind != "procedures" else None
+    store = DossierStore(memory_limit=settings.get("duckdb_memory_limit"))
+    return store.import_files(paths, source=source, units=units, progress=progress, kind=kind)
+
+
+def _print_summary(summary, fmt: str) -> None:
+    data = summary.to_json()
+    if fmt == "json":
+        emit_json(data)
+        return
+    labels = {"read": _("read"), "inserted": _("inserted"), "updated": _("updated"),
+              "unchanged": _("unchanged"), "rejected": _("rejected")}
+    emit_table(
+        [{"what": label, "n": data[k]} for k, label in labels.items()],
+        [("what", _("rows")), ("n", _("count"))],
+    )
+    if data.get("rejected"):
+        for f in summary.files:
+            if getattr(f, "rejects_path", None):
+                click.echo(_("Rejected rows and their reasons: {path}").format(path=f.rejects_path))
+
+
+@click.group()
+def dossiers() -> None:
+    """Dossier records (hồ sơ TTHC), the procedure catalogue and feedback."""
+
+
+@dossiers.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--source", default="local", show_default=True, help="The system the records come from.")
+@click.option("--kind", type=KINDS, default="dossiers", show_default=True)
+@click.option("--format", "fmt", type=FORMATS, default="table")
+def import_cmd(files: tuple[Path, ...], source: str, kind: str, fmt: str) -> None:
+    """Import CSV, XLSX, JSON or JSON Lines files; all or nothing, safe to run again."""
+    progress, bar = _progress_bar(_("Importing"))
+    try:
+        summary = import_into_store(list(files), source=source, kind=kind, progress=progress)
+    finally:
+        if bar is not None:
+            bar.render_finish()
+    _print_summary(summary, fmt)
+
+
+@click.command("demo-data")
+@click.option("--province", required=True, help="Province code; loaded first if the store does not have it.")
+@click.option("--dossiers", "n", type=click.IntRange(min=1), default=50000, show_default=True)
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--year", type=int, help="Year of the dossiers (default: this year, up to today).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write canonical CSV here (catalogue and feedback beside it) instead of importing.")
+@click.option("--format", "fmt", type=FORMATS, default="table")
+def demo_data(province: str, n: int, seed: int, year: int | None, out: Path | None, fmt: str) -> None:
+    """Make realistic synthetic dossiers for a province's real units."""
+    summary = make_demo_data(province, n=n, seed=seed, year=year, out=out)
+    if summary is None:
+        click.echo(_("Wrote {n} dossiers to {path}.").format(n=n, path=out))
+    else:
+        _print_summary(summary, fmt)
+
+
+def make_demo_data(province: str, *, n: int, seed: int, year: int | None = None, out: Path | None = None):
+    """Load the province if needed, generate demo records for its units and import them
+    (or, with ``out``, write them as canonical CSV and return None)."""
+    from chiso.dossiers import demo
+    from chiso.units import service
+
+    engine = db.make_engine()
+    db.upgrade(engine)
+    today = date.today()
+    year = year or today.year
+    until = min(today, date(year, 12, 31))
+    with db.transaction(engine) as session:
+        code = service.normalise_province_code(province)
+        service.init_province(session, code)
+        views = service.list_units(session, within=code, as_of=until)
+        # Only agencies that handle administrative procedures receive dossiers.
+        try:
+            handling = {u.code for u in service.group_members(session, "agencies_with_procedures", as_of=until)}
+        except NotFound:  # a province template without that group: every agency
+            handling = {v.code for v in views if v.level == "agency"}
+        units = [demo.DemoUnit(v.code, v.level, v.kind) for v in views
+                 if v.level == "commune" or (v.level == "agency" and v.code in handling)]
+    # Kept after the import: the generated files, and the rejects of their dirty rows, are
+    # there to be looked at.
+    workdir = Path(settings.get("data_dir")) / "demo" if out is None else Path(tempfile.mkdtemp(prefix="chiso-demo-"))
+    try:
+        files = demo.generate(province=code, units=units, n=n, seed=seed, year=year, out_dir=workdir, until=until)
+        if out is not None:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(files.dossiers, out)
+            shutil.copyfile(files.procedures, out.with_name(out.stem + ".procedures.csv"))
+            shutil.copyfile(files.feedback, out.with_name(out.stem + ".feedback.csv"))
+            return None
+        import_into_store([files.procedures], source="demo", kind="procedures")
+        import_into_store([files.feedback], source="demo", kind="feedback")
+        summary = import_into_store([files.dossiers], source="demo", kind="dossiers")
+    finally:
+        if out is not None:
+            shutil.rmtree(workdir, ignore_errors=True)
+    return summary

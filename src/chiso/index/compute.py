@@ -1,0 +1,521 @@
+"""Counting the measures of an index for every unit, rollup and period, in one pass.
+
+The 766 measures are counts (or sums) of records that satisfy a per-record condition,
+placed in periods by a *basis* (METHODOLOGIES.md §1):
+
+- ``dossier_received``: the period that contains ``received_at``;
+- ``dossier_finished``: the period that contains ``finished_at``;
+- ``dossier_settlement`` (indicator 2.1): every dossier received before the period's end and
+  not finished before its start; with an ``on_time`` rule, a member is on time when it
+  finished within the period and ``on_time.finished`` holds, or is still open at the period's
+  end and that end is no later than ``on_time.open_until`` (its appointment plus the time
+  spent waiting for the applicant);
+- ``feedback``: the period that contains the feedback's ``received_at``;
+- ``procedure``: catalogue rows, with the period's bounds as parameters (the catalogue is
+  small);
+- ``derived``: arithmetic over other measures of the same unit and period.
+
+Why it is fast: every period bound is a midnight, so each of those rules reduces to counts
+of records per unit and *day* and differences of their running totals:
+
+    received in [s, e)           = R(<e) - R(<s)
+    settlement population [s, e) = R(<e) - F(<s)
+    on time in [s, e)            = OK(<e) - OK(<s) + R(<e) - M(<e)
+
+where R, F and OK count records by the day they were received, finished, and finished on
+time, and M by the day of ``max(received_at, min(finished_at, open_until))``: a record
+received before ``e`` with M ≥ ``e`` is exactly one still open at ``e`` and not yet late. One
+scan of the store builds the per-day table; every unit × every period of a year is then a
+small join. The same conditions, written per period, select the records of
+:func:`explain_sql`, so the ids behind a number always add up to it (a test checks it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Iterable, Mapping, Sequence
+
+import duckdb
+
+from chiso.methods.model import Measure, Method
+from chiso.periods import Period
+
+FAR_FUTURE = "TIMESTAMP '9999-12-31 00:00:00'"
+
+
+@dataclass(frozen=True)
+class Target:
+    """What is scored: a unit with the units whose records count for it (itself and the
+    former units it replaced; for a province or a group rollup, every unit in it)."""
+
+    code: str
+    level: str
+    members: tuple[str, ...]
+
+
+def prepare(con: duckdb.DuckDBPyConnection, *, dossiers: str = "dossiers", name: str = "records") -> None:
+    """The view ``records``: each dossier with what its procedure's catalogue entry adds
+    (statutory time, online service level) and the catalogue's facts where the dossier
+    did not state them (fee-bearing, paper result). Measures read ``records``; the view
+    ``feedback_records`` likewise adds what a feedback record implies."""
+    try:
+        con.execute("SELECT 1 FROM procedures LIMIT 0")
+        has_catalogue = True
+    except duckdb.Error:
+        has_catalogue = False
+    if has_catalogue:
+        con.execute(f"""
+            CREATE OR REPLACE TEMP VIEW {name} AS
+            SELECT d.* REPLACE (coalesce(d.has_fee, p.has_fee) AS has_fee,
+                                coalesce(d.requires_paper_result, p.paper_result) AS requires_paper_result),
+                   p.statutory_days, p.online_level
+            FROM {dossiers} d LEFT JOIN procedures p ON p.procedure_code = d.procedure_code
+        """)
+    else:
+        con.execute(f"""
+            CREATE OR REPLACE TEMP VIEW {name} AS
+            SELECT *, CAST(NULL AS DOUBLE) AS statutory_days, CAST(NULL AS VARCHAR) AS online_level FROM {dossiers}
+        """)
+    if name != "records":
+        return
+    try:
+        con.execute("SELECT 1 FROM feedback LIMIT 0")
+        source = "feedback"
+    except duckdb.Error:
+        source = ("(SELECT NULL::VARCHAR AS feedback_id, NULL::VARCHAR AS unit_code, NULL::TIMESTAMP AS received_at, "
+                  "NULL::TIMESTAMP AS due_at, NULL::TIMESTAMP AS handled_at, NULL::VARCHAR AS outcome, "
+                  "NULL::VARCHAR AS rating, NULL::BOOLEAN AS repeated WHERE FALSE)")
+    # The methods read two facts the feedback record implies: handled by its due time, and
+    # whether the applicant was satisfied (no rating: not counted as unsatisfied).
+    con.execute(f"""
+        CREATE OR REPLACE TEMP VIEW feedback_records AS
+        SELECT f.*,
+               CASE WHEN f.handled_at IS NOT NULL THEN f.handled_at <= coalesce(f.due_at, f.handled_at) END
+                 AS handled_on_time,
+               CASE WHEN f.rating IS NOT NULL THEN f.rating <> 'dislike' END AS satisfied
+        FROM {source} f
+    """)
+
+
+def _col(measure: str, part: str) -> str:
+    return f'"{measure}::{part}"'
+
+
+def _value(m: Measure) -> str:
+    return f"({m.sum})" if m.sum else "1"
+
+
+def _where(m: Measure) -> str:
+    return f"({m.where.strip() or 'TRUE'})"
+
+
+def _parts(method: Method) -> dict[str, list[tuple[str, str, str]]]:
+    """For each day-table source (received day, finished day, M day, feedback day): the
+    columns it contributes as (column name, SQL aggregate input, extra condition)."""
+    parts: dict[str, list[tuple[str, str, str]]] = {"received": [], "finished": [], "feedback": []}
+    for name, m in method.measures.items():
+        w, v = _where(m), _value(m)
+        if m.distinct:
+            continue  # counted by _distinct_measures
+        if m.basis == "dossier_received":
+            parts["received"].append((_col(name, "R"), v, w))
+        elif m.basis == "dossier_finished":
+            parts["finished"].append((_col(name, "F"), v, w))
+        elif m.basis == "dossier_settlement":
+            parts["received"].append((_col(name, "R"), v, w))
+            parts["finished"].append((_col(name, "F"), v, w))
+            if m.on_time_finished:
+                parts["finished"].append((_col(name, "OK"), v, f"{w} AND ({m.on_time_finished})"))
+                # The M day depends on the rule's open_until: one source per distinct rule.
+                until = m.on_time_open_until or "received_at"
+                parts.setdefault(f"late_day:{until}", []).append((_col(name, "M"), v, w))
+        elif m.basis == "feedback":
+            parts["feedback"].append((_col(name, "R"), v, w))
+    return parts
+
+
+def _day_sql(method: Method, unit_filter: str, *, records: str = "records",
+             feedback: str | None = "feedback_records") -> str:
+    """SQL of the per-unit, per-day table of every day-based measure component."""
+    parts = _parts(method)
+    selects = []
+    for source, cols in parts.items():
+        if not cols or (source == "feedback" and feedback is None):
+            continue
+        if source == "received":
+            frm, day = records, "CAST(received_at AS DATE)"
+        elif source == "finished":
+            frm, day = records, "CAST(finished_at AS DATE)"
+        elif source == "feedback":
+            frm, day = feedback, "CAST(received_at AS DATE)"
+        else:
+            # "late_day:<open_until>": one scan per distinct on-time rule (the 766 methods have one).
+            until = source.split(":", 1)[1]
+            frm = records
+            day = (f"CAST(greatest(received_at, least(coalesce(finished_at, {FAR_FUTURE}), "
+                   f"coalesce({until}, received_at))) AS DATE)")
+        aggs = ", ".join(f"sum(CASE WHEN {cond} THEN {val} ELSE 0 END) AS {col}" for col, val, cond in cols)
+        extra = " AND finished_at IS NOT NULL" if source == "finished" else ""
+        selects.append(
+            f"SELECT unit_code AS unit, {day} AS day, {aggs} FROM {frm} "
+            f"WHERE received_at IS NOT NULL{extra}{unit_filter} GROUP BY ALL"
+        )
+    return " UNION ALL BY NAME ".join(selects)
+
+
+def day_table(con: duckdb.DuckDBPyConnection, method: Method, *, units: Iterable[str] | None = None) -> str:
+    """Build (or rebuild, for some units) the table ``day_counts`` and return its name."""
+    prepare(con)
+    unit_filter = ""
+    if units is not None:
+        codes = ", ".join("'" + u.replace("'", "''") + "'" for u in units)
+        unit_filter = f" AND unit_code IN ({codes or 'NULL'})"
+    sql = _day_sql(method, unit_filter)
+    cols = [c for cs in _parts(method).values() for c, _v, _w in cs]
+    summed = ", ".join(f"coalesce(sum({c}), 0) AS {c}" for c in cols)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE day_counts AS SELECT unit, day, {summed} FROM ({sql}) GROUP BY unit, day")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE day_keys AS {_keys_sql(method, 'records', unit_filter)}")
+    return "day_counts"
+
+
+#: The label of the keys that say which procedures received an online dossier.
+ONLINE = "__online_procedure__"
+
+
+def _key_sources(method: Method) -> list[tuple[str, str, str]]:
+    """(label, key expression, condition) of every per-day key count: each distinct measure,
+    and the procedures with an online dossier (for ``has_online_dossier``)."""
+    out = [(n, f"CAST({m.distinct} AS VARCHAR)", _where(m)) for n, m in method.measures.items()
+           if m.distinct and m.basis == "dossier_received"]
+    if any(m.basis == "procedure" for m in method.measures.values()):
+        out.append((ONLINE, "procedure_code", "channel = 'online'"))
+    return out
+
+
+def _keys_sql(method: Method, records: str, unit_filter: str = "") -> str:
+    """Per unit, day, label and key: how many records. Counts, not flags, so that an
+    import's change can be added and subtracted like the day counts."""
+    selects = [
+        f"SELECT unit_code AS unit, CAST(received_at AS DATE) AS day, '{label}' AS label, {key} AS key, "
+        f"count(*) AS n FROM {records} WHERE received_at IS NOT NULL AND {cond}{unit_filter} GROUP BY ALL"
+        for label, key, cond in _key_sources(method)
+    ]
+    if not selects:
+        return "SELECT NULL::VARCHAR AS unit, NULL::DATE AS day, NULL::VARCHAR AS label, NULL::VARCHAR AS key, 0::BIGINT AS n WHERE FALSE"
+    return " UNION ALL ".join(selects)
+
+
+@dataclass(frozen=True)
+class Change:
+    """What an import changed in the per-day counts: the units, and the earliest day whose
+    counts moved. A period's measures are differences of running totals at its bounds, so
+    only periods ending after that day can have moved."""
+
+    units: frozenset[str]
+    first_day: date | None
+
+    def periods(self, periods: Sequence[Period]) -> list[Period]:
+        if self.first_day is None:
+            return []
+        return [p for p in periods if p.end >= self.first_day]
+
+
+def apply_changes(con: duckdb.DuckDBPyConnection, method: Method, *, old: str, new: str) -> Change:
+    """Bring ``day_counts`` up to date after an import without rescanning the store:
+    add the day counts of the new versions of the changed dossiers (relation ``new``) and
+    subtract those of the versions they replaced (relation ``old``). Both relations have
+    the dossier columns; ``old`` is empty for dossiers seen for the first time."""
+    dossier_cols = [c for source, cs in _parts(method).items() if source != "feedback" for c, _v, _w in cs]
+    prepare(con, dossiers=old, name="records_old")
+    prepare(con, dossiers=new, name="records_new")
+    added = _day_sql(method, "", records="records_new", feedback=None)
+    removed = _day_sql(method, "", records="records_old", feedback=None)
+    negated = ", ".join(f"-{c} AS {c}" for c in dossier_cols)
+    summed = ", ".join(f"coalesce(sum({c}), 0) AS {c}" for c in dossier_cols)
+    # Merge the (small) change into the tables rather than rebuilding them.
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE day_delta AS
+        SELECT unit, day, {summed} FROM (
+            ({added}) UNION ALL BY NAME SELECT unit, day, {negated} FROM ({removed})
+        ) GROUP BY unit, day
+    """)
+    updates = ", ".join(f"{c} = t.{c} + d.{c}" for c in dossier_cols)
+    con.execute(f"""
+        MERGE INTO day_counts t USING day_delta d ON t.unit = d.unit AND t.day = d.day
+        WHEN MATCHED THEN UPDATE SET {updates}
+        WHEN NOT MATCHED THEN INSERT BY NAME
+    """)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE key_delta AS
+        SELECT unit, day, label, key, sum(n) AS n FROM (
+            {_keys_sql(method, "records_new")}
+            UNION ALL SELECT unit, day, label, key, -n FROM ({_keys_sql(method, "records_old")})
+        ) GROUP BY ALL HAVING sum(n) <> 0
+    """)
+    con.execute("""
+        MERGE INTO day_keys t USING key_delta d
+        ON t.unit = d.unit AND t.day = d.day AND t.label = d.label AND t.key = d.key
+        WHEN MATCHED THEN UPDATE SET n = t.n + d.n
+        WHEN NOT MATCHED THEN INSERT BY NAME
+    """)
+    # A new version that counts exactly as the old one (a corrected flag no measure reads,
+    # a dossier finished after a period's end) moves nothing.
+    moved = " OR ".join(f"{c} <> 0" for c in dossier_cols) or "FALSE"
+    units, first = con.execute(f"""
+        SELECT list(DISTINCT unit), min(day) FROM (
+            SELECT unit, day FROM day_delta WHERE {moved}
+            UNION ALL SELECT unit, day FROM key_delta
+        )
+    """).fetchone()
+    return Change(frozenset(units or ()), first)
+
+
+def period_counts(
+    con: duckdb.DuckDBPyConnection,
+    method: Method,
+    targets: Sequence[Target],
+    periods: Sequence[Period],
+) -> dict[tuple[str, str], dict[str, float]]:
+    """Every measure for every target and period: ``{(target code, period code): {measure:
+    value}}``. ``day_counts`` must exist (:func:`day_table`)."""
+    bounds = sorted({p.start for p in periods} | {p.end + timedelta(days=1) for p in periods})
+    parts = _parts(method)
+    cols = [c for cs in parts.values() for c, _v, _w in cs]
+    # One statement per table: executemany would run one INSERT per row.
+    con.execute("CREATE OR REPLACE TEMP TABLE bounds AS SELECT unnest($b::DATE[]) AS b", {"b": bounds})
+    members = [(t.code, m) for t in targets for m in t.members]
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE scope_members AS SELECT unnest($t::VARCHAR[]) AS target, unnest($u::VARCHAR[]) AS unit",
+        {"t": [t for t, _m in members], "u": [m for _t, m in members]},
+    )
+    summed = ", ".join(f"sum(d.{c}) AS {c}" for c in cols)
+    bucket_sums = ", ".join(f"sum({c}) AS {c}" for c in cols)
+    before = ", ".join(
+        f"coalesce(sum(a.{c}) OVER (PARTITION BY g.target ORDER BY g.b ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS {c}"
+        for c in cols
+    )
+    _periods_table(con, periods)
+    names = [n for n, m in method.measures.items() if _period_sql(n, m) is not None]
+    values = ", ".join(f'CAST({_period_sql(n, method.measures[n])} AS DOUBLE) AS "{n}"' for n in names)
+    # Days are summed into buckets between consecutive period bounds (and one bucket for
+    # everything before the first); a bound's total is the sum of the buckets before it,
+    # and a period's measures are differences of the totals at its two bounds.
+    rows = con.execute(f"""
+        WITH per_target AS (
+            SELECT s.target, d.day, {summed}
+            FROM day_counts d JOIN scope_members s USING (unit)
+            GROUP BY s.target, d.day
+        ), edges AS (SELECT b FROM bounds UNION ALL SELECT DATE '0001-01-01'),
+        bucketed AS (
+            SELECT p.target, e.b, {bucket_sums}
+            FROM per_target p ASOF JOIN edges e ON p.day >= e.b
+            GROUP BY p.target, e.b
+        ), grid AS (
+            SELECT t.target, e.b FROM (SELECT DISTINCT target FROM scope_members) t CROSS JOIN edges e
+        ), cum AS (
+            SELECT g.target, g.b, {before}
+            FROM grid g LEFT JOIN bucketed a ON a.target = g.target AND a.b = g.b
+        )
+        SELECT s.target, p.code, {values}
+        FROM periods p JOIN cum s ON s.b = p.start JOIN cum e ON e.target = s.target AND e.b = p.stop
+    """).fetchall()
+    result: dict[tuple[str, str], dict[str, float]] = {
+        (t.code, p.code): dict.fromkeys(names, 0.0) for t in targets for p in periods
+    }
+    for target, period, *vals in rows:
+        result[(target, period)] = dict(zip(names, vals))
+    _presence(con, periods)
+    _distinct_measures(con, method, periods, result)
+    _procedure_measures(con, method, targets, periods, result)
+    _derived_measures(method, result)
+    return result
+
+
+def _period_sql(name: str, m: Measure) -> str | None:
+    """A day-based measure over period [s, e) from the running totals at its bounds
+    (aliases ``s`` and ``e``); None for measures counted otherwise."""
+    if m.distinct:
+        return None
+
+    def at(side: str, part: str) -> str:
+        return f'{side}."{name}::{part}"'
+
+    if m.basis in ("dossier_received", "feedback"):
+        return f"{at('e', 'R')} - {at('s', 'R')}"
+    if m.basis == "dossier_finished":
+        return f"{at('e', 'F')} - {at('s', 'F')}"
+    if m.basis == "dossier_settlement":
+        if m.on_time_finished:
+            return f"{at('e', 'OK')} - {at('s', 'OK')} + {at('e', 'R')} - {at('e', 'M')}"
+        return f"{at('e', 'R')} - {at('s', 'F')}"
+    return None
+
+
+def _periods_table(con, periods: Sequence[Period]) -> None:
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE periods AS "
+        "SELECT unnest($c::VARCHAR[]) AS code, unnest($s::DATE[]) AS start, unnest($e::DATE[]) AS stop",
+        {"c": [p.code for p in periods], "s": [p.start for p in periods], "e": [p.end + timedelta(days=1) for p in periods]},
+    )
+
+
+def _presence(con, periods: Sequence[Period]) -> None:
+    """Table ``present(target, label, key, period)``: the keys (procedure codes, say) of
+    each label that occur on at least one day of each period, for each target.
+
+    Occurrences are not additive over days: each (target, label, key) gets a bit string with
+    one bit per day it occurs on, and it occurs in a period when that string meets the
+    period's days. The cost follows the number of (target, label, key) triples."""
+    first, last = con.execute("SELECT min(day), max(day) FROM day_keys WHERE n > 0").fetchone()
+    if first is None:
+        con.execute("CREATE OR REPLACE TEMP TABLE present(target VARCHAR, label VARCHAR, key VARCHAR, period VARCHAR)")
+        return
+    span = (last - first).days
+
+    def days_of(p: Period) -> str:
+        lo, hi = max((p.start - first).days, 0), min((p.end - first).days, span)
+        return "".join("1" if lo <= i <= hi else "0" for i in range(span + 1))
+
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE spans AS SELECT unnest($c::VARCHAR[]) AS code, unnest($m::VARCHAR[])::BIT AS mask",
+        {"c": [p.code for p in periods], "m": [days_of(p) for p in periods]},
+    )
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE present AS
+        WITH masks AS (
+            SELECT sm.target, k.label, k.key,
+                   bitstring_agg(datediff('day', DATE '{first.isoformat()}', k.day), 0, {span}) AS mask
+            FROM day_keys k JOIN scope_members sm USING (unit)
+            WHERE k.n > 0
+            GROUP BY ALL
+        )
+        SELECT m.target, m.label, m.key, s.code AS period
+        FROM masks m, spans s WHERE bit_count(m.mask & s.mask) > 0
+    """)
+
+
+def _distinct_measures(con, method: Method, periods: Sequence[Period], result) -> None:
+    """Distinct counts (e.g. procedures with at least one dossier paid online)."""
+    measures = [n for n, m in method.measures.items() if m.distinct and m.basis == "dossier_received"]
+    for key in result:
+        result[key].update(dict.fromkeys(measures, 0.0))
+    rows = con.execute("SELECT target, period, label, count(*) FROM present WHERE label <> $o GROUP BY ALL",
+                       {"o": ONLINE}).fetchall()
+    for target, period, label, n in rows:
+        result.setdefault((target, period), {})[label] = float(n)
+
+
+def _procedure_measures(con, method: Method, targets: Sequence[Target], periods: Sequence[Period], result) -> None:
+    """Catalogue measures: the procedures a target's level handles, per period.
+
+    A catalogue row's value depends on the target only through ``has_online_dossier``. So
+    each measure is evaluated once per level and period as if no procedure had an online
+    dossier, then corrected, per target, for the few procedures that had one."""
+    measures = {n: m for n, m in method.measures.items() if m.basis == "procedure"}
+    if not measures:
+        return
+    try:
+        con.execute("SELECT 1 FROM procedures LIMIT 1")
+    except duckdb.Error:
+        return  # no catalogue imported: the measures stay absent (indicators not applicable)
+    names = list(measures)
+    for t in targets:  # a target without a procedure of its level counts 0, not nothing
+        for p in periods:
+            result.setdefault((t.code, p.code), {}).update(dict.fromkeys(names, 0.0))
+
+    def evaluated(flag: str) -> str:
+        # The period's columns come before p.*: should the catalogue carry columns of the
+        # same names, DuckDB renames the later ones and these are read.
+        return (f"SELECT per.code AS period, {flag} AS has_online_dossier, "
+                "CAST(per.start AS TIMESTAMP) AS period_start, CAST(per.stop AS TIMESTAMP) AS period_end, p.* "
+                "FROM periods per CROSS JOIN procedures p")
+
+    def agg(m: Measure) -> str:
+        return f"coalesce(sum(CASE WHEN {_where(m)} THEN {_value(m)} ELSE 0 END), 0)"
+
+    base = ", ".join(f'{agg(m)} AS "{n}"' for n, m in measures.items())
+    for cls, cond in (("commune", _COMMUNE_PROCEDURES), ("other", _OTHER_PROCEDURES)):
+        rows = con.execute(f"SELECT period, {base} FROM ({evaluated('FALSE')}) WHERE {cond} GROUP BY period").fetchall()
+        by_period = {r[0]: dict(zip(names, (float(v) for v in r[1:]))) for r in rows}
+        for t in targets:
+            if (t.level == "commune") == (cls == "commune"):
+                for p in periods:
+                    result[(t.code, p.code)].update(by_period.get(p.code, {}))
+
+    communes = [t.code for t in targets if t.level == "commune"]
+    # Each present (target, procedure, period) once with the flag true and once false.
+    rows = con.execute(f"""
+        WITH flagged AS (
+            SELECT pr.target, pr.period, flag AS has_online_dossier,
+                   CAST(per.start AS TIMESTAMP) AS period_start, CAST(per.stop AS TIMESTAMP) AS period_end,
+                   p.*, CASE WHEN flag THEN 1 ELSE -1 END AS sign
+            FROM (SELECT * FROM present WHERE label = '__online_procedure__') pr
+            JOIN periods per ON per.code = pr.period
+            JOIN procedures p ON p.procedure_code = pr.key
+            CROSS JOIN (VALUES (TRUE), (FALSE)) f(flag)
+            WHERE CASE WHEN list_contains($communes, pr.target) THEN {_COMMUNE_PROCEDURES} ELSE {_OTHER_PROCEDURES} END
+        )
+        SELECT target, period, {", ".join(
+            f'coalesce(sum(CASE WHEN {_where(m)} THEN sign * {_value(m)} ELSE 0 END), 0) AS "{n}"'
+            for n, m in measures.items())}
+        FROM flagged GROUP BY target, period
+    """, {"communes": communes}).fetchall()
+    for target, period, *values in rows:
+        counts = result[(target, period)]
+        for name, v in zip(names, values):
+            counts[name] = counts.get(name, 0.0) + float(v)
+
+
+# A commune handles commune-level procedures; agencies and rollups the province's. A
+# catalogue row without levels applies everywhere.
+_COMMUNE_PROCEDURES = "coalesce(levels ILIKE '%commune%', TRUE)"
+_OTHER_PROCEDURES = "coalesce(levels NOT ILIKE '%commune%' OR levels ILIKE '%province%', TRUE)"
+
+
+def _derived_measures(method: Method, result) -> None:
+    from chiso.scoring.expression import compile_formula, evaluate
+
+    derived = {n: compile_formula(m.expression) for n, m in method.measures.items() if m.basis == "derived"}
+    # Dependency order: a derived measure may read another one defined after it (the loader
+    # refuses cycles).
+    ordered: list[str] = []
+
+    def visit(name: str) -> None:
+        if name in ordered:
+            return
+        for other in sorted(derived[name].names & derived.keys()):
+            visit(other)
+        ordered.append(name)
+
+    for name in derived:
+        visit(name)
+    for counts in result.values():
+        for name in ordered:
+            formula = derived[name]
+            if formula.names <= counts.keys():  # an input left absent leaves this absent too
+                counts[name] = evaluate(formula, counts)
+
+
+def explain_sql(method: Method, measure: str, period: Period) -> tuple[str, dict]:
+    """SQL (with parameters ``units``, ``start``, ``end``) selecting the ids of the records
+    a dossier or feedback measure counts for the given units and period."""
+    m = method.measures[measure]
+    params = {"start": period.start, "end": period.end + timedelta(days=1)}
+    base = "unit_code IN (SELECT unnest($units))"
+    if m.basis == "dossier_received":
+        cond = f"received_at >= $start AND received_at < $end AND {_where(m)}"
+    elif m.basis == "dossier_finished":
+        cond = f"finished_at >= $start AND finished_at < $end AND {_where(m)}"
+    elif m.basis == "dossier_settlement":
+        cond = f"received_at < $end AND (finished_at IS NULL OR finished_at >= $start) AND {_where(m)}"
+        if m.on_time_finished:
+            until = m.on_time_open_until or "received_at"
+            cond += (f" AND ((finished_at < $end AND ({m.on_time_finished})) OR "
+                     f"((finished_at IS NULL OR finished_at >= $end) AND coalesce({until}, received_at) >= $end))")
+    elif m.basis == "feedback":
+        return (f"SELECT feedback_id AS id FROM feedback_records WHERE {base} AND received_at >= $start "
+                f"AND received_at < $end AND {_where(m)} ORDER BY id"), params
+    else:
+        raise ValueError(f"measure {measure} ({m.basis}) is not made of records")
+    return f"SELECT dossier_id AS id FROM records WHERE {base} AND received_at IS NOT NULL AND {cond} ORDER BY id", params

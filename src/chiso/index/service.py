@@ -1,0 +1,257 @@
+"""The 766 service index for units and periods: what the CLI, the API and the pages call.
+
+Steps: the registry says which units are scored on the period's last day and which former
+units' dossiers count for each (a commune formed on 1 July 2025 is scored for 2025 on its
+predecessors' dossiers too, so its year and its change against earlier periods mean
+something); :mod:`chiso.index.compute` counts the measures in the columnar store; the pure
+engine (:mod:`chiso.scoring`) turns counts into points, totals and bands; ranks are given
+within a unit group (or, without one, among units of the same level).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+from sqlalchemy.orm import Session
+
+from chiso import settings
+from chiso.errors import ChisoError, NotFound
+from chiso.i18n import _
+from chiso.index import compute
+from chiso.methods import loader
+from chiso.methods.model import Method
+from chiso.periods import Period
+from chiso.scoring.ranking import changes, competition_rank
+from chiso.scoring.rules import UnitScore, score_many
+from chiso.units import service as units
+
+SCORED_LEVELS = ("commune", "agency")
+
+
+@dataclass(frozen=True)
+class Scored:
+    target: compute.Target
+    name: str
+    score: UnitScore
+    counts: dict[str, float]
+
+
+def method_for(method_id: str | None) -> Method:
+    return loader.load(method_id) if method_id else loader.default_method("766")
+
+
+def targets(session: Session, period: Period, *, province: str | None = None) -> list[compute.Target]:
+    """The province and every commune and agency that exists on the period's last day,
+    each with the units whose dossiers count for it."""
+    province = province or units.home_province(session)
+    if province is None:
+        raise ChisoError(_("No province is loaded; run `chiso init --province CODE` first."))
+    day = period.end
+    root = units.get(session, province)
+    result = []
+    everything: set[str] = set()
+    for u in units.units_ever_within(session, root.code):
+        if u.level in SCORED_LEVELS:
+            everything.add(u.code)
+    for view in units.list_units(session, as_of=day, within=root.code):
+        if view.level not in SCORED_LEVELS:
+            continue
+        unit = units.get(session, view.code)
+        members = tuple(sorted(f.code for f in units.feeders(session, unit)))
+        result.append(compute.Target(view.code, view.level, members))
+    result.append(compute.Target(root.code, "province", tuple(sorted(everything))))
+    return result
+
+
+def _cache_key(store, method: Method) -> str:
+    """Names the per-day counts of one method over one version of the store: the method's
+    definition (its file's bytes) and the versions of the three record types."""
+    digest = hashlib.sha256()
+    digest.update(Path(method.path).read_bytes() if method.path else method.id.encode())
+    for kind in ("dossiers", "procedures", "feedback"):
+        digest.update(f"{kind}:{store.version(kind)};".encode())
+    return f"{method.id}-{digest.hexdigest()[:16]}"
+
+
+def counting_connection(store, method: Method):
+    """A connection to the store with the per-day counts of ``method`` ready.
+
+    The counts are kept in the store's ``cache`` folder as Parquet, one file per method and
+    store version, so that every command and page after an import reads them instead of
+    rescanning the dossiers; an import makes a new version, and the next reader rebuilds."""
+    con = store.connect()
+    try:
+        con.execute("SET memory_limit = ?", [settings.get("duckdb_memory_limit")])
+        compute.prepare(con)
+        folder = Path(store.root) / "cache"
+        key = _cache_key(store, method)
+        counts, keys = folder / f"{key}.days.parquet", folder / f"{key}.keys.parquet"
+        if counts.exists() and keys.exists():
+            con.execute("CREATE OR REPLACE TEMP TABLE day_counts AS SELECT * FROM read_parquet(?)", [str(counts)])
+            con.execute("CREATE OR REPLACE TEMP TABLE day_keys AS SELECT * FROM read_parquet(?)", [str(keys)])
+            return con
+        compute.day_table(con, method)
+        folder.mkdir(parents=True, exist_ok=True)
+        for table, path in (("day_counts", counts), ("day_keys", keys)):
+            temp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
+            con.execute(f"COPY {table} TO '{temp}' (FORMAT parquet)")
+            os.replace(temp, path)  # readers see the whole file or none
+        for old in folder.glob(f"{method.id}-*.parquet"):
+            if not old.name.startswith(key):
+                old.unlink(missing_ok=True)
+        return con
+    except BaseException:
+        con.close()
+        raise
+
+
+def _names(session: Session, codes: Sequence[str], day) -> dict[str, str]:
+    out = {}
+    for code in codes:
+        unit = units.get(session, code)
+        out[code] = units.name_on(unit, day)
+    return out
+
+
+def compute_scores(
+    session: Session, store, period: Period, *, method: Method, extra_periods: Sequence[Period] = ()
+) -> tuple[list[compute.Target], dict[str, dict[str, Scored]]]:
+    """Scores of every target for ``period`` and ``extra_periods``: {period code: {unit: Scored}}."""
+    tgts = targets(session, period)
+    periods = [period, *extra_periods]
+    con = counting_connection(store, method)
+    try:
+        # An agency that never received a dossier handles no procedure: the index does not
+        # score it (Party bodies, the Fatherland Front...). Communes are always scored.
+        active = {r[0] for r in con.execute("SELECT DISTINCT unit FROM day_counts").fetchall()}
+        tgts = [t for t in tgts if t.level != "agency" or active & set(t.members)]
+        counts = compute.period_counts(con, method, tgts, periods)
+    finally:
+        con.close()
+    names = _names(session, [t.code for t in tgts], period.end)
+    scores = score_many(method, counts, {t.code: t.level for t in tgts})
+    out: dict[str, dict[str, Scored]] = {}
+    for p in periods:
+        out[p.code] = {
+            t.code: Scored(t, names[t.code], scores[(t.code, p.code)], counts[(t.code, p.code)]) for t in tgts
+        }
+    return tgts, out
+
+
+def index_766(
+    session: Session,
+    store,
+    period: Period,
+    *,
+    unit: str | None = None,
+    group: str | None = None,
+    method_id: str | None = None,
+) -> list[dict[str, Any]]:
+    """One object per unit, the shape of ``chiso index 766 --format json``."""
+    method = method_for(method_id)
+    previous = period.previous()
+    tgts, scored = compute_scores(session, store, period, method=method, extra_periods=[previous])
+    now, before = scored[period.code], scored[previous.code]
+
+    if group:
+        members = {u.code for u in units.group_members(session, group, as_of=period.end)}
+        cohorts = {"group": [t.code for t in tgts if t.code in members]}
+    else:
+        cohorts: dict[str, list[str]] = {}
+        for t in tgts:
+            cohorts.setdefault(t.level, []).append(t.code)
+    # The province alone has no peers here (its national rank comes from the portal).
+    unranked = set(cohorts.pop("province", []))
+    rows = []
+    for cohort in cohorts.values():
+        ranks = competition_rank({c: now[c].score.total for c in cohort})
+        prev_ranks = competition_rank({c: before[c].score.total for c in cohort})
+        moved = changes(
+            {c: (ranks[c], now[c].score.total) for c in cohort},
+            {c: (prev_ranks[c], before[c].score.total) for c in cohort},
+        )
+        for code in cohort:
+            rows.append(_row(method, period, now[code], ranks[code], prev_ranks[code], moved.get(code), before[code]))
+    for code in unranked:
+        rows.append(_row(method, period, now[code], None, None, None, before[code]))
+    if unit:
+        target = units.get(session, unit, on=period.end).code
+        rows = [r for r in rows if r["unit"] == target]
+        if not rows:
+            raise NotFound(_("Unit {code} is not scored for {period}.").format(code=unit, period=period.code))
+    rows.sort(key=lambda r: (r["level"], r["rank"] is None, r["rank"] or 0, r["unit"]))
+    return rows
+
+
+def _row(method: Method, period: Period, s: Scored, rank, prev_rank, moved, before: Scored) -> dict[str, Any]:
+    score = s.score
+    return {
+        "unit": s.target.code,
+        "name": s.name,
+        "level": s.target.level,
+        "period": period.code,
+        "method": method.id,
+        "total": score.total,
+        "max_total": score.max_total,
+        "band": score.band,
+        "band_name": _band_name(method, score.band),
+        "rank": rank,
+        "previous_total": before.score.total,
+        "previous_rank": prev_rank,
+        "rank_change": (moved or {}).get("rank_change"),
+        "total_change": (moved or {}).get("value_change"),
+        "groups": {
+            g.id: {"points": g.points, "max": g.max, "applicable": g.applicable} for g in score.groups.values()
+        },
+        "indicators": {
+            i.id: {
+                "numerator": i.numerator, "denominator": i.denominator, "rate": i.rate,
+                "points": i.points, "max": i.max, "applicable": i.applicable,
+            }
+            for i in score.indicators.values()
+        },
+    }
+
+
+def _band_name(method: Method, band: str | None) -> str | None:
+    from chiso.i18n import current_language
+
+    for b in method.bands:
+        if b.id == band:
+            return b.name if current_language() == "vi" else b.name_en
+    return None
+
+
+def explain(
+    session: Session, store, period: Period, *, unit: str, indicator: str, method_id: str | None = None
+) -> dict[str, Any]:
+    """The records behind one indicator of one unit and period."""
+    method = method_for(method_id)
+    try:
+        ind = method.indicator(indicator)
+    except KeyError:
+        raise NotFound(_("Unknown indicator {id} in method {method}.").format(id=indicator, method=method.id)) from None
+    tgt = next((t for t in targets(session, period) if t.code == units.get(session, unit, on=period.end).code), None)
+    if tgt is None:
+        raise NotFound(_("Unit {code} is not scored for {period}.").format(code=unit, period=period.code))
+    con = store.connect()
+    try:
+        compute.prepare(con)
+        out: dict[str, Any] = {"unit": tgt.code, "period": period.code, "indicator": ind.id, "method": method.id}
+        for side, measure in (("numerator", ind.numerator), ("denominator", ind.denominator)):
+            m = method.measures[measure]
+            out[f"{side}_measure"] = measure
+            if m.basis in ("procedure", "derived") or m.distinct:
+                out[f"{side}_ids"] = None  # not a set of records; the counts say it
+                continue
+            sql, params = compute.explain_sql(method, measure, period)
+            ids = [r[0] for r in con.execute(sql, {**params, "units": list(tgt.members)}).fetchall()]
+            out[f"{side}_ids"] = ids
+            out[side] = len(ids)
+        return out
+    finally:
+        con.close()

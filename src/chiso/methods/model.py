@@ -1,0 +1,389 @@
+"""The shape of a method definition: frozen dataclasses and the canonical columns.
+
+A *method* (phương pháp, e.g. "Bộ chỉ số 766") is a versioned set of indicator *groups*
+(nhóm chỉ số), each holding *indicators* (chỉ số thành phần). An indicator's rate is the
+ratio of two *measures*: counts (or sums) over the canonical records of one unit and period,
+each declared with a *basis* (which records, placed in which period) and a restricted SQL
+``where`` over one record, or arithmetic over other measures (basis ``derived``). *Bands*
+(xếp loại) classify a total.
+
+This module is pure: no I/O, no YAML, no SQL parser. :mod:`chiso.methods.loader` builds
+these objects from files; :mod:`chiso.index.compute` counts the measures and
+:mod:`chiso.scoring.rules` turns them into points.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from dataclasses import dataclass, field
+from datetime import date
+from types import MappingProxyType
+from typing import Mapping
+
+#: Confidence marks, weakest last: verified, secondary, not confirmed (an assumption).
+MARKS = ("V", "S", "?")
+
+#: Levels a unit can be scored at. ``district`` exists only for periods before the
+#: two-tier reform of 1 July 2025.
+LEVELS = ("province", "agency", "district", "commune")
+
+RULE_TYPES = ("linear", "target", "info", "term")
+GROUP_RULE_TYPES = ("formula",)
+ZERO_DENOMINATOR = ("not_applicable", "full", "zero")
+OUTSIDE_SCOPE = ("full", "not_applicable")
+RATE_UNITS = ("fraction", "days")
+
+#: Aspects of an indicator that can carry their own confidence mark.
+CONFIDENCE_ASPECTS = ("definition", "id", "rule", "scope", "zero_denominator", "measures")
+
+#: Parameters of the period, usable only in measures of the ``procedure`` basis (see
+#: :data:`PERIOD_BASES`): the period is ``[period_start, period_end)``.
+PERIOD_PARAMETERS = {"period_start": "TIMESTAMP", "period_end": "TIMESTAMP"}
+
+#: Canonical dossier (hồ sơ TTHC) columns.
+DOSSIER_COLUMNS: Mapping[str, str] = MappingProxyType({
+    "dossier_id": "TEXT",
+    "procedure_code": "TEXT",
+    "unit_code": "TEXT",
+    "received_at": "TIMESTAMP",
+    "due_at": "TIMESTAMP",
+    "finished_at": "TIMESTAMP",
+    "status": "TEXT",
+    "channel": "TEXT",
+    "has_fee": "BOOLEAN",
+    "paid_online": "BOOLEAN",
+    "digitized": "BOOLEAN",
+    "e_result": "BOOLEAN",
+    "requires_paper_result": "BOOLEAN",
+    "synced": "BOOLEAN",
+    "supplement_days": "DOUBLE",
+    # Optional: a store that lacks them supplies NULL.
+    "reused": "BOOLEAN",
+    "population_db": "BOOLEAN",
+    "rating": "TEXT",
+    "complaint": "BOOLEAN",
+    # Joined from the procedure catalogue onto each dossier by the store (NULL when the
+    # procedure is not in the catalogue): the statutory time for dossiers without a due date
+    # (2.1) and the online level for "eligible" dossiers (766-formula-2022, 3.3).
+    "statutory_days": "DOUBLE",
+    "online_level": "TEXT",
+})
+
+#: Procedure (thủ tục hành chính) catalogue columns: one row per procedure under the
+#: authority of the unit scored. ``has_online_dossier`` is derived for each period (by
+#: :mod:`chiso.index.compute`): at least one dossier of the procedure was received online
+#: in the period.
+PROCEDURE_COLUMNS: Mapping[str, str] = MappingProxyType({
+    "procedure_code": "TEXT",
+    "name": "TEXT",
+    "levels": "TEXT",
+    "online_level": "TEXT",
+    "has_fee": "BOOLEAN",
+    "payment_integrated": "BOOLEAN",
+    "statutory_days": "DOUBLE",
+    "paper_result": "BOOLEAN",
+    "decision_date": "DATE",
+    "legal_effective_date": "DATE",
+    "published_date": "DATE",
+    "complete_publication": "BOOLEAN",
+    "has_online_dossier": "BOOLEAN",
+})
+
+#: Feedback and petitions (phản ánh, kiến nghị) columns.
+FEEDBACK_COLUMNS: Mapping[str, str] = MappingProxyType({
+    "feedback_id": "TEXT",
+    "unit_code": "TEXT",
+    "received_at": "TIMESTAMP",
+    "handled_on_time": "BOOLEAN",
+    "satisfied": "BOOLEAN",
+    "outcome": "TEXT",
+})
+
+#: Each basis of records names the table a measure counts rows of, and so the columns its
+#: ``where`` (and ``sum``, ``distinct``, ``on_time``) may use. The basis also says which
+#: period a record counts in (:data:`BASIS_MEANINGS`); :mod:`chiso.index.compute` evaluates
+#: it. ``derived`` (:data:`DERIVED`) is a basis too, but reads other measures, not records.
+BASES: Mapping[str, Mapping[str, str]] = MappingProxyType({
+    "dossier_received": DOSSIER_COLUMNS,
+    "dossier_finished": DOSSIER_COLUMNS,
+    "dossier_settlement": DOSSIER_COLUMNS,
+    "procedure": PROCEDURE_COLUMNS,
+    "feedback": FEEDBACK_COLUMNS,
+})
+
+#: The basis of a measure computed from other measures (``expression``), not from records.
+DERIVED = "derived"
+
+#: Every basis a measure may have.
+BASIS_NAMES: tuple[str, ...] = (*BASES, DERIVED)
+
+#: Bases whose records are placed in periods by the basis itself (by a day of each record):
+#: their expressions are per record and must not read the period parameters, which is what
+#: makes their counts additive by day.
+DAY_BASES: tuple[str, ...] = ("dossier_received", "dossier_finished", "dossier_settlement", "feedback")
+
+#: Bases evaluated once per period, with the period parameters in scope.
+PERIOD_BASES: tuple[str, ...] = ("procedure",)
+
+#: The only basis that may carry an ``on_time`` rule (indicator 2.1).
+ON_TIME_BASIS = "dossier_settlement"
+
+#: The only basis whose measures may count distinct values (``distinct``).
+DISTINCT_BASES: tuple[str, ...] = ("dossier_received",)
+
+#: The table behind each basis of records, for the store and the docs.
+BASIS_TABLES: Mapping[str, str] = MappingProxyType({
+    "dossier_received": "dossiers",
+    "dossier_finished": "dossiers",
+    "dossier_settlement": "dossiers",
+    "procedure": "procedures",
+    "feedback": "feedback",
+})
+
+#: What each basis means, in words: (Vietnamese, English). The generated docs show it
+#: beside every measure.
+BASIS_MEANINGS: Mapping[str, tuple[str, str]] = MappingProxyType({
+    "dossier_received": (
+        "hồ sơ tiếp nhận trong kỳ: mỗi hồ sơ được tính vào kỳ chứa thời điểm tiếp nhận (`received_at`)",
+        "dossiers received in the period: each dossier counts in the period that contains its `received_at`",
+    ),
+    "dossier_finished": (
+        "hồ sơ kết thúc xử lý trong kỳ: mỗi hồ sơ được tính vào kỳ chứa thời điểm kết thúc (`finished_at`)",
+        "dossiers whose processing ended in the period: each dossier counts in the period that contains its `finished_at`",
+    ),
+    "dossier_settlement": (
+        "hồ sơ đã và đang giải quyết trong kỳ (chỉ số 2.1): tiếp nhận trước khi kết thúc kỳ và chưa kết thúc xử lý "
+        "trước khi bắt đầu kỳ; với quy tắc `on_time`, chỉ tính hồ sơ kết thúc trong kỳ mà `on_time.finished` đúng, "
+        "hoặc chưa kết thúc đến cuối kỳ mà cuối kỳ không muộn hơn `on_time.open_until`",
+        "the settlement population of indicator 2.1: dossiers received before the period's end and not finished "
+        "before its start; with an `on_time` rule, only those finished within the period for which `on_time.finished` "
+        "holds, or still open at the period's end when that end is no later than `on_time.open_until`",
+    ),
+    "feedback": (
+        "phản ánh, kiến nghị tiếp nhận trong kỳ: mỗi phản ánh được tính vào kỳ chứa thời điểm tiếp nhận (`received_at`)",
+        "feedback received in the period: each item counts in the period that contains its `received_at`",
+    ),
+    "procedure": (
+        "các dòng của danh mục TTHC thuộc thẩm quyền của đơn vị, xét lại cho từng kỳ: `period_start`, `period_end` "
+        "và `has_online_dossier` (có hồ sơ trực tuyến tiếp nhận trong kỳ) là của kỳ đó",
+        "rows of the procedure catalogue under the unit's authority, evaluated for each period: `period_start`, "
+        "`period_end` and `has_online_dossier` (an online dossier was received in the period) are that period's",
+    ),
+    DERIVED: (
+        "tính bằng phép toán số học từ các đại lượng khác của cùng đơn vị, cùng kỳ",
+        "computed by arithmetic from other measures of the same unit and period",
+    ),
+})
+
+
+@dataclass(frozen=True)
+class Confidence:
+    """How sure the project is of an element: a mark from :data:`MARKS` and why."""
+
+    mark: str
+    note: str = ""
+
+    def __str__(self) -> str:
+        return f"[{self.mark}] {self.note}".rstrip()
+
+
+def weakest(marks: "list[Confidence] | tuple[Confidence, ...]") -> Confidence | None:
+    """The least certain of several confidence notes (``?`` before ``S`` before ``V``)."""
+    if not marks:
+        return None
+    return max(marks, key=lambda c: MARKS.index(c.mark))
+
+
+@dataclass(frozen=True)
+class LegalBasis:
+    """A legal document (văn bản pháp lý) the method rests on."""
+
+    document: str
+    title: str
+    title_en: str
+    confidence: Confidence
+    date: date | None = None
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a fact comes from: a page, a file, a third-party analysis."""
+
+    title: str
+    url: str | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Measure:
+    """A number computed per unit and period (đại lượng).
+
+    For a basis of records (:data:`BASES`): by default the count of the records the basis
+    places in the period for which ``where`` holds; with ``sum`` the sum of that expression
+    over them; with ``distinct`` the number of distinct values of that column among them.
+    A ``dossier_settlement`` measure with an ``on_time`` rule counts only the members of the
+    population settled on time (``on_time_finished``, ``on_time_open_until``). A
+    ``derived`` measure is ``expression`` over other measures' names, and has no ``where``
+    (an empty text). :mod:`chiso.index.compute` evaluates them all.
+    """
+
+    name: str
+    basis: str
+    where: str
+    description: str
+    description_en: str
+    sum: str | None = None
+    distinct: str | None = None
+    confidence: Confidence | None = None
+    #: ``on_time.finished``: when a member finished within the period is on time.
+    on_time_finished: str | None = None
+    #: ``on_time.open_until``: a member still open at the period's end is on time while
+    #: that end is no later than this timestamp.
+    on_time_open_until: str | None = None
+    #: For ``derived``: arithmetic over other measures (see :mod:`chiso.scoring.expression`).
+    expression: str | None = None
+
+    @property
+    def aggregate(self) -> str:
+        if self.basis == DERIVED:
+            return "derived"
+        return "sum" if self.sum else "count_distinct" if self.distinct else "count"
+
+    @cached_property
+    def signed(self) -> bool:
+        """Whether the value may be negative: a sum or a derived measure, not a count."""
+        return self.sum is not None or self.basis == DERIVED
+
+
+@dataclass(frozen=True)
+class Rule:
+    """How a rate becomes points (quy đổi điểm).
+
+    ``linear``: max × rate. ``target``: max × min(1, rate / target). ``info``: 0 points,
+    reported only. ``term``: the indicator's points are its term in its group's formula.
+    ``formula`` (groups only): the group's points are ``expression`` over named ratios.
+    """
+
+    type: str
+    target: float | None = None
+    expression: str | None = None
+    #: For ``formula``: ratio name in the expression → indicator id.
+    ratios: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Example:
+    """A worked example checked against the engine on load and in the docs."""
+
+    numerator: float
+    denominator: float
+    points: float
+
+
+@dataclass(frozen=True)
+class GroupExample:
+    """A worked example of a formula group: one value per ratio, and the points."""
+
+    ratios: Mapping[str, float]
+    points: float
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """A component indicator (chỉ số thành phần): a ratio of two measures, and its rule."""
+
+    id: str
+    group: str
+    name: str
+    name_en: str
+    max: float
+    scope: tuple[str, ...]
+    numerator: str
+    denominator: str
+    rule: Rule
+    zero_denominator: str
+    formula_vi: str
+    formula_en: str
+    confidence: Mapping[str, Confidence]
+    example: Example
+    #: ``None``: the method's ``outside_scope`` parameter applies.
+    outside_scope: str | None = None
+    rate_unit: str = "fraction"
+
+    @property
+    def overall_confidence(self) -> Confidence | None:
+        return weakest(list(self.confidence.values()))
+
+
+@dataclass(frozen=True)
+class Group:
+    """An indicator group (nhóm chỉ số) and its maximum points."""
+
+    id: str
+    name: str
+    name_en: str
+    max: float
+    indicators: tuple[Indicator, ...]
+    confidence: Confidence
+    rule: Rule | None = None
+    example: GroupExample | None = None
+
+    @property
+    def is_formula(self) -> bool:
+        return self.rule is not None and self.rule.type == "formula"
+
+
+@dataclass(frozen=True)
+class Band:
+    """A classification band (xếp loại) on the 0–100 scale: ``min`` ≤ score < ``max``."""
+
+    id: str
+    name: str
+    name_en: str
+    min: float
+    max: float
+    confidence: Confidence
+
+
+@dataclass(frozen=True)
+class Method:
+    """One version of one index methodology, as loaded from its definition file."""
+
+    id: str
+    family: str
+    version: str
+    default: bool
+    name: str
+    name_en: str
+    legal_basis: tuple[LegalBasis, ...]
+    sources: tuple[Source, ...]
+    confidence: Confidence
+    levels: tuple[str, ...]
+    outside_scope: str
+    rate_rounding: int | None
+    bands: tuple[Band, ...]
+    measures: Mapping[str, Measure]
+    groups: tuple[Group, ...]
+    notes: tuple[Confidence, ...] = ()
+    effective_from: date | None = None
+    path: str | None = None
+
+    @property
+    def indicators(self) -> tuple[Indicator, ...]:
+        return tuple(i for g in self.groups for i in g.indicators)
+
+    def indicator(self, indicator_id: str) -> Indicator:
+        for i in self.indicators:
+            if i.id == indicator_id:
+                return i
+        raise KeyError(indicator_id)
+
+    def group(self, group_id: str) -> Group:
+        for g in self.groups:
+            if g.id == group_id:
+                return g
+        raise KeyError(group_id)
+
+    @property
+    def max_total(self) -> float:
+        return sum(g.max for g in self.groups)

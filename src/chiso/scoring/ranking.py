@@ -1,0 +1,65 @@
+"""Ranking (xếp hạng) and its changes between periods (tăng/giảm N bậc). Pure.
+
+Convention [S for 766, V for DTI 2022]: descending, ties share a rank and the next rank is
+skipped ("standard competition ranking": 1, 2, 2, 4).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Hashable, Mapping, TypedDict, TypeVar
+
+K = TypeVar("K", bound=Hashable)
+
+#: Float noise allowed on top of the tolerance, so that a total computed two ways
+#: (92.83 as a sum of groups, 92.83 as published) still ties.
+_EPSILON = 1e-9
+
+
+def competition_rank(values: Mapping[K, float | None], *, tolerance: float = 0.0) -> dict[K, int | None]:
+    """Rank ``values`` descending with standard competition ranking.
+
+    A value within ``tolerance`` of the value that opened the current tie shares its rank
+    (compared with that first value, not the previous one, so that a run of values each a
+    little lower than the last cannot drift into one long tie). ``None`` and NaN are left
+    unranked (``None``). Equal values are listed in key order only for determinism.
+    """
+    if tolerance < 0:
+        raise ValueError("tolerance must not be negative")
+    ranked = sorted(
+        ((k, float(v)) for k, v in values.items() if v is not None and not math.isnan(v)),
+        key=lambda kv: (-kv[1], str(kv[0])),
+    )
+    result: dict[K, int | None] = {k: None for k in values}
+    anchor: float | None = None
+    rank = 0
+    for position, (key, value) in enumerate(ranked, start=1):
+        if anchor is None or anchor - value > tolerance + _EPSILON:
+            rank, anchor = position, value
+        result[key] = rank
+    return result
+
+
+class Change(TypedDict):
+    rank_change: int | None
+    value_change: float | None
+
+
+def changes(
+    current: Mapping[K, tuple[int | None, float | None]],
+    previous: Mapping[K, tuple[int | None, float | None]],
+) -> dict[K, Change]:
+    """How each unit moved since the previous period.
+
+    Both mappings give (rank, value) per unit. ``rank_change`` is positive when the unit
+    moved up (rank 8 → 3 is +5, "up 5 places"); ``value_change`` is current − previous.
+    Either is ``None`` where a side is missing. Only units of ``current`` are reported.
+    """
+    out: dict[K, Change] = {}
+    for key, (rank, value) in current.items():
+        before_rank, before_value = previous.get(key, (None, None))
+        out[key] = Change(
+            rank_change=None if rank is None or before_rank is None else before_rank - rank,
+            value_change=None if value is None or before_value is None else value - before_value,
+        )
+    return out

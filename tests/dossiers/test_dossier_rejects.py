@@ -1,0 +1,170 @@
+"""Every rejected row is kept, with its line number and one reason a clerk understands."""
+
+from __future__ import annotations
+
+import pytest
+
+from chiso.errors import ChisoError
+from dossier_helpers import HEADER, UNITS, read_rejects, records, row, write_csv
+
+# (row, reason code, words the reason must contain)
+BAD_ROWS = [
+    (row("", ), "missing_key", ["dossier_id is empty"]),
+    (row("B1", procedure_code=""), "missing_value", ["procedure_code is empty"]),
+    (row("B2", received_at=""), "missing_value", ["received_at is empty"]),
+    (row("B3", received_at="2025-02-30"), "bad_timestamp", ["received_at", "“2025-02-30”"]),
+    (row("B4", due_at="next week"), "bad_timestamp", ["due_at", "“next week”"]),
+    (row("B5", finished_at="2025-08-04T25:00:00"), "bad_timestamp", ["finished_at", "“2025-08-04T25:00:00”"]),
+    (row("B6", received_at="2205-08-04"), "implausible_date", ["received_at is out of range", "2205-08-04"]),
+    (row("B7", status="settled", finished_at="2025-08-03 09:00"), "order",
+     ["finished_at (2025-08-03 09:00:00) is earlier than received_at (2025-08-04 08:00:00)"]),
+    (row("B8", status="done"), "bad_choice", ["status has an unknown value “done”", "settled"]),
+    (row("B9", status=""), "missing_value", ["status is empty"]),
+    (row("B10", status="11"), "bad_choice", ["status", "“11”"]),
+    (row("B11", channel="fax"), "bad_choice", ["channel has an unknown value “fax”", "direct, online, postal"]),
+    (row("B12", has_fee="maybe"), "bad_boolean", ["has_fee is not a yes/no value: “maybe”"]),
+    (row("B13", synced="2"), "bad_boolean", ["synced", "“2”"]),
+    (row("B14", supplement_days="-1"), "negative", ["supplement_days is negative: “-1”"]),
+    (row("B15", supplement_days="two"), "bad_number", ["supplement_days is not a number: “two”"]),
+    (row("B16", unit_code="99999"), "unknown_unit", ["Unknown unit code “99999” in unit_code"]),
+    (row("B17", unit_code="old:20194", received_at="2025-07-01T00:00:00", due_at=""), "unit_not_on_date",
+     ["Unit “old:20194” did not exist on 2025-07-01"]),
+    (row("B18", unit_code=""), "missing_value", ["unit_code is empty"]),
+]
+
+
+@pytest.mark.parametrize("bad, code, words", BAD_ROWS, ids=[c + ":" + (r["dossier_id"] or "-") for r, c, _w in BAD_ROWS])
+def test_each_reason_with_its_line(store, tmp_path, bad, code, words):
+    path = write_csv(tmp_path / "in.csv", [row("G1"), bad, row("G2")])
+    summary = store.import_files([path], source="s", units=UNITS)
+    assert (summary.read, summary.inserted, summary.rejected) == (3, 2, 1)
+    [reject] = summary.rejects
+    assert (reject.line, reject.code) == (3, code)
+    for word in words:
+        assert word in reject.reason
+    [line] = read_rejects(tmp_path / "in.csv.rejects.csv")
+    assert line["line"] == "3" and line["reason"] == reject.reason
+    # The original values, as written.
+    assert {h: line[h] for h in HEADER} == {h: str(bad[h]) for h in HEADER}
+    assert set(records(store)) == {"G1", "G2"}
+
+
+def test_duplicates_keep_the_last_and_say_which_line_won(store, tmp_path):
+    path = write_csv(tmp_path / "dup.csv", [
+        row("D1", status="received"),
+        row("D2"),
+        row("D1", status="processing"),
+        row("D1", status="settled", finished_at="2025-08-05 10:00"),
+    ])
+    summary = store.import_files([path], source="s", units=UNITS)
+    assert (summary.read, summary.inserted, summary.rejected) == (4, 2, 2)
+    assert [(r.line, r.code) for r in summary.rejects] == [(2, "duplicate"), (4, "duplicate")]
+    assert all("line 5" in r.reason for r in summary.rejects)
+    assert records(store)["D1"]["status"] == "settled"
+
+
+def test_duplicate_key_in_a_national_file_names_its_column(store, tmp_path):
+    header = ["MaHoSo", "MaTTHC", "MaDonVi", "NgayTiepNhan", "NgayHenTra", "NgayKetThucXuLy", "TrangThaiHoSo"]
+    line = ["N1", "1.1", "24781", "20250804080000", "", "", "4"]
+    path = write_csv(tmp_path / "n.csv", [dict(zip(header, line)), dict(zip(header, line))], header=header)
+    summary = store.import_files([path], source="s", units=UNITS)
+    assert summary.rejects[0].reason.startswith("MaHoSo N1 appears again on line 3")
+
+
+def test_unreadable_lines_and_blank_lines_keep_line_numbers_right(store, tmp_path):
+    path = tmp_path / "messy.csv"
+    good = lambda i: ",".join(row(f"M{i}")[h] for h in HEADER)  # noqa: E731
+    path.write_text(
+        "\n".join([
+            ",".join(HEADER),  # 1
+            good(1),  # 2
+            "",  # 3: blank, skipped
+            "M2,only,three",  # 4: too few fields
+            good(3),  # 5
+            good(4) + ",extra",  # 6: too many fields
+            ",,,,,,,,,,,,,,",  # 7: all empty, skipped and not counted
+            row("M5", status="bogus")["dossier_id"] + "," + good(5).split(",", 1)[1].replace("processing", "bogus"),  # 8
+        ]) + "\n",
+        encoding="utf-8",
+    )
+    summary = store.import_files([path], source="s", units=UNITS)
+    assert (summary.read, summary.inserted, summary.rejected) == (5, 2, 3)
+    assert [(r.line, r.code) for r in summary.rejects] == [(4, "malformed"), (6, "malformed"), (8, "bad_choice")]
+    assert "fewer fields" in summary.rejects[0].reason and "more fields" in summary.rejects[1].reason
+    lines = read_rejects(tmp_path / "messy.csv.rejects.csv")
+    assert lines[0]["original line"] == "M2,only,three"
+
+
+def test_rejects_file_is_utf8_with_bom(store, tmp_path):
+    path = write_csv(tmp_path / "vn.csv", [row("V1", status="đã xong")])
+    store.import_files([path], source="s", units=UNITS)
+    raw = (tmp_path / "vn.csv.rejects.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    assert "đã xong" in raw.decode("utf-8-sig")
+
+
+def test_a_clean_import_removes_a_stale_rejects_file(store, tmp_path):
+    path = write_csv(tmp_path / "f.csv", [row("F1", status="nonsense")])
+    assert store.import_files([path], source="s", units=UNITS).rejected == 1
+    assert (tmp_path / "f.csv.rejects.csv").exists()
+    write_csv(path, [row("F1")])
+    summary = store.import_files([path], source="s", units=UNITS)
+    assert (summary.rejected, summary.rejects_path) == (0, None)
+    assert not (tmp_path / "f.csv.rejects.csv").exists()
+
+
+@pytest.mark.parametrize("drop", ["dossier_id", "received_at", "status", "unit_code"])
+def test_header_missing_a_required_column_refuses_the_file(store, tmp_path, drop):
+    store.import_files([write_csv(tmp_path / "ok.csv", [row("K1")])], source="s", units=UNITS)
+    before = store.snapshot()
+    header = [h for h in HEADER if h not in (drop, "due_at")]
+    path = write_csv(tmp_path / "bad.csv", [row("K2")], header=header)
+    with pytest.raises(ChisoError) as info:
+        store.import_files([path], source="s", units=UNITS)
+    message = str(info.value)
+    assert "bad.csv" in message and drop in message and "due_at" in message
+    assert store.snapshot() == before and set(records(store)) == {"K1"}
+    assert not (tmp_path / "bad.csv.rejects.csv").exists()
+
+
+def test_one_bad_header_refuses_every_file_of_the_import(store, tmp_path):
+    good = write_csv(tmp_path / "good.csv", [row("K1")])
+    bad = write_csv(tmp_path / "bad.csv", [row("K2")], header=[h for h in HEADER if h != "status"])
+    with pytest.raises(ChisoError):
+        store.import_files([good, bad], source="s", units=UNITS)
+    assert store.count() == 0
+
+
+def test_a_field_given_twice_refuses_the_file(store, tmp_path):
+    header = HEADER + ["MaHoSo"]
+    path = write_csv(tmp_path / "twice.csv", [row("K1") | {"MaHoSo": "K1"}], header=header)
+    with pytest.raises(ChisoError, match="dossier_id.*MaHoSo"):
+        store.import_files([path], source="s", units=UNITS)
+
+
+def test_files_that_cannot_be_read(store, tmp_path):
+    (tmp_path / "empty.csv").write_bytes(b"")
+    with pytest.raises(ChisoError, match="empty"):
+        store.import_files([tmp_path / "empty.csv"], source="s", units=UNITS)
+    (tmp_path / "utf16.csv").write_bytes(",".join(HEADER).encode("utf-16"))
+    with pytest.raises(ChisoError, match="UTF-8"):
+        store.import_files([tmp_path / "utf16.csv"], source="s", units=UNITS)
+    (tmp_path / "broken.json").write_text('[{"MaHoSo": "A"', encoding="utf-8")
+    with pytest.raises(ChisoError, match="cannot be read"):
+        store.import_files([tmp_path / "broken.json"], source="s", units=UNITS)
+    (tmp_path / "data.pdf").write_bytes(b"%PDF")
+    with pytest.raises(ChisoError, match="unsupported"):
+        store.import_files([tmp_path / "data.pdf"], source="s", units=UNITS)
+    with pytest.raises(ChisoError, match="no such file"):
+        store.import_files([tmp_path / "missing.csv"], source="s", units=UNITS)
+    assert store.count() == 0
+
+
+def test_invalid_utf8_in_a_row_rejects_that_row_only(store, tmp_path):
+    path = tmp_path / "latin.csv"
+    lines = [",".join(HEADER).encode(), ",".join(row("L1")[h] for h in HEADER).encode(),
+             ",".join(row("L2", procedure_code="Th\xe9")[h] for h in HEADER).encode("latin-1")]
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    summary = store.import_files([path], source="s", units=UNITS)
+    assert (summary.inserted, summary.rejected) == (1, 1)
+    assert summary.rejects[0].line == 3 and "UTF-8" in summary.rejects[0].reason

@@ -1,0 +1,137 @@
+"""The 766 index end to end: dossiers imported into the store, scored for units of the
+registry (SQLite and PostgreSQL), explained by the ids behind each number."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from chiso.cli import main
+from chiso.dossiers.store import DossierStore, registry_units
+from chiso.index import service
+from chiso.periods import parse_period
+
+A, B = "24781", "24787"  # two wards of today's Lâm Đồng
+SEPT = parse_period("2025-09")
+HEADER = ["dossier_id", "procedure_code", "unit_code", "received_at", "due_at", "finished_at", "status",
+          "channel", "has_fee", "paid_online", "digitized", "e_result", "requires_paper_result", "synced",
+          "supplement_days"]
+
+# (id, received, due, finished, status, channel, supplement days): the story of each is in
+# the comment; September 2025 is the period.
+CASES = [
+    ("d1", "2025-09-02 09:00", "2025-09-05 17:00", "2025-09-04 10:00", "settled", "online", ""),    # on time
+    ("d2", "2025-09-03 09:00", "2025-09-10 17:00", "2025-09-12 10:00", "settled", "direct", ""),    # late
+    ("d3", "2025-09-20 09:00", "2025-10-03 17:00", "", "processing", "online", ""),                 # open, not yet due
+    ("d4", "2025-09-10 09:00", "2025-09-25 17:00", "", "processing", "direct", ""),                 # open, past due
+    ("d5", "2025-09-01 09:00", "2025-09-05 17:00", "2025-09-08 10:00", "returned", "direct", "4"),  # on time after 4 days' wait
+    ("d6", "2025-08-20 09:00", "2025-08-28 17:00", "2025-08-27 10:00", "settled", "direct", ""),    # finished before the period
+    ("d7", "2025-08-25 09:00", "2025-09-02 17:00", "2025-09-03 10:00", "settled", "direct", ""),    # carried over, late
+    ("d8", "2025-09-15 09:00", "2025-09-20 17:00", "2025-09-16 10:00", "withdrawn", "online", ""),  # withdrawn in time
+    ("d9", "2025-10-02 09:00", "2025-10-09 17:00", "", "received", "direct", ""),                   # after the period
+]
+
+
+def write(path: Path, rows) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(HEADER)
+        for dossier_id, received, due, finished, status, channel, supp in rows:
+            w.writerow([dossier_id, "1.000001", A, received, due, finished, status, channel, "false", "false",
+                        "true", "false", "false", "true", supp])
+    return path
+
+
+@pytest.fixture
+def store(tmp_path, loaded):
+    s = DossierStore(tmp_path / "store")
+    summary = s.import_files([write(tmp_path / "sept.csv", CASES)], source="test", units=registry_units(loaded))
+    assert summary.rejected == 0, summary.to_json()
+    return s
+
+
+def by_unit(rows):
+    return {r["unit"]: r for r in rows}
+
+
+def test_on_time_settlement_follows_the_rules(loaded, store):
+    rows = by_unit(service.index_766(loaded, store, SEPT))
+    ind = rows[A]["indicators"]["2.1"]
+    assert (ind["numerator"], ind["denominator"]) == (4, 7)
+    assert ind["rate"] == pytest.approx(4 / 7)
+    assert ind["points"] == pytest.approx(20 * 4 / 7)
+    # Online submission counts dossiers received in the period: d1, d3, d8 of six.
+    online = rows[A]["indicators"]["3.3"]
+    assert (online["numerator"], online["denominator"]) == (3, 6)
+
+
+def test_a_unit_without_dossiers_is_not_applicable_not_zero(loaded, store):
+    b = by_unit(service.index_766(loaded, store, SEPT))[B]
+    assert b["indicators"]["2.1"]["rate"] is None and not b["indicators"]["2.1"]["applicable"]
+    assert b["groups"]["TDGQ"]["applicable"] is False
+
+
+def test_the_ids_behind_the_numbers(loaded, store):
+    got = service.explain(loaded, store, SEPT, unit=A, indicator="2.1")
+    assert sorted(got["numerator_ids"]) == ["d1", "d3", "d5", "d8"]
+    assert sorted(got["denominator_ids"]) == ["d1", "d2", "d3", "d4", "d5", "d7", "d8"]
+
+
+def test_a_later_status_changes_the_score_and_reimport_changes_nothing(loaded, store, tmp_path):
+    units = registry_units(loaded)
+    again = store.import_files([tmp_path / "sept.csv"], source="test", units=units)
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, len(CASES))
+    later = [c if c[0] != "d4" else ("d4", "2025-09-10 09:00", "2025-09-25 17:00", "2025-09-24 16:00",
+                                     "settled", "direct", "") for c in CASES]
+    upd = store.import_files([write(tmp_path / "later.csv", later)], source="test", units=units)
+    assert upd.updated == 1
+    ind = by_unit(service.index_766(loaded, store, SEPT))[A]["indicators"]["2.1"]
+    assert (ind["numerator"], ind["denominator"]) == (5, 7)
+
+
+def test_the_province_rolls_up_its_units(loaded, store):
+    rows = by_unit(service.index_766(loaded, store, SEPT))
+    assert rows["68"]["indicators"]["2.1"]["denominator"] == 7
+    assert rows["68"]["rank"] is None
+
+
+def test_ranks_within_a_group_and_change_against_the_previous_period(loaded, store):
+    rows = service.index_766(loaded, store, SEPT, group="wards")
+    ranks = [r["rank"] for r in rows]
+    assert ranks == sorted(ranks, key=lambda r: (r is None, r))
+    assert {r["unit"] for r in rows} >= {A, B}
+    a = by_unit(rows)[A]
+    assert a["previous_total"] is not None and a["total_change"] == pytest.approx(a["total"] - a["previous_total"])
+
+
+def test_cli_json_shapes(loaded_url, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("CHISO_DATABASE_URL", loaded_url)
+    monkeypatch.setenv("CHISO_DATA_DIR", str(tmp_path / "data"))
+    assert main(["dossiers", "import", str(write(tmp_path / "s.csv", CASES)), "--source", "t", "--format", "json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert {k: summary[k] for k in ("read", "inserted", "updated", "unchanged", "rejected")} == {
+        "read": 9, "inserted": 9, "updated": 0, "unchanged": 0, "rejected": 0}
+    assert main(["index", "766", "--period", "2025-09", "--unit", A, "--format", "json"]) == 0
+    [row] = json.loads(capsys.readouterr().out)
+    assert {"unit", "period", "total", "band", "rank", "groups", "indicators"} <= set(row)
+    assert set(row["groups"]["TDGQ"]) >= {"points", "max", "applicable"}
+    assert set(row["indicators"]["2.1"]) >= {"numerator", "denominator", "rate", "points", "max"}
+    assert main(["index", "explain", "766", "--period", "2025-09", "--unit", A, "--indicator", "2.1",
+                 "--format", "json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    assert len(got["numerator_ids"]) == 4 and len(got["denominator_ids"]) == 7
+
+
+def test_rejected_rows_are_reported_with_reasons(loaded_url, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("CHISO_DATABASE_URL", loaded_url)
+    monkeypatch.setenv("CHISO_DATA_DIR", str(tmp_path / "data"))
+    bad = list(CASES[:2]) + [("x1", "not a date", "", "", "received", "direct", ""),
+                             ("x2", "2025-09-05 09:00", "", "2025-09-01 09:00", "settled", "direct", "")]
+    path = write(tmp_path / "bad.csv", bad)
+    assert main(["dossiers", "import", str(path), "--format", "json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert (summary["inserted"], summary["rejected"]) == (2, 2)
+    assert (tmp_path / "bad.csv.rejects.csv").exists()
