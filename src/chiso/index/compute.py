@@ -32,6 +32,7 @@ small join. The same conditions, written per period, select the records of
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Iterable, Mapping, Sequence
@@ -278,7 +279,26 @@ def period_counts(
     periods: Sequence[Period],
 ) -> dict[tuple[str, str], dict[str, float]]:
     """Every measure for every target and period: ``{(target code, period code): {measure:
-    value}}``. ``day_counts`` must exist (:func:`day_table`)."""
+    value}}``. ``day_counts`` must exist (:func:`day_table`).
+
+    The cyclic garbage collector is paused meanwhile: the result is tens of thousands of
+    small dicts, and a process that keeps many scores alive (a server) would otherwise
+    spend longer collecting than counting."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _period_counts(con, method, targets, periods)
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _period_counts(
+    con: duckdb.DuckDBPyConnection,
+    method: Method,
+    targets: Sequence[Target],
+    periods: Sequence[Period],
+) -> dict[tuple[str, str], dict[str, float]]:
     bounds = sorted({p.start for p in periods} | {p.end + timedelta(days=1) for p in periods})
     parts = _parts(method)
     cols = [c for cs in parts.values() for c, _v, _w in cs]
@@ -366,7 +386,7 @@ def _presence(con, periods: Sequence[Period]) -> None:
 
     Occurrences are not additive over days: each (target, label, key) gets a bit string with
     one bit per day it occurs on, and it occurs in a period when that string meets the
-    period's days. The cost follows the number of (target, label, key) triples."""
+    period's days."""
     first, last = con.execute("SELECT min(day), max(day) FROM day_keys WHERE n > 0").fetchone()
     if first is None:
         con.execute("CREATE OR REPLACE TEMP TABLE present(target VARCHAR, label VARCHAR, key VARCHAR, period VARCHAR)")
