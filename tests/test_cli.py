@@ -110,3 +110,12 @@ def test_a_command_that_exits_with_a_code_keeps_it(tmp_path, capsys):
     bad.write_text("id: x\n", encoding="utf-8")
     assert main(["methods", "validate", str(bad)]) == 1
     assert "bands" in capsys.readouterr().out
+
+
+def test_numbers_follow_the_language(monkeypatch):
+    from chiso.output import number
+
+    monkeypatch.setenv("CHISO_LANG", "vi")
+    assert number(1234.5) == "1.234,50"
+    monkeypatch.setenv("CHISO_LANG", "en")
+    assert number(1234.5) == "1,234.50"

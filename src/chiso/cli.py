@@ -13,7 +13,7 @@ from chiso import __version__, db, settings
 from chiso.errors import ChisoError
 from chiso.i18n import _
 from chiso.clitools import DATE, FORMATS, engine_ready  # noqa: F401
-from chiso.output import emit_json, emit_table, error
+from chiso.output import emit_json, emit_table, error, number
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="chiso")
@@ -101,8 +101,8 @@ def _demo_index(engine, code: str, n: int) -> None:
     with db.transaction(engine) as session:
         rows = index_service.index_766(session, DossierStore(), quarter)
     province = next(r for r in rows if r["unit"] == code)
-    click.echo(_("766 index {period}: {name} {total:.2f}/100 ({band}).").format(
-        period=quarter.code, name=province["name"], total=province["total"] or 0, band=province["band_name"]))
+    click.echo(_("766 index {period}: {name} {total}/100 ({band}).").format(
+        period=quarter.code, name=province["name"], total=number(province["total"] or 0), band=province["band_name"]))
     communes = [r for r in rows if r["level"] == "commune" and r["indicators"]["2.1"]["rate"] is not None]
     last = sorted(communes, key=lambda r: r["indicators"]["2.1"]["rate"])[:3]
     click.echo(_("Last three communes on on-time settlement (2.1):"))

@@ -26,11 +26,21 @@ def _width(text: str) -> int:
     return sum(0 if unicodedata.combining(ch) else 1 for ch in text)
 
 
+def number(value: float, decimals: int = 2) -> str:
+    """A number as the language in force writes it (Vietnamese: 1.234,56)."""
+    from babel.numbers import format_decimal
+
+    from chiso.i18n import current_language
+
+    pattern = "#,##0." + "0" * decimals if decimals else "#,##0"
+    return format_decimal(value, format=pattern, locale=current_language())
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, float):
-        return f"{value:.2f}"
+        return number(value)
     return str(value)
 
 
