@@ -107,3 +107,53 @@ def test_write_creates_the_pages(tmp_path):
     written = docs.write(tmp_path / "out")
     assert {p.name for p in written} == set(docs.pages())
     assert all(p.read_text(encoding="utf-8") == docs.pages()[p.name] for p in written)
+
+
+# --- criteria trees ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", loader.load_shipped(kind="tree"), ids=lambda m: m.id)
+def test_every_tree_node_has_its_section(method):
+    page = (PAGES / f"{method.id}.md").read_text(encoding="utf-8")
+    sections = _sections(page, "###")
+    tree = _sections(page, "##")["Tree"]
+    for node in method.nodes.values():
+        heading = f"`{node.id}` {node.name_en}"
+        assert heading in sections, f"{method.id}: no section for {node.id}; {FIX}"
+        body = sections[heading]
+        assert f"*{node.name}*" in body
+        maximum = "not known [?]" if node.max is None else f"{docs._num(node.max)} points"
+        assert f"| Maximum | {maximum} |" in body
+        if node.is_leaf:
+            assert f"| Rule | {docs.node_rule_text(method, node)} |" in body
+        else:
+            assert f"| Points | {docs.node_aggregate_text(node)} |" in body
+        conf, _inherited = docs._effective_confidence(method, node)
+        assert f"| Confidence | {docs._conf(conf)}" in body
+        assert f"`{node.id}`" in tree
+        if node.rule is not None and node.rule.type == "steps":
+            for step in node.rule.steps:
+                assert f"| {docs._num(step.at_least)} | {docs._num(step.points)} |" in body
+    for lb in method.legal_basis:
+        assert lb.document in page
+    for band in method.bands:
+        assert f"(`{band.id}`)" in page
+    for g in method.groupings:
+        assert f"**`{g.id}`** {g.name_en}" in page
+    if method.merge_rule:
+        assert f"`{method.merge_rule.type}`: a unit formed by a merger" in page
+    if method.example:
+        assert f"**Total: {docs._num(method.example.total_points)} points**" in page
+    if method.unknown_maxima:
+        assert "**Not scorable yet**" in page
+
+
+def test_index_lists_the_trees_and_their_schema():
+    index = docs.pages()["README.md"]
+    for m in loader.load_shipped(kind="tree"):
+        assert f"| [`{m.id}`]({m.id}.md) | tree |" in index
+    for word in ("## Criteria trees (`kind: tree`)", "children_exceed_max", "bonus_beyond_max", "`{type: yes_no}`",
+                 "at_least", "merge_rule", "rank_tolerance", "max: \"?\"", "groupings", "`{type: survey}`",
+                 "chiso methods score METHOD_ID --input FILE.json"):
+        assert word in index, word
+    assert docs.TREE_CONVENTIONS in index

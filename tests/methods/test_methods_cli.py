@@ -22,9 +22,14 @@ def test_list_json(runner):
     result = runner.invoke(methods, ["list", "--format", "json"])
     assert result.exit_code == 0, result.output
     rows = json.loads(result.output)
-    assert {r["id"] for r in rows} == {"766-portal-2025", "766-formula-2022"}
-    assert all({"id", "family", "version", "name", "default"} <= set(r) for r in rows)
-    assert [r["id"] for r in rows if r["default"]] == ["766-portal-2025"]
+    # Both kinds: the flat 766 methods and the criteria trees of the assessed indexes.
+    assert {r["id"]: r["kind"] for r in rows} == {
+        "766-portal-2025": "flat", "766-formula-2022": "flat",
+        "dti-922-province": "tree", "dti-405-province": "tree", "par-province": "tree", "sipas-1001": "tree",
+        "template-department": "tree", "template-commune": "tree",
+    }
+    assert all({"id", "kind", "family", "version", "name", "default"} <= set(r) for r in rows)
+    assert [r["id"] for r in rows if r["default"] and r["family"] == "766"] == ["766-portal-2025"]
 
 
 def test_list_table(runner):

@@ -41,7 +41,7 @@ class Scored:
 
 
 def method_for(method_id: str | None) -> Method:
-    return loader.load(method_id) if method_id else loader.default_method("766")
+    return loader.load(method_id, kind="flat") if method_id else loader.default_method("766")
 
 
 def targets(session: Session, period: Period, *, province: str | None = None) -> list[compute.Target]:

@@ -1,7 +1,10 @@
 """The method pages of the documentation, generated from the definition files.
 
 One Markdown page per shipped definition (``docs/methods/<id>.md``) and an index
-(``docs/methods/README.md``) with the definition schema. Every group and indicator appears
+(``docs/methods/README.md``) with the definition schemas. A criteria tree's page
+(:func:`render_tree`) shows its metadata, legal basis, sources and confidence notes, bands,
+inputs, the whole tree with points, rules and confidence, every node, the groupings, the
+merge rule and its worked example as the engine computes it. Every group and indicator appears
 with its formula (Vietnamese and English), its measures (each with its basis and what the
 basis means, in both languages, and its SQL: ``where``, ``sum`` or ``distinct``, the
 ``on_time`` rule, or a derived measure's expression and the measures it reads), its rule,
@@ -31,6 +34,8 @@ from chiso.methods.model import (
     Indicator,
     Measure,
     Method,
+    Node,
+    TreeMethod,
 )
 from chiso.scoring.expression import compile_formula
 from chiso.scoring.rules import example_points, group_formula_points, round_rate
@@ -367,11 +372,12 @@ def render(method: Method, *, source: str | None = None) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def render_index(methods: list[Method]) -> str:
-    """The index page: every shipped method and the definition schema."""
-    rows = ["| id | family | version | default | name |", "|---|---|---|---|---|"]
+def render_index(methods: list[Method | TreeMethod]) -> str:
+    """The index page: every shipped method and the definition schemas of both kinds."""
+    rows = ["| id | kind | family | version | default | name |", "|---|---|---|---|---|---|"]
     for m in methods:
-        rows.append(f"| [`{m.id}`]({m.id}.md) | {m.family} | {m.version} | {'yes' if m.default else 'no'} | {m.name_en} |")
+        rows.append(f"| [`{m.id}`]({m.id}.md) | {m.kind} | {m.family} | {m.version} | {'yes' if m.default else 'no'} "
+                    f"| {m.name_en} |")
     bases = []
     for basis in BASIS_NAMES:
         vi, en = BASIS_MEANINGS[basis]
@@ -391,13 +397,16 @@ def render_index(methods: list[Method]) -> str:
     only = ", ".join(f"`{b}`" for b in PERIOD_BASES)
     columns.append(f"- Period parameters, in {only} measures only: {params} (the period is [period_start, period_end)).")
     return SCHEMA.format(table="\n".join(rows), bases="\n".join(bases), columns="\n".join(columns),
-                         conventions=_CONVENTIONS)
+                         conventions=_CONVENTIONS) + "\n" + TREE_SCHEMA.format(conventions=TREE_CONVENTIONS)
 
 
 def pages() -> dict[str, str]:
-    """File name → content of every generated page, from the shipped definitions."""
-    methods = loader.load_shipped()
-    out = {f"{m.id}.md": render(m, source=f"src/chiso/methods/definitions/{Path(m.path or m.id).name}") for m in methods}
+    """File name → content of every generated page, from the shipped definitions of both kinds."""
+    methods = loader.load_shipped(kind=None)
+    out = {}
+    for m in methods:
+        source = f"src/chiso/methods/definitions/{Path(m.path or m.id).name}"
+        out[f"{m.id}.md"] = render_tree(m, source=source) if isinstance(m, TreeMethod) else render(m, source=source)
     out["README.md"] = render_index(methods)
     return out
 
@@ -412,3 +421,352 @@ def write(out_dir: str | Path) -> list[Path]:
         path.write_text(text, encoding="utf-8")
         written.append(path)
     return written
+
+
+# --- criteria trees (kind: tree) ---------------------------------------------------------------
+
+_PUBLISH = {
+    "points": "points",
+    "ratio": "ratio: points / max",
+    "percent": "percent: 100 × points / max",
+}
+
+_KIND_TEXT = {
+    "criterion": "criterion: counts towards its parent's maximum",
+    "bonus": "bonus: added to its parent's points, within its own cap",
+    "penalty": "penalty: its points are a deduction, subtracted from its parent's points, within its own cap",
+}
+
+TREE_CONVENTIONS = """\
+- **Values.** Each unit gives a value per node. For a node with children: its published
+  value (points, points / max or percent, as its `publish` says); it replaces the node's
+  children, which are then *superseded*, so a province compares itself with others from
+  their published values without their component data. A value given for a node wins over
+  values given below it. For a leaf: what its rule reads.
+- **Leaves.** `ratio`: max × min(1, value / target), target 1 unless stated (a fraction,
+  capped at max). `steps`: the points of the highest step whose `at_least` the value
+  reaches (value ≥ at_least); 0 below every step. `yes_no`: max for yes (true or 1), 0 for
+  no. `manual`: the points entered, within [0, max]. `survey`: max × a satisfaction rate in
+  [0, 1]. `formula`: its expression over other nodes' published values and external
+  inputs, clamped to [0, max]; computed, never entered.
+- **Missing values.** A leaf without a value scores 0 inside a bonus or penalty node and
+  when its max is 0; any other missing leaf stops the scoring, with the list of those
+  missing.
+- **Nodes with children.** `aggregate: sum` (the default): the sum of the criteria's points,
+  whose maxima must add up to the node's max unless `children_exceed_max` says `scale` (the
+  sum × max / their maxima) or `cap` (the sum, at most max). `mean` / `weighted`: max × the
+  unweighted / weighted (`weight` on each criterion) mean of the criteria's ratios (points /
+  max), over those with a max above 0. Then bonus nodes are added and penalty nodes
+  subtracted; the result is at least 0 and at most max, unless `bonus_beyond_max: true`.
+- **Total** = the points of the whole tree (its top-level nodes aggregated the same way),
+  published as the top-level `publish` says (DTI: points / max; PAR Index: percent). Bands
+  are read on 100 × total / max.
+- **Groupings** = the points of their nodes out of the sum of their maxima; groupings may
+  share nodes (DTI pillars share the foundation indicators), so they need not add up.
+- **Merger** (`merge_rule: {type: mean}`): a unit formed from several gets, at each node of
+  the rule (the top-level nodes unless listed), the unweighted mean of its former units'
+  published values; its total follows from these.
+- **Ranking**: descending by total points, standard competition ranking (1, 2, 2, 4);
+  totals within `rank_tolerance` points (0.005 unless stated) of the first of a tie share
+  its rank.
+- **Unknown maxima** (`max: "?"`, with a `?` note): the definition loads, validates and is
+  documented, but scoring it is refused until an administrator writes the maxima."""
+
+TREE_SCHEMA = """\
+## Criteria trees (`kind: tree`)
+
+The assessed indexes (DTI, PAR Index, SIPAS, a province's variants for its departments and
+communes) are trees of areas, criteria and components with maximum points, scored from
+self-assessment, appraisal and surveys. `chiso methods score METHOD_ID --input FILE.json
+[--merge NEW=OLD1,OLD2 ...]` scores and ranks units without storing anything: FILE maps
+each unit's name to {{node id or input name → value}}.
+
+Top level: `kind: tree`, `id`, `family`, `version`, `default`, `effective_from`, `name` /
+`name_en`, `legal_basis`, `sources`, `confidence`, `notes`, `levels` (as in a flat
+definition), and:
+
+- `max`: the index's maximum points, or `"?"` when not known (with a `?` note);
+- `publish`: how the index is published: `points`, `ratio` (points / max, DTI) or
+  `percent` (PAR Index);
+- optional `aggregate`, `children_exceed_max`, `bonus_beyond_max`: how the top-level nodes
+  make the total, as for any node with children;
+- `nodes`: the top-level nodes;
+- optional `bands` (as in a flat definition, read on the percent; they tile 0–100),
+  `groupings`, `merge_rule`, `inputs`, `rank_tolerance` (points; 0.005 unless stated) and
+  `example`.
+
+- **Node**: `id` (quoted text, unique in the file), `name`, `name_en`, `max` (a number, or
+  `"?"` with a `?` confidence and note), and optionally `kind` (`criterion`, the default;
+  `bonus`; `penalty`), `publish` (`points`, the default; `ratio`; `percent`), `confidence`
+  (a mark or `{{mark, note}}`; without one a node is as sure as its parent), `description` /
+  `description_en`, `components` (how many components the legal text gives it when they are
+  not listed), `weight` (under a parent with `aggregate: weighted`). Then either `children`
+  (a list of nodes) with optional `aggregate` (`sum`, `mean`, `weighted`),
+  `children_exceed_max` (`error`, the default; `scale`; `cap`) and `bonus_beyond_max`
+  (`false` by default), or a `rule` (a leaf).
+- **Rule**: `{{type: ratio}}` or `{{type: ratio, target: 0.8}}`; `{{type: steps, steps:
+  [{{at_least: 4, points: 20}}, ...]}}` (thresholds distinct; a higher threshold never gives
+  fewer points; no step above max); `{{type: yes_no}}`; `{{type: manual}}`;
+  `{{type: survey}}`; `{{type: formula, expression, nodes: {{NAME: "<node id>"}}, inputs:
+  {{NAME: "<input name>"}}}}` (numbers, the names, `+ - * /`, parentheses, `min`, `max`;
+  no cycle through the nodes it reads).
+- **Grouping**: `id`, `name`, `name_en`, `nodes` (none of them under another), optional
+  `publish` (`ratio` by default) and `confidence`.
+- **Merge rule**: `type: mean`, optional `nodes` (every leaf under exactly one of them; each
+  a node with children or a manual leaf published as points; the top-level nodes by
+  default) and `confidence`.
+- **Input**: `inputs: {{NAME: {{description, description_en}}}}`: a number from outside the
+  tree (e.g. the unit's 766 total) that formula leaves read; a name differs from every node
+  id.
+- **Example**: `values` (node id → value), optional `inputs`, `total_points`, `note`:
+  checked against the engine on load.
+
+Validation refuses, with the file, the line and the node: duplicate node ids, a node that
+contains itself, unknown rule types, a `sum` node whose criteria's maxima differ from its
+own without a stated `children_exceed_max`, bad formulas and formulas reading nodes in a
+cycle, step tables that are not monotonic, an unknown maximum or a `?` mark without a note,
+groupings counting a node twice, a merge rule that does not cover every leaf once, and an
+example the engine does not reproduce.
+
+### How points are computed in a tree
+
+{conventions}
+"""
+
+
+def _effective_confidence(method: TreeMethod, node: Node):
+    """The node's own confidence, or its nearest ancestor's, or the method's; and whether
+    it is inherited."""
+    if node.confidence is not None:
+        return node.confidence, False
+    parent = method.parents.get(node.id)
+    while parent is not None:
+        conf = method.node(parent).confidence
+        if conf is not None:
+            return conf, True
+        parent = method.parents.get(parent)
+    return method.confidence, True
+
+
+def _max_text(value: float | None) -> str:
+    return "not known [?]" if value is None else f"{_num(value)} points"
+
+
+def node_rule_text(method: TreeMethod, node: Node) -> str:
+    """One line saying how a leaf's value becomes points."""
+    rule = node.rule
+    assert rule is not None
+    top = "max" if node.max is None else _num(node.max)
+    if rule.type == "ratio":
+        if rule.target is not None:
+            return f"ratio, target {_pct(rule.target)}: points = {top} × min(1, value / {_num(rule.target)})"
+        return f"ratio: points = {top} × min(1, value), the value a fraction (capped at max)"
+    if rule.type == "steps":
+        steps = "; ".join(f"≥ {_num(s.at_least)} → {_num(s.points)}" for s in reversed(rule.steps))
+        return f"step table: {steps}; below {_num(rule.steps[0].at_least)} → 0"
+    if rule.type == "yes_no":
+        return f"yes/no: yes → {top} points, no → 0"
+    if rule.type == "manual":
+        return f"manual: the points entered, within [0, {top}]"
+    if rule.type == "survey":
+        return f"survey: points = {top} × the satisfaction rate (in [0, 1])"
+    reads = [f"{name} = published value of `{target}`" for name, target in rule.nodes.items()]
+    reads += [f"{name} = input `{target}`" for name, target in rule.inputs.items()]
+    return f"formula: points = `{rule.expression}`, clamped to [0, {top}], where " + "; ".join(reads)
+
+
+def node_aggregate_text(node: Node) -> str:
+    """How a node with children gets its points."""
+    criteria = node.criteria
+    top = "max" if node.max is None else _num(node.max)
+    maxima = [c.max for c in criteria]
+    known = all(m is not None for m in maxima)
+    total = sum(m for m in maxima if m is not None)
+    if node.aggregate == "sum":
+        if not known or node.max is None:
+            text = "sum of its criteria's points (maxima not known)"
+        elif abs(total - node.max) < 1e-9:
+            text = f"sum of its criteria's points (their maxima add up to {_num(total)})"
+        elif node.children_exceed_max == "scale":
+            text = f"sum of its criteria's points × {top} / {_num(total)} (`children_exceed_max: scale`)"
+        else:
+            text = f"sum of its criteria's points ({_num(total)} at most), capped at {top} (`children_exceed_max: cap`)"
+    elif node.aggregate == "mean":
+        text = f"{top} × the unweighted mean of its criteria's ratios (points / max)"
+    else:
+        weights = ", ".join(f"`{c.id}` {_num(c.weight or 0)}" for c in criteria)
+        text = f"{top} × the weighted mean of its criteria's ratios (points / max); weights {weights}"
+    bonus = [f"`{c.id}`" for c in node.children if c.kind == "bonus"]
+    penalty = [f"`{c.id}`" for c in node.children if c.kind == "penalty"]
+    if bonus:
+        text += "; plus " + ", ".join(bonus)
+    if penalty:
+        text += "; minus " + ", ".join(penalty)
+    text += "; at least 0" + ("" if node.bonus_beyond_max else f" and at most {top}")
+    if node.bonus_beyond_max:
+        text += " (a bonus may take it beyond its max: `bonus_beyond_max: true`)"
+    return text
+
+
+def _depth(method: TreeMethod, node_id: str) -> int:
+    depth, parent = 0, method.parents.get(node_id)
+    while parent is not None:
+        depth, parent = depth + 1, method.parents.get(parent)
+    return depth
+
+
+def _tree_node(method: TreeMethod, node: Node) -> list[str]:
+    parent = method.parents.get(node.id)
+    conf, inherited = _effective_confidence(method, node)
+    lines = [
+        f"### `{node.id}` {node.name_en}",
+        "",
+        f"*{node.name}*",
+        "",
+        "| | |",
+        "|---|---|",
+        f"| Maximum | {_max_text(node.max)} |",
+        f"| Kind | {_KIND_TEXT[node.kind]} |",
+        f"| Parent | {'the index' if parent is None else f'`{parent}`'} |",
+        f"| Published as | {_PUBLISH[node.publish]} |",
+    ]
+    if node.is_leaf:
+        lines.append(f"| Rule | {node_rule_text(method, node)} |")
+    else:
+        lines.append(f"| Points | {node_aggregate_text(node)} |")
+        lines.append(f"| Children | {', '.join(f'`{c.id}`' for c in node.children)} |")
+    if node.weight is not None:
+        lines.append(f"| Weight | {_num(node.weight)} |")
+    if node.components is not None:
+        lines.append(f"| Components in the legal text | {node.components} |")
+    lines.append(f"| Confidence | {_conf(conf)}{' (inherited)' if inherited else ''} |")
+    lines.append("")
+    if node.description_en or node.description:
+        lines += [f"{node.description_en} *{node.description}*".strip(), ""]
+    if node.rule is not None and node.rule.type == "steps":
+        lines += ["| value at least | points |", "|---|---|"]
+        lines += [f"| {_num(s.at_least)} | {_num(s.points)} |" for s in reversed(node.rule.steps)]
+        lines.append("")
+    return lines
+
+
+def _tree_example(method: TreeMethod) -> list[str]:
+    from chiso.scoring.tree import score_tree
+
+    ex = method.example
+    if ex is None:
+        return []
+    score = score_tree(method, ex.values, inputs=ex.inputs)
+    lines = ["## Worked example", ""]
+    if ex.note:
+        lines += [ex.note, ""]
+    lines += ["| node | value entered | points | max | published value |", "|---|---|---|---|---|"]
+    for node_id, given in ex.values.items():
+        ns = score.nodes[node_id]
+        shown = ("yes" if given else "no") if isinstance(given, bool) else _num(given)
+        lines.append(f"| `{node_id}` | {shown} | {_num(ns.points or 0)} | {_num(ns.max)} | {_num(ns.value) if ns.value is not None else ''} |")
+    lines.append("")
+    if ex.inputs:
+        lines += ["Inputs: " + ", ".join(f"`{k}` = {_num(v)}" for k, v in ex.inputs.items()) + ".", ""]
+    tops = ", ".join(f"`{n.id}` {_num(score.nodes[n.id].points or 0)}" for n in method.top)
+    value = "" if score.value is None or method.publish == "points" else f", published {_num(score.value)}"
+    band = f", band `{score.band}`" if score.band else ""
+    lines += [f"Top-level points: {tops}.", "",
+              f"**Total: {_num(score.total_points)} points**{value}{band} (the file states {_num(ex.total_points)}).", ""]
+    for g in method.groupings:
+        gs = score.groupings[g.id]
+        if gs.value is not None:
+            lines.append(f"- grouping `{g.id}`: {_num(gs.points or 0)} / {_num(gs.max)} = {_num(gs.value)}")
+    if method.groupings:
+        lines.append("")
+    return lines
+
+
+def render_tree(method: TreeMethod, *, source: str | None = None) -> str:
+    """The Markdown page of one criteria-tree method."""
+    src = source or f"src/chiso/methods/definitions/{method.id}.yaml"
+    root = method.root
+    lines = [
+        f"# {method.id}: {method.name_en}",
+        "",
+        GENERATED.format(source=f"`{src}`"),
+        "",
+        f"*{method.name}*",
+        "",
+        "| | |",
+        "|---|---|",
+        f"| Method id | `{method.id}` |",
+        "| Kind | tree: a criteria tree of an assessed index |",
+        f"| Family | `{method.family}` |",
+        f"| Version | `{method.version}` |",
+        f"| Default of its family | {'yes' if method.default else 'no'} |",
+        f"| Effective from | {method.effective_from.isoformat() if method.effective_from else 'not stated'} |",
+        f"| Levels scored | {', '.join(method.levels)} |",
+        f"| Maximum | {_max_text(root.max)} |",
+        f"| Published as | {_PUBLISH[root.publish]} |",
+        f"| Total | {node_aggregate_text(root)} |",
+        f"| Ties | totals within {_num(method.rank_tolerance)} points share a rank |",
+        f"| Confidence | {_conf(method.confidence)} |",
+        "",
+    ]
+    if method.unknown_maxima:
+        lines += [f"**Not scorable yet**: the maxima of {len(method.unknown_maxima)} nodes (or of the index) are not "
+                  "known (`max: \"?\"`); an administrator sets them in the definition file.", ""]
+    lines += ["## Legal basis", ""]
+    for lb in method.legal_basis:
+        when = f" ({lb.date.isoformat()})" if lb.date else ""
+        lines.append(f"- **{lb.document}**{when} [{lb.confidence.mark}]: {lb.title}. *{lb.title_en}.*"
+                     + (f" {lb.confidence.note}" if lb.confidence.note else ""))
+    lines += ["", "## Sources", ""]
+    for s in method.sources:
+        url = f" <{s.url}>" if s.url else ""
+        lines.append(f"- {s.title}{url}" + (f": {s.note}" if s.note else ""))
+    lines += ["", "## Confidence notes", "", _MARKS, "", f"- {_conf(method.confidence)}"]
+    lines += [f"- {_conf(n)}" for n in method.notes]
+    lines += ["", "## Classification bands", ""]
+    if method.bands:
+        lines += ["Read on 100 × total / max.", "", "| band | name | from | below | confidence |", "|---|---|---|---|---|"]
+        for b in sorted(method.bands, key=lambda b: b.min, reverse=True):
+            below = f"{_num(b.max)} (inclusive)" if b.max == max(x.max for x in method.bands) else _num(b.max)
+            lines.append(f"| {b.name_en} (`{b.id}`) | {b.name} | {_num(b.min)} | {below} | {_conf(b.confidence)} |")
+    else:
+        lines.append("None: the index is published without bands.")
+    lines += ["", "## How points are computed", "", TREE_CONVENTIONS, ""]
+    if method.inputs:
+        lines += ["## Inputs", "", "Numbers from outside the tree, read by formula leaves.", ""]
+        for i in method.inputs.values():
+            lines.append(f"- `{i.name}`: {i.description_en} *{i.description}*")
+        lines.append("")
+    lines += ["## Tree", "", "| node | name | max | points from | published as | confidence |", "|---|---|---|---|---|---|"]
+    for node in method.nodes.values():
+        conf, inherited = _effective_confidence(method, node)
+        how = node_rule_text(method, node).split(":")[0] if node.is_leaf else f"{node.aggregate} of {len(node.children)}"
+        kind = "" if node.kind == "criterion" else f" ({node.kind})"
+        indent = "· " * _depth(method, node.id)
+        lines.append(f"| {indent}`{node.id}`{kind} | {node.name_en} | {_max_text(node.max).replace(' points', '')} | "
+                     f"{how} | {node.publish} | [{conf.mark}]{' (inherited)' if inherited else ''} |")
+    lines += ["", "## Nodes", ""]
+    for node in method.nodes.values():
+        lines += _tree_node(method, node)
+    lines += ["## Groupings", ""]
+    if method.groupings:
+        for g in method.groupings:
+            maxima = [method.node(n).max for n in g.nodes]
+            total = "not known" if any(m is None for m in maxima) else _num(sum(m for m in maxima if m is not None))
+            nodes = ", ".join(f"`{n}`" for n in g.nodes)
+            lines.append(f"- **`{g.id}`** {g.name_en} (*{g.name}*): the points of {nodes} out of {total}, published as "
+                         f"{_PUBLISH[g.publish]}. Confidence: {_conf(g.confidence) if g.confidence else 'as the method'}")
+    else:
+        lines.append("None.")
+    lines += ["", "## Merge rule", ""]
+    rule = method.merge_rule
+    if rule is not None:
+        nodes = ", ".join(f"`{n}`" for n in rule.nodes)
+        lines.append(f"`{rule.type}`: a unit formed by a merger gets, at each of {nodes}, the unweighted mean of its "
+                     f"former units' published values; its total follows. Confidence: "
+                     f"{_conf(rule.confidence) if rule.confidence else 'as the method'}")
+    else:
+        lines.append("None: units formed by a merger cannot be scored from their former units.")
+    lines.append("")
+    lines += _tree_example(method)
+    return "\n".join(lines).rstrip() + "\n"

@@ -11,11 +11,16 @@ measures only, both parts), derived measures (names of measures, no cycle, a val
 inputs), group formulas (see :mod:`chiso.scoring.expression`), a note on every ``?``
 confidence mark, band coverage of 0–100, and every worked example against the scoring
 engine.
+
+Two kinds of file share this reader and its line numbers: ``flat`` (the default: groups
+of indicators over measures, the 766 index) and ``kind: tree`` (criteria trees of the
+assessed indexes), which :mod:`chiso.methods.treeloader` reads.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -34,6 +39,7 @@ from chiso.methods.model import (
     DISTINCT_BASES,
     ON_TIME_BASIS,
     CONFIDENCE_ASPECTS,
+    KINDS,
     LEVELS,
     MARKS,
     OUTSIDE_SCOPE,
@@ -51,12 +57,13 @@ from chiso.methods.model import (
     Method,
     Rule,
     Source,
+    TreeMethod,
 )
 from chiso.scoring.expression import ExpressionError, compile_formula, evaluate
 
 __all__ = [
-    "DEFINITIONS", "DefinitionError", "Band", "Confidence", "Group", "Indicator", "Measure", "Method",
-    "default_method", "load", "load_shipped", "shipped", "validate",
+    "DEFINITIONS", "AnyMethod", "DefinitionError", "Band", "Confidence", "Group", "Indicator", "Measure", "Method",
+    "TreeMethod", "default_method", "file_kind", "load", "load_shipped", "shipped", "validate",
 ]
 
 DEFINITIONS = Path(__file__).parent / "definitions"
@@ -273,7 +280,7 @@ _TOP_REQUIRED = (
     "id", "family", "version", "default", "name", "name_en", "legal_basis", "sources", "confidence",
     "levels", "parameters", "bands", "measures", "groups",
 )
-_TOP_OPTIONAL = ("effective_from", "notes")
+_TOP_OPTIONAL = ("kind", "effective_from", "notes")
 _INDICATOR_REQUIRED = (
     "id", "name", "name_en", "max", "scope", "numerator", "denominator", "rule", "zero_denominator",
     "formula", "confidence", "example",
@@ -281,13 +288,12 @@ _INDICATOR_REQUIRED = (
 _INDICATOR_OPTIONAL = ("outside_scope", "rate_unit")
 
 
-def _read(reader: _Reader, data: Any) -> Method | None:
-    top = reader.mapping(data, 1, "file", _("the file"))
-    if top is None:
-        return None
+def _header(reader: _Reader, top: _Map, required: Iterable[str], optional: Iterable[str]) -> tuple[str, dict[str, Any]]:
+    """What every kind of definition starts with: identity, names, legal basis, sources,
+    confidence, notes and levels. Returns the node name for problems and the fields."""
     method_id = reader.ident(top, "id", "method") or "?"
     node = f"method {method_id}"
-    reader.keys(top, node, _TOP_REQUIRED, _TOP_OPTIONAL)
+    reader.keys(top, node, required, optional)
     family = reader.ident(top, "family", node)
     version = reader.ident(top, "version", node)
     default = top.get("default")
@@ -315,6 +321,28 @@ def _read(reader: _Reader, data: Any) -> Method | None:
             reader.problem(reader.at(top, "levels"), node,
                            _("levels must be a list drawn from {levels}").format(levels=", ".join(LEVELS)))
         levels = tuple(lv for lv in raw_levels if lv in LEVELS)
+    return node, {
+        "id": method_id, "family": family or "", "version": version or "", "default": bool(default),
+        "name": name or "", "name_en": name_en or "", "legal_basis": legal, "sources": sources,
+        "confidence": confidence or Confidence("?", ""), "levels": levels, "notes": notes, "effective_from": effective,
+    }
+
+
+def _read(reader: _Reader, data: Any) -> Method | TreeMethod | None:
+    top = reader.mapping(data, 1, "file", _("the file"))
+    if top is None:
+        return None
+    kind = top.get("kind", "flat")
+    if kind == "tree":
+        from chiso.methods import treeloader
+
+        return treeloader.read(reader, top)
+    if kind != "flat":
+        reader.problem(reader.at(top, "kind"), "file",
+                       _("kind {kind!r} is not one of {kinds}").format(kind=kind, kinds=", ".join(KINDS)))
+        return None
+    node, head = _header(reader, top, _TOP_REQUIRED, _TOP_OPTIONAL)
+    levels = head["levels"]
 
     outside_scope, rate_rounding = "full", None
     params = top.get("parameters")
@@ -333,11 +361,8 @@ def _read(reader: _Reader, data: Any) -> Method | None:
     groups, sound = _groups(reader, top, node, measures, levels)
 
     method = Method(
-        id=method_id, family=family or "", version=version or "", default=bool(default), name=name or "",
-        name_en=name_en or "", legal_basis=legal, sources=sources, confidence=confidence or Confidence("?", ""),
-        levels=levels, outside_scope=outside_scope, rate_rounding=rate_rounding, bands=bands,
-        measures=MappingProxyType({m.name: m for m in measures.values()}), groups=groups, notes=notes,
-        effective_from=effective,
+        **head, outside_scope=outside_scope, rate_rounding=rate_rounding, bands=bands,
+        measures=MappingProxyType({m.name: m for m in measures.values()}), groups=groups,
     )
     _check_usage(reader, top, node, method)
     _check_examples(reader, method, sound)
@@ -859,7 +884,10 @@ def _check_examples(reader: _Reader, method: Method, sound: set[str]) -> None:
 # --- public API ------------------------------------------------------------------------------
 
 
-def _parse(path: Path) -> tuple[Method | None, list[str]]:
+AnyMethod = Method | TreeMethod
+
+
+def _parse(path: Path) -> tuple[AnyMethod | None, list[str]]:
     reader = _Reader(str(path))
     try:
         text = path.read_text(encoding="utf-8")
@@ -873,38 +901,55 @@ def _parse(path: Path) -> tuple[Method | None, list[str]]:
 
 
 def validate(path: str | Path) -> list[str]:
-    """Every problem of a definition file, one line each (empty when it is valid)."""
+    """Every problem of a definition file of either kind, one line each (empty when it is valid)."""
     return _parse(Path(path))[1]
 
 
-def shipped() -> list[Path]:
-    """The definition files shipped with chiso, sorted by name."""
-    return sorted(DEFINITIONS.glob("*.yaml"))
+_KIND_LINE = re.compile(r"^kind:\s*[\"']?(\w+)", re.MULTILINE)
 
 
-def load(id_or_path: str | Path) -> Method:
-    """A method by the id of a shipped definition (``766-portal-2025``) or by file path."""
+def file_kind(path: str | Path) -> str:
+    """The kind a definition file declares (``kind:`` at the top; ``flat`` without one),
+    read without parsing the whole file."""
+    match = _KIND_LINE.search(Path(path).read_text(encoding="utf-8"))
+    return match.group(1) if match else "flat"
+
+
+def shipped(kind: str | None = "flat") -> list[Path]:
+    """The definition files shipped with chiso, sorted by name: the flat ones (the 766
+    index) by default, the ``tree`` ones (assessed indexes), or every one with ``None``."""
+    paths = sorted(DEFINITIONS.glob("*.yaml"))
+    return paths if kind is None else [p for p in paths if file_kind(p) == kind]
+
+
+def load(id_or_path: str | Path, *, kind: str | None = None) -> AnyMethod:
+    """A method by the id of a shipped definition (``766-portal-2025``) or by file path:
+    a :class:`Method` or a :class:`TreeMethod` as the file says. With ``kind``, a method of
+    another kind is refused."""
     path = Path(id_or_path)
     if not (path.suffix in (".yaml", ".yml") or path.exists()):
         path = DEFINITIONS / f"{id_or_path}.yaml"
         if not path.exists():
-            known = ", ".join(p.stem for p in shipped())
+            known = ", ".join(p.stem for p in shipped(kind))
             raise NotFound(_("no method {id!r}: shipped methods are {known}").format(id=str(id_or_path), known=known))
     elif not path.exists():
         raise NotFound(_("no definition file {path}").format(path=path))
     method, problems = _parse(path)
     if problems or method is None:
         raise DefinitionError(problems or [f"{path}:1: file: " + _("empty definition")])
+    if kind is not None and method.kind != kind:
+        raise ChisoError(_("{id} is a {found} method; this needs a {kind} one").format(
+            id=method.id, found=method.kind, kind=kind))
     return method
 
 
-def load_shipped() -> list[Method]:
-    """Every shipped method."""
-    return [load(p) for p in shipped()]
+def load_shipped(kind: str | None = "flat") -> list[AnyMethod]:
+    """Every shipped method of ``kind`` (flat by default; ``None`` for every kind)."""
+    return [load(p) for p in shipped(kind)]
 
 
 def default_method(family: str = "766") -> Method:
-    """The shipped method of ``family`` marked ``default: true``."""
+    """The shipped flat method of ``family`` marked ``default: true``."""
     for method in load_shipped():
         if method.family == family and method.default:
             return method

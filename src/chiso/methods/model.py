@@ -7,6 +7,11 @@ each declared with a *basis* (which records, placed in which period) and a restr
 ``where`` over one record, or arithmetic over other measures (basis ``derived``). *Bands*
 (xếp loại) classify a total.
 
+The assessed indexes (DTI, PAR Index, SIPAS, provincial variants) are another kind of
+method: a :class:`TreeMethod`, a tree of :class:`Node` s (areas, criteria, components) with
+maximum points, whose leaves carry a :class:`NodeRule`, plus groupings, bands and a merge
+rule; :mod:`chiso.scoring.tree` scores it.
+
 This module is pure: no I/O, no YAML, no SQL parser. :mod:`chiso.methods.loader` builds
 these objects from files; :mod:`chiso.index.compute` counts the measures and
 :mod:`chiso.scoring.rules` turns them into points.
@@ -18,7 +23,7 @@ from functools import cached_property
 from dataclasses import dataclass, field
 from datetime import date
 from types import MappingProxyType
-from typing import Mapping
+from typing import Any, ClassVar, Iterator, Mapping
 
 #: Confidence marks, weakest last: verified, secondary, not confirmed (an assumption).
 MARKS = ("V", "S", "?")
@@ -349,6 +354,9 @@ class Band:
 class Method:
     """One version of one index methodology, as loaded from its definition file."""
 
+    #: A flat method: groups of indicators over measures (see :data:`KINDS`).
+    kind: ClassVar[str] = "flat"
+
     id: str
     family: str
     version: str
@@ -387,3 +395,219 @@ class Method:
     @property
     def max_total(self) -> float:
         return sum(g.max for g in self.groups)
+
+
+# --- assessed indexes: criteria trees (cây tiêu chí) -----------------------------------------
+
+#: The kinds of definition file: ``flat`` (groups of indicators over measures, the 766
+#: index) and ``tree`` (a tree of criteria with maximum points, scored from assessments).
+KINDS = ("flat", "tree")
+
+#: Leaf rules of a tree: how the value entered for a leaf becomes points.
+TREE_RULE_TYPES = ("ratio", "steps", "yes_no", "manual", "formula", "survey")
+
+#: What a node is: a criterion (tiêu chí) counts towards its parent's maximum; a bonus
+#: (điểm thưởng) is added and a penalty (điểm trừ) subtracted, each within its own cap.
+NODE_KINDS = ("criterion", "bonus", "penalty")
+
+#: How a value is published: points, points / max (DTI), or 100 × points / max (PAR Index).
+PUBLISH_FORMS = ("points", "ratio", "percent")
+
+#: How an inner node's points come from its criteria: their sum, or its max times the
+#: unweighted (``mean``) or weighted (``weighted``) mean of their ratios (points / max).
+AGGREGATES = ("sum", "mean", "weighted")
+
+#: What to do when a ``sum`` node's criteria have maxima that do not add up to its own:
+#: refuse the definition (``error``), scale the sum to the node's max (``scale``), or cap
+#: the sum at the node's max (``cap``, for criteria whose maxima exceed it only).
+CHILDREN_EXCEED_MAX = ("error", "scale", "cap")
+
+MERGE_RULE_TYPES = ("mean",)
+
+#: Ties within this many points of total share a rank, unless the method says otherwise.
+RANK_TOLERANCE = 0.005
+
+
+@dataclass(frozen=True)
+class Step:
+    """One row of a step table: a value of at least ``at_least`` earns ``points``."""
+
+    at_least: float
+    points: float
+
+
+@dataclass(frozen=True)
+class NodeRule:
+    """How a leaf's entered value becomes points (quy tắc chấm điểm).
+
+    ``ratio``: max × min(1, value / target) (target 1 unless stated): a fraction, capped.
+    ``steps``: the points of the highest step whose ``at_least`` the value reaches (≥), 0
+    below every step. ``yes_no``: max for yes, 0 for no. ``manual``: the points entered,
+    within [0, max]. ``survey``: a satisfaction rate in [0, 1] × max. ``formula``:
+    ``expression`` over other nodes' published values (``nodes``: name → node id) and
+    external inputs (``inputs``: name → input name), clamped to [0, max].
+    """
+
+    type: str
+    target: float | None = None
+    steps: tuple[Step, ...] = ()
+    expression: str | None = None
+    nodes: Mapping[str, str] = field(default_factory=dict)
+    inputs: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Node:
+    """A node of a criteria tree: an area (lĩnh vực), a main indicator (chỉ số chính), a
+    criterion (tiêu chí) or a component (chỉ số thành phần).
+
+    A leaf has a ``rule``; an inner node has ``children``. ``max`` is None when the legal
+    text's maximum is not known (the node's confidence says so): the method then loads and
+    is documented, but cannot be scored until an administrator sets it.
+    """
+
+    id: str
+    name: str
+    name_en: str
+    max: float | None
+    kind: str = "criterion"
+    publish: str = "points"
+    confidence: Confidence | None = None
+    rule: NodeRule | None = None
+    children: tuple["Node", ...] = ()
+    aggregate: str = "sum"
+    #: Weight among its siblings, for a parent with ``aggregate: weighted``.
+    weight: float | None = None
+    children_exceed_max: str = "error"
+    #: Whether bonus points may take this node beyond its max (else it is capped).
+    bonus_beyond_max: bool = False
+    #: The number of components the legal text gives this node, when they are not listed.
+    components: int | None = None
+    description: str = ""
+    description_en: str = ""
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.rule is not None
+
+    @property
+    def criteria(self) -> tuple["Node", ...]:
+        return tuple(c for c in self.children if c.kind == "criterion")
+
+    def walk(self) -> "Iterator[Node]":
+        """This node and every node below it, parents first, in file order."""
+        yield self
+        for child in self.children:
+            yield from child.walk()
+
+
+@dataclass(frozen=True)
+class Grouping:
+    """A published view over nodes that may overlap other groupings (DTI pillars share the
+    foundation indicators): points = their points' sum, out of their maxima's sum."""
+
+    id: str
+    name: str
+    name_en: str
+    nodes: tuple[str, ...]
+    publish: str
+    confidence: Confidence | None = None
+
+
+@dataclass(frozen=True)
+class MergeRule:
+    """How a unit formed by a merger (sáp nhập) gets values from its former units:
+    ``mean`` = the unweighted mean, over the former units, of each of ``nodes`` (every leaf
+    lies under exactly one of them) in its published form; the rest follows."""
+
+    type: str
+    nodes: tuple[str, ...]
+    confidence: Confidence | None = None
+
+
+@dataclass(frozen=True)
+class TreeInput:
+    """A number from outside the tree that a formula leaf reads, e.g. a 766 total."""
+
+    name: str
+    description: str
+    description_en: str
+
+
+@dataclass(frozen=True)
+class TreeExample:
+    """A worked example: values for some nodes, the total points they give, and where the
+    values come from. Checked against the engine on load and shown in the docs."""
+
+    values: Mapping[str, Any]
+    total_points: float
+    note: str = ""
+    inputs: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TreeMethod:
+    """One version of an assessed index (DTI, PAR Index, SIPAS, a provincial variant): a
+    tree of criteria with maximum points, loaded from a ``kind: tree`` definition file.
+
+    ``root`` carries the whole index: its children are the top-level nodes, its max the
+    index's maximum, its ``publish`` how the index is published.
+    """
+
+    kind: ClassVar[str] = "tree"
+
+    id: str
+    family: str
+    version: str
+    default: bool
+    name: str
+    name_en: str
+    legal_basis: tuple[LegalBasis, ...]
+    sources: tuple[Source, ...]
+    confidence: Confidence
+    levels: tuple[str, ...]
+    root: Node
+    bands: tuple[Band, ...] = ()
+    groupings: tuple[Grouping, ...] = ()
+    merge_rule: MergeRule | None = None
+    inputs: Mapping[str, TreeInput] = field(default_factory=dict)
+    rank_tolerance: float = RANK_TOLERANCE
+    example: TreeExample | None = None
+    notes: tuple[Confidence, ...] = ()
+    effective_from: date | None = None
+    path: str | None = None
+
+    @property
+    def max(self) -> float | None:
+        return self.root.max
+
+    @property
+    def publish(self) -> str:
+        return self.root.publish
+
+    @property
+    def top(self) -> tuple[Node, ...]:
+        """The top-level nodes (DTI: the main indicators)."""
+        return self.root.children
+
+    @cached_property
+    def nodes(self) -> Mapping[str, Node]:
+        """Every node by id, parents first, in file order (the root excluded)."""
+        return MappingProxyType({n.id: n for n in self.root.walk() if n is not self.root})
+
+    @cached_property
+    def parents(self) -> Mapping[str, str | None]:
+        """Each node's parent id (None for a top-level node)."""
+        out: dict[str, str | None] = {}
+        for node in self.root.walk():
+            for child in node.children:
+                out[child.id] = None if node is self.root else node.id
+        return MappingProxyType(out)
+
+    def node(self, node_id: str) -> Node:
+        return self.nodes[node_id]
+
+    @property
+    def unknown_maxima(self) -> tuple[str, ...]:
+        """Nodes whose maximum is not known (``max: "?"``); ``""`` stands for the index."""
+        return tuple("" if n is self.root else n.id for n in self.root.walk() if n.max is None)
