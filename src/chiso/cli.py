@@ -130,6 +130,7 @@ def settings_cmd(fmt: str) -> None:
 
 
 def _register() -> None:
+    from chiso.assessments.cli import rounds
     from chiso.dossiers.cli import demo_data, dossiers
     from chiso.index.cli import index
     from chiso.methods.cli import methods
@@ -143,6 +144,7 @@ def _register() -> None:
     cli.add_command(dossiers)
     cli.add_command(demo_data)
     cli.add_command(index)
+    cli.add_command(rounds)
 
 
 _register()

@@ -1,3 +1,4 @@
 """Imports every module that declares tables, so that metadata and migrations see them all."""
 
 from chiso.units import models as units_models  # noqa: F401
+from chiso.assessments import models as assessments_models  # noqa: F401
