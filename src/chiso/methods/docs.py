@@ -313,10 +313,11 @@ def _group(method: Method, group: Group) -> list[str]:
     return lines
 
 
-def render(method: Method, *, source: str | None = None) -> str:
-    """The Markdown page of one method."""
-    src = source or f"src/chiso/methods/definitions/{method.id}.yaml"
-    lines = [
+def _header(method, src: str, rows: list[str]) -> list[str]:
+    """Title, generation notice and the table of facts every method page starts with;
+    ``rows`` are the kind's own rows, placed after the common identity rows."""
+    effective = method.effective_from.isoformat() if method.effective_from else "not stated"
+    return [
         f"# {method.id}: {method.name_en}",
         "",
         GENERATED.format(source=f"`{src}`"),
@@ -326,19 +327,21 @@ def render(method: Method, *, source: str | None = None) -> str:
         "| | |",
         "|---|---|",
         f"| Method id | `{method.id}` |",
+        *([rows[0]] if rows and rows[0].startswith("| Kind |") else []),
         f"| Family | `{method.family}` |",
         f"| Version | `{method.version}` |",
         f"| Default of its family | {'yes' if method.default else 'no'} |",
-        f"| Effective from | {method.effective_from.isoformat() if method.effective_from else 'not stated'} |",
+        f"| Effective from | {effective} |",
         f"| Levels scored | {', '.join(method.levels)} |",
-        f"| Outside an indicator's scope | {'full points' if method.outside_scope == 'full' else 'not applicable'} (`outside_scope: {method.outside_scope}`) |",
-        f"| Rate rounding | {'none: rates are exact' if method.rate_rounding is None else f'{method.rate_rounding} decimals of the rate in percent'} |",
-        f"| Maximum | {_num(method.max_total)} points |",
+        *[r for r in rows if not r.startswith("| Kind |")],
         f"| Confidence | {_conf(method.confidence)} |",
         "",
-        "## Legal basis",
-        "",
     ]
+
+
+def _provenance(method) -> list[str]:
+    """Legal basis, sources and confidence notes of a method page."""
+    lines = ["## Legal basis", ""]
     for lb in method.legal_basis:
         when = f" ({lb.date.isoformat()})" if lb.date else ""
         lines.append(f"- **{lb.document}**{when} [{lb.confidence.mark}]: {lb.title}. *{lb.title_en}.*"
@@ -349,6 +352,18 @@ def render(method: Method, *, source: str | None = None) -> str:
         lines.append(f"- {s.title}{url}" + (f": {s.note}" if s.note else ""))
     lines += ["", "## Confidence notes", "", _MARKS, "", f"- {_conf(method.confidence)}"]
     lines += [f"- {_conf(n)}" for n in method.notes]
+    return lines
+
+
+def render(method: Method, *, source: str | None = None) -> str:
+    """The Markdown page of one method."""
+    src = source or f"src/chiso/methods/definitions/{method.id}.yaml"
+    lines = _header(method, src, [
+        f"| Outside an indicator's scope | {'full points' if method.outside_scope == 'full' else 'not applicable'} (`outside_scope: {method.outside_scope}`) |",
+        f"| Rate rounding | {'none: rates are exact' if method.rate_rounding is None else f'{method.rate_rounding} decimals of the rate in percent'} |",
+        f"| Maximum | {_num(method.max_total)} points |",
+    ])
+    lines += _provenance(method)
     lines += ["", "## Classification bands", "", "| band | name | from | below | confidence |", "|---|---|---|---|---|"]
     for b in sorted(method.bands, key=lambda b: b.min, reverse=True):
         below = f"{_num(b.max)} (inclusive)" if b.max == max(x.max for x in method.bands) else _num(b.max)
@@ -686,43 +701,17 @@ def render_tree(method: TreeMethod, *, source: str | None = None) -> str:
     """The Markdown page of one criteria-tree method."""
     src = source or f"src/chiso/methods/definitions/{method.id}.yaml"
     root = method.root
-    lines = [
-        f"# {method.id}: {method.name_en}",
-        "",
-        GENERATED.format(source=f"`{src}`"),
-        "",
-        f"*{method.name}*",
-        "",
-        "| | |",
-        "|---|---|",
-        f"| Method id | `{method.id}` |",
+    lines = _header(method, src, [
         "| Kind | tree: a criteria tree of an assessed index |",
-        f"| Family | `{method.family}` |",
-        f"| Version | `{method.version}` |",
-        f"| Default of its family | {'yes' if method.default else 'no'} |",
-        f"| Effective from | {method.effective_from.isoformat() if method.effective_from else 'not stated'} |",
-        f"| Levels scored | {', '.join(method.levels)} |",
         f"| Maximum | {_max_text(root.max)} |",
         f"| Published as | {_PUBLISH[root.publish]} |",
         f"| Total | {node_aggregate_text(root)} |",
         f"| Ties | totals within {_num(method.rank_tolerance)} points share a rank |",
-        f"| Confidence | {_conf(method.confidence)} |",
-        "",
-    ]
+    ])
     if method.unknown_maxima:
         lines += [f"**Not scorable yet**: the maxima of {len(method.unknown_maxima)} nodes (or of the index) are not "
                   "known (`max: \"?\"`); an administrator sets them in the definition file.", ""]
-    lines += ["## Legal basis", ""]
-    for lb in method.legal_basis:
-        when = f" ({lb.date.isoformat()})" if lb.date else ""
-        lines.append(f"- **{lb.document}**{when} [{lb.confidence.mark}]: {lb.title}. *{lb.title_en}.*"
-                     + (f" {lb.confidence.note}" if lb.confidence.note else ""))
-    lines += ["", "## Sources", ""]
-    for s in method.sources:
-        url = f" <{s.url}>" if s.url else ""
-        lines.append(f"- {s.title}{url}" + (f": {s.note}" if s.note else ""))
-    lines += ["", "## Confidence notes", "", _MARKS, "", f"- {_conf(method.confidence)}"]
-    lines += [f"- {_conf(n)}" for n in method.notes]
+    lines += _provenance(method)
     lines += ["", "## Classification bands", ""]
     if method.bands:
         lines += ["Read on 100 × total / max.", "", "| band | name | from | below | confidence |", "|---|---|---|---|---|"]

@@ -351,11 +351,9 @@ class Band:
 
 
 @dataclass(frozen=True)
-class Method:
-    """One version of one index methodology, as loaded from its definition file."""
-
-    #: A flat method: groups of indicators over measures (see :data:`KINDS`).
-    kind: ClassVar[str] = "flat"
+class MethodHeader:
+    """What every method definition states, whatever its kind: identity, version, legal
+    basis, sources, confidence and the levels of units it scores."""
 
     id: str
     family: str
@@ -367,6 +365,15 @@ class Method:
     sources: tuple[Source, ...]
     confidence: Confidence
     levels: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Method(MethodHeader):
+    """One version of one index methodology, as loaded from its definition file."""
+
+    #: A flat method: groups of indicators over measures (see :data:`KINDS`).
+    kind: ClassVar[str] = "flat"
+
     outside_scope: str
     rate_rounding: int | None
     bands: tuple[Band, ...]
@@ -546,7 +553,7 @@ class TreeExample:
 
 
 @dataclass(frozen=True)
-class TreeMethod:
+class TreeMethod(MethodHeader):
     """One version of an assessed index (DTI, PAR Index, SIPAS, a provincial variant): a
     tree of criteria with maximum points, loaded from a ``kind: tree`` definition file.
 
@@ -556,16 +563,6 @@ class TreeMethod:
 
     kind: ClassVar[str] = "tree"
 
-    id: str
-    family: str
-    version: str
-    default: bool
-    name: str
-    name_en: str
-    legal_basis: tuple[LegalBasis, ...]
-    sources: tuple[Source, ...]
-    confidence: Confidence
-    levels: tuple[str, ...]
     root: Node
     bands: tuple[Band, ...] = ()
     groupings: tuple[Grouping, ...] = ()
