@@ -247,7 +247,32 @@ def surveys_import_cmd(round_code: str, file: str, nodes: tuple[str, ...], fmt: 
             n=summary.rejected, path=summary.rejects_path))
 
 
-RESULT_KEYS = ("unit", "name", "group", "status", "total_points", "max", "value", "band", "rank", "rank_change",
+@rounds.command("import-published")
+@click.argument("round_code", metavar="ROUND")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--group", default="published", show_default=True,
+              help="The ranking group of units added to the round by this file.")
+@click.option("--format", "fmt", type=FORMATS, default="table")
+@_by
+def import_published_cmd(round_code: str, file: str, group: str, fmt: str, actor: str | None) -> None:
+    """Import results published elsewhere (unit, node, value; CSV, XLSX or JSON); all or nothing."""
+    with db.transaction(_engine()) as session:
+        summary = service.import_published(session=session, round_code=round_code, path=file, group=group,
+                                           by=actor or _actor())
+    if fmt == "json":
+        emit_json(summary.to_json())
+    else:
+        click.echo(_("{read} read, {added} units added, {inserted} values new, {updated} updated, {unchanged} "
+                     "unchanged, {rejected} rejected.").format(
+            read=summary.read, added=summary.units_added, inserted=summary.inserted, updated=summary.updated,
+            unchanged=summary.unchanged, rejected=summary.rejected))
+    if summary.rejected:
+        first = summary.rejects[0]
+        raise ChisoError(_("{n} rows rejected, nothing imported (line {line}: {reason}); see {path}.").format(
+            n=summary.rejected, line=first.line, reason=first.reason, path=summary.rejects_path))
+
+
+RESULT_KEYS = ("unit", "name", "group", "status", "source", "total_points", "max", "value", "band", "rank", "rank_change",
                "value_change", "previous_value", "missing", "nodes")
 
 

@@ -57,6 +57,9 @@ class Assessment(Base):
     status: Mapped[str] = mapped_column(String(16), default="draft")
     #: External inputs of formula leaves (e.g. {"index_766": 85.59}).
     inputs: Mapped[dict] = mapped_column(JSON, default=dict)
+    #: Where its values come from: "assessed" (this round's workflow) or "published" (results
+    #: published elsewhere and imported at any node: read as given, never as self-assessment).
+    source: Mapped[str] = mapped_column(String(16), default="assessed", server_default="assessed")
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
     round: Mapped[AssessmentRound] = relationship(back_populates="assessments")
@@ -69,7 +72,9 @@ class LeafValue(Base):
     """One leaf of one assessment: what the unit entered and what the appraisers decided.
 
     Values are in the form the leaf's rule reads (a fraction for a ratio, a count for a step
-    table, 1/0 for yes/no, points for a manual leaf, a rate for a survey leaf)."""
+    table, 1/0 for yes/no, points for a manual leaf, a rate for a survey leaf). A unit whose
+    results were published elsewhere has ``published_value`` rows instead, at any node (an
+    inner node's value in its published form, e.g. DTI points / max)."""
 
     __tablename__ = "assessment_values"
     __table_args__ = (UniqueConstraint("assessment_id", "node_id"),)
@@ -84,6 +89,8 @@ class LeafValue(Base):
     appraised_value: Mapped[float | None] = mapped_column(Float)
     appraised_points: Mapped[float | None] = mapped_column(Float)
     appraiser_comment: Mapped[str | None] = mapped_column(Text)
+    #: Imported from published results (units from outside the round's workflow).
+    published_value: Mapped[float | None] = mapped_column(Float)
     updated_by: Mapped[str | None] = mapped_column(String(128))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
 

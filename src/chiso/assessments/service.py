@@ -383,19 +383,34 @@ def assessment_view(session: Session, *, round_code: str, unit_code: str) -> dic
         leaves[row.node_id] = {"self_value": row.self_value, "self_points": row.self_points, "note": row.note,
                                "appraised_value": row.appraised_value, "appraised_points": row.appraised_points,
                                "appraiser_comment": row.appraiser_comment, "evidence": []}
+        if a.source == "published":
+            leaves[row.node_id]["published_value"] = row.published_value
     for ev in a.evidence:
         leaves.setdefault(ev.node_id, {"evidence": []})["evidence"].append(
             {"name": ev.original_name, "size": ev.size, "media_type": ev.media_type, "sha256": ev.sha256,
              "uploaded_by": ev.uploaded_by, "uploaded_at": ev.uploaded_at})
-    return {"round": a.round.code, "unit": a.unit.code, "group": a.group_code, "status": a.status,
+    return {"round": a.round.code, "unit": a.unit.code, "group": a.group_code, "status": a.status, "source": a.source,
             "inputs": dict(a.inputs or {}), "leaves": leaves}
+
+
+def import_published(*, session: Session, round_code: str, path: str | Path, by: str, group: str = "published",
+                     write_rejects: bool = True):
+    """Import results published elsewhere, at any node (see :mod:`chiso.assessments.published`)."""
+    from chiso.assessments import published
+
+    return published.import_published(session=session, round_code=round_code, path=path, by=by, group=group,
+                                       write_rejects=write_rejects)
 
 
 # --------------------------------------------------------------------------- results
 
 
 def leaf_values(session: Session, a: Assessment, method: TreeMethod) -> dict[str, float]:
-    """The value scored for each leaf: appraised, else the survey rate (survey leaves), else self-assessed."""
+    """The value scored for each leaf: appraised, else the survey rate (survey leaves), else self-assessed.
+    For a unit whose results were published elsewhere: the imported values, at any node, as given."""
+    if a.source == "published":
+        return {row.node_id: row.published_value for row in a.values
+                if row.published_value is not None and row.node_id in method.nodes}
     rates: dict[str, list[SurveyRate]] = {}
     for r in session.scalars(select(SurveyRate).where(SurveyRate.round_id == a.round_id, SurveyRate.unit_id == a.unit_id)):
         rates.setdefault(r.node_id, []).append(r)
@@ -427,7 +442,7 @@ def _round_scores(session: Session, rnd: AssessmentRound) -> list[dict]:
     for a in sorted(rnd.assessments, key=lambda x: x.unit.code):
         s = _score(session, a, method)
         rows.append({"unit": a.unit.code, "name": a.unit.name, "group": a.group_code, "status": a.status,
-                     "total_points": s.total_points, "max": s.max, "value": s.value, "percent": s.percent,
+                     "source": a.source, "total_points": s.total_points, "max": s.max, "value": s.value, "percent": s.percent,
                      "band": s.band, "missing": list(s.missing),
                      "nodes": {k: v.to_dict() for k, v in s.nodes.items()}, "_unit_id": a.unit_id})
     tolerance = method.rank_tolerance
