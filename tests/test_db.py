@@ -34,3 +34,18 @@ def test_bad_urls_are_clear_errors(tmp_path):
 def test_describe_hides_passwords():
     engine = db.make_engine("postgresql://user:secret@127.0.0.1:5432/x")
     assert "secret" not in db.describe(engine)
+
+
+def test_a_store_behind_the_newest_migration_is_refused_with_what_to_do(tmp_path):
+    from alembic import command
+
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'old.sqlite3'}")
+    with engine.begin() as conn:
+        cfg = db.alembic_config(engine)
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0001")
+    with pytest.raises(ChisoError, match="chiso init"):
+        db.require_schema(engine)
+    db.upgrade(engine)
+    db.require_schema(engine)
+    engine.dispose()

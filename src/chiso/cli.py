@@ -135,6 +135,8 @@ def _register() -> None:
     from chiso.index.cli import index
     from chiso.methods.cli import methods
     from chiso.periods_cli import periods
+    from chiso.targets.cli import indicators, targets
+    from chiso.tasks.cli import committee, tasks
     from chiso.units.cli import groups, units
 
     cli.add_command(units)
@@ -145,6 +147,10 @@ def _register() -> None:
     cli.add_command(demo_data)
     cli.add_command(index)
     cli.add_command(rounds)
+    cli.add_command(tasks)
+    cli.add_command(committee)
+    cli.add_command(targets)
+    cli.add_command(indicators)
 
 
 _register()

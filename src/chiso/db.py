@@ -117,6 +117,19 @@ def require_schema(engine: Engine) -> None:
                 url=describe(engine)
             )
         )
+    if current_revision(engine) != head_revision():
+        raise ChisoError(
+            _("The database {url} was made by an older chiso; run `chiso init --province CODE` to upgrade it.").format(
+                url=describe(engine)
+            )
+        )
+
+
+def head_revision() -> str | None:
+    """The newest migration this version of chiso knows."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory(str(MIGRATIONS)).get_current_head()
 
 
 @contextmanager

@@ -1,0 +1,122 @@
+"""Tables of the steering committee (Ban Chỉ đạo) and its tasks (nhiệm vụ).
+
+A task carries the "6 clear" fields (6 rõ: rõ người, rõ việc, rõ thời gian, rõ trách
+nhiệm, rõ sản phẩm, rõ thẩm quyền): ``owner``, ``title``/``description``, ``deadline``,
+the responsible ``unit`` with its coordinating units, ``product`` and ``authority``.
+Progress updates are appended and never edited: they are the task's history.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+from sqlalchemy import Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from chiso.db import Base
+from chiso.units.models import Unit
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class CommitteeMember(Base):
+    """A member of the steering committee (thành viên Ban Chỉ đạo)."""
+
+    __tablename__ = "committee_members"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: Short key people type and import files name (e.g. "pct-hoa").
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(255))
+    #: e.g. "Trưởng ban", "Phó Trưởng ban", "Thành viên".
+    role: Mapped[str | None] = mapped_column(String(255))
+    email: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+    units: Mapped[list[MemberUnit]] = relationship(back_populates="member", cascade="all, delete-orphan")
+
+
+class MemberUnit(Base):
+    """A unit a member is in charge of (phụ trách, theo dõi, đôn đốc: seed 004)."""
+
+    __tablename__ = "committee_member_units"
+    __table_args__ = (UniqueConstraint("member_id", "unit_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("committee_members.id"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+
+    member: Mapped[CommitteeMember] = relationship(back_populates="units")
+    unit: Mapped[Unit] = relationship()
+
+
+class Task(Base):
+    __tablename__ = "tasks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: The ``id`` of the work programme's file: the key that makes import idempotent.
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    #: The responsible person (rõ người).
+    owner: Mapped[str] = mapped_column(String(255), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    deadline: Mapped[date] = mapped_column(Date, index=True)
+    product: Mapped[str | None] = mapped_column(Text)
+    authority: Mapped[str | None] = mapped_column(Text)
+    #: The document that assigned it (chương trình công tác, kết luận cuộc họp...).
+    source: Mapped[str | None] = mapped_column(Text)
+    #: As written in the programme; ``member_id`` when it names a committee member.
+    member_in_charge: Mapped[str | None] = mapped_column(String(255))
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("committee_members.id"), index=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id"), index=True)
+    #: Optional link to a target or indicator (code of the targets package).
+    target_code: Mapped[str | None] = mapped_column(String(128))
+    #: not_started | in_progress | done | cancelled
+    status: Mapped[str] = mapped_column(String(16), default="not_started")
+    completed_at: Mapped[date | None] = mapped_column(Date)
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+    unit: Mapped[Unit] = relationship(foreign_keys=[unit_id])
+    member: Mapped[CommitteeMember | None] = relationship()
+    parent: Mapped[Task | None] = relationship(remote_side=[id], back_populates="children")
+    children: Mapped[list[Task]] = relationship(back_populates="parent")
+    coordinating: Mapped[list[TaskUnit]] = relationship(back_populates="task", cascade="all, delete-orphan")
+    progress: Mapped[list[TaskProgress]] = relationship(
+        back_populates="task", cascade="all", order_by="TaskProgress.id"
+    )
+
+
+class TaskUnit(Base):
+    """A unit that coordinates on a task (đơn vị phối hợp)."""
+
+    __tablename__ = "task_units"
+    __table_args__ = (UniqueConstraint("task_id", "unit_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+
+    task: Mapped[Task] = relationship(back_populates="coordinating")
+    unit: Mapped[Unit] = relationship()
+
+
+class TaskProgress(Base):
+    """One progress report (báo cáo tiến độ): appended, never edited."""
+
+    __tablename__ = "task_progress"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"), index=True)
+    on: Mapped[date] = mapped_column(Date)
+    percent: Mapped[int] = mapped_column(Integer)
+    note: Mapped[str | None] = mapped_column(Text)
+    by: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+    task: Mapped[Task] = relationship(back_populates="progress")
+
