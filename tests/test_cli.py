@@ -119,3 +119,10 @@ def test_numbers_follow_the_language(monkeypatch):
     assert number(1234.5) == "1.234,50"
     monkeypatch.setenv("CHISO_LANG", "en")
     assert number(1234.5) == "1,234.50"
+
+
+def test_secret_settings_are_never_printed(monkeypatch, capsys):
+    monkeypatch.setenv("CHISO_SMTP_PASSWORD", "hunter2")
+    assert main(["settings", "--format", "json"]) == 0
+    out = capsys.readouterr().out
+    assert "hunter2" not in out and '"***"' in out

@@ -122,7 +122,7 @@ def settings_cmd(fmt: str) -> None:
     if fmt == "markdown":
         click.echo(settings.docs_markdown(), nl=False)
         return
-    rows = [{"name": s.name, "env": s.env, "value": s.value(), "help": s.help} for s in settings.SETTINGS]
+    rows = [{"name": s.name, "env": s.env, "value": s.shown(), "help": s.help} for s in settings.SETTINGS]
     if fmt == "json":
         emit_json(rows)
     else:
@@ -137,6 +137,7 @@ def _register() -> None:
     from chiso.periods_cli import periods
     from chiso.targets.cli import indicators, targets
     from chiso.tasks.cli import committee, tasks
+    from chiso.worker_cli import worker
     from chiso.units.cli import groups, units
 
     cli.add_command(units)
@@ -151,6 +152,7 @@ def _register() -> None:
     cli.add_command(committee)
     cli.add_command(targets)
     cli.add_command(indicators)
+    cli.add_command(worker)
 
 
 _register()

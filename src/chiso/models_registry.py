@@ -4,3 +4,4 @@ from chiso.units import models as units_models  # noqa: F401
 from chiso.assessments import models as assessments_models  # noqa: F401
 from chiso.tasks import models as tasks_models  # noqa: F401
 from chiso.targets import models as targets_models  # noqa: F401
+from chiso.notify import models as notify_models  # noqa: F401

@@ -22,6 +22,8 @@ class Setting:
     default: Callable[[], str]
     #: How the default is described in the docs, where it depends on the machine.
     default_doc: str | None = None
+    #: Never printed: ``chiso settings`` shows only whether it is set.
+    secret: bool = False
 
     @property
     def env(self) -> str:
@@ -30,6 +32,12 @@ class Setting:
     def value(self) -> str:
         raw = os.environ.get(self.env)
         return raw if raw not in (None, "") else self.default()
+
+    def shown(self) -> str:
+        """The value as ``chiso settings`` may print it."""
+        if self.secret:
+            return "***" if self.value() else ""
+        return self.value()
 
 
 def _data_dir() -> str:
@@ -64,6 +72,44 @@ SETTINGS: tuple[Setting, ...] = (
         "lang",
         "Language of messages and pages: `vi` (Vietnamese, the default) or `en`.",
         lambda: "vi",
+    ),
+    Setting(
+        "reminder_days",
+        "The worker's digests list the tasks due within this many days (and every overdue task).",
+        lambda: "3",
+    ),
+    Setting(
+        "smtp_host",
+        "SMTP server the worker sends digests through; empty: no e-mail is sent.",
+        lambda: "",
+        default_doc="empty (no e-mail)",
+    ),
+    Setting("smtp_port", "Port of the SMTP server.", lambda: "25"),
+    Setting("smtp_from", "Sender address of the digests.", lambda: "chiso@localhost"),
+    Setting("smtp_user", "User name for SMTP login; empty: no login.", lambda: "", default_doc="empty"),
+    Setting("smtp_password", "Password for SMTP login (never printed).", lambda: "", default_doc="empty", secret=True),
+    Setting(
+        "smtp_starttls",
+        "`true` to switch the SMTP connection to TLS (STARTTLS) before logging in.",
+        lambda: "false",
+    ),
+    Setting(
+        "webhook_url",
+        "URL the worker POSTs each digest to as JSON (e.g. a chat group's bridge); empty: none.",
+        lambda: "",
+        default_doc="empty (no webhook)",
+    ),
+    Setting(
+        "person_emails",
+        "E-mail addresses of task owners who are not committee members, as "
+        "`name=address;name=address` (members' addresses come from the committee table).",
+        lambda: "",
+        default_doc="empty",
+    ),
+    Setting(
+        "digest_max_attempts",
+        "How many times the worker tries to send one digest before giving up for that day.",
+        lambda: "3",
     ),
     Setting(
         "timezone",
