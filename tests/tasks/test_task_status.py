@@ -158,3 +158,26 @@ def test_committee_members_and_their_units(tstore):
                                              "email": "a@example.vn", "units": ["99001"]}]
         with pytest.raises(ChisoError):
             service.add_member(s, code="x", name="X", unit_codes=["nope"])
+
+
+def test_progress_reports_carry_checked_evidence(tstore, tmp_path, monkeypatch):
+    import hashlib
+
+    monkeypatch.setenv("CHISO_DATA_DIR", str(tmp_path / "data"))
+    path = _programme(tmp_path, ["E1,Ký số văn bản,Bà An,99.SNV,,2025-12-15,Báo cáo,Chủ tịch UBND,,,in_progress,,,"])
+    report = tmp_path / "bao-cao.pdf"
+    report.write_bytes(b"%PDF-1.7 bao cao tien do")
+    bad = tmp_path / "run.exe"
+    bad.write_bytes(b"MZ\x90\x00")
+    with db.transaction(tstore) as s:
+        service.import_tasks(s, path=path)
+        service.update_progress(s, code="E1", percent=50, on=date(2025, 12, 1), evidence=report)
+    with pytest.raises(ChisoError):
+        with db.transaction(tstore) as s:
+            service.update_progress(s, code="E1", percent=80, on=date(2025, 12, 5), evidence=bad)
+    with db.transaction(tstore) as s:
+        reports = service.get(s, "E1").progress
+        assert [r.percent for r in reports] == [50]  # the refused report left nothing behind
+        assert reports[0].evidence_name == "bao-cao.pdf"
+        assert reports[0].evidence_sha256 == hashlib.sha256(report.read_bytes()).hexdigest()
+        assert reports[0].evidence_type == "application/pdf"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from pathlib import Path
+
 import click
 
 from chiso import db
@@ -97,11 +99,14 @@ def _one(fmt: str, task) -> None:
 @click.option("--note")
 @click.option("--by", "by", help="Who reports.")
 @click.option("--on", "on", type=DATE, help="Date of the report (default: today).")
+@click.option("--evidence", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="An evidence file.")
 @click.option("--format", "fmt", type=FORMATS, default="table")
-def update_cmd(task_id: str, progress: int, note: str | None, by: str | None, on: date | None, fmt: str) -> None:
+def update_cmd(task_id: str, progress: int, note: str | None, by: str | None, on: date | None,
+               evidence: Path | None, fmt: str) -> None:
     """Report progress on a task (appended, never edited)."""
     with db.transaction(_engine()) as session:
-        task = service.update_progress(session, code=task_id, percent=progress, note=note, by=by, on=on)
+        task = service.update_progress(session, code=task_id, percent=progress, note=note, by=by, on=on,
+                                       evidence=evidence)
         _one(fmt, task)
 
 
@@ -110,11 +115,12 @@ def update_cmd(task_id: str, progress: int, note: str | None, by: str | None, on
 @click.option("--on", "on", type=DATE, help="The day it was completed (default: today).")
 @click.option("--note")
 @click.option("--by", "by")
+@click.option("--evidence", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="The product, as a file.")
 @click.option("--format", "fmt", type=FORMATS, default="table")
-def done_cmd(task_id: str, on: date | None, note: str | None, by: str | None, fmt: str) -> None:
+def done_cmd(task_id: str, on: date | None, note: str | None, by: str | None, evidence: Path | None, fmt: str) -> None:
     """Mark a task done."""
     with db.transaction(_engine()) as session:
-        task = service.mark_done(session, code=task_id, on=on or date.today(), note=note, by=by)
+        task = service.mark_done(session, code=task_id, on=on or date.today(), note=note, by=by, evidence=evidence)
         _one(fmt, task)
 
 

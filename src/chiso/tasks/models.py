@@ -117,6 +117,12 @@ class TaskProgress(Base):
     note: Mapped[str | None] = mapped_column(Text)
     by: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    #: An evidence file (tài liệu kiểm chứng) attached to the report: stored once by its
+    #: checksum in the evidence store, never executed.
+    evidence_name: Mapped[str | None] = mapped_column(String(255))
+    evidence_sha256: Mapped[str | None] = mapped_column(String(64))
+    evidence_size: Mapped[int | None] = mapped_column(Integer)
+    evidence_type: Mapped[str | None] = mapped_column(String(128))
 
     task: Mapped[Task] = relationship(back_populates="progress")
 

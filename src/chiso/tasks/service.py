@@ -216,14 +216,16 @@ def _touch(task: Task) -> None:
 
 
 def update_progress(session: Session, *, code: str, percent: int, note: str | None = None, by: str | None = None,
-                    on: date | None = None) -> Task:
-    """Append a progress report; a task not started is in progress from then on."""
+                    on: date | None = None, evidence: Path | None = None) -> Task:
+    """Append a progress report, with an optional evidence file; a task not started is in
+    progress from then on."""
     task = get(session, code)
     if not 0 <= percent <= 100:
         raise ChisoError(_("Progress must be a whole number from 0 to 100, got {value}.").format(value=percent))
     if task.status == "cancelled":
         raise ChisoError(_("Task {id} is cancelled.").format(id=code))
-    task.progress.append(TaskProgress(on=on or date.today(), percent=percent, note=note, by=by))
+    task.progress.append(TaskProgress(on=on or date.today(), percent=percent, note=note, by=by,
+                                      **_evidence_fields(evidence)))
     if task.status == "not_started":
         task.status = "in_progress"
     _touch(task)
@@ -231,7 +233,20 @@ def update_progress(session: Session, *, code: str, percent: int, note: str | No
     return task
 
 
-def mark_done(session: Session, *, code: str, on: date, by: str | None = None, note: str | None = None) -> Task:
+def _evidence_fields(path: Path | None) -> dict:
+    """Check and store an evidence file with the rules of assessment evidence (size, type,
+    name, checksum); nothing is stored when it is refused."""
+    if path is None:
+        return {}
+    from chiso.assessments import evidence as store
+
+    kept = store.store(Path(path))
+    return {"evidence_name": kept.name, "evidence_sha256": kept.sha256, "evidence_size": kept.size,
+            "evidence_type": kept.media_type}
+
+
+def mark_done(session: Session, *, code: str, on: date, by: str | None = None, note: str | None = None,
+              evidence: Path | None = None) -> Task:
     task = get(session, code)
     if task.status == "cancelled":
         raise ChisoError(_("Task {id} is cancelled.").format(id=code))
@@ -240,7 +255,7 @@ def mark_done(session: Session, *, code: str, on: date, by: str | None = None, n
         raise ChisoError(_("Task {id} has sub-tasks not done yet: {children}.").format(
             id=code, children=", ".join(sorted(open_kids))))
     task.status, task.completed_at = "done", on
-    task.progress.append(TaskProgress(on=on, percent=100, note=note, by=by))
+    task.progress.append(TaskProgress(on=on, percent=100, note=note, by=by, **_evidence_fields(evidence)))
     _touch(task)
     session.flush()
     return task
