@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from chiso.assessments import service
 from chiso.assessments.models import SurveyRate
 from chiso.dossiers.ingest import rejects_path_for
+from chiso import sheets
 from chiso.errors import ChisoError
 from chiso.i18n import _
 
@@ -65,36 +66,7 @@ class SurveySummary:
 
 
 def _rows(path: Path) -> Iterator[tuple[int, list[str]]]:
-    """(line, cells) of every row, header first; blank rows skipped."""
-    suffix = path.suffix.lower()
-    if suffix == ".xlsx":
-        from openpyxl import load_workbook
-
-        try:
-            wb = load_workbook(path, read_only=True, data_only=True)
-        except Exception as exc:  # openpyxl raises many kinds on a damaged file
-            raise ChisoError(_("Cannot read {path}: {reason}").format(path=path, reason=exc)) from None
-        try:
-            for number, row in enumerate(wb.active.iter_rows(values_only=True), start=1):
-                cells = ["" if v is None else (str(int(v)) if isinstance(v, float) and v.is_integer() else str(v))
-                         for v in row]
-                if any(c.strip() for c in cells):
-                    yield number, cells
-        finally:
-            wb.close()
-    elif suffix in (".csv", ".txt"):
-        try:
-            text = path.read_text(encoding="utf-8-sig")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ChisoError(_("Cannot read {path}: {reason}").format(path=path, reason=exc)) from None
-        lines = text.splitlines()
-        # Excel in a Vietnamese locale writes ";" between fields.
-        delimiter = ";" if lines and lines[0].count(";") > lines[0].count(",") else ","
-        for number, cells in enumerate(csv.reader(lines, delimiter=delimiter), start=1):
-            if any(c.strip() for c in cells):
-                yield number, cells
-    else:
-        raise ChisoError(_("Cannot read {path}: a survey file is CSV or XLSX.").format(path=path))
+    return sheets.rows(path, unsupported=_("Cannot read {path}: a survey file is CSV or XLSX.").format(path=path))
 
 
 def _header(cells: list[str], path: Path) -> dict[str, int]:

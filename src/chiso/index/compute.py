@@ -35,7 +35,7 @@ from __future__ import annotations
 import gc
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Iterable, Mapping, Sequence
+from typing import Iterable, Sequence
 
 import duckdb
 

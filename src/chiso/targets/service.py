@@ -15,7 +15,6 @@ Colours follow :mod:`chiso.targets.lights`; :func:`evaluate` stores each change 
 
 from __future__ import annotations
 
-import csv
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timezone
@@ -25,6 +24,7 @@ from typing import Any, Iterator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from chiso import sheets
 from chiso.errors import ChisoError, NotFound
 from chiso.i18n import _
 from chiso.periods import PeriodError, parse_period, period_for
@@ -260,39 +260,7 @@ class ImportSummary:
 
 
 def _cells(path: Path) -> Iterator[tuple[int, list[str]]]:
-    suffix = path.suffix.lower()
-    if suffix == ".xlsx":
-        from openpyxl import load_workbook
-
-        try:
-            wb = load_workbook(path, read_only=True, data_only=True)
-        except Exception as exc:  # openpyxl raises many kinds on a damaged file
-            raise ChisoError(_("Cannot read {path}: {reason}").format(path=path, reason=exc)) from None
-        try:
-            for number, row in enumerate(wb.active.iter_rows(values_only=True), start=1):
-                cells = []
-                for v in row:
-                    if isinstance(v, datetime):
-                        v = v.date().isoformat()
-                    elif isinstance(v, date):
-                        v = v.isoformat()
-                    cells.append("" if v is None else str(v))
-                if any(c.strip() for c in cells):
-                    yield number, cells
-        finally:
-            wb.close()
-    elif suffix in (".csv", ".txt"):
-        try:
-            text = path.read_text(encoding="utf-8-sig")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ChisoError(_("Cannot read {path}: {reason}").format(path=path, reason=exc)) from None
-        lines = text.splitlines()
-        delimiter = ";" if lines and lines[0].count(";") > lines[0].count(",") else ","
-        for number, cells in enumerate(csv.reader(lines, delimiter=delimiter), start=1):
-            if any(c.strip() for c in cells):
-                yield number, cells
-    else:
-        raise ChisoError(_("Cannot read {path}: a target file is CSV or XLSX.").format(path=path))
+    return sheets.rows(path, unsupported=_("Cannot read {path}: a target file is CSV or XLSX.").format(path=path))
 
 
 def import_targets(session: Session, *, path: str | Path) -> ImportSummary:

@@ -26,6 +26,7 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from chiso import sheets
 from chiso.errors import ChisoError, NotFound
 from chiso.i18n import _
 from chiso.periods import parse_period
@@ -301,49 +302,8 @@ class ImportSummary:
         return data
 
 
-def _cell(v: Any) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, datetime):
-        return v.date().isoformat()
-    if isinstance(v, date):
-        return v.isoformat()
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
-    return str(v)
-
-
 def _rows(path: Path) -> Iterator[tuple[int, list[str]]]:
-    """(line, cells) of every non-blank row, header first."""
-    suffix = path.suffix.lower()
-    if suffix == ".xlsx":
-        from openpyxl import load_workbook
-
-        try:
-            wb = load_workbook(path, read_only=True, data_only=True)
-        except Exception as exc:  # openpyxl raises many kinds on a damaged file
-            raise ChisoError(_("Cannot read {path}: {reason}").format(path=path, reason=exc)) from None
-        try:
-            for number, row in enumerate(wb.active.iter_rows(values_only=True), start=1):
-                cells = [_cell(v) for v in row]
-                if any(c.strip() for c in cells):
-                    yield number, cells
-        finally:
-            wb.close()
-    elif suffix in (".csv", ".txt"):
-        try:
-            text = path.read_text(encoding="utf-8-sig")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ChisoError(_("Cannot read {path}: {reason}").format(path=path, reason=exc)) from None
-        lines = text.splitlines()
-        # Excel in a Vietnamese locale writes ";" between fields; coordinating units use ";"
-        # too, so only a header with no comma at all is taken as ";"-separated.
-        delimiter = ";" if lines and "," not in lines[0] and ";" in lines[0] else ","
-        for number, cells in enumerate(csv.reader(lines, delimiter=delimiter), start=1):
-            if any(c.strip() for c in cells):
-                yield number, cells
-    else:
-        raise ChisoError(_("Cannot read {path}: a task file is CSV or XLSX.").format(path=path))
+    return sheets.rows(path, unsupported=_("Cannot read {path}: a task file is CSV or XLSX.").format(path=path))
 
 
 def _header(cells: list[str], path: Path) -> dict[str, int]:
