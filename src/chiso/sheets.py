@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 from chiso.errors import ChisoError
 from chiso.i18n import _
@@ -64,3 +64,22 @@ def rows(path: Path, *, unsupported: str) -> Iterator[tuple[int, list[str]]]:
                 yield number, cells
     else:
         raise ChisoError(unsupported)
+
+
+def header(cells: list[str], path: Path, *, columns: dict[str, tuple[str, ...]],
+           required: Sequence[str], missing: str) -> dict[str, int]:
+    """Where each known column is: header cells are matched, trimmed and lower-cased,
+    against each column's accepted names. ``missing`` is the caller's message, with the
+    fields ``path``, ``columns`` (those missing) and ``expected`` (those required)."""
+    found: dict[str, int] = {}
+    for i, name in enumerate(cells):
+        key = name.strip().lower()
+        for canonical, aliases in columns.items():
+            if key in aliases:
+                if canonical in found:
+                    raise ChisoError(_("{path}: column {column} is given twice.").format(path=path, column=canonical))
+                found[canonical] = i
+    lacking = [c for c in required if c not in found]
+    if lacking:
+        raise ChisoError(missing.format(path=path, columns=", ".join(lacking), expected=", ".join(required)))
+    return found

@@ -29,8 +29,8 @@ from sqlalchemy.orm import Session
 
 from chiso.assessments import service
 from chiso.assessments.models import Assessment
-from chiso.assessments.surveys import _rows
 from chiso.dossiers.ingest import rejects_path_for
+from chiso import sheets
 from chiso.errors import ChisoError, NotFound
 from chiso.i18n import _
 from chiso.scoring import tree as engine
@@ -70,23 +70,14 @@ class PublishedSummary:
 
 
 def _table_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    rows = _rows(path)
+    rows = sheets.rows(path, unsupported=_("Cannot read {path}: a published-results file is CSV, XLSX or JSON.").format(
+        path=path))
     try:
         _line, head = next(rows)
     except StopIteration:
         raise ChisoError(_("{path} is empty.").format(path=path)) from None
-    found: dict[str, int] = {}
-    for i, name in enumerate(head):
-        key = name.strip().lower()
-        for canonical, aliases in COLUMNS.items():
-            if key in aliases:
-                if canonical in found:
-                    raise ChisoError(_("{path}: column {column} is given twice.").format(path=path, column=canonical))
-                found[canonical] = i
-    missing = [c for c in COLUMNS if c not in found]
-    if missing:
-        raise ChisoError(_("{path}: missing column(s): {columns} (a published-results file has {expected}).").format(
-            path=path, columns=", ".join(missing), expected=", ".join(COLUMNS)))
+    found = sheets.header(head, path, columns=COLUMNS, required=list(COLUMNS), missing=_(
+        "{path}: missing column(s): {columns} (a published-results file has {expected})."))
     for line, cells in rows:
         yield line, {c: (cells[i].strip() if i < len(cells) else "") for c, i in found.items()}
 

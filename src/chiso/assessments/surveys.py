@@ -70,19 +70,8 @@ def _rows(path: Path) -> Iterator[tuple[int, list[str]]]:
 
 
 def _header(cells: list[str], path: Path) -> dict[str, int]:
-    found: dict[str, int] = {}
-    for i, name in enumerate(cells):
-        key = name.strip().lower()
-        for canonical, aliases in COLUMNS.items():
-            if key in aliases:
-                if canonical in found:
-                    raise ChisoError(_("{path}: column {column} is given twice.").format(path=path, column=canonical))
-                found[canonical] = i
-    missing = [c for c in COLUMNS if c not in found]
-    if missing:
-        raise ChisoError(_("{path}: missing column(s): {columns} (a survey file has {expected}).").format(
-            path=path, columns=", ".join(missing), expected=", ".join(COLUMNS)))
-    return found
+    return sheets.header(cells, path, columns=COLUMNS, required=list(COLUMNS), missing=_(
+        "{path}: missing column(s): {columns} (a survey file has {expected})."))
 
 
 def import_responses(session: Session, *, round_code: str, path: str | Path, actor: str,
