@@ -18,7 +18,6 @@ the same file changes nothing.
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 from dataclasses import asdict, dataclass, field
@@ -29,8 +28,8 @@ from sqlalchemy.orm import Session
 
 from chiso.assessments import service
 from chiso.assessments.models import Assessment
-from chiso.dossiers.ingest import rejects_path_for
 from chiso import sheets
+from chiso.sheets import Reject
 from chiso.errors import ChisoError, NotFound
 from chiso.i18n import _
 from chiso.scoring import tree as engine
@@ -45,13 +44,6 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "node": ("node", "node_id", "indicator", "chi_so", "chỉ số", "ma_chi_so", "mã chỉ số"),
     "value": ("value", "gia_tri", "giá trị"),
 }
-
-
-@dataclass
-class Reject:
-    line: int
-    reason: str
-    values: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -181,18 +173,10 @@ def import_published(*, session: Session, round_code: str, path: str | Path, by:
             summary.rejects.append(Reject(line=line, reason=reason, values=texts))
     summary.rejected = len(summary.rejects)
 
-    target = rejects_path_for(path)
+    if write_rejects:
+        summary.rejects_path = sheets.write_rejects(path, summary.rejects, COLUMNS)
     if summary.rejects:
-        if write_rejects:
-            with target.open("w", encoding="utf-8-sig", newline="") as f:
-                w = csv.writer(f)
-                w.writerow(["line", "reason", *COLUMNS])
-                for r in summary.rejects:
-                    w.writerow([r.line, r.reason, *(r.values.get(c, "") for c in COLUMNS)])
-            summary.rejects_path = str(target)
         return summary  # atomic: a file with any rejected row imports nothing
-    if write_rejects and target.exists():
-        target.unlink()
 
     for unit, given in sorted(accepted.values(), key=lambda item: item[0].code):
         a = members.get(unit.id)

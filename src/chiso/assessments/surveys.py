@@ -14,7 +14,6 @@ dossier import does). Running it again with the same file changes nothing.
 
 from __future__ import annotations
 
-import csv
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -26,8 +25,8 @@ from sqlalchemy.orm import Session
 
 from chiso.assessments import service
 from chiso.assessments.models import SurveyRate
-from chiso.dossiers.ingest import rejects_path_for
 from chiso import sheets
+from chiso.sheets import Reject
 from chiso.errors import ChisoError
 from chiso.i18n import _
 
@@ -41,13 +40,6 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 }
 #: Answers counted as satisfied (4 = hài lòng, 5 = rất hài lòng).
 SATISFIED = (4, 5)
-
-
-@dataclass
-class Reject:
-    line: int
-    reason: str
-    values: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -137,18 +129,10 @@ def import_responses(session: Session, *, round_code: str, path: str | Path, act
             summary.rejects.append(Reject(line=line, reason=reason, values=values))
     summary.rejected = len(summary.rejects)
 
-    target = rejects_path_for(path)
+    if write_rejects:
+        summary.rejects_path = sheets.write_rejects(path, summary.rejects, COLUMNS)
     if summary.rejects:
-        if write_rejects:
-            with target.open("w", encoding="utf-8-sig", newline="") as f:
-                w = csv.writer(f)
-                w.writerow(["line", "reason", *COLUMNS])
-                for r in summary.rejects:
-                    w.writerow([r.line, r.reason, *(r.values.get(c, "") for c in COLUMNS)])
-            summary.rejects_path = str(target)
         return summary  # atomic: a file with any rejected row imports nothing
-    if write_rejects and target.exists():
-        target.unlink()
 
     unit_codes = {a.unit_id: a.unit.code for a in rnd.assessments}
     for (unit_id, factor), got in sorted(answers.items(), key=lambda kv: (unit_codes[kv[0][0]], kv[0][1])):

@@ -15,7 +15,6 @@ is not cancelled is done, on the day the last of them was; its progress is their
 
 from __future__ import annotations
 
-import csv
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timezone
@@ -27,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from chiso import sheets
+from chiso.sheets import Reject
 from chiso.errors import ChisoError, NotFound
 from chiso.i18n import _
 from chiso.periods import parse_period
@@ -278,13 +278,6 @@ def cancel(session: Session, *, code: str, reason: str, by: str | None = None) -
 
 
 @dataclass
-class Reject:
-    line: int
-    reason: str
-    values: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
 class ImportSummary:
     """``imported`` counts new tasks (as DHIS2 does); ``updated`` and ``unchanged`` the rest."""
 
@@ -373,8 +366,7 @@ def import_tasks(session: Session, *, path: str | Path, write_rejects: bool = Tr
     """Import a work programme (chương trình công tác). Atomic: a file with any bad row
     imports nothing and every bad row is reported with its line and reasons. Idempotent by
     ``id``: running it again updates the tasks that changed and counts the rest unchanged."""
-    from chiso.dossiers.ingest import rejects_path_for
-
+    
     path = Path(path)
     summary = ImportSummary()
     rows = _rows(path)
@@ -435,18 +427,10 @@ def import_tasks(session: Session, *, path: str | Path, write_rejects: bool = Tr
         summary.rejects.sort(key=lambda r: r.line)
     summary.rejected = len(summary.rejects)
 
-    target = rejects_path_for(path)
+    if write_rejects:
+        summary.rejects_path = sheets.write_rejects(path, summary.rejects, cols)
     if summary.rejects:
-        if write_rejects:
-            with target.open("w", encoding="utf-8-sig", newline="") as f:
-                w = csv.writer(f)
-                w.writerow(["line", "reason", *cols])
-                for r in summary.rejects:
-                    w.writerow([r.line, r.reason, *(r.values.get(c, "") for c in cols)])
-            summary.rejects_path = str(target)
         return summary  # atomic: a file with any rejected row imports nothing
-    if write_rejects and target.exists():
-        target.unlink()
 
     existing = {t.code: t for t in session.scalars(select(Task))}
     changed: dict[str, bool] = {}
