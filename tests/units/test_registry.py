@@ -106,3 +106,27 @@ def test_get_by_official_code_picks_the_unit_of_the_date(loaded):
     assert service.get(loaded, "68", on=BEFORE).code == "68"  # the registry code wins
     with pytest.raises(NotFound):
         service.get(loaded, "nowhere")
+
+
+@pytest.mark.parametrize(
+    "template, words",
+    [
+        ("agencies: [{code: A, name: Sở A, kind: department}, {code: A, name: Sở B, kind: department}]", "repeats"),
+        ("agencies: [{code: A, name: Sở A}]", "kind"),
+        ("agencies: [{code: A, name: Sở A, kind: department}]\nlegacy_agencies: [{code: B, name: Sở B, kind: department, successor: Z}]", "Z"),
+        ("nothing: here", "list of agencies"),
+        ("agencies: [", "Cannot read"),
+    ],
+)
+def test_a_bad_agency_template_is_refused_and_nothing_is_written(backend, store_url, tmp_path, monkeypatch,
+                                                                 template, words):
+    monkeypatch.setenv("CHISO_LANG", "en")
+    path = tmp_path / "agencies.yaml"
+    path.write_text(template, encoding="utf-8")
+    engine = db.make_engine(store_url)
+    with pytest.raises(ChisoError, match=words):
+        with db.transaction(engine) as session:
+            service.init_province(session, "68", template=path)
+    with db.transaction(engine) as session:
+        assert session.scalar(select(func.count()).select_from(Unit)) == 0
+    engine.dispose()
