@@ -30,8 +30,9 @@ def test_every_message_in_the_code_is_in_the_catalogues():
     in_code = {
         msg[2] if isinstance(msg[2], str) else msg[2][0]
         for msg in extract_from_dir(
-            str(ROOT / "src" / "chiso"), method_map=[("**.py", "python")],
-            keywords={"_": None, "ngettext": (1, 2)},
+            str(ROOT / "src" / "chiso"), method_map=[("**.py", "python"), ("web/templates/**.html", "jinja2")],
+            options_map={"web/templates/**.html": {"extensions": "jinja2.ext.i18n"}},
+            keywords={"_": None, "ngettext": (1, 2), "gettext": None},
         )
     }
     for lang in i18n.LANGUAGES:

@@ -53,8 +53,12 @@ def _print_load_summary(summary, engine, fmt: str) -> None:
 @click.option("--province", default="68", show_default=True, help="Province to set up for the demonstration.")
 @click.option("--dossiers", type=click.IntRange(min=1), default=200_000, show_default=True,
               help="How many demo dossiers to generate for this year.")
-def demo(province: str, dossiers: int) -> None:
-    """Set up a demonstration province on the default store and print a summary."""
+@click.option("--serve/--no-serve", "serve_after", default=True, show_default=True,
+              help="Start the web application on the demonstration store afterwards.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+def demo(province: str, dossiers: int, serve_after: bool, host: str, port: int) -> None:
+    """Set up a demonstration province on the default store, print a summary, and serve it."""
     from chiso.units import service
 
     engine = db.make_engine()
@@ -85,6 +89,39 @@ def demo(province: str, dossiers: int) -> None:
                 )
             )
     _demo_index(engine, code, dossiers)
+    _demo_accounts(engine, code)
+    if serve_after:
+        from chiso.web.cli import run_server
+
+        run_server(host=host, port=port, engine=engine)
+
+
+DEMO_PASSWORD_WORDS = 3
+
+
+def _demo_accounts(engine, code: str) -> None:
+    """Demonstration accounts, with a new random password at every run (a demo store must
+    not keep a password anyone can read in the README)."""
+    import secrets
+
+    from chiso.auth import service as auth
+    from chiso.errors import NotFound
+    from chiso.units import service as units
+
+    password = "-".join(secrets.token_hex(3) for _i in range(DEMO_PASSWORD_WORDS))
+    with db.transaction(engine) as session:
+        communes = units.list_units(session, level="commune", within=code)
+        accounts = [("admin", "admin", None, _("Province administrator (demo)"))]
+        accounts += [(f"xa{i + 1}", "editor", u.code, u.name) for i, u in enumerate(communes[:2])]
+        for name, role, unit, full in accounts:
+            try:
+                auth.get_user(session, name)
+                auth.set_password(session, name=name, password=password)
+            except NotFound:
+                auth.add_user(session, name=name, role=role, unit=unit, full_name=full, password=password)
+    click.echo(_("Demo login: account {name}, password {password}").format(name="admin", password=password))
+    for name, _role, unit, full in accounts[1:]:
+        click.echo(_("Commune editor: account {name} ({unit}), same password").format(name=name, unit=full))
 
 
 def _demo_index(engine, code: str, n: int) -> None:
@@ -131,6 +168,8 @@ def settings_cmd(fmt: str) -> None:
 
 def _register() -> None:
     from chiso.assessments.cli import rounds
+    from chiso.auth.cli import tokens, users
+    from chiso.web.cli import serve
     from chiso.dossiers.cli import demo_data, dossiers
     from chiso.index.cli import index
     from chiso.methods.cli import methods
@@ -153,6 +192,9 @@ def _register() -> None:
     cli.add_command(targets)
     cli.add_command(indicators)
     cli.add_command(worker)
+    cli.add_command(users)
+    cli.add_command(tokens)
+    cli.add_command(serve)
 
 
 _register()

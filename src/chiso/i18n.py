@@ -7,14 +7,21 @@ by ``scripts/i18n.sh`` (a test fails when a compiled catalogue is older than its
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import Path
+from typing import Iterator
 
 from babel.support import NullTranslations, Translations
 
 LOCALE_DIR = Path(__file__).parent / "locale"
 LANGUAGES = ("vi", "en")
 DEFAULT_LANGUAGE = "vi"
+
+# A web request speaks its reader's language, whatever the setting says; one variable per
+# request context, so concurrent requests in two languages do not mix.
+_request_language: ContextVar[str | None] = ContextVar("chiso_language", default=None)
 
 
 @lru_cache(maxsize=None)
@@ -27,8 +34,18 @@ def translations(lang: str) -> NullTranslations:
 def current_language() -> str:
     from chiso import settings
 
-    lang = settings.get("lang")
+    lang = _request_language.get() or settings.get("lang")
     return lang if lang in LANGUAGES else DEFAULT_LANGUAGE
+
+
+@contextmanager
+def use_language(lang: str | None) -> Iterator[str]:
+    """Speak ``lang`` (when it is one of LANGUAGES) inside the block, e.g. for one request."""
+    token = _request_language.set(lang if lang in LANGUAGES else None)
+    try:
+        yield current_language()
+    finally:
+        _request_language.reset(token)
 
 
 def _(message: str) -> str:

@@ -5,3 +5,6 @@ from chiso.assessments import models as assessments_models  # noqa: F401
 from chiso.tasks import models as tasks_models  # noqa: F401
 from chiso.targets import models as targets_models  # noqa: F401
 from chiso.notify import models as notify_models  # noqa: F401
+from chiso.auth import models as auth_models  # noqa: F401
+from chiso.audit import models as audit_models  # noqa: F401
+from chiso.reports import models as reports_models  # noqa: F401

@@ -116,6 +116,40 @@ SETTINGS: tuple[Setting, ...] = (
         "Time zone of timestamps given without an offset.",
         lambda: "Asia/Ho_Chi_Minh",
     ),
+    Setting(
+        "session_hours",
+        "How long a web login lasts without activity, in hours.",
+        lambda: "12",
+    ),
+    Setting(
+        "secure_cookies",
+        "Mark session cookies Secure: `auto` (when the request came over HTTPS, including "
+        "behind a proxy that says so with X-Forwarded-Proto), `on` or `off`.",
+        lambda: "auto",
+    ),
+    Setting(
+        "login_max_failures",
+        "Failed logins for one account (or 4× that from one address) within the lock time "
+        "before further attempts are refused.",
+        lambda: "5",
+    ),
+    Setting(
+        "login_lock_minutes",
+        "How long failed logins count against an account or an address, in minutes.",
+        lambda: "15",
+    ),
+    Setting(
+        "max_upload_mb",
+        "Largest request body the web server accepts (uploads of dossiers and evidence), in MB.",
+        lambda: "50",
+    ),
+    Setting(
+        "trusted_proxies",
+        "Addresses of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto headers are "
+        "believed, comma-separated; empty: none.",
+        lambda: "",
+        default_doc="empty",
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

@@ -115,6 +115,8 @@ REASONS: dict[str, str] = {
     "bad_choice": N_("{column} has an unknown value “{value}” (expected one of: {other})"),
     "order": N_("{column} ({value}) is earlier than {other}"),
     "unknown_unit": N_("Unknown unit code “{value}” in {column}"),
+    # For imports limited to a person's units: the same words whether the unit exists or not.
+    "outside_scope": N_("Unit “{value}” in {column} is not one you may enter data for"),
     "unit_not_on_date": N_("Unit “{value}” did not exist on {other}, the day the record was received"),
     "malformed": N_("The line cannot be read: {value}"),
 }
@@ -573,11 +575,13 @@ class Batch:
     then calls ``classify`` and ``write_segment`` under its lock."""
 
     def __init__(self, rt: RecordType, *, units: Iterable[Any] | None, progress: Progress | None = None,
-                 memory_limit: str | None = None):
+                 memory_limit: str | None = None, scoped: bool = False):
         if rt.unit_field and units is None:
             raise ValueError(f"importing {rt.name} needs the unit registry (units=...)")
         self.rt = rt
         self.units = list(units or [])
+        #: ``units`` is only the part of the registry the importing person may write to.
+        self.unknown_unit = "outside_scope" if scoped else "unknown_unit"
         self.tracker = Tracker(progress)
         self.staged: list[Staged] = []
         _remove_stale_workdirs()
@@ -842,7 +846,7 @@ class Batch:
             day = f"strftime(b.{ud}, '%Y-%m-%d')"
             unit_col = self._header_case(uf)
             unit_cases = (
-                f"WHEN u.given IS NULL THEN {_struct('unknown_unit', None, f'b.{uf}', col_sql=unit_col)} "
+                f"WHEN u.given IS NULL THEN {_struct(self.unknown_unit, None, f'b.{uf}', col_sql=unit_col)} "
                 f"WHEN u.code IS NULL THEN {_struct('unit_not_on_date', None, f'b.{uf}', day, col_sql=unit_col)} "
             )
             unit_value = f"coalesce(u.code, b.{uf}) AS {uf}"
@@ -861,6 +865,28 @@ class Batch:
             0.6, 0.7,
         )
         self.con.execute("DROP TABLE batch")
+
+    def refuse_foreign(self, source: str, files: Sequence[Path], allowed: Sequence[str]) -> None:
+        """For an import limited to some units: reject rows that would overwrite a stored
+        record of a unit outside them (same source and key), with the words used for any
+        unit outside scope, so nothing tells whether that record exists."""
+        rt = self.rt
+        if not rt.unit_field or not files:
+            return
+        key, uf = rt.key, rt.unit_field
+        stored = " UNION ALL ".join(
+            f"SELECT {key}, {uf} FROM read_parquet({_lit(str(path))}) WHERE source = {_lit(source)} "
+            f"AND {key} IN (SELECT {key} FROM checked WHERE __why IS NULL)"
+            for path in files
+        )
+        reason = _struct("outside_scope", None, f"checked.{uf}",
+                         col_sql=self._header_case(uf).replace("b.__file", "checked.__file"))
+        self.con.execute(
+            f"""UPDATE checked SET __why = {reason}
+            WHERE __why IS NULL AND {key} IN (
+                SELECT {key} FROM ({stored}) WHERE {uf} NOT IN (SELECT unnest($1::VARCHAR[])))""",
+            [list(allowed)],
+        )
 
     def _normalise_sql(self, st: Staged) -> str:
         """SELECT typing the columns of one staged input, with one reason per bad row."""

@@ -337,6 +337,7 @@ class DossierStore:
         units: Iterable[Any] | None,
         progress: Progress | None = None,
         kind: str = "dossiers",
+        scoped: bool = False,
     ) -> ImportSummary:
         """Import CSV, XLSX, JSON or JSON Lines files as one atomic change.
 
@@ -348,7 +349,7 @@ class DossierStore:
         if not paths:
             return ImportSummary(source=source, kind=kind)
         return self._import(
-            kind, source, units, progress,
+            kind, source, units, progress, scoped=scoped,
             stage=lambda batch: batch.stage_files(paths),
             to_files=True, sample_limit=SAMPLE_LIMIT,
         )
@@ -361,6 +362,7 @@ class DossierStore:
         units: Iterable[Any] | None,
         progress: Progress | None = None,
         kind: str = "dossiers",
+        scoped: bool = False,
     ) -> ImportSummary:
         """Import records given in memory (a JSON array posted to the API) by the same path
         as files. Line numbers are positions in ``rows`` from 1; no rejects file is written:
@@ -368,20 +370,22 @@ class DossierStore:
         if not rows:
             return ImportSummary(source=source, kind=kind)
         return self._import(
-            kind, source, units, progress,
+            kind, source, units, progress, scoped=scoped,
             stage=lambda batch: batch.stage_rows(rows),
             to_files=False, sample_limit=None,
         )
 
-    def _import(self, kind, source, units, progress, *, stage, to_files, sample_limit) -> ImportSummary:
+    def _import(self, kind, source, units, progress, *, stage, to_files, sample_limit, scoped=False) -> ImportSummary:
         rt = record_type(kind)
         if not source or not str(source).strip():
             raise ValueError("source must name where the records come from")
         source = str(source).strip()
         started = time.perf_counter()
-        with Batch(rt, units=units, progress=progress, memory_limit=self.memory_limit) as batch:
+        with Batch(rt, units=units, progress=progress, memory_limit=self.memory_limit, scoped=scoped) as batch:
             stage(batch)
             batch.check()
+            if scoped and units is not None:
+                batch.refuse_foreign(source, self.snapshot(kind).files, [batch._unit_row(u)[0] for u in batch.units])
             samples = batch.write_rejects(to_files=to_files, sample_limit=sample_limit)
             batch.drop_raw()
             batch.accept()

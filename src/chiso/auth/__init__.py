@@ -1,0 +1,1 @@
+"""Accounts, sessions, API tokens, roles and the one permission check (phân quyền)."""

@@ -1,0 +1,286 @@
+"""The HTTP API, version 1 (``/api/v1``), described by the generated OpenAPI document.
+
+Every route asks the one permission check (:mod:`chiso.auth.permissions`). Lists are JSON
+arrays of the same objects the CLI prints with ``--format json``, paged with ``limit`` and
+``offset``; the total is in the ``X-Total-Count`` header. Errors are
+``{"error": {"code": ..., "message": ...}}``.
+
+Domain packages add their own routers (``<domain>/api.py``) through :data:`ROUTERS`.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from chiso.audit import service as audit
+from chiso.auth import service as auth
+from chiso.auth.permissions import Actor, Forbidden, require
+from chiso.errors import ChisoError, NotFound
+from chiso.i18n import _
+from chiso.web import cache
+from chiso.web.deps import check_csrf, get_db, get_user_actor
+
+router = APIRouter(prefix="/api/v1", dependencies=[Depends(check_csrf)])
+
+MAX_LIMIT = 1000
+
+
+def page(response: Response, rows: list, limit: int, offset: int) -> list:
+    response.headers["X-Total-Count"] = str(len(rows))
+    return rows[offset: offset + limit]
+
+
+Limit = Query(100, ge=1, le=MAX_LIMIT, description="Rows per page.")
+Offset = Query(0, ge=0, le=10_000_000, description="Rows to skip.")
+
+
+def unit_ids(session: Session) -> dict[str, int]:
+    from chiso.units.models import Unit
+
+    return {code: uid for code, uid in session.execute(select(Unit.code, Unit.id))}
+
+
+def visible_unit(session: Session, actor: Actor, code: str, *, on: date | None = None):
+    """The unit ``code`` names, or NotFound when it is unknown or outside the actor's scope
+    (the same answer, so scope does not leak)."""
+    from chiso.units import service as units
+
+    try:
+        unit = units.get(session, code, on=on)
+    except NotFound:
+        raise NotFound(_("Unknown unit code: {code}").format(code=code)) from None
+    require(actor, "read", unit_id=unit.id, what=_("Unknown unit code: {code}").format(code=code))
+    return unit
+
+
+def in_scope(rows: list[dict], actor: Actor, ids: dict[str, int], key: str = "unit") -> list[dict]:
+    if actor.units is None:
+        return rows
+    return [r for r in rows if ids.get(r.get(key)) in actor.units]
+
+
+# --------------------------------------------------------------------------- who am I
+
+
+@router.get("/me", tags=["accounts"], summary="The account and permissions in use")
+def me(actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db)) -> dict[str, Any]:
+    from chiso.auth.models import User
+    from chiso.auth.permissions import ROLE_ACTIONS
+
+    user = session.get(User, actor.user_id)
+    return {**auth.user_json(user), "via": actor.via,
+            "token_scopes": sorted(actor.token_scopes) if actor.token_scopes is not None else None,
+            "may": sorted(a for a in ROLE_ACTIONS[actor.role] if actor.may(a))}
+
+
+# --------------------------------------------------------------------------- units
+
+
+@router.get("/units", tags=["units"], summary="Units in scope (today's structure, or on a date)")
+def list_units(response: Response, level: Literal["province", "district", "agency", "commune"] | None = None,
+               as_of: date | None = None, within: str | None = Query(None, max_length=64),
+               limit: int = Limit, offset: int = Offset,
+               actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db)) -> list[dict[str, Any]]:
+    from chiso.units import service as units
+
+    if within:
+        visible_unit(session, actor, within, on=as_of)
+    rows = [u.to_json() for u in units.list_units(session, level=level, as_of=as_of, within=within)]
+    return page(response, in_scope(rows, actor, unit_ids(session), key="code"), limit, offset)
+
+
+@router.get("/units/{code}", tags=["units"], summary="One unit")
+def get_unit(code: str, as_of: date | None = None, actor: Actor = Depends(get_user_actor),
+             session: Session = Depends(get_db)) -> dict[str, Any]:
+    from chiso.units import service as units
+
+    d = as_of or date.today()
+    return units.view(visible_unit(session, actor, code, on=d), d).to_json()
+
+
+@router.get("/units/{code}/lineage", tags=["units"], summary="Where a unit came from and went to")
+def unit_lineage(code: str, actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db)) -> dict[str, Any]:
+    from chiso.units import service as units
+
+    unit = visible_unit(session, actor, code)
+    return units.lineage(session, unit.code)
+
+
+# --------------------------------------------------------------------------- the 766 index
+
+
+def _period(text: str):
+    from chiso.periods import parse_period
+
+    return parse_period(text)
+
+
+@router.get("/index/766", tags=["index"], summary="Scores, bands and ranks on the 766 index (as `chiso index 766 --format json`)")
+def index_766(request: Request, response: Response,
+              period: str = Query(..., max_length=32, description="e.g. 2025-W49, 2025-11, 2025-Q3, 2025, 2025-YTD-11"),
+              unit: str | None = Query(None, max_length=64), group: str | None = Query(None, max_length=64),
+              method: str | None = Query(None, max_length=64), limit: int = Query(MAX_LIMIT, ge=1, le=MAX_LIMIT),
+              offset: int = Offset,
+              actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db)) -> list[dict[str, Any]]:
+    p = _period(period)
+    if unit:
+        target = visible_unit(session, actor, unit, on=p.end)
+    rows = cache.index_766(request.app, session, p, group=group, method_id=method)
+    rows = in_scope(rows, actor, unit_ids(session))
+    if unit:
+        rows = [r for r in rows if r["unit"] == target.code]
+        if not rows:
+            raise NotFound(_("Unit {code} is not scored for {period}.").format(code=unit, period=p.code))
+    return page(response, rows, limit, offset)
+
+
+@router.get("/index/766/explain", tags=["index"], summary="The dossiers behind one indicator of one unit")
+def explain_766(request: Request, period: str = Query(..., max_length=32), unit: str = Query(..., max_length=64),
+                indicator: str = Query(..., max_length=16), method: str | None = Query(None, max_length=64),
+                limit: int = Query(100, ge=1, le=10_000), offset: int = Offset,
+                actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db)) -> dict[str, Any]:
+    from chiso.index import service
+
+    p = _period(period)
+    visible_unit(session, actor, unit, on=p.end)
+    data = service.explain(session, request.app.state.store, p, unit=unit, indicator=indicator, method_id=method)
+    for side in ("numerator", "denominator"):
+        ids = data.get(f"{side}_ids")
+        if ids is not None:
+            data[f"{side}_ids"] = ids[offset: offset + limit]
+    data["limit"], data["offset"] = limit, offset
+    return data
+
+
+# --------------------------------------------------------------------------- dossiers
+
+UPLOAD_TYPES = {
+    "application/json": ".json",
+    "application/x-ndjson": ".jsonl",
+    "application/jsonl": ".jsonl",
+    "text/csv": ".csv",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ".xlsx",
+}
+DOSSIER_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {"schema": {"type": "array", "items": {"type": "object"}},
+                             "example": [{"dossier_id": "000.00.00.H38-251201-0001", "unit_code": "24781"}]},
+        "text/csv": {"schema": {"type": "string"}},
+        "application/x-ndjson": {"schema": {"type": "string"}},
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {"schema": {"type": "string", "format": "binary"}},
+    },
+}
+
+
+def import_dossiers(session: Session, store, actor: Actor, *, body: bytes, content_type: str, source: str,
+                    kind: str) -> dict[str, Any]:
+    """The CLI's import, limited to the units the actor may write to."""
+    from chiso.dossiers.store import registry_units
+
+    if not actor.may("dossiers:write"):
+        raise Forbidden(_("You are not allowed to do this."))
+    if kind == "procedures" and not actor.province_wide:
+        raise Forbidden(_("Only province-wide accounts may load the procedure catalogue."))
+    units = None
+    if kind != "procedures":
+        ids = unit_ids(session)
+        units = [u for u in registry_units(session) if actor.units is None or ids.get(u[0]) in actor.units]
+    suffix = UPLOAD_TYPES.get(content_type)
+    if suffix is None:
+        raise ChisoError(_("Send the records as JSON (an array), JSON Lines, CSV or XLSX; got {type}.").format(
+            type=content_type or "?"))
+    scoped = actor.units is not None
+    if suffix == ".json":
+        try:
+            rows = json.loads(body.decode("utf-8-sig") or "null")
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ChisoError(_("The body is not valid JSON: {reason}").format(reason=str(exc)[:200])) from None
+        if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+            raise ChisoError(_("The body must be a JSON array of records (objects)."))
+        summary = store.import_rows(rows, source=source, units=units, kind=kind, scoped=scoped)
+    else:
+        with tempfile.TemporaryDirectory(prefix="chiso-upload-") as tmp:
+            path = Path(tmp) / f"upload{suffix}"
+            path.write_bytes(body)
+            summary = store.import_files([path], source=source, units=units, kind=kind, scoped=scoped)
+    data = summary.to_json()
+    for f in data.get("files", []):
+        f["path"], f["rejects_path"] = "upload", None
+    data["rejects_path"] = None
+    for r in data.get("rejects", []):
+        r["file"] = "upload" if r.get("file") != "rows" else "rows"
+    audit.record(session, actor=actor, action=f"{kind}.import", object_type=kind, object_key=source,
+                 unit_id=actor.unit_id if scoped else None,
+                 after={k: data[k] for k in ("read", "inserted", "updated", "unchanged", "rejected", "version")})
+    return data
+
+
+@router.post("/dossiers", tags=["dossiers"], openapi_extra={"requestBody": DOSSIER_BODY},
+             summary="Import dossier records (or feedback, or the procedure catalogue): the CLI's import path and summary")
+async def upload_dossiers(request: Request,
+                          source: str = Query("api", min_length=1, max_length=64, description="The system the records come from."),
+                          kind: Literal["dossiers", "procedures", "feedback"] = "dossiers",
+                          actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db)) -> dict[str, Any]:
+    body = await request.body()
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return await run_in_threadpool(import_dossiers, session, request.app.state.store, actor, body=body,
+                                   content_type=content_type, source=source.strip(), kind=kind)
+
+
+# --------------------------------------------------------------------------- audit
+
+
+@router.get("/audit", tags=["audit"], summary="The audit trail within one's scope, newest first")
+def read_audit(action: str | None = Query(None, max_length=64), actor_name: str | None = Query(None, alias="actor", max_length=128),
+               unit: str | None = Query(None, max_length=64), since: date | None = None,
+               before_id: int | None = Query(None, ge=1, le=2**62), limit: int = Limit,
+               actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db)) -> list[dict[str, Any]]:
+    from chiso.auth.permissions import scope_units
+
+    ids = None
+    if unit:
+        ids = scope_units(session, visible_unit(session, actor, unit).id)
+    return audit.entries(session, actor=actor, unit_ids=ids, action=action, who=actor_name, since=since,
+                         before_id=before_id, limit=limit)
+
+
+# --------------------------------------------------------------------------- tokens (one's own)
+
+
+@router.get("/tokens", tags=["accounts"], summary="One's API tokens (all of them for an administrator)")
+def tokens(actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db)) -> list[dict[str, Any]]:
+    return auth.list_tokens(session, user=None if actor.role == "admin" else actor.name)
+
+
+@router.delete("/tokens/{token_id}", tags=["accounts"], summary="Revoke a token")
+def revoke(token_id: int, actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db)) -> dict[str, Any]:
+    if token_id > 2**62:
+        raise NotFound(_("Unknown token {id}.").format(id=token_id))
+    return auth.token_json(auth.revoke_token(session, token_id=token_id, by=actor))
+
+
+def _include_domain_routers() -> None:
+    """Routers of the domain packages (``<domain>/api.py``) that exist."""
+    import importlib
+
+    for name in ("assessments", "tasks", "targets", "reports"):
+        try:
+            module = importlib.import_module(f"chiso.{name}.api")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"chiso.{name}.api":
+                raise
+            continue
+        router.include_router(module.router)
+
+
+_include_domain_routers()

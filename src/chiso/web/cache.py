@@ -1,0 +1,68 @@
+"""Results that pages and the API share, computed once per change of what they depend on.
+
+The 766 index of a period depends on the dossier store (its version) and on the registry
+(units, their parents and groups); the key holds both, so an import or a registry change is
+seen by the next request, and nothing stale is ever served. A lock per key makes twenty
+readers of a cold period wait for one computation instead of running twenty."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import Any, Callable
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+MAX_ENTRIES = 256
+
+
+class ResultCache:
+    def __init__(self) -> None:
+        self._data: OrderedDict[tuple, Any] = OrderedDict()
+        self._locks: dict[tuple, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def get(self, key: tuple, compute: Callable[[], Any]) -> Any:
+        with self._guard:
+            if key in self._data:
+                self._data.move_to_end(key)
+                return self._data[key]
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            with self._guard:
+                if key in self._data:
+                    return self._data[key]
+            value = compute()
+            with self._guard:
+                self._data[key] = value
+                while len(self._data) > MAX_ENTRIES:
+                    self._data.popitem(last=False)
+                self._locks.pop(key, None)
+            return value
+
+    def clear(self) -> None:
+        with self._guard:
+            self._data.clear()
+
+
+def registry_stamp(session: Session) -> tuple:
+    """Changes whenever units, parents, lineage or group membership change."""
+    from chiso.units.models import GroupMember, LineageEvent, Unit, UnitParent
+
+    return tuple(
+        session.execute(select(func.count(m.id), func.max(m.id))).one()
+        for m in (Unit, UnitParent, LineageEvent, GroupMember)
+    )
+
+
+def index_766(app, session: Session, period, *, group: str | None = None, method_id: str | None = None) -> list[dict]:
+    """``chiso.index.service.index_766`` for all units, cached; callers filter by scope."""
+    from chiso.i18n import current_language
+    from chiso.index import service
+
+    store = app.state.store
+    key = ("766", period.code, group, method_id, store.version("dossiers"), store.version("procedures"),
+           store.version("feedback"), registry_stamp(session), current_language())
+    return app.state.results.get(
+        key, lambda: service.index_766(session, store, period, group=group, method_id=method_id))

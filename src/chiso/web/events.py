@@ -1,0 +1,67 @@
+"""Live updates: a server-sent-events stream that tells open pages something they show may
+have changed. It carries version numbers only, never data: the dossier store's version and
+the newest audit entry the reader may see. A page that receives an event re-fetches what it
+shows. Any number of server processes can serve it: the numbers come from the stores."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+from fastapi import APIRouter, Request
+from fastapi.responses import StreamingResponse
+from sqlalchemy import func, select
+from starlette.concurrency import run_in_threadpool
+
+from chiso import db
+from chiso.audit.models import AuditEntry
+from chiso.auth.permissions import Actor
+from chiso.web.deps import resolve_actor
+
+router = APIRouter()
+HEARTBEAT_SECONDS = 15.0
+
+
+def state_for(app, actor: Actor) -> dict[str, int]:
+    """What the reader's pages depend on, as numbers that grow when it changes."""
+    out = {"dossiers": app.state.store.version("dossiers")}
+    if not actor.is_public:
+        with db.transaction(app.state.engine) as session:
+            q = select(func.max(AuditEntry.id))
+            if actor.units is not None:
+                q = q.where(AuditEntry.unit_id.in_(actor.units))
+            out["changes"] = session.scalar(q) or 0
+    return out
+
+
+@router.get("/events", include_in_schema=False)
+async def events(request: Request):
+    app = request.app
+
+    def who() -> Actor:
+        # Its own short transaction: the stream stays open for hours and must hold none.
+        with db.transaction(app.state.engine) as session:
+            return resolve_actor(request, session)
+
+    actor = await run_in_threadpool(who)
+    interval = app.state.events_interval
+
+    async def stream():
+        last = await run_in_threadpool(state_for, app, actor)
+        yield "retry: 3000\nevent: hello\ndata: " + json.dumps(last) + "\n\n"
+        beat = time.monotonic()
+        while not await request.is_disconnected():
+            await asyncio.sleep(interval)
+            now = await run_in_threadpool(state_for, app, actor)
+            if now != last:
+                changed = sorted(k for k in now if now[k] != last.get(k))
+                last = now
+                yield "event: change\ndata: " + json.dumps({**now, "changed": changed}) + "\n\n"
+                beat = time.monotonic()
+            elif time.monotonic() - beat > HEARTBEAT_SECONDS:
+                yield ": keep-alive\n\n"
+                beat = time.monotonic()
+
+    return StreamingResponse(stream(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})

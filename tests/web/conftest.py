@@ -1,0 +1,119 @@
+"""A province for the web tests: one store per backend for the whole session, with the four
+actors of the permission matrix (province administrator, editor of commune A, editor of
+commune B, anonymous) and a few more roles, API tokens, and dossiers of both communes.
+
+The application writes through its own transactions, so tests cannot be rolled back; they
+add what they need under names of their own and never assume the store is otherwise empty.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from chiso import db
+
+from tests.conftest import BACKENDS, _make_store
+
+PASSWORD = "mật-khẩu-đủ-dài-1"
+UNIT_A = "24781"  # Phường Xuân Hương - Đà Lạt
+UNIT_B = "22918"  # Phường Mũi Né
+
+
+@dataclass
+class World:
+    url: str
+    engine: object
+    store: object
+    data_dir: Path
+    tokens: dict[str, str] = field(default_factory=dict)
+    users: dict[str, str] = field(default_factory=dict)  # name -> role
+
+
+def dossier(i: int | str, unit: str, *, status: str = "settled", day: str = "2026-11-02") -> dict:
+    """One canonical dossier record received on ``day``, settled on time unless told."""
+    received = datetime.fromisoformat(day + " 08:00")
+    return {
+        "dossier_id": f"T-{i}", "procedure_code": "1.001", "unit_code": unit,
+        "received_at": received.isoformat(sep=" "), "due_at": (received + timedelta(days=5)).isoformat(sep=" "),
+        "finished_at": (received + timedelta(days=2)).isoformat(sep=" ") if status == "settled" else None,
+        "status": status,
+    }
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def world(request, tmp_path_factory):
+    from chiso.auth import service as auth
+    from chiso.dossiers.store import DossierStore, registry_units
+    from chiso.units import service as units
+
+    url, pg = _make_store(request.param, tmp_path_factory)
+    data_dir = tmp_path_factory.mktemp("data")
+    saved = {k: os.environ.get(k) for k in ("CHISO_DATA_DIR", "CHISO_DATABASE_URL")}
+    os.environ["CHISO_DATA_DIR"] = str(data_dir)
+    os.environ["CHISO_DATABASE_URL"] = url
+    engine = db.make_engine(url)
+    db.upgrade(engine)
+    w = World(url=url, engine=engine, store=DossierStore(data_dir / "dossiers"), data_dir=data_dir)
+    with db.transaction(engine) as session:
+        units.init_province(session, "68")
+        for name, role, unit in (("admin", "admin", None), ("editor_a", "editor", UNIT_A),
+                                 ("editor_b", "editor", UNIT_B), ("steering", "steering", None),
+                                 ("viewer_a", "viewer", UNIT_A), ("appraiser", "appraiser", None)):
+            auth.add_user(session, name=name, role=role, unit=unit, password=PASSWORD, full_name=f"Người thử {name}")
+            w.users[name] = role
+        for name in ("admin", "editor_a", "editor_b", "steering", "viewer_a"):
+            w.tokens[name], _row = auth.create_token(session, user=name)
+        w.tokens["editor_a_read"], _row = auth.create_token(session, user="editor_a", scopes=["read"])
+        registry = registry_units(session)
+    w.store.import_rows([dossier(f"A{i}", UNIT_A) for i in range(20)] + [dossier(f"B{i}", UNIT_B) for i in range(20)],
+                        source="seed", units=registry)
+    yield w
+    engine.dispose()
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+    if pg:
+        pg.drop()
+
+
+@pytest.fixture(scope="session")
+def app(world):
+    from chiso.web.app import create_app
+
+    return create_app(engine=world.engine, store=world.store, events_interval=0.2)
+
+
+@pytest.fixture
+def client(app):
+    """A browser with no cookies."""
+    from fastapi.testclient import TestClient
+
+    with TestClient(app, raise_server_exceptions=False, base_url="http://testserver") as c:
+        yield c
+
+
+def csrf_of(html: str) -> str:
+    match = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert match, "the page has no form token"
+    return match.group(1)
+
+
+def login(client, name: str, password: str = PASSWORD):
+    """Log ``client`` in through the login form; returns the session's form token."""
+    page = client.get("/login")
+    r = client.post("/login", data={"name": name, "password": password, "csrf": csrf_of(page.text), "next": "/"},
+                    follow_redirects=False)
+    assert r.status_code == 303, r.text[:500]
+    return csrf_of(client.get("/account").text)
+
+
+def bearer(world: World, name: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {world.tokens[name]}"}
