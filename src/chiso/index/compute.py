@@ -247,6 +247,11 @@ def apply_changes(con: duckdb.DuckDBPyConnection, method: Method, *, old: str, n
         WHEN MATCHED THEN UPDATE SET {updates}
         WHEN NOT MATCHED THEN INSERT BY NAME
     """)
+    # Days new to the table have no feedback counts yet: zero, as a full count gives them.
+    others = [c for source, cs in _parts(method).items() if source == "feedback" for c, _v, _w in cs]
+    if others:
+        con.execute("UPDATE day_counts SET " + ", ".join(f"{c} = coalesce({c}, 0)" for c in others)
+                    + " WHERE " + " OR ".join(f"{c} IS NULL" for c in others))
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE key_delta AS
         SELECT unit, day, label, key, sum(n) AS n FROM (

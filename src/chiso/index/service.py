@@ -67,14 +67,54 @@ def targets(session: Session, period: Period, *, province: str | None = None) ->
     return result
 
 
-def _cache_key(store, method: Method) -> str:
+KINDS = ("dossiers", "procedures", "feedback")
+#: How many dossier imports back the counts of an earlier version are brought forward from.
+INCREMENTAL_DEPTH = 50
+
+
+def _cache_key(store, method: Method, versions: dict[str, int] | None = None) -> str:
     """Names the per-day counts of one method over one version of the store: the method's
     definition (its file's bytes) and the versions of the three record types."""
+    versions = versions or {kind: store.version(kind) for kind in KINDS}
     digest = hashlib.sha256()
     digest.update(Path(method.path).read_bytes() if method.path else method.id.encode())
-    for kind in ("dossiers", "procedures", "feedback"):
-        digest.update(f"{kind}:{store.version(kind)};".encode())
+    for kind in KINDS:
+        digest.update(f"{kind}:{versions[kind]};".encode())
     return f"{method.id}-{digest.hexdigest()[:16]}"
+
+
+def _cache_files(folder: Path, key: str) -> tuple[Path, Path]:
+    return folder / f"{key}.days.parquet", folder / f"{key}.keys.parquet"
+
+
+def _bring_forward(con, store, method: Method, folder: Path, versions: dict[str, int]) -> bool:
+    """Build the counts of the current version from those of an earlier dossier version
+    (same catalogue and feedback) by :func:`compute.apply_changes`: only the dossiers
+    imported since are read, instead of the whole store. False when no earlier counts can
+    be used (none kept, or a compaction has since dropped the versions they counted)."""
+    from chiso.dossiers.schema import record_type
+    from chiso.dossiers.store import DossierStore, Snapshot
+
+    snap = store.snapshot("dossiers")
+    floor = snap.base.seq if snap.base else 0
+    current = versions["dossiers"]
+    for earlier in range(current - 1, max(floor, current - INCREMENTAL_DEPTH) - 1, -1):
+        counts, keys = _cache_files(folder, _cache_key(store, method, {**versions, "dossiers": earlier}))
+        if counts.exists() and keys.exists():
+            break
+    else:
+        return False
+    rt = record_type("dossiers")
+    then = Snapshot("dossiers", snap.base, tuple(s for s in snap.deltas if s.seq <= earlier))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE changed_new AS SELECT * EXCLUDE (_seq) "
+                f"FROM ({DossierStore.view_sql(rt, snap, with_seq=True)}) WHERE _seq > {int(earlier)}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE changed_old AS SELECT o.* FROM ({DossierStore.view_sql(rt, then)}) o "
+                f"SEMI JOIN changed_new n ON o.source = n.source AND o.{rt.key} = n.{rt.key}")
+    con.execute("CREATE OR REPLACE TEMP TABLE day_counts AS SELECT * FROM read_parquet(?)", [str(counts)])
+    con.execute("CREATE OR REPLACE TEMP TABLE day_keys AS SELECT * FROM read_parquet(?)", [str(keys)])
+    compute.apply_changes(con, method, old="changed_old", new="changed_new")
+    con.execute("DROP TABLE changed_new; DROP TABLE changed_old")
+    return True
 
 
 def counting_connection(store, method: Method):
@@ -82,19 +122,23 @@ def counting_connection(store, method: Method):
 
     The counts are kept in the store's ``cache`` folder as Parquet, one file per method and
     store version, so that every command and page after an import reads them instead of
-    rescanning the dossiers; an import makes a new version, and the next reader rebuilds."""
+    rescanning the dossiers. An import makes a new version; the next reader brings the
+    previous version's counts forward with the imported dossiers only, or rebuilds them
+    when it cannot (after a compaction, or a change of catalogue or feedback)."""
     con = store.connect()
     try:
         con.execute("SET memory_limit = ?", [settings.get("duckdb_memory_limit")])
         compute.prepare(con)
         folder = Path(store.root) / "cache"
-        key = _cache_key(store, method)
-        counts, keys = folder / f"{key}.days.parquet", folder / f"{key}.keys.parquet"
+        versions = {kind: store.version(kind) for kind in KINDS}
+        key = _cache_key(store, method, versions)
+        counts, keys = _cache_files(folder, key)
         if counts.exists() and keys.exists():
             con.execute("CREATE OR REPLACE TEMP TABLE day_counts AS SELECT * FROM read_parquet(?)", [str(counts)])
             con.execute("CREATE OR REPLACE TEMP TABLE day_keys AS SELECT * FROM read_parquet(?)", [str(keys)])
             return con
-        compute.day_table(con, method)
+        if not _bring_forward(con, store, method, folder, versions):
+            compute.day_table(con, method)
         folder.mkdir(parents=True, exist_ok=True)
         for table, path in (("day_counts", counts), ("day_keys", keys)):
             temp = path.with_name(f".tmp-{os.getpid()}-{path.name}")

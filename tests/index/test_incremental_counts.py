@@ -1,0 +1,104 @@
+"""The per-day counts kept between imports: after an import, the next reader brings the
+previous version's counts forward from the imported dossiers alone, and gets exactly what a
+full recount of the store gives."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date, datetime, timedelta
+
+import pytest
+
+from chiso.dossiers.store import DossierStore
+from chiso.index import compute, service
+from chiso.methods.loader import default_method
+
+UNITS = [("A", None, None, None), ("B", None, None, None)]
+STATUSES = ["settled", "processing", "returned", "settled", "withdrawn"]
+
+
+def rows(ids, *, shift: int = 0, late: bool = False):
+    out = []
+    for i in ids:
+        received = datetime(2026, 1, 1, 8) + timedelta(days=(i * 7) % 300 + shift)
+        status = STATUSES[(i + shift) % len(STATUSES)]
+        finished = received + timedelta(days=(9 if late else 2) + i % 3) if status != "processing" else None
+        out.append({
+            "dossier_id": f"d{i}", "procedure_code": f"1.{i % 4:03d}", "unit_code": "AB"[i % 2],
+            "received_at": received, "due_at": received + timedelta(days=5), "finished_at": finished,
+            "status": status, "channel": "online" if i % 3 else "direct",
+        })
+    return out
+
+
+def tables(con):
+    """day_counts and day_keys without the rows a merge leaves at zero."""
+    cols = [d[0] for d in con.execute("SELECT * FROM day_counts LIMIT 0").description if d[0] not in ("unit", "day")]
+    nonzero = " OR ".join(f'"{c}" <> 0' for c in cols)
+    counts = con.execute(f"SELECT * FROM day_counts WHERE {nonzero} ORDER BY unit, day").fetchall()
+    keys = con.execute("SELECT * FROM day_keys WHERE n <> 0 ORDER BY ALL").fetchall()
+    return counts, keys
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = DossierStore(tmp_path / "store")
+    s.import_rows(rows(range(200)), source="t", units=UNITS)
+    return s
+
+
+def test_the_next_reader_after_an_import_counts_only_the_imported_dossiers(store, monkeypatch):
+    method = default_method("766")
+    service.counting_connection(store, method).close()  # counts of version 1 kept
+    # Version 2 brings 50 dossiers again (other status, late) and 30 new ones.
+    summary = store.import_rows(rows(range(150, 230), shift=3, late=True), source="t", units=UNITS)
+    assert summary.inserted == 30 and summary.updated >= 20  # some changes are older than stored: kept
+
+    def no_full_recount(*_args, **_kwargs):
+        raise AssertionError("the store was recounted in full")
+
+    with monkeypatch.context() as m:
+        m.setattr(compute, "day_table", no_full_recount)
+        con = service.counting_connection(store, method)
+    incremental = tables(con)
+    con.close()
+
+    shutil.rmtree(store.root / "cache")
+    con = service.counting_connection(store, method)
+    full = tables(con)
+    con.close()
+    assert incremental == full
+    assert len(full[0]) > 50
+
+
+def test_after_a_compaction_the_counts_are_rebuilt(store, monkeypatch):
+    method = default_method("766")
+    service.counting_connection(store, method).close()
+    store.import_rows(rows(range(100, 120), shift=1), source="t", units=UNITS)
+    store.compact(retain_seconds=0)
+    calls = []
+    real = compute.day_table
+    monkeypatch.setattr(compute, "day_table", lambda *a, **k: calls.append(1) or real(*a, **k))
+    con = service.counting_connection(store, method)
+    con.close()
+    assert calls == [1]
+
+
+def test_the_index_is_the_same_either_way(store):
+    from chiso.periods import parse_period
+
+    method = default_method("766")
+    targets = [compute.Target("A", "commune", ("A",)), compute.Target("B", "commune", ("B",))]
+    periods = [parse_period("2026-Q1"), parse_period("2026-06"), parse_period("2026")]
+    service.counting_connection(store, method).close()
+    store.import_rows(rows(range(0, 40), shift=2, late=True), source="t", units=UNITS)
+    con = service.counting_connection(store, method)
+    brought = compute.period_counts(con, method, targets, periods)
+    con.close()
+    shutil.rmtree(store.root / "cache")
+    con = service.counting_connection(store, method)
+    rebuilt = compute.period_counts(con, method, targets, periods)
+    con.close()
+    assert brought.keys() == rebuilt.keys()
+    for key, values in rebuilt.items():
+        assert brought[key] == pytest.approx(values), key
