@@ -169,6 +169,7 @@ def settings_cmd(fmt: str) -> None:
 def _register() -> None:
     from chiso.assessments.cli import rounds
     from chiso.auth.cli import tokens, users
+    from chiso.reports.cli import report
     from chiso.web.cli import serve
     from chiso.dossiers.cli import demo_data, dossiers
     from chiso.index.cli import index
@@ -195,6 +196,7 @@ def _register() -> None:
     cli.add_command(users)
     cli.add_command(tokens)
     cli.add_command(serve)
+    cli.add_command(report)
 
 
 _register()

@@ -252,6 +252,10 @@ def run_pass(engine: Engine, *, day: date | None = None, worker: str | None = No
                          if on)
     report: dict[str, Any] = {"day": day.isoformat(), "worker": worker, "channels": list(channels),
                               "sent": [], "skipped": [], "failed": [], "already": []}
+    from chiso.reports import schedule as report_schedule
+
+    # Reports due are written even where no channel is set (they are kept for download).
+    report["reports"] = report_schedule.run_due(engine, worker=worker)
     if not channels:
         log.warning("no channel configured (smtp_host, webhook_url): nothing sent")
         return report
