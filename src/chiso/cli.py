@@ -89,6 +89,9 @@ def demo(province: str, dossiers: int, serve_after: bool, host: str, port: int) 
                 )
             )
     _demo_index(engine, code, dossiers)
+    from chiso.demo import seed_demo
+
+    seed_demo(engine, code)  # committee, tasks, targets, rounds: what the dashboard shows
     _demo_accounts(engine, code)
     if serve_after:
         from chiso.web.cli import run_server

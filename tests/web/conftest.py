@@ -46,6 +46,73 @@ def dossier(i: int | str, unit: str, *, status: str = "settled", day: str = "202
     }
 
 
+#: Objects of commune A and commune B in every domain, for the permission matrix.
+ROUND = "WEB-R"          # a round with A and B in it (draft)
+PUBLISHED = "WEB-PUB"    # a round where A is published and B is not
+TASK_A, TASK_B = "WEB-T-A", "WEB-T-B"
+TASK_A_SPARE = "WEB-T-A9"  # A's task that the matrix marks done and cancels
+TARGET_A, TARGET_B = "WEB-TG-A", "WEB-TG-B"
+METHOD = """\
+kind: tree
+id: "web-test"
+family: "web-test"
+version: "1"
+default: false
+name: "Bộ tiêu chí thử web"
+name_en: "Web test criteria"
+legal_basis:
+  - {document: "Test", title: "Văn bản thử", title_en: "Test document", confidence: V}
+sources:
+  - title: "test"
+confidence: V
+levels: [commune]
+max: 100
+publish: points
+bands:
+  - {id: "A", name: "A", name_en: "A", min: 50, max: 100, confidence: V}
+  - {id: "B", name: "B", name_en: "B", min: 0, max: 50, confidence: V}
+nodes:
+  - id: "work"
+    name: "Công việc"
+    name_en: "Work"
+    max: 60
+    rule: {type: manual}
+  - id: "on_time"
+    name: "Đúng hạn"
+    name_en: "On time"
+    max: 40
+    rule: {type: ratio}
+"""
+
+
+def _seed_domains(session, w: "World") -> None:
+    from chiso.assessments import service as rounds
+    from chiso.targets import service as targets
+    from chiso.tasks import service as tasks
+
+    method = w.data_dir / "web-test.yaml"
+    method.write_text(METHOD, encoding="utf-8")
+    for code in (ROUND, PUBLISHED):
+        rounds.create_round(session, code=code, method=str(method), year=2026, actor="seed")
+        rounds.add_units(session, round_code=code, units_groups=[(UNIT_A, "wards"), (UNIT_B, "wards")], actor="seed")
+    rounds.self_assess(session, round_code=PUBLISHED, unit_code=UNIT_A, values={"work": 40, "on_time": 0.9}, actor="seed")
+    rounds.submit(session, round_code=PUBLISHED, unit_code=UNIT_A, actor="seed")
+    rounds.approve(session, round_code=PUBLISHED, unit_code=UNIT_A, actor="seed")
+    rounds.publish(session, round_code=PUBLISHED, unit_code=UNIT_A, actor="seed")
+    rounds.self_assess(session, round_code=PUBLISHED, unit_code=UNIT_B, values={"work": 10}, actor="seed")
+    sheet = w.data_dir / "tasks.csv"
+    sheet.write_text("id,title,owner,unit,deadline\n"
+                     f"{TASK_A},Lắp điểm cầu phường A,Nguyễn Văn A,{UNIT_A},2026-12-31\n"
+                     f"{TASK_B},Lắp điểm cầu phường B,Trần Thị B,{UNIT_B},2026-12-31\n"
+                     f"{TASK_A_SPARE},Số hóa hồ sơ phường A,Nguyễn Văn C,{UNIT_A},2026-12-31\n", encoding="utf-8")
+    summary = tasks.import_tasks(session, path=sheet, write_rejects=False)
+    assert summary.rejected == 0, summary.rejects
+    for code, unit in ((TARGET_A, UNIT_A), (TARGET_B, UNIT_B)):
+        targets.save_target(session, code=code, indicator="web.manual", unit=unit, direction="higher", goal=10,
+                            deadline="2026-12-31", name=f"Chỉ tiêu {unit}")
+        targets.set_value(session, indicator="web.manual", unit=unit, period="2026", value=3, entered_by="seed")
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
 def world(request, tmp_path_factory):
     from chiso.auth import service as auth
@@ -73,6 +140,8 @@ def world(request, tmp_path_factory):
         registry = registry_units(session)
     w.store.import_rows([dossier(f"A{i}", UNIT_A) for i in range(20)] + [dossier(f"B{i}", UNIT_B) for i in range(20)],
                         source="seed", units=registry)
+    with db.transaction(engine) as session:
+        _seed_domains(session, w)
     yield w
     engine.dispose()
     for k, v in saved.items():

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -41,6 +41,10 @@ from chiso.scoring import tree as engine
 from chiso.scoring.ranking import competition_rank
 from chiso.units import service as units
 from chiso.units.models import Unit
+from chiso.audit import service as audit
+
+if TYPE_CHECKING:
+    from chiso.auth.permissions import Actor
 
 STATUSES = ("draft", "self_assessed", "submitted", "appraised", "approved", "published")
 LOCKED = ("approved", "published")
@@ -95,7 +99,8 @@ def _log(session: Session, rnd: AssessmentRound, action: str, actor: str, *, ass
                            at=_now()))
 
 
-def create_round(session: Session, *, code: str, method: str, year: int, actor: str, name: str | None = None) -> AssessmentRound:
+def create_round(session: Session, *, code: str, method: str, year: int, actor: str, name: str | None = None,
+                 who: "Actor | None" = None) -> AssessmentRound:
     """A new round of ``method`` (a shipped id or a definition file) for ``year``."""
     if session.scalar(select(AssessmentRound).where(AssessmentRound.code == code)) is not None:
         raise ChisoError(_("Assessment round {code} already exists.").format(code=code))
@@ -108,6 +113,9 @@ def create_round(session: Session, *, code: str, method: str, year: int, actor: 
     session.add(rnd)
     session.flush()
     _log(session, rnd, "created", actor, detail=f"{tm.id} {tm.version}")
+    audit.record(session, actor=who, action="round.create", object_type="round", object_key=rnd.code,
+                 after={"code": rnd.code, "name": rnd.name, "method": rnd.method_id, "version": rnd.method_version,
+                        "year": rnd.year})
     return rnd
 
 
@@ -123,7 +131,7 @@ def list_rounds(session: Session) -> list[dict]:
 
 
 def add_units(session: Session, *, round_code: str, units_groups: Mapping[str, str] | Iterable[tuple[str, str]],
-              actor: str) -> dict[str, int]:
+              actor: str, who: "Actor | None" = None) -> dict[str, int]:
     """Put units (registry codes) into the round, each in its ranking group; a unit already
     there moves group unless its data is locked. Returns inserted / updated / unchanged."""
     rnd = get_round(session, round_code)
@@ -148,6 +156,8 @@ def add_units(session: Session, *, round_code: str, units_groups: Mapping[str, s
             _log(session, rnd, "group_changed", actor, assessment=a, detail=f"{a.group_code} -> {group}")
             a.group_code = group
             counts["updated"] += 1
+    audit.record(session, actor=who, action="round.add_units", object_type="round", object_key=rnd.code,
+                 after={"units": {code: group for code, group in pairs}, **counts})
     return counts
 
 
@@ -183,8 +193,13 @@ def _require_status(rnd: AssessmentRound, a: Assessment, allowed: tuple[str, ...
 
 
 def _move(session: Session, a: Assessment, to: str, actor: str, action: str, reason: str | None = None,
-          detail: str | None = None) -> None:
+          detail: str | None = None, who: "Actor | None" = None, before: dict | None = None,
+          after: dict | None = None) -> None:
     _log(session, a.round, action, actor, assessment=a, from_status=a.status, to_status=to, reason=reason, detail=detail)
+    audit.record(session, actor=who, action=f"assessment.{action}", object_type="assessment",
+                 object_key=f"{a.round.code}/{a.unit.code}", unit_id=a.unit_id,
+                 before={"status": a.status, **(before or {})},
+                 after={"status": to, **({"reason": reason} if reason else {}), **(after or {})})
     a.status = to
     a.updated_at = _now()
 
@@ -240,8 +255,14 @@ def _check_inputs(method: TreeMethod, inputs: Mapping[str, Any]) -> dict[str, fl
     return out
 
 
+def _leaf_state(a: Assessment, nodes, fields: tuple[str, ...]) -> dict[str, dict]:
+    rows = {r.node_id: r for r in a.values}
+    return {nid: {f: getattr(rows[nid], f) for f in fields} if nid in rows else None for nid in sorted(nodes)}
+
+
 def self_assess(session: Session, *, round_code: str, unit_code: str, values: Mapping[str, Any], actor: str,
-                notes: Mapping[str, str] | None = None, inputs: Mapping[str, Any] | None = None) -> Assessment:
+                notes: Mapping[str, str] | None = None, inputs: Mapping[str, Any] | None = None,
+                who: "Actor | None" = None) -> Assessment:
     """Save the unit's own values (and notes on its evidence) for leaves; checked against the
     method's tree as a whole before anything is written."""
     a = get_assessment(session, round_code=round_code, unit_code=unit_code)
@@ -252,6 +273,9 @@ def self_assess(session: Session, *, round_code: str, unit_code: str, values: Ma
     for nid in (notes or {}):
         _leaf(method, nid)
     new_inputs = _check_inputs(method, inputs or {})
+    touched = set(checked) | set(notes or {})
+    fields = ("self_value", "note")
+    before = {"values": _leaf_state(a, touched, fields), "inputs": {k: (a.inputs or {}).get(k) for k in new_inputs}}
     for nid, (number, points) in checked.items():
         row = _value_row(a, nid)
         row.self_value, row.self_points = number, points
@@ -262,13 +286,14 @@ def self_assess(session: Session, *, round_code: str, unit_code: str, values: Ma
         row.updated_by, row.updated_at = actor, _now()
     if new_inputs:
         a.inputs = {**(a.inputs or {}), **new_inputs}
-    _move(session, a, "self_assessed", actor, "self_assessed", detail=", ".join(sorted(checked)) or None)
+    _move(session, a, "self_assessed", actor, "self_assessed", detail=", ".join(sorted(checked)) or None, who=who,
+          before=before, after={"values": _leaf_state(a, touched, fields), "inputs": new_inputs})
     session.flush()
     return a
 
 
 def attach_evidence(session: Session, *, round_code: str, unit_code: str, node_id: str, path: str | Path,
-                    actor: str, name: str | None = None) -> Evidence:
+                    actor: str, name: str | None = None, who: "Actor | None" = None) -> Evidence:
     """Check and store an evidence file for one leaf (see :mod:`chiso.assessments.evidence`)."""
     a = get_assessment(session, round_code=round_code, unit_code=unit_code)
     rnd = a.round
@@ -280,18 +305,22 @@ def attach_evidence(session: Session, *, round_code: str, unit_code: str, node_i
     a.evidence.append(ev)
     session.flush()
     _log(session, rnd, "evidence", actor, assessment=a, detail=f"{node_id}: {stored.name} sha256={stored.sha256}")
+    audit.record(session, actor=who, action="assessment.evidence", object_type="assessment",
+                 object_key=f"{rnd.code}/{a.unit.code}", unit_id=a.unit_id,
+                 after={"node": node_id, "name": stored.name, "size": stored.size, "media_type": stored.media_type,
+                        "sha256": stored.sha256})
     return ev
 
 
-def submit(session: Session, *, round_code: str, unit_code: str, actor: str) -> Assessment:
+def submit(session: Session, *, round_code: str, unit_code: str, actor: str, who: "Actor | None" = None) -> Assessment:
     a = get_assessment(session, round_code=round_code, unit_code=unit_code)
     _require_status(a.round, a, ("self_assessed",), _("submit"))
-    _move(session, a, "submitted", actor, "submitted")
+    _move(session, a, "submitted", actor, "submitted", who=who)
     return a
 
 
 def appraise(session: Session, *, round_code: str, unit_code: str, values: Mapping[str, Any], actor: str,
-             comments: Mapping[str, str] | None = None) -> Assessment:
+             comments: Mapping[str, str] | None = None, who: "Actor | None" = None) -> Assessment:
     """The appraisal council's value and comment per leaf; the unit sees both next to its own."""
     a = get_assessment(session, round_code=round_code, unit_code=unit_code)
     rnd = a.round
@@ -300,6 +329,9 @@ def appraise(session: Session, *, round_code: str, unit_code: str, values: Mappi
     checked = {nid: check_value(method, nid, v) for nid, v in values.items()}
     for nid in (comments or {}):
         _leaf(method, nid)
+    touched = set(checked) | set(comments or {})
+    fields = ("appraised_value", "appraiser_comment")
+    before = {"values": _leaf_state(a, touched, fields)}
     for nid, (number, points) in checked.items():
         row = _value_row(a, nid)
         row.appraised_value, row.appraised_points = number, points
@@ -308,7 +340,8 @@ def appraise(session: Session, *, round_code: str, unit_code: str, values: Mappi
         row = _value_row(a, nid)
         row.appraiser_comment = comment
         row.updated_by, row.updated_at = actor, _now()
-    _move(session, a, "appraised", actor, "appraised", detail=", ".join(sorted(checked)) or None)
+    _move(session, a, "appraised", actor, "appraised", detail=", ".join(sorted(checked)) or None, who=who,
+          before=before, after={"values": _leaf_state(a, touched, fields)})
     session.flush()
     return a
 
@@ -320,17 +353,19 @@ def _targets(session: Session, round_code: str, unit_code: str | None) -> list[A
     return sorted(rnd.assessments, key=lambda a: a.unit.code)
 
 
-def approve(session: Session, *, round_code: str, actor: str, unit_code: str | None = None) -> list[Assessment]:
+def approve(session: Session, *, round_code: str, actor: str, unit_code: str | None = None,
+            who: "Actor | None" = None) -> list[Assessment]:
     """Approve one unit, or every unit of the round (all must be submitted or appraised); locks them."""
     targets = [a for a in _targets(session, round_code, unit_code) if unit_code or a.status not in LOCKED]
     for a in targets:
         _require_status(a.round, a, ("submitted", "appraised"), _("approve"))
     for a in targets:
-        _move(session, a, "approved", actor, "approved")
+        _move(session, a, "approved", actor, "approved", who=who)
     return targets
 
 
-def publish(session: Session, *, round_code: str, actor: str, unit_code: str | None = None) -> list[Assessment]:
+def publish(session: Session, *, round_code: str, actor: str, unit_code: str | None = None,
+            who: "Actor | None" = None) -> list[Assessment]:
     """Publish one approved unit, or every unit of the round (all must be approved)."""
     targets = [a for a in _targets(session, round_code, unit_code) if unit_code or a.status != "published"]
     for a in targets:
@@ -338,12 +373,12 @@ def publish(session: Session, *, round_code: str, actor: str, unit_code: str | N
             raise ChisoError(_("{unit} in round {round} is {status}: only approved data can be published.").format(
                 unit=a.unit.code, round=a.round.code, status=_status_name(a.status)))
     for a in targets:
-        _move(session, a, "published", actor, "published")
+        _move(session, a, "published", actor, "published", who=who)
     return targets
 
 
 def reopen(session: Session, *, round_code: str, actor: str, reason: str, unit_code: str | None = None,
-           to: str = "appraised") -> list[Assessment]:
+           to: str = "appraised", who: "Actor | None" = None) -> list[Assessment]:
     """Unlock approved or published data, sending it back to ``to``; recorded with who and why."""
     if not reason or not reason.strip():
         raise ChisoError(_("Reopening approved data needs a reason."))
@@ -358,7 +393,7 @@ def reopen(session: Session, *, round_code: str, actor: str, reason: str, unit_c
             raise ChisoError(_("{unit} in round {round} is {status}: it is not locked, there is nothing to reopen.").format(
                 unit=a.unit.code, round=a.round.code, status=_status_name(a.status)))
     for a in targets:
-        _move(session, a, to, actor, "reopened", reason=reason.strip())
+        _move(session, a, to, actor, "reopened", reason=reason.strip(), who=who)
     return targets
 
 
@@ -394,12 +429,17 @@ def assessment_view(session: Session, *, round_code: str, unit_code: str) -> dic
 
 
 def import_published(*, session: Session, round_code: str, path: str | Path, by: str, group: str = "published",
-                     write_rejects: bool = True):
+                     write_rejects: bool = True, who: "Actor | None" = None):
     """Import results published elsewhere, at any node (see :mod:`chiso.assessments.published`)."""
     from chiso.assessments import published
 
-    return published.import_published(session=session, round_code=round_code, path=path, by=by, group=group,
-                                       write_rejects=write_rejects)
+    summary = published.import_published(session=session, round_code=round_code, path=path, by=by, group=group,
+                                          write_rejects=write_rejects)
+    if not summary.rejected:
+        audit.record(session, actor=who, action="round.import_published", object_type="round", object_key=round_code,
+                     after={"file": Path(path).name, "read": summary.read, "units_added": summary.units_added,
+                            "inserted": summary.inserted, "updated": summary.updated, "unchanged": summary.unchanged})
+    return summary
 
 
 # --------------------------------------------------------------------------- results

@@ -67,7 +67,8 @@ def _header(cells: list[str], path: Path) -> dict[str, int]:
 
 
 def import_responses(session: Session, *, round_code: str, path: str | Path, actor: str,
-                     nodes: Mapping[str, str] | None = None, write_rejects: bool = True) -> SurveySummary:
+                     nodes: Mapping[str, str] | None = None, write_rejects: bool = True,
+                     who=None) -> SurveySummary:
     """Import one survey file into the round's satisfaction rates (see the module docstring)."""
     path = Path(path)
     rnd = service.get_round(session, round_code)
@@ -157,6 +158,11 @@ def import_responses(session: Session, *, round_code: str, path: str | Path, act
     service._log(session, rnd, "survey_imported", actor, detail=(
         f"{path.name}: {summary.read} rows, {summary.inserted} inserted, {summary.updated} updated, "
         f"{summary.unchanged} unchanged"))
+    from chiso.audit import service as audit
+
+    audit.record(session, actor=who, action="round.surveys_import", object_type="round", object_key=rnd.code,
+                 after={"file": path.name, "read": summary.read, "inserted": summary.inserted,
+                        "updated": summary.updated, "unchanged": summary.unchanged})
     session.flush()
     return summary
 

@@ -44,6 +44,31 @@ TOKEN_SCOPES = ("read", "dossiers:write", "assessments:write", "tasks:write", "t
                 "appraise", "manage", "admin")
 
 
+#: What each action allows, for the generated table of docs/web.md (English, like the docs).
+ACTION_DOCS: dict[str, str] = {
+    "read": "read the data of units in scope (indexes, assessments, tasks, targets) and the audit trail in scope",
+    "dossiers:write": "upload dossier records (and feedback) for units in scope; the procedure catalogue province-wide only",
+    "assessments:write": "save self-assessment values and notes, attach evidence, submit, for units in scope",
+    "tasks:write": "report progress on tasks of units in scope, with evidence; mark them done",
+    "targets:write": "enter manual indicator values for units in scope",
+    "appraise": "appraise the rounds and units one is assigned to (administrators: any)",
+    "manage": "province-wide only: approve, publish and reopen rounds, cancel tasks",
+    "admin": "province-wide only: accounts and everyone's tokens",
+}
+
+
+def roles_markdown() -> str:
+    """The table of roles and actions in docs/web.md, generated from :data:`ROLE_ACTIONS`."""
+    roles = [r for r in ROLES]
+    lines = ["| action (token scope) | " + " | ".join(roles) + " | what it allows |",
+             "|---|" + "---|" * len(roles) + "---|"]
+    for action in TOKEN_SCOPES:
+        marks = " | ".join("✓" if action in ROLE_ACTIONS[r] else "" for r in roles)
+        lines.append(f"| `{action}` | {marks} | {ACTION_DOCS[action]} |")
+    lines.append("| published results | ✓ | ✓ | ✓ | ✓ | ✓ | everyone, without logging in (`/api/v1/public/…`) |")
+    return "\n".join(lines) + "\n"
+
+
 def role_help() -> dict[str, str]:
     return {
         "admin": _("administrator: everything, including accounts and tokens"),

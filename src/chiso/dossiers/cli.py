@@ -36,10 +36,19 @@ def _progress_bar(label: str):
 def import_into_store(paths: list[Path], *, source: str, kind: str, progress=None):
     from chiso.dossiers.store import DossierStore, registry_units
 
-    with db.transaction(engine_ready()) as session:
+    from chiso.audit import service as audit
+
+    engine = engine_ready()
+    with db.transaction(engine) as session:
         units = registry_units(session) if kind != "procedures" else None
     store = DossierStore(memory_limit=settings.get("duckdb_memory_limit"))
-    return store.import_files(paths, source=source, units=units, progress=progress, kind=kind)
+    summary = store.import_files(paths, source=source, units=units, progress=progress, kind=kind)
+    data = summary.to_json()
+    with db.transaction(engine) as session:
+        audit.record(session, actor=None, action=f"{kind}.import", object_type=kind, object_key=source,
+                     after={"files": [p.name for p in paths],
+                            **{k: data.get(k) for k in ("read", "inserted", "updated", "unchanged", "rejected", "version")}})
+    return summary
 
 
 def _print_summary(summary, fmt: str) -> None:

@@ -32,6 +32,7 @@ from chiso.targets import lights
 from chiso.targets.models import Flip, ManualValue, Target
 from chiso.units import service as units
 from chiso.units.models import Unit
+from chiso.audit import service as audit
 
 COMPUTED_PREFIX = "766."
 
@@ -87,7 +88,7 @@ def resolve_value(session: Session, indicator: str, unit: str, as_of: date, *, p
 
 
 def set_value(session: Session, *, indicator: str, unit: str, period: str, value: float, entered_by: str,
-              at: datetime | None = None) -> dict[str, Any]:
+              at: datetime | None = None, who=None) -> dict[str, Any]:
     """Enter (or replace) a manual value of ``indicator`` for ``unit`` and ``period``."""
     if is_computed(indicator):
         raise ChisoError(_("{indicator} is computed; only manual indicators take entered values.")
@@ -101,6 +102,7 @@ def set_value(session: Session, *, indicator: str, unit: str, period: str, value
     at = at or datetime.now(timezone.utc)
     row = session.scalar(select(ManualValue).where(
         ManualValue.indicator == indicator, ManualValue.unit_id == u.id, ManualValue.period == code))
+    before = _value_json(row, u.code) if row is not None else None
     if row is None:
         row = ManualValue(indicator=indicator, unit_id=u.id, period=code, value=float(value),
                           entered_by=entered_by, entered_at=at)
@@ -108,7 +110,10 @@ def set_value(session: Session, *, indicator: str, unit: str, period: str, value
     else:
         row.value, row.entered_by, row.entered_at = float(value), entered_by, at
     session.flush()
-    return _value_json(row, u.code)
+    after = _value_json(row, u.code)
+    audit.record(session, actor=who, action="indicator.set", object_type="indicator",
+                 object_key=f"{indicator}/{u.code}/{code}", unit_id=u.id, before=before, after=after)
+    return after
 
 
 def _value_json(row: ManualValue, unit_code: str) -> dict[str, Any]:
@@ -204,29 +209,36 @@ FIELDS = ("name", "indicator", "unit_id", "include_subunits", "level", "directio
           "amber", "source")
 
 
-def save_target(session: Session, **fields) -> tuple[Target, str]:
+def save_target(session: Session, *, who=None, **fields) -> tuple[Target, str]:
     """Create or update a target by code; returns it and ``inserted|updated|unchanged``."""
     try:
         clean = _check(session, fields)
     except ValueError as exc:
         raise ChisoError(str(exc)) from None
-    return _upsert(session, clean)
+    return _upsert(session, clean, who=who)
 
 
-def _upsert(session: Session, clean: dict) -> tuple[Target, str]:
+def _upsert(session: Session, clean: dict, *, who=None) -> tuple[Target, str]:
     t = session.scalar(select(Target).where(Target.code == clean["code"]))
     values = {k: clean[k] for k in FIELDS}
     if t is None:
         t = Target(code=clean["code"], **values)
         session.add(t)
         session.flush()
+        session.refresh(t)
+        audit.record(session, actor=who, action="target.save", object_type="target", object_key=t.code,
+                     unit_id=t.unit_id, after=target_json(t))
         return t, "inserted"
     if all(getattr(t, k) == v for k, v in values.items()):
         return t, "unchanged"
+    before = target_json(t)
     for k, v in values.items():
         setattr(t, k, v)
     t.updated_at = datetime.now(timezone.utc)
     session.flush()
+    session.refresh(t)
+    audit.record(session, actor=who, action="target.save", object_type="target", object_key=t.code,
+                 unit_id=t.unit_id, before=before, after=target_json(t))
     return t, "updated"
 
 
@@ -263,7 +275,7 @@ def _cells(path: Path) -> Iterator[tuple[int, list[str]]]:
     return sheets.rows(path, unsupported=_("Cannot read {path}: a target file is CSV or XLSX.").format(path=path))
 
 
-def import_targets(session: Session, *, path: str | Path) -> ImportSummary:
+def import_targets(session: Session, *, path: str | Path, who=None) -> ImportSummary:
     """Import targets from a CSV/XLSX file, all or nothing: a file with any bad row imports
     nothing and every bad row is reported with its line and reason. Idempotent by code."""
     path = Path(path)
@@ -305,7 +317,7 @@ def import_targets(session: Session, *, path: str | Path) -> ImportSummary:
     if summary.rejects:
         return summary  # all or nothing
     for clean in good:
-        _t, what = _upsert(session, clean)
+        _t, what = _upsert(session, clean, who=who)
         setattr(summary, what, getattr(summary, what) + 1)
     summary.imported = summary.inserted + summary.updated + summary.unchanged
     return summary

@@ -32,6 +32,7 @@ from chiso.i18n import _
 from chiso.periods import parse_period
 from chiso.tasks.models import CommitteeMember, MemberUnit, Task, TaskProgress, TaskUnit
 from chiso.units import service as units
+from chiso.audit import service as audit
 
 STATUSES = ("not_started", "in_progress", "done", "cancelled")
 DERIVED = ("not_started", "in_progress", "done_on_time", "done_late", "overdue", "cancelled")
@@ -173,13 +174,19 @@ def list_tasks(session: Session, *, unit: str | None = None, status: str | None 
 # --------------------------------------------------------------------------- committee
 
 
+def _member_json(session: Session, m: CommitteeMember) -> dict[str, Any]:
+    return {"code": m.code, "name": m.name, "role": m.role, "email": m.email,
+            "units": sorted(session.get(units.Unit, mu.unit_id).code for mu in m.units)}
+
+
 def add_member(session: Session, *, code: str, name: str, role: str | None = None, email: str | None = None,
-               unit_codes: list[str] | tuple[str, ...] = ()) -> CommitteeMember:
+               unit_codes: list[str] | tuple[str, ...] = (), who=None) -> CommitteeMember:
     """Add or update a committee member; ``unit_codes`` replaces the units in their charge."""
     code = code.strip()
     if not code or not name.strip():
         raise ChisoError(_("A committee member needs a code and a name."))
     member = session.scalar(select(CommitteeMember).where(CommitteeMember.code == code))
+    before = _member_json(session, member) if member is not None else None
     if member is None:
         member = CommitteeMember(code=code, name=name.strip())
         session.add(member)
@@ -191,15 +198,13 @@ def add_member(session: Session, *, code: str, name: str, role: str | None = Non
         if uid not in have:
             member.units.append(MemberUnit(unit_id=uid))
     session.flush()
+    audit.record(session, actor=who, action="committee.member", object_type="member", object_key=member.code,
+                 before=before, after=_member_json(session, member))
     return member
 
 
 def list_members(session: Session) -> list[dict[str, Any]]:
-    out = []
-    for m in session.scalars(select(CommitteeMember).order_by(CommitteeMember.code)):
-        out.append({"code": m.code, "name": m.name, "role": m.role, "email": m.email,
-                    "units": sorted(session.get(units.Unit, mu.unit_id).code for mu in m.units)})
-    return out
+    return [_member_json(session, m) for m in session.scalars(select(CommitteeMember).order_by(CommitteeMember.code))]
 
 
 def _member(session: Session, text: str | None) -> CommitteeMember | None:
@@ -216,8 +221,21 @@ def _touch(task: Task) -> None:
     task.updated_at = datetime.now(timezone.utc)
 
 
+def _state(task: Task) -> dict[str, Any]:
+    today = date.today()
+    return {"status": task.status, "progress": progress_on(task, today),
+            "completed_at": _iso(task.completed_at), "cancel_reason": task.cancel_reason}
+
+
+def _audit(session: Session, who, action: str, task: Task, before: dict, extra: dict | None = None) -> None:
+    session.flush()
+    audit.record(session, actor=who, action=action, object_type="task", object_key=task.code, unit_id=task.unit_id,
+                 before=before, after={**_state(task), **(extra or {})})
+
+
 def update_progress(session: Session, *, code: str, percent: int, note: str | None = None, by: str | None = None,
-                    on: date | None = None, evidence: Path | None = None) -> Task:
+                    on: date | None = None, evidence: Path | None = None, who=None,
+                    evidence_name: str | None = None) -> Task:
     """Append a progress report, with an optional evidence file; a task not started is in
     progress from then on."""
     task = get(session, code)
@@ -225,29 +243,31 @@ def update_progress(session: Session, *, code: str, percent: int, note: str | No
         raise ChisoError(_("Progress must be a whole number from 0 to 100, got {value}.").format(value=percent))
     if task.status == "cancelled":
         raise ChisoError(_("Task {id} is cancelled.").format(id=code))
-    task.progress.append(TaskProgress(on=on or date.today(), percent=percent, note=note, by=by,
-                                      **_evidence_fields(evidence)))
+    before = _state(task)
+    kept = _evidence_fields(evidence, evidence_name)
+    task.progress.append(TaskProgress(on=on or date.today(), percent=percent, note=note, by=by, **kept))
     if task.status == "not_started":
         task.status = "in_progress"
     _touch(task)
-    session.flush()
+    _audit(session, who, "task.progress", task, before, {"reported": percent, "note": note, **kept})
     return task
 
 
-def _evidence_fields(path: Path | None) -> dict:
+def _evidence_fields(path: Path | None, name: str | None = None) -> dict:
     """Check and store an evidence file with the rules of assessment evidence (size, type,
-    name, checksum); nothing is stored when it is refused."""
+    name, checksum); nothing is stored when it is refused. ``name``: the name to keep
+    instead of the file's own (an upload's)."""
     if path is None:
         return {}
     from chiso.assessments import evidence as store
 
-    kept = store.store(Path(path))
+    kept = store.store(Path(path), name)
     return {"evidence_name": kept.name, "evidence_sha256": kept.sha256, "evidence_size": kept.size,
             "evidence_type": kept.media_type}
 
 
 def mark_done(session: Session, *, code: str, on: date, by: str | None = None, note: str | None = None,
-              evidence: Path | None = None) -> Task:
+              evidence: Path | None = None, who=None, evidence_name: str | None = None) -> Task:
     task = get(session, code)
     if task.status == "cancelled":
         raise ChisoError(_("Task {id} is cancelled.").format(id=code))
@@ -255,22 +275,25 @@ def mark_done(session: Session, *, code: str, on: date, by: str | None = None, n
     if open_kids:
         raise ChisoError(_("Task {id} has sub-tasks not done yet: {children}.").format(
             id=code, children=", ".join(sorted(open_kids))))
+    before = _state(task)
+    kept = _evidence_fields(evidence, evidence_name)
     task.status, task.completed_at = "done", on
-    task.progress.append(TaskProgress(on=on, percent=100, note=note, by=by, **_evidence_fields(evidence)))
+    task.progress.append(TaskProgress(on=on, percent=100, note=note, by=by, **kept))
     _touch(task)
-    session.flush()
+    _audit(session, who, "task.done", task, before, {"note": note, **kept})
     return task
 
 
-def cancel(session: Session, *, code: str, reason: str, by: str | None = None) -> Task:
+def cancel(session: Session, *, code: str, reason: str, by: str | None = None, who=None) -> Task:
     task = get(session, code)
     if not reason or not reason.strip():
         raise ChisoError(_("Cancelling a task needs a reason."))
+    before = _state(task)
     task.status, task.cancel_reason = "cancelled", reason.strip()
     task.progress.append(TaskProgress(on=date.today(), percent=progress_on(task, date.today()),
                                       note=reason.strip(), by=by))
     _touch(task)
-    session.flush()
+    _audit(session, who, "task.cancel", task, before)
     return task
 
 
@@ -362,7 +385,7 @@ def _check_row(session: Session, v: dict[str, str], unit_cache: dict[str, Any]) 
     return reasons, parsed
 
 
-def import_tasks(session: Session, *, path: str | Path, write_rejects: bool = True) -> ImportSummary:
+def import_tasks(session: Session, *, path: str | Path, write_rejects: bool = True, who=None) -> ImportSummary:
     """Import a work programme (chương trình công tác). Atomic: a file with any bad row
     imports nothing and every bad row is reported with its line and reasons. Idempotent by
     ``id``: running it again updates the tasks that changed and counts the rest unchanged."""
@@ -477,6 +500,9 @@ def import_tasks(session: Session, *, path: str | Path, write_rejects: bool = Tr
     summary.updated = sum(1 for c, ch in changed.items() if ch and c not in fresh)
     summary.unchanged = len(good) - summary.imported - summary.updated
     session.flush()
+    audit.record(session, actor=who, action="tasks.import", object_type="tasks", object_key=path.name,
+                 after={"read": summary.read, "imported": summary.imported, "updated": summary.updated,
+                        "unchanged": summary.unchanged, "tasks": sorted(c for c, ch in changed.items() if ch)})
     return summary
 
 

@@ -677,12 +677,29 @@ def restate(session: Session, values: Mapping[str, float], *, on: date, how: str
 # --------------------------------------------------------------------------- changes
 
 
-def _record(session: Session, kind: str, effective: date, links, legal_basis: str | None, note: str | None) -> LineageEvent:
+def _record(session: Session, kind: str, effective: date, links, legal_basis: str | None, note: str | None,
+            who=None, before: dict | None = None, after: dict | None = None) -> LineageEvent:
+    from chiso.audit import service as audit
+
     event = LineageEvent(kind=kind, effective_date=effective, legal_basis=legal_basis, note=note, source="user")
     for src, dst, share, primary in links:
         event.links.append(LineageLink(from_unit=src, to_unit=dst, share=share, primary=primary))
     session.add(event)
+    session.flush()
+    primary = next((dst for _s, dst, _sh, p in links if p), links[0][1])
+    audit.record(session, actor=who, action=f"unit.{kind}", object_type="unit", object_key=primary.code,
+                 unit_id=primary.id, before=before, after={
+                     "effective": effective.isoformat(), "legal_basis": legal_basis, "note": note,
+                     "links": [{"from": s_.code, "to": d.code, "share": sh} for s_, d, sh, _p in links], **(after or {})})
     return event
+
+
+def _audit_plain(session: Session, who, action: str, object_type: str, key: str, unit_id: int | None = None,
+                 before=None, after=None) -> None:
+    from chiso.audit import service as audit
+
+    audit.record(session, actor=who, action=action, object_type=object_type, object_key=key, unit_id=unit_id,
+                 before=before, after=after)
 
 
 def _require_current(unit: Unit, effective: date) -> None:
@@ -701,7 +718,7 @@ def _end(unit: Unit, effective: date) -> None:
 
 def create(
     session: Session, *, code: str, name: str, level: str, kind: str, parent: str | None,
-    valid_from: date | None, name_en: str | None = None, official_code: str | None = None,
+    valid_from: date | None, name_en: str | None = None, official_code: str | None = None, who=None,
 ) -> Unit:
     if level not in LEVELS:
         raise ChisoError(_("Unknown level {level}: use one of {levels}.").format(level=level, levels=", ".join(LEVELS)))
@@ -715,12 +732,15 @@ def create(
         unit.parents.append(UnitParent(parent=get(session, parent), valid_from=valid_from))
     session.add(unit)
     session.flush()
+    _audit_plain(session, who, "unit.create", "unit", code, unit.id, after={
+        "code": code, "name": name, "level": level, "kind": kind, "parent": parent,
+        "valid_from": valid_from.isoformat() if valid_from else None})
     return unit
 
 
 def merge(
     session: Session, *, sources_: list[str], into: str, effective: date, new: dict | None = None,
-    legal_basis: str | None = None, note: str | None = None,
+    legal_basis: str | None = None, note: str | None = None, who=None,
 ) -> LineageEvent:
     """Merge units into one. ``into`` is an existing unit that absorbs the others (it goes
     on), or, with ``new`` (name, level, kind, parent), a unit created on ``effective``."""
@@ -730,7 +750,7 @@ def merge(
     for u in olds:
         _require_current(u, effective)
     if new is not None:
-        target = create(session, code=into, valid_from=effective, **new)
+        target = create(session, code=into, valid_from=effective, who=who, **new)
     else:
         target = get(session, into)
         _require_current(target, effective)
@@ -742,12 +762,12 @@ def merge(
         links.append((u, target, 1.0, True))
     if not links:
         raise ChisoError(_("A merge needs a source other than its target."))
-    return _record(session, "merge", effective, links, legal_basis, note)
+    return _record(session, "merge", effective, links, legal_basis, note, who=who)
 
 
 def split(
     session: Session, *, source: str, into: Mapping[str, float], effective: date,
-    legal_basis: str | None = None, note: str | None = None,
+    legal_basis: str | None = None, note: str | None = None, who=None,
 ) -> LineageEvent:
     """Split one unit among existing units; ``into`` maps target code → share of the
     source's additive data (shares must add up to 1)."""
@@ -762,12 +782,14 @@ def split(
     primary = max(targets, key=lambda t: t[1])[0]
     _end(old, effective)
     return _record(
-        session, "split", effective, [(old, t, share, t is primary) for t, share in targets], legal_basis, note
-    )
+        session, "split", effective, [(old, t, share, t is primary) for t, share in targets], legal_basis, note,
+        who=who)
 
 
-def rename(session: Session, *, code: str, name: str, effective: date, legal_basis: str | None = None) -> LineageEvent:
+def rename(session: Session, *, code: str, name: str, effective: date, legal_basis: str | None = None,
+           who=None) -> LineageEvent:
     unit = get(session, code)
+    old_name = unit.name
     _require_current(unit, effective)
     if not unit.names:
         unit.names.append(UnitName(name=unit.name, valid_from=unit.valid_from, valid_to=effective))
@@ -777,12 +799,15 @@ def rename(session: Session, *, code: str, name: str, effective: date, legal_bas
                 n.valid_to = effective
     unit.names.append(UnitName(name=name, valid_from=effective, valid_to=None))
     unit.name = name
-    return _record(session, "rename", effective, [(unit, unit, 1.0, True)], legal_basis, None)
+    return _record(session, "rename", effective, [(unit, unit, 1.0, True)], legal_basis, None, who=who,
+                   before={"name": old_name}, after={"name": name})
 
 
-def reparent(session: Session, *, code: str, parent: str, effective: date, legal_basis: str | None = None) -> LineageEvent:
+def reparent(session: Session, *, code: str, parent: str, effective: date, legal_basis: str | None = None,
+             who=None) -> LineageEvent:
     unit = get(session, code)
     new_parent = get(session, parent)
+    old_parent = parent_on(unit, effective)
     _require_current(unit, effective)
     _require_current(new_parent, effective)
     if new_parent.id == unit.id or _is_below(new_parent, unit, effective):
@@ -791,7 +816,8 @@ def reparent(session: Session, *, code: str, parent: str, effective: date, legal
         if _holds(link.valid_from, link.valid_to, effective):
             link.valid_to = effective
     unit.parents.append(UnitParent(parent=new_parent, valid_from=effective))
-    return _record(session, "reparent", effective, [(unit, unit, 1.0, True)], legal_basis, None)
+    return _record(session, "reparent", effective, [(unit, unit, 1.0, True)], legal_basis, None, who=who,
+                   before={"parent": old_parent.code if old_parent else None}, after={"parent": new_parent.code})
 
 
 # --------------------------------------------------------------------------- groups
@@ -806,7 +832,7 @@ def list_groups(session: Session) -> list[dict]:
 
 def create_group(
     session: Session, *, code: str, name: str, group_set: str, name_en: str | None = None,
-    set_name: str | None = None,
+    set_name: str | None = None, who=None,
 ) -> UnitGroup:
     """A new group in a group set (the set is created if it does not exist yet)."""
     if session.scalar(select(UnitGroup).where(UnitGroup.code == code)) is not None:
@@ -818,6 +844,7 @@ def create_group(
     group = UnitGroup(code=code, name=name, name_en=name_en, group_set=gs)
     session.add(group)
     session.flush()
+    _audit_plain(session, who, "group.create", "group", code, after={"code": code, "name": name, "set": group_set})
     return group
 
 
@@ -834,7 +861,7 @@ def group_members(session: Session, group: str, *, as_of: date | None = None) ->
     return [view(u, d) for u in members]
 
 
-def add_to_group(session: Session, group: str, codes: list[str], *, valid_from: date | None = None) -> int:
+def add_to_group(session: Session, group: str, codes: list[str], *, valid_from: date | None = None, who=None) -> int:
     g = session.scalar(select(UnitGroup).where(UnitGroup.code == group))
     if g is None:
         raise NotFound(_("Unknown group: {code}").format(code=group))
@@ -847,10 +874,12 @@ def add_to_group(session: Session, group: str, codes: list[str], *, valid_from: 
             continue
         g.members.append(GroupMember(unit=unit, valid_from=valid_from, valid_to=unit.valid_to))
         added += 1
+        _audit_plain(session, who, "group.add", "group", group, unit.id, after={
+            "unit": unit.code, "valid_from": valid_from.isoformat() if valid_from else None})
     return added
 
 
-def remove_from_group(session: Session, group: str, codes: list[str], *, effective: date) -> int:
+def remove_from_group(session: Session, group: str, codes: list[str], *, effective: date, who=None) -> int:
     """End membership on ``effective``; the history of who was in the group stays."""
     g = session.scalar(select(UnitGroup).where(UnitGroup.code == group))
     if g is None:
@@ -862,4 +891,6 @@ def remove_from_group(session: Session, group: str, codes: list[str], *, effecti
             if m.unit_id == unit.id and _holds(m.valid_from, m.valid_to, effective):
                 m.valid_to = effective
                 ended += 1
+                _audit_plain(session, who, "group.remove", "group", group, unit.id, after={
+                    "unit": unit.code, "valid_to": effective.isoformat()})
     return ended

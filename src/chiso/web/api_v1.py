@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -27,45 +28,39 @@ from chiso.auth.permissions import Actor, Forbidden, require
 from chiso.errors import ChisoError, NotFound
 from chiso.i18n import _
 from chiso.web import cache
+from chiso.web.apitools import MAX_LIMIT, Limit, Offset, in_scope, page, unit_ids, visible_unit  # noqa: F401
 from chiso.web.deps import check_csrf, get_db, get_user_actor
 
-router = APIRouter(prefix="/api/v1", dependencies=[Depends(check_csrf)])
-
-MAX_LIMIT = 1000
 
 
-def page(response: Response, rows: list, limit: int, offset: int) -> list:
-    response.headers["X-Total-Count"] = str(len(rows))
-    return rows[offset: offset + limit]
+class ErrorDetail(BaseModel):
+    code: str = Field(description="not_found, unauthenticated, forbidden, invalid, invalid_request, too_large, throttled, …")
+    message: str = Field(description="What went wrong, in the reader's language.")
+    details: list[dict[str, Any]] | None = None
 
 
-Limit = Query(100, ge=1, le=MAX_LIMIT, description="Rows per page.")
-Offset = Query(0, ge=0, le=10_000_000, description="Rows to skip.")
+class ErrorBody(BaseModel):
+    error: ErrorDetail
 
 
-def unit_ids(session: Session) -> dict[str, int]:
-    from chiso.units.models import Unit
+#: Every API route may answer these, always with the one error shape.
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "Refused: the input or the object's state does not allow it"},
+    401: {"model": ErrorBody, "description": "No valid login or token"},
+    403: {"model": ErrorBody, "description": "Seen, but not allowed to do this (role or token scope)"},
+    404: {"model": ErrorBody, "description": "Unknown, or outside one's scope (the same answer)"},
+    413: {"model": ErrorBody, "description": "The request is larger than the limit"},
+    422: {"model": ErrorBody, "description": "The request does not match this description"},
+}
 
-    return {code: uid for code, uid in session.execute(select(Unit.code, Unit.id))}
-
-
-def visible_unit(session: Session, actor: Actor, code: str, *, on: date | None = None):
-    """The unit ``code`` names, or NotFound when it is unknown or outside the actor's scope
-    (the same answer, so scope does not leak)."""
-    from chiso.units import service as units
-
-    try:
-        unit = units.get(session, code, on=on)
-    except NotFound:
-        raise NotFound(_("Unknown unit code: {code}").format(code=code)) from None
-    require(actor, "read", unit_id=unit.id, what=_("Unknown unit code: {code}").format(code=code))
-    return unit
+router = APIRouter(prefix="/api/v1", dependencies=[Depends(check_csrf)], responses=ERRORS)
 
 
-def in_scope(rows: list[dict], actor: Actor, ids: dict[str, int], key: str = "unit") -> list[dict]:
-    if actor.units is None:
-        return rows
-    return [r for r in rows if ids.get(r.get(key)) in actor.units]
+def get_reader(actor: Actor = Depends(get_user_actor)) -> Actor:
+    """A logged-in actor whose role and token allow reading (a token limited to
+    ``dossiers:write`` uploads and reads nothing)."""
+    require(actor, "read")
+    return actor
 
 
 # --------------------------------------------------------------------------- who am I
@@ -89,7 +84,7 @@ def me(actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db
 def list_units(response: Response, level: Literal["province", "district", "agency", "commune"] | None = None,
                as_of: date | None = None, within: str | None = Query(None, max_length=64),
                limit: int = Limit, offset: int = Offset,
-               actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db)) -> list[dict[str, Any]]:
+               actor: Actor = Depends(get_reader), session: Session = Depends(get_db)) -> list[dict[str, Any]]:
     from chiso.units import service as units
 
     if within:
@@ -99,7 +94,7 @@ def list_units(response: Response, level: Literal["province", "district", "agenc
 
 
 @router.get("/units/{code}", tags=["units"], summary="One unit")
-def get_unit(code: str, as_of: date | None = None, actor: Actor = Depends(get_user_actor),
+def get_unit(code: str, as_of: date | None = None, actor: Actor = Depends(get_reader),
              session: Session = Depends(get_db)) -> dict[str, Any]:
     from chiso.units import service as units
 
@@ -108,7 +103,7 @@ def get_unit(code: str, as_of: date | None = None, actor: Actor = Depends(get_us
 
 
 @router.get("/units/{code}/lineage", tags=["units"], summary="Where a unit came from and went to")
-def unit_lineage(code: str, actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db)) -> dict[str, Any]:
+def unit_lineage(code: str, actor: Actor = Depends(get_reader), session: Session = Depends(get_db)) -> dict[str, Any]:
     from chiso.units import service as units
 
     unit = visible_unit(session, actor, code)
@@ -130,7 +125,7 @@ def index_766(request: Request, response: Response,
               unit: str | None = Query(None, max_length=64), group: str | None = Query(None, max_length=64),
               method: str | None = Query(None, max_length=64), limit: int = Query(MAX_LIMIT, ge=1, le=MAX_LIMIT),
               offset: int = Offset,
-              actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db)) -> list[dict[str, Any]]:
+              actor: Actor = Depends(get_reader), session: Session = Depends(get_db)) -> list[dict[str, Any]]:
     p = _period(period)
     if unit:
         target = visible_unit(session, actor, unit, on=p.end)
@@ -147,7 +142,7 @@ def index_766(request: Request, response: Response,
 def explain_766(request: Request, period: str = Query(..., max_length=32), unit: str = Query(..., max_length=64),
                 indicator: str = Query(..., max_length=16), method: str | None = Query(None, max_length=64),
                 limit: int = Query(100, ge=1, le=10_000), offset: int = Offset,
-                actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db)) -> dict[str, Any]:
+                actor: Actor = Depends(get_reader), session: Session = Depends(get_db)) -> dict[str, Any]:
     from chiso.index import service
 
     p = _period(period)
@@ -212,7 +207,11 @@ def import_dossiers(session: Session, store, actor: Actor, *, body: bytes, conte
         with tempfile.TemporaryDirectory(prefix="chiso-upload-") as tmp:
             path = Path(tmp) / f"upload{suffix}"
             path.write_bytes(body)
-            summary = store.import_files([path], source=source, units=units, kind=kind, scoped=scoped)
+            try:
+                summary = store.import_files([path], source=source, units=units, kind=kind, scoped=scoped)
+            except ChisoError as exc:
+                # The reason names the file: the client's upload, not this server's folders.
+                raise ChisoError(str(exc).replace(str(path), path.name)) from None
     data = summary.to_json()
     for f in data.get("files", []):
         f["path"], f["rejects_path"] = "upload", None
@@ -244,7 +243,7 @@ async def upload_dossiers(request: Request,
 def read_audit(action: str | None = Query(None, max_length=64), actor_name: str | None = Query(None, alias="actor", max_length=128),
                unit: str | None = Query(None, max_length=64), since: date | None = None,
                before_id: int | None = Query(None, ge=1, le=2**62), limit: int = Limit,
-               actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db)) -> list[dict[str, Any]]:
+               actor: Actor = Depends(get_reader), session: Session = Depends(get_db)) -> list[dict[str, Any]]:
     from chiso.auth.permissions import scope_units
 
     ids = None
@@ -281,6 +280,9 @@ def _include_domain_routers() -> None:
                 raise
             continue
         router.include_router(module.router)
+        public = getattr(module, "public_router", None)
+        if public is not None:
+            router.include_router(public)
 
 
 _include_domain_routers()

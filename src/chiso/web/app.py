@@ -43,10 +43,13 @@ def create_app(*, engine: Engine | None = None, store=None, events_interval: flo
                         "dossiers": str(store.root)},
         }
 
-    from chiso.web import api_v1, events, pages
+    from chiso.reports import web as reports_web
+    from chiso.web import api_v1, dashboard, events, pages
 
     app.include_router(api_v1.router)
     app.include_router(events.router)
+    app.include_router(dashboard.router)
+    app.include_router(reports_web.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.add_middleware(Guard)

@@ -63,6 +63,9 @@ def resolve_actor(request: Request, session: Session) -> Actor:
             actor = PUBLIC
         else:
             request.state.web_session = web
+            # Kept as text: an error page renders after the transaction rolled back,
+            # when the session row's attributes can no longer be loaded.
+            request.state.csrf = web.csrf
             actor = auth.actor_for_user(session, web.user, address=address)
     request.state.actor = actor
     return actor
@@ -88,7 +91,7 @@ def get_user_actor(request: Request, actor: Actor = Depends(get_actor)) -> Actor
 def csrf_token(request: Request) -> str:
     web = getattr(request.state, "web_session", None)
     if web is not None:
-        return web.csrf
+        return getattr(request.state, "csrf", None) or web.csrf
     token = getattr(request.state, "prelogin", None) or request.cookies.get(PRELOGIN_COOKIE)
     if not token or len(token) > 64:
         token = secrets.token_urlsafe(24)
@@ -102,6 +105,8 @@ async def check_csrf(request: Request, actor: Actor = Depends(get_actor)) -> Non
     need none; the login form uses a pre-login cookie of its own (double submit)."""
     if request.method not in UNSAFE or actor.via == "api":
         return
+    if actor.is_public and request.url.path.startswith("/api/"):
+        return  # no cookie acts here: the route answers 401 for the public, not a CSRF refusal
     sent = request.headers.get(CSRF_HEADER)
     if sent is None and request.headers.get("content-type", "").startswith(
             ("application/x-www-form-urlencoded", "multipart/form-data")):
@@ -129,8 +134,19 @@ def nav_items(request: Request, actor: Actor) -> list[tuple[str, str]]:
     ]
     if actor.may("admin") and actor.province_wide:
         items.append(("/admin/users", _("Accounts")))
-    paths = {getattr(r, "path", None) for r in request.app.routes}
+    paths = {r.path for r in app_routes(request.app)}
     return [(href, label) for href, label in items if href in paths]
+
+
+def app_routes(app) -> list:
+    """Every route of ``app``, those of included routers too (recent FastAPI keeps an
+    included router as one entry of ``app.routes``; each item here has ``path``,
+    ``methods``, ``endpoint``)."""
+    try:
+        from fastapi.routing import iter_route_contexts
+    except ImportError:  # FastAPI before routers were included lazily
+        return list(app.routes)
+    return list(iter_route_contexts(app.routes))
 
 
 def make_templates() -> Environment:

@@ -9,6 +9,7 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from chiso.auth.permissions import Forbidden, Unauthenticated
@@ -80,7 +81,21 @@ def install(app: FastAPI) -> None:
         code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(exc.status_code, "http_error")
         return error_response(request, exc.status_code, code, message, headers=getattr(exc, "headers", None))
 
+    @app.exception_handler(DataError)
+    async def bad_value(request: Request, exc: DataError):
+        # The store refused a value the checks let through (a NUL character in a text on
+        # PostgreSQL, a number out of an integer column's range): the client's input, not a 500.
+        log.info("value refused by the store on %s %s: %s", request.method, request.url.path, exc.orig)
+        return error_response(request, 400, "invalid", _(
+            "The request holds a value that cannot be stored (a control character, or a number out of range)."))
+
     @app.exception_handler(Exception)
     async def internal(request: Request, exc: Exception):
+        # Answered by the outermost middleware, outside the Guard: add its headers here.
+        from chiso.web.security import HEADERS
+
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return error_response(request, 500, "internal", _("Something went wrong on the server; it has been logged."))
+        response = error_response(request, 500, "internal", _("Something went wrong on the server; it has been logged."))
+        for name, value in HEADERS:
+            response.headers.setdefault(name.decode(), value.decode())
+        return response

@@ -32,6 +32,14 @@ def state_for(app, actor: Actor) -> dict[str, int]:
             if actor.units is not None:
                 q = q.where(AuditEntry.unit_id.in_(actor.units))
             out["changes"] = session.scalar(q) or 0
+            # Traffic lights also change with time alone (a deadline nears): the worker
+            # records each change of colour as a flip, which is not a person's write.
+            from chiso.targets.models import Flip
+
+            f = select(func.max(Flip.id))
+            if actor.units is not None:
+                f = f.where(Flip.unit_id.in_(actor.units))
+            out["colours"] = session.scalar(f) or 0
     return out
 
 

@@ -1,6 +1,6 @@
 """Pages of accounts and administration: login, logout (here or everywhere), password,
 users, the audit trail, and the language switch. The dashboard's pages live in
-``dashboard.py``."""
+``dashboard/``."""
 
 from __future__ import annotations
 
@@ -34,15 +34,6 @@ def safe_next(target: str | None) -> str:
 
 def see_other(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
-
-
-@router.get("/")
-def home(request: Request, actor: Actor = Depends(get_actor)):
-    if actor.is_public:
-        return see_other("/login")
-    if actor.must_change_password:
-        return see_other("/account/password")
-    return render(request, "home.html")
 
 
 @router.get("/login")

@@ -47,6 +47,7 @@
 
   // Sortable tables: a header button sorts by its column (numbers as numbers, Vietnamese text by collation).
   function sortable(table) {
+    table.setAttribute("data-sort-ready", "");
     var collator = new Intl.Collator(lang);
     table.querySelectorAll("th[data-sort]").forEach(function (th, index) {
       var button = th.querySelector("button");
@@ -70,8 +71,35 @@
     });
   }
 
+  // A filter's select sends its form when changed (the button stays for keyboards and no-JS).
+  function autosubmit() {
+    document.addEventListener("change", function (e) {
+      var el = e.target;
+      if (el && el.matches && el.matches("select[data-autosubmit]") && el.form) { el.form.submit(); }
+    });
+  }
+
+  // Printing for a meeting: every folded table is printed open.
+  function printOpen() {
+    window.addEventListener("beforeprint", function () {
+      document.querySelectorAll("details:not([open])").forEach(function (d) {
+        d.setAttribute("open", ""); d.setAttribute("data-print-opened", "");
+      });
+    });
+    window.addEventListener("afterprint", function () {
+      document.querySelectorAll("details[data-print-opened]").forEach(function (d) {
+        d.removeAttribute("open"); d.removeAttribute("data-print-opened");
+      });
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("table[data-sortable]").forEach(sortable);
+    document.addEventListener("chiso:refreshed", function () {
+      document.querySelectorAll("table[data-sortable]:not([data-sort-ready])").forEach(sortable);
+    });
+    autosubmit();
+    printOpen();
     listen();
   });
 })();

@@ -1,0 +1,175 @@
+"""The reports page: generate, preview and download any report for the units in one's scope.
+
+Ranking announcements and periodic reports speak of every unit, so they are for
+province-wide readers; a scorecard is for anyone who sees its unit. Files made by the
+worker's schedules are listed for province-wide readers, to download again."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from chiso.audit import service as audit
+from chiso.auth.permissions import Actor, Forbidden, require
+from chiso.errors import ChisoError, NotFound
+from chiso.i18n import LANGUAGES, _, current_language
+from chiso.reports import document as doc
+from chiso.reports.render import FORMATS, render
+from chiso.web.deps import check_csrf, get_db, get_user_actor
+from chiso.web.deps import render as render_page
+
+router = APIRouter(dependencies=[Depends(check_csrf)], include_in_schema=False)
+
+KINDS = ("ranking", "scorecard", "periodic")
+MEDIA = {
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "pdf": "application/pdf",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+def _kind_label(kind: str) -> str:
+    return {"ranking": _("Ranking announcement"), "scorecard": _("Unit scorecard"),
+            "periodic": _("Periodic 766 report")}[kind]
+
+
+def build(session: Session, store, actor: Actor, *, kind: str, period: str | None, round_code: str | None,
+          group: str | None, unit: str | None, lang: str | None) -> doc.Document:
+    """The document asked for, after the permission check."""
+    from chiso.periods import parse_period
+    from chiso.reports import build as b
+    from chiso.units import service as units
+
+    if kind not in KINDS:
+        raise NotFound(_("Unknown report kind {kind}: use one of {kinds}.").format(kind=kind, kinds=", ".join(KINDS)))
+    lang = lang if lang in LANGUAGES else current_language()
+    if kind == "scorecard" and unit:
+        target = units.get(session, unit)
+        require(actor, "read", unit_id=target.id, what=_("Unknown unit code: {code}").format(code=unit))
+    elif not actor.province_wide:
+        raise Forbidden(_("This report covers every unit of the province; ask for your unit's scorecard instead."))
+    if kind == "ranking" and round_code:
+        return b.build_ranking(session, store, round_code=round_code, groups=[group] if group else [], lang=lang)
+    if not period:
+        raise ChisoError(_("The 766 index needs a period."))
+    p = parse_period(period)
+    if kind == "ranking":
+        return b.build_ranking(session, store, index="766", period=p, groups=[group] if group else [], lang=lang)
+    if kind == "periodic":
+        return b.build_periodic(session, store, period=p, lang=lang)
+    if not unit and not group:
+        raise ChisoError(_("Give a unit or a group."))
+    return b.build_scorecards(session, store, period=p, unit_codes=[unit] if unit else None, group=group, lang=lang)
+
+
+def _form_context(session: Session, actor: Actor, request: Request) -> dict:
+    from chiso.assessments.service import list_rounds
+    from chiso.units import service as units
+    from chiso.web.dashboard import common
+
+    q = request.query_params
+    period = common.pick_period(q.get("period"))
+    communes = [u for u in units.list_units(session) if u.level in ("agency", "commune")]
+    ids = {code: uid for code, uid in session.execute(select(units.Unit.code, units.Unit.id))}
+    visible = [u for u in communes if actor.sees(ids.get(u.code))]
+    return {
+        "kinds": [(k, _kind_label(k)) for k in KINDS], "formats": FORMATS, "picker": common.picker(period),
+        "period": period, "rounds": list_rounds(session) if actor.province_wide else [],
+        "groups": units.list_groups(session) if actor.province_wide else [], "units": visible,
+        "chosen": {k: q.get(k, "") for k in ("kind", "round", "group", "unit", "lang")},
+    }
+
+
+@router.get("/reports")
+def reports_page(request: Request, actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db)):
+    require(actor, "read")
+    runs = _runs(session) if actor.province_wide else []
+    return render_page(request, "reports/reports.html", runs=runs, **_form_context(session, actor, request))
+
+
+@router.get("/reports/preview")
+def preview(request: Request, kind: str = Query("scorecard", max_length=16), period: str | None = Query(None, max_length=32),
+            round: str | None = Query(None, max_length=64), group: str | None = Query(None, max_length=64),
+            unit: str | None = Query(None, max_length=64), lang: str | None = Query(None, max_length=2),
+            actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db)):
+    document = build(session, request.app.state.store, actor, kind=kind, period=period or None, round_code=round or None,
+                     group=group or None, unit=unit or None, lang=lang)
+    return render_page(request, "reports/preview.html", document=document, blocks=_html_blocks(document),
+                       query=request.url.query, formats=FORMATS)
+
+
+@router.get("/reports/file")
+def download(request: Request, kind: str = Query("scorecard", max_length=16), format: str = Query("pdf", max_length=8),
+             period: str | None = Query(None, max_length=32), round: str | None = Query(None, max_length=64),
+             group: str | None = Query(None, max_length=64), unit: str | None = Query(None, max_length=64),
+             lang: str | None = Query(None, max_length=2),
+             actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db)):
+    if format not in FORMATS:
+        raise ChisoError(_("Unknown report format {format}: use one of {formats}.").format(format=format, formats=", ".join(FORMATS)))
+    document = build(session, request.app.state.store, actor, kind=kind, period=period or None, round_code=round or None,
+                     group=group or None, unit=unit or None, lang=lang)
+    data = render(document, format)
+    audit.record(session, actor=actor, action="report.download", object_type="report",
+                 object_key=f"{kind}:{document.slug}.{format}")
+    return _file(data, f"{document.slug}.{format}", format)
+
+
+def _file(data: bytes, name: str, fmt: str) -> Response:
+    return Response(data, media_type=MEDIA[fmt], headers={
+        "Content-Disposition": f"attachment; filename=\"{name.encode('ascii', 'replace').decode()}\"; "
+                               f"filename*=UTF-8''{quote(name)}",
+        "Cache-Control": "no-store"})
+
+
+def _runs(session: Session) -> list[dict]:
+    from chiso.reports.models import ReportRun, ReportSchedule
+
+    rows = session.execute(
+        select(ReportRun, ReportSchedule.code).join(ReportSchedule, ReportSchedule.id == ReportRun.schedule_id)
+        .order_by(ReportRun.id.desc()).limit(30))
+    return [{"id": r.id, "schedule": code, "due": r.due, "status": r.status,
+             "file": Path(r.file_path).name if r.file_path else None} for r, code in rows]
+
+
+@router.get("/reports/runs/{run_id}")
+def run_file(run_id: int, actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db)):
+    from chiso.reports.models import ReportRun
+
+    if not actor.province_wide:
+        raise NotFound(_("Not found."))
+    from chiso import settings
+
+    run = session.get(ReportRun, run_id) if run_id < 2**62 else None
+    path = Path(run.file_path).resolve() if run is not None and run.file_path else None
+    folder = (Path(settings.get("data_dir")) / "reports").resolve()
+    # Only files the worker wrote into its own folder are ever served.
+    if path is None or not path.is_relative_to(folder) or not path.is_file():
+        raise NotFound(_("Not found."))
+    fmt = path.suffix.lstrip(".")
+    if fmt not in MEDIA:
+        raise NotFound(_("Not found."))
+    return _file(path.read_bytes(), path.name, fmt)
+
+
+def _html_blocks(document: doc.Document) -> list[dict]:
+    """The document's blocks as plain data for the preview template (images as data: URIs,
+    which the page's content security policy allows for images only)."""
+    out = []
+    for block in document.blocks:
+        kind = type(block).__name__.lower()
+        item = {"kind": kind, "block": block}
+        if isinstance(block, doc.Image):
+            item["src"] = "data:image/png;base64," + base64.b64encode(block.png).decode()
+        if isinstance(block, doc.Table):
+            item["rows"] = [[(doc.cell_text(v, c), c.kind != "text") for v, c in zip(row, block.columns)]
+                            for row in block.rows]
+        out.append(item)
+    return out
+
+

@@ -1,0 +1,102 @@
+"""``/api/v1/targets``: targets, their traffic lights, and the manual indicator values a
+unit enters. The objects are those of ``chiso targets … --format json``."""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from chiso.auth.permissions import Actor, require
+from chiso.errors import ChisoError, NotFound
+from chiso.i18n import _
+from chiso.targets import service
+from chiso.web.apitools import Limit, Offset, page, unit_ids, unit_in_scope, unknown_unit, visible_unit
+from chiso.web.deps import get_db, get_user_actor
+
+router = APIRouter(prefix="/targets", tags=["targets"])
+
+
+class ManualValue(BaseModel):
+    indicator: str = Field(..., min_length=1, max_length=64)
+    unit: str = Field(..., min_length=1, max_length=64)
+    period: str = Field(..., min_length=1, max_length=32, description="e.g. 2025, 2025-Q3, 2025-11")
+    value: float
+
+
+def _sees_target(actor: Actor, t) -> bool:
+    # A target set for a level (no unit) applies across the province: everyone reads it;
+    # their own units' lights are filtered separately.
+    return t.unit_id is None or actor.sees(t.unit_id)
+
+
+def _target(session: Session, actor: Actor, code: str):
+    unknown = _("Unknown target: {code}").format(code=code)
+    try:
+        t = service.get_target(session, code)
+    except NotFound:
+        raise NotFound(unknown) from None
+    if not _sees_target(actor, t):
+        raise NotFound(unknown)
+    require(actor, "read")
+    return t
+
+
+@router.get("", summary="Targets that apply in one's scope")
+def list_targets(response: Response, limit: int = Limit, offset: int = Offset, actor: Actor = Depends(get_user_actor),
+                 session: Session = Depends(get_db)) -> list[dict[str, Any]]:
+    from sqlalchemy import select
+
+    from chiso.targets.models import Target
+
+    require(actor, "read")
+    rows = [service.target_json(t) for t in session.scalars(select(Target).order_by(Target.code)) if _sees_target(actor, t)]
+    return page(response, rows, limit, offset)
+
+
+@router.get("/status", summary="Every (target, unit) in scope with its colour, value and goal on a day")
+def status(request: Request, response: Response, as_of: date | None = None,
+           target: str | None = Query(None, max_length=64), limit: int = Limit, offset: int = Offset,
+           actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db)) -> list[dict[str, Any]]:
+    require(actor, "read")
+    if target:
+        target = _target(session, actor, target).code
+    rows = service.status(session, as_of=as_of or date.today(), store=request.app.state.store, target=target)
+    if actor.units is not None:
+        ids = unit_ids(session)
+        rows = [r for r in rows if ids.get(r["unit"]) in actor.units]
+    return page(response, rows, limit, offset)
+
+
+@router.get("/values", summary="Manual indicator values entered for units in scope")
+def values(response: Response, indicator: str | None = Query(None, max_length=64),
+           unit: str | None = Query(None, max_length=64), limit: int = Limit, offset: int = Offset,
+           actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db)) -> list[dict[str, Any]]:
+    require(actor, "read")
+    if unit:
+        unit = visible_unit(session, actor, unit).code
+    rows = service.list_values(session, indicator=indicator, unit=unit)
+    if actor.units is not None:
+        ids = unit_ids(session)
+        rows = [r for r in rows if ids.get(r["unit"]) in actor.units]
+    return page(response, rows, limit, offset)
+
+
+@router.put("/values", summary="Enter (or replace) a unit's value of a manual indicator for a period")
+def set_value(body: ManualValue, actor: Actor = Depends(get_user_actor),
+              session: Session = Depends(get_db)) -> dict[str, Any]:
+    unit = unit_in_scope(session, actor, body.unit)
+    require(actor, "targets:write", unit_id=unit.id, what=unknown_unit(body.unit))
+    if not math.isfinite(body.value):
+        raise ChisoError(_("The value must be a finite number."))
+    return service.set_value(session, indicator=body.indicator.strip(), unit=unit.code, period=body.period,
+                             value=body.value, entered_by=actor.name, who=actor)
+
+
+@router.get("/{code}", summary="One target")
+def get_target(code: str, actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db)) -> dict[str, Any]:
+    return service.target_json(_target(session, actor, code))

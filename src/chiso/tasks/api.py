@@ -1,0 +1,112 @@
+"""``/api/v1/tasks``: the steering committee's tasks in one's scope, progress reports (with
+an optional evidence file), done, and cancel (province-wide managers). The objects are those
+of ``chiso tasks … --format json``."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from chiso.assessments import evidence as evidence_store
+from chiso.auth.permissions import Actor, require
+from chiso.errors import NotFound
+from chiso.i18n import _
+from chiso.tasks import service
+from chiso.web.apitools import Limit, Offset, clean_filename, page, saved_upload
+from chiso.web.deps import get_db, get_user_actor
+
+router = APIRouter(prefix="/tasks", tags=["tasks"])
+
+Status = Literal["not_started", "in_progress", "done_on_time", "done_late", "overdue", "cancelled", "done"]
+
+
+class Cancel(BaseModel):
+    reason: str = Field(..., min_length=1, max_length=2000)
+
+
+def _task(session: Session, actor: Actor, code: str, action: str = "read"):
+    """The task, checked for ``action``; NotFound alike for unknown tasks and tasks of units
+    outside the actor's scope."""
+    unknown = _("Unknown task: {id}").format(id=code)
+    try:
+        task = service.get(session, code)
+    except NotFound:
+        raise NotFound(unknown) from None
+    if not actor.sees(task.unit_id):
+        raise NotFound(unknown)
+    require(actor, action, unit_id=task.unit_id, what=unknown)
+    return task
+
+
+def _json(task) -> dict[str, Any]:
+    return service.to_json(task, date.today())
+
+
+@router.get("", summary="Tasks of the units in one's scope, with their status as of a day")
+def list_tasks(response: Response, status: Status | None = None, as_of: date | None = None,
+               unit: str | None = Query(None, max_length=64), limit: int = Limit, offset: int = Offset,
+               actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db)) -> list[dict[str, Any]]:
+    from chiso.web.apitools import unit_ids, visible_unit
+
+    require(actor, "read")
+    if unit:
+        unit = visible_unit(session, actor, unit).code
+    rows = service.list_tasks(session, unit=unit, status=status, as_of=as_of)
+    if actor.units is not None:
+        ids = unit_ids(session)
+        rows = [r for r in rows if ids.get(r["unit"]) in actor.units]
+    return page(response, rows, limit, offset)
+
+
+@router.get("/{code}", summary="One task")
+def get_task(code: str, as_of: date | None = None, actor: Actor = Depends(get_user_actor),
+             session: Session = Depends(get_db)) -> dict[str, Any]:
+    return service.to_json(_task(session, actor, code), as_of or date.today())
+
+
+def _evidence(file: UploadFile | None):
+    if file is None or not file.filename:
+        return None
+    return saved_upload(file, limit=evidence_store.MAX_BYTES)
+
+
+@router.post("/{code}/progress", summary="Report progress (percent, note, optional evidence file)")
+def progress(code: str, percent: int = Form(..., ge=0, le=100), note: str | None = Form(None, max_length=2000),
+             on: date | None = Form(None), file: UploadFile | None = File(None),
+             actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db)) -> dict[str, Any]:
+    task = _task(session, actor, code, "tasks:write")
+    saved = _evidence(file)
+    if saved is None:
+        service.update_progress(session, code=task.code, percent=percent, note=note, by=actor.name, on=on, who=actor)
+    else:
+        with saved as path:
+            service.update_progress(session, code=task.code, percent=percent, note=note, by=actor.name, on=on,
+                                    evidence=path, evidence_name=clean_filename(file.filename, "evidence"), who=actor)
+    return _json(task)
+
+
+@router.post("/{code}/done", summary="Mark the task done (on a day, with an optional note and evidence file)")
+def done(code: str, on: date | None = Form(None), note: str | None = Form(None, max_length=2000),
+         file: UploadFile | None = File(None), actor: Actor = Depends(get_user_actor),
+         session: Session = Depends(get_db)) -> dict[str, Any]:
+    task = _task(session, actor, code, "tasks:write")
+    saved = _evidence(file)
+    if saved is None:
+        service.mark_done(session, code=task.code, on=on or date.today(), note=note, by=actor.name, who=actor)
+    else:
+        with saved as path:
+            service.mark_done(session, code=task.code, on=on or date.today(), note=note, by=actor.name, evidence=path,
+                              evidence_name=clean_filename(file.filename, "evidence"), who=actor)
+    return _json(task)
+
+
+@router.post("/{code}/cancel", summary="Cancel a task, with a reason (province-wide managers)")
+def cancel(code: str, body: Cancel, actor: Actor = Depends(get_user_actor),
+           session: Session = Depends(get_db)) -> dict[str, Any]:
+    task = _task(session, actor, code, "manage")
+    service.cancel(session, code=task.code, reason=body.reason, by=actor.name, who=actor)
+    return _json(task)

@@ -1,0 +1,341 @@
+"""What every dashboard page shares: periods and the period picker, the registry as a cached
+map, scope filtering, cached computations keyed by what they depend on, and formatting.
+
+Every cached result is keyed by the dossier store's versions, the registry's stamp and,
+where they matter, the stamps of the tables it reads (tasks, targets, rounds), so an import
+or an edit is seen by the next request and nothing stale is served."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, Callable
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from chiso.errors import NotFound
+from chiso.i18n import _, current_language
+from chiso.periods import Period, PeriodError, parse_period, period_for
+from chiso.web import cache
+
+#: Period kinds the picker offers, with how many recent periods of each.
+PICKER = (("week", 8), ("month", 12), ("quarter", 4), ("year", 2), ("ytd", 1))
+BANDS = ("weak", "average", "good", "excellent")
+
+
+def today() -> date:
+    return date.today()
+
+
+def kind_label(kind: str) -> str:
+    return {"week": _("Week"), "month": _("Month"), "quarter": _("Quarter"), "half": _("Half-year"),
+            "nine_months": _("Nine months"), "year": _("Year"), "ytd": _("Year to date")}[kind]
+
+
+def period_label(p: Period) -> str:
+    """A period as a reader says it: Quý 4/2026, Tháng 11/2026, Tuần 48/2026..."""
+    code = p.code
+    if p.kind == "week":
+        return _("Week {n}/{year}").format(n=int(code.split("-W")[1]), year=code[:4])
+    if p.kind == "month":
+        return _("Month {n}/{year}").format(n=int(code[5:7]), year=code[:4])
+    if p.kind == "quarter":
+        return _("Quarter {n}/{year}").format(n=code[-1], year=code[:4])
+    if p.kind == "year":
+        return _("Year {year}").format(year=code)
+    if p.kind == "ytd":
+        return _("Year to date {month}/{year}").format(month=int(code[-2:]), year=code[:4])
+    if p.kind == "half":
+        return _("Half {n}/{year}").format(n=code[-1], year=code[:4])
+    return _("Nine months {year}").format(year=code[:4])
+
+
+def short_label(p: Period) -> str:
+    """A period in a few characters, for chart axes: T11/26, Q4/26, W48/26, 2026."""
+    code = p.code
+    if p.kind == "week":
+        return _("W{n}/{yy}").format(n=int(code.split("-W")[1]), yy=code[2:4])
+    if p.kind in ("month", "ytd"):
+        return f"{int(code[-2:]):02d}/{code[2:4]}"
+    if p.kind == "quarter":
+        return _("Q{n}/{yy}").format(n=code[-1], yy=code[2:4])
+    if p.kind == "half":
+        return _("H{n}/{yy}").format(n=code[-1], yy=code[2:4])
+    return code[:4] if p.kind == "year" else code
+
+
+def pick_period(text: str | None, default_kind: str = "quarter") -> Period:
+    """The period asked for in the query string, else the current one of ``default_kind``.
+    A bad code is a 404 (a page that does not exist), not a server error."""
+    if text:
+        try:
+            return parse_period(text)
+        except PeriodError as exc:
+            raise NotFound(str(exc)) from None
+    return period_for(default_kind, today())
+
+
+def picker(current: Period) -> list[dict]:
+    """Options of the period picker: recent periods of each kind, grouped."""
+    d = today()
+    groups = []
+    for kind, n in PICKER:
+        p = period_for(kind, d)
+        options = []
+        for _i in range(n):
+            options.append({"code": p.code, "label": period_label(p), "selected": p.code == current.code})
+            p = p.previous()
+        groups.append({"label": kind_label(kind), "options": options})
+    if not any(o["selected"] for g in groups for o in g["options"]):
+        groups.insert(0, {"label": kind_label(current.kind),
+                          "options": [{"code": current.code, "label": period_label(current), "selected": True}]})
+    return groups
+
+
+def recent(p: Period, n: int) -> list[Period]:
+    """``p`` and the ``n - 1`` periods of its kind before it, oldest first, not before the
+    store's demo year boundary (a year-to-date trend is its months of the year)."""
+    out = [p]
+    for _i in range(n - 1):
+        out.append(out[-1].previous())
+    return list(reversed(out))
+
+
+# --------------------------------------------------------------------------- formatting
+
+
+def fmt_date(d: date | datetime | str | None, fmt: str = "short") -> str:
+    from babel.dates import format_date, format_datetime
+
+    if d is None or d == "":
+        return ""
+    if isinstance(d, str):
+        d = datetime.fromisoformat(d) if len(d) > 10 else date.fromisoformat(d)
+    if isinstance(d, datetime):
+        return format_datetime(d, "dd/MM/yyyy HH:mm", locale=current_language())
+    if fmt == "short":
+        return format_date(d, "dd/MM/yyyy", locale=current_language())
+    return format_date(d, format=fmt, locale=current_language())
+
+
+_SWAP = str.maketrans({",": ".", ".": ","})
+
+
+def fnum(value, digits: int = 2) -> str:
+    """``chiso.output.number`` without Babel's per-call pattern parsing (pages format
+    thousands of numbers): the same half-even rounding of the decimal text, the same
+    separators (Vietnamese 1.234,56; English 1,234.56)."""
+    from decimal import ROUND_HALF_EVEN, Decimal
+
+    if value is None:
+        return "–"
+    d = Decimal(str(value)).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_EVEN)
+    text = f"{d:,.{digits}f}"
+    if text.startswith("-") and d == 0:
+        text = text[1:]
+    return text.translate(_SWAP) if current_language() == "vi" else text
+
+
+def pct(rate: float | None, digits: int = 1) -> str:
+    return "–" if rate is None else fnum(100 * rate, digits) + " %"
+
+
+def band_class(band: str | None) -> str:
+    return f"band-{band}" if band in BANDS else "band-none"
+
+
+def arrow(change: float | int | None) -> dict:
+    """Rank or value change as an arrow, a class and a label for screen readers."""
+    if change is None:
+        return {"symbol": "·", "cls": "same", "label": _("no comparison")}
+    if change > 0:
+        return {"symbol": "▲", "cls": "up", "label": _("up")}
+    if change < 0:
+        return {"symbol": "▼", "cls": "down", "label": _("down")}
+    return {"symbol": "=", "cls": "same", "label": _("unchanged")}
+
+
+# --------------------------------------------------------------------------- registry
+
+
+@dataclass(frozen=True)
+class UnitInfo:
+    id: int
+    code: str
+    name: str
+    level: str
+    kind: str | None
+    lat: float | None
+    lon: float | None
+
+
+def registry(app, session: Session) -> dict[str, UnitInfo]:
+    """Every unit by registry code (cached by the registry's stamp)."""
+    from chiso.units.models import Unit
+
+    key = ("registry", cache.registry_stamp(session))
+
+    def load():
+        return {u.code: UnitInfo(u.id, u.code, u.name, u.level, u.kind, u.lat, u.lon)
+                for u in session.scalars(select(Unit))}
+
+    return app.state.results.get(key, load)
+
+
+def visible(actor, info: UnitInfo | None) -> bool:
+    return info is not None and actor.sees(info.id)
+
+
+def unit_or_404(app, session: Session, actor, code: str) -> UnitInfo:
+    info = registry(app, session).get(code)
+    if info is None or not actor.sees(info.id):
+        raise NotFound(_("Unit {code} not found.").format(code=code))
+    return info
+
+
+def in_scope(app, session: Session, actor, rows: list[dict], key: str = "unit") -> list[dict]:
+    """Rows of units the actor sees (province-wide actors: all)."""
+    if actor.units is None:
+        return rows
+    reg = registry(app, session)
+    return [r for r in rows if visible(actor, reg.get(r[key]))]
+
+
+# --------------------------------------------------------------------------- cached results
+
+
+def store_stamp(app) -> tuple:
+    store = app.state.store
+    return tuple(store.version(k) for k in ("dossiers", "procedures", "feedback"))
+
+
+def table_stamp(session: Session, *models) -> tuple:
+    """Changes whenever a row is added or changed in any of ``models`` (count, max id, and
+    the newest update time where the table has one)."""
+    out = []
+    for m in models:
+        cols = [func.count(m.id), func.max(m.id)]
+        if hasattr(m, "updated_at"):
+            cols.append(func.max(m.updated_at))
+        out.append(tuple(session.execute(select(*cols)).one()))
+    return tuple(out)
+
+
+def cached(app, session: Session, name: str, parts: tuple, compute: Callable[[], Any], *, store: bool = True,
+           registry_too: bool = True, language: bool = False) -> Any:
+    """``compute()`` once per change of the store (``store``), the registry (``registry_too``)
+    and, for results holding translated text, the reader's language (``language``)."""
+    key = (name, parts, store_stamp(app) if store else None,
+           cache.registry_stamp(session) if registry_too else None, current_language() if language else None)
+    return app.state.results.get(key, compute)
+
+
+def _band_names() -> dict[str, str]:
+    en = current_language() == "en"
+    return {b.id: (b.name_en if en else b.name) for b in method().bands}
+
+
+def index_rows(app, session: Session, period: Period, group: str | None = None) -> list[dict]:
+    """The 766 rows of every unit, computed once for both languages: only the band's name
+    is text, and it is put in the reader's language here."""
+    from chiso.i18n import use_language
+    from chiso.index import service
+
+    def compute():
+        with use_language("en"):
+            return service.index_766(session, app.state.store, period, group=group)
+
+    rows = cached(app, session, "766", (period.code, group), compute)
+    names = _band_names()
+    return [dict(r, band_name=names.get(r["band"])) for r in rows]
+
+
+def index_by_unit(app, session: Session, period: Period) -> dict[str, dict]:
+    rows = cached(app, session, "766-by-unit", (period.code,),
+                  lambda: {r["unit"]: r for r in index_rows(app, session, period)})
+    names = _band_names()
+    return {u: dict(r, band_name=names.get(r["band"])) for u, r in rows.items()}
+
+
+def totals_over(app, session: Session, periods: list[Period]) -> dict[str, dict[str, dict]]:
+    """{period code: {unit: {total, band, groups, rates}}} for several periods in one count."""
+    from chiso.index import service
+
+    def compute():
+        method = globals()["method"]()
+        _t, scored = service.compute_scores(session, app.state.store, periods[-1], method=method,
+                                            extra_periods=periods[:-1])
+        out: dict[str, dict[str, dict]] = {}
+        for code, by_unit in scored.items():
+            # A period before the store's first dossier has no score worth drawing.
+            out[code] = {u: {"total": s.score.total if _has_records(s) else None, "band": s.score.band,
+                             "rates": {i.id: i.rate for i in s.score.indicators.values()},
+                             "points": {i.id: i.points for i in s.score.indicators.values()}}
+                         for u, s in by_unit.items()}
+        return out
+
+    return cached(app, session, "totals-over", tuple(p.code for p in periods), compute)
+
+
+def _has_records(scored) -> bool:
+    ind = scored.score.indicators.get("1.4") or scored.score.indicators.get("2.1")
+    return ind is None or bool(ind.denominator)
+
+
+_methods: dict[tuple, Any] = {}
+
+
+def method():
+    """The default 766 method, parsed once per version of the definition files (parsing the
+    YAML takes longer than rendering a page)."""
+    from chiso.index import service
+    from chiso.methods.loader import DEFINITIONS
+
+    key = tuple((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in sorted(DEFINITIONS.glob("*.yaml")))
+    found = _methods.get(key)
+    if found is None:
+        _methods.clear()
+        found = _methods[key] = service.method_for(None)
+    return found
+
+
+def group_names() -> dict[str, str]:
+    m = method()
+    en = current_language() == "en"
+    return {g.id: (g.name_en if en else g.name) for g in m.groups}
+
+
+def indicator_names() -> dict[str, str]:
+    m = method()
+    en = current_language() == "en"
+    return {i.id: (i.name_en if en else i.name) for i in m.indicators}
+
+
+def unit_groups(app, session: Session) -> list[dict]:
+    """Ranking groups a reader can filter the 766 table by (those with scored members)."""
+    from chiso.units import service as units
+
+    def load():
+        en = current_language() == "en"
+        wanted = ("communes", "wards", "agencies_with_procedures")
+        return [{"code": g["code"], "name": (g["name_en"] or g["name"]) if en else g["name"]}
+                for g in units.list_groups(session) if g["code"] in wanted]
+
+    return cached(app, session, "groups", (), load, store=False, language=True)
+
+
+def group_codes(app, session: Session, group: str, day: date) -> set[str]:
+    from chiso.units import service as units
+
+    return cached(app, session, "group-members", (group, day.isoformat()),
+                  lambda: {u.code for u in units.group_members(session, group, as_of=day)}, store=False)
+
+
+def week_ago() -> date:
+    return today() - timedelta(days=7)
+
+
+
+def number_or_dash(value, digits: int = 2) -> str:
+    return fnum(value, digits)

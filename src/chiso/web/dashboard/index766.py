@@ -1,0 +1,384 @@
+"""The 766 pages: every unit's score (``/766``), one unit's groups and indicators
+(``/766/{unit}``), and the dossiers behind one number (``/766/{unit}/{indicator}``, paged,
+exportable as CSV and XLSX)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, datetime
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from chiso.auth.permissions import Actor, require
+from chiso.errors import NotFound
+from chiso.i18n import _
+from chiso.periods import Period
+from chiso.web.dashboard import common
+from chiso.web.dashboard.page import fragments, page
+from chiso.web.deps import get_db, get_user_actor
+
+router = APIRouter()
+PAGE_SIZE = 50
+EXPORT_LIMIT = 200_000
+LEVELS = ("commune", "agency", "province")
+#: The dossier fields the explain view shows and exports, in this order.
+DOSSIER_COLUMNS = ("dossier_id", "procedure_code", "received_at", "due_at", "finished_at", "status", "channel",
+                   "source")
+
+
+def column_label(name: str) -> str:
+    return {"dossier_id": _("Dossier"), "procedure_code": _("Procedure"), "received_at": _("Received"),
+            "due_at": _("Due"), "finished_at": _("Finished"), "status": _("Status"), "channel": _("Channel"),
+            "source": _("Source"), "feedback_id": _("Feedback"), "counted": _("In numerator")}.get(name, name)
+
+
+@router.get("/766")
+def table(request: Request, period: str | None = None, group: str | None = None, level: str = "commune",
+          q: str = Query("", max_length=100), actor: Actor = Depends(get_user_actor),
+          session: Session = Depends(get_db)):
+    require(actor, "read")
+    app = request.app
+    p = common.pick_period(period)
+    groups = common.unit_groups(app, session)
+    if group and group not in {g["code"] for g in groups}:
+        raise NotFound(_("Unknown group: {code}").format(code=group))
+    level = level if level in LEVELS else "commune"
+    every = common.index_rows(app, session, p, group=group or None)
+    names = common.group_names()
+    row_html = fragments(request, session, "766", (p.code, group), "row", every, lambda r: r["unit"], p, names)
+    rows = [r for r in every if group or r["level"] == level]
+    if group:
+        rows = [r for r in rows if r["level"] != "province"]
+    rows = common.in_scope(app, session, actor, rows)
+    if q.strip():
+        needle = q.strip().casefold()
+        rows = [r for r in rows if needle in r["name"].casefold() or needle in r["unit"]]
+    return page(request, "index766.html", period=p, picker=common.picker(p), rows=rows, groups=groups,
+                group=group or "", level=level, q=q, group_names=names, row_html=row_html, live_url="/766")
+
+
+def unit_page_data(app, session: Session, code: str, p: Period) -> dict:
+    """One unit's row of the period and its recent trend, cached."""
+    by_unit = common.index_by_unit(app, session, p)
+    row = by_unit.get(code)
+    if row is None:
+        raise NotFound(_("Unit {code} is not scored for {period}.").format(code=code, period=p.code))
+    periods = common.recent(p, 6)
+    trend = common.totals_over(app, session, periods)
+    return {"row": row, "periods": periods, "trend": trend}
+
+
+@router.get("/766/{code}")
+def unit_page(request: Request, code: str, period: str | None = None, actor: Actor = Depends(get_user_actor),
+              session: Session = Depends(get_db)):
+    app = request.app
+    info = common.unit_or_404(app, session, actor, code)
+    p = common.pick_period(period)
+    data = unit_page_data(app, session, info.code, p)
+    row, periods, trend = data["row"], data["periods"], data["trend"]
+    m = common.method()
+    names, ind_names = common.group_names(), common.indicator_names()
+    groups = []
+    for g in m.groups:
+        gr = row["groups"].get(g.id, {})
+        inds = []
+        for ind in g.indicators:
+            r = row["indicators"].get(ind.id)
+            if r is None:
+                continue
+            series = [trend[x.code].get(info.code, {}).get("rates", {}).get(ind.id) for x in periods]
+            inds.append({"id": ind.id, "name": ind_names.get(ind.id, ind.id), **r, "series": series,
+                         "unit": ind.rate_unit, "listable": _listable(m, ind.numerator) or _listable(m, ind.denominator)})
+        groups.append({"id": g.id, "name": names.get(g.id, g.id), "points": gr.get("points"), "max": gr.get("max"),
+                       "indicators": inds})
+    total_trend = [(common.short_label(x), trend[x.code].get(info.code, {}).get("total")) for x in periods]
+    return page(request, "unit766.html", period=p, picker=common.picker(p), unit=info, row=row, groups=groups,
+                total_trend=total_trend, live_url=f"/766/{info.code}")
+
+
+# --------------------------------------------------------------------------- explain
+
+
+def _targets(app, session: Session, p: Period) -> dict:
+    from chiso.index import service
+
+    return common.cached(app, session, "targets", (p.end.isoformat(),),
+                         lambda: {t.code: t for t in service.targets(session, p)}, store=False)
+
+
+def _listable(method, measure: str) -> bool:
+    m = method.measures[measure]
+    return not (m.basis in ("procedure", "derived") or m.distinct)
+
+
+def explain_query(app, session: Session, p: Period, code: str, indicator: str) -> dict:
+    """How to list the records behind one indicator of one unit: the ids of the
+    denominator's records, each with whether the numerator counts it (or, when the
+    denominator is not made of records, the numerator's ids), from the same SQL as
+    ``chiso index explain``, so they add up to the index's numbers."""
+    from chiso.index import compute
+
+    method = common.method()
+    try:
+        ind = method.indicator(indicator)
+    except KeyError:
+        raise NotFound(_("Unknown indicator {id} in method {method}.").format(id=indicator, method=method.id)) from None
+    tgt = _targets(app, session, p).get(code)
+    if tgt is None:
+        raise NotFound(_("Unit {code} is not scored for {period}.").format(code=code, period=p.code))
+    num_ok, den_ok = _listable(method, ind.numerator), _listable(method, ind.denominator)
+    out = {"indicator": ind, "members": list(tgt.members), "sql": None, "params": None, "table": None}
+    if not (num_ok or den_ok):
+        return out
+    side = ind.denominator if den_ok else ind.numerator
+    side_sql, params = compute.explain_sql(method, side, p)
+    feedback = method.measures[side].basis == "feedback"
+    if num_ok and den_ok and method.measures[ind.numerator].basis == method.measures[side].basis:
+        num_sql, _params = compute.explain_sql(method, ind.numerator, p)
+        out["sql"] = (f"SELECT d.id, (n.id IS NOT NULL) AS counted FROM ({side_sql}) d "
+                      f"LEFT JOIN (SELECT DISTINCT id FROM ({num_sql})) n ON n.id = d.id")
+    else:
+        out["sql"] = f"SELECT d.id, {'NULL::BOOLEAN' if den_ok else 'TRUE'} AS counted FROM ({side_sql}) d"
+    out["params"] = {**params, "units": list(tgt.members)}
+    out["table"], out["key"] = ("feedback_records", "feedback_id") if feedback else ("records", "dossier_id")
+    return out
+
+
+def _with_unit(sql: str) -> str:
+    """``compute.explain_sql``'s query, also naming each record's unit."""
+    for head in ("SELECT dossier_id AS id FROM", "SELECT feedback_id AS id FROM"):
+        if sql.startswith(head):
+            return head.replace(" AS id ", " AS id, unit_code ") + sql[len(head):]
+    raise ValueError(sql[:60])
+
+
+def ids_file(app, session: Session, p: Period, indicator: str):
+    """A Parquet file of (target, id, counted) for every unit but the province, for one
+    indicator and period: one scan of the store instead of one per unit, written once per
+    store version into the store's cache folder (as the per-day counts are), sorted by unit
+    so that reading one unit's ids skips the rest. None when the indicator is not made of
+    records."""
+    import hashlib
+    import os
+    from pathlib import Path
+
+    from chiso.index import compute
+
+    def build():
+        method = common.method()
+        ind = method.indicator(indicator)
+        num_ok, den_ok = _listable(method, ind.numerator), _listable(method, ind.denominator)
+        if not (num_ok or den_ok):
+            return None
+        targets = [t for t in _targets(app, session, p).values() if t.level != "province"]
+        pairs = [(m, t.code) for t in targets for m in t.members]
+        side = ind.denominator if den_ok else ind.numerator
+        side_sql, params = compute.explain_sql(method, side, p)
+        if num_ok and den_ok and method.measures[ind.numerator].basis == method.measures[side].basis:
+            num_sql, _params = compute.explain_sql(method, ind.numerator, p)
+            counted = "(n.id IS NOT NULL)"
+            join = (f"LEFT JOIN (SELECT DISTINCT id, unit_code FROM ({_with_unit(num_sql)})) n "
+                    "ON n.id = d.id AND n.unit_code = d.unit_code")
+        else:
+            counted, join = ("NULL::BOOLEAN" if den_ok else "TRUE"), ""
+        store = app.state.store
+        digest = hashlib.sha256(repr((method.id, p.code, indicator, store_versions(store), sorted(pairs)))
+                                .encode()).hexdigest()[:20]
+        folder = Path(store.root) / "cache"
+        path = folder / f"explain-{digest}.parquet"
+        if path.exists():
+            return path
+        folder.mkdir(parents=True, exist_ok=True)
+        temp = folder / f".tmp-{os.getpid()}-{path.name}"
+        con = store.connect()
+        try:
+            compute.prepare(con)
+            con.execute("CREATE TEMP TABLE members (unit VARCHAR, target VARCHAR)")
+            con.executemany("INSERT INTO members VALUES (?, ?)", pairs)
+            con.execute(
+                f"COPY (SELECT m.target, d.id, {counted} AS counted FROM ({_with_unit(side_sql)}) d "
+                f"JOIN members m ON m.unit = d.unit_code {join} "
+                f"ORDER BY m.target, counted NULLS FIRST, d.id) TO '{temp}' (FORMAT parquet)",
+                {**params, "units": sorted({m for m, _t in pairs})})
+        finally:
+            con.close()
+        os.replace(temp, path)
+        for old in folder.glob("explain-*.parquet"):  # earlier versions of the store
+            if old != path and old.stat().st_mtime < path.stat().st_mtime - 3600:
+                old.unlink(missing_ok=True)
+        return path
+
+    return common.cached(app, session, "explain-file", (p.code, indicator), build)
+
+
+def store_versions(store) -> tuple:
+    return tuple(store.version(k) for k in ("dossiers", "procedures", "feedback"))
+
+
+def picked(app, session: Session, p: Period, code: str, indicator: str) -> dict:
+    """The ids behind one indicator of one unit, each with whether the numerator counts it,
+    ordered as pages show them (not counted first), with the totals; cached per store
+    version and shared by every filter, page and export of the explain view. A unit's ids
+    come from :func:`ids_file` (every unit's at once); the province's, which are all the
+    store's, are selected on their own."""
+    from chiso.index import compute
+
+    def load():
+        q = explain_query(app, session, p, code, indicator)
+        if q["sql"] is None:
+            return {"query": q, "ids": [], "flags": [], "total": None, "counted": None}
+        path = None if _targets(app, session, p)[code].level == "province" else ids_file(app, session, p, indicator)
+        if path is not None:
+            import duckdb
+
+            with duckdb.connect() as con:
+                found = con.execute("SELECT id, counted FROM read_parquet(?) WHERE target = ? "
+                                    "ORDER BY counted NULLS FIRST, id", [str(path), code]).fetchall()
+        else:
+            con = app.state.store.connect()
+            try:
+                compute.prepare(con)
+                found = con.execute(f"SELECT id, counted FROM ({q['sql']}) ORDER BY counted NULLS FIRST, id",
+                                    q["params"]).fetchall()
+            finally:
+                con.close()
+        return {"query": q, "ids": [i for i, _c in found], "flags": [c for _i, c in found], "total": len(found),
+                "counted": sum(1 for _i, c in found if c)}
+
+    return common.cached(app, session, "explain-ids", (p.code, code, indicator), load)
+
+
+def explain_page(app, session: Session, p: Period, code: str, indicator: str, *, only: str, page_no: int,
+                 limit: int, use_cache: bool = True) -> dict:
+    """One page of the records: the ids from :func:`picked`, then only the page's records
+    read in full from the store."""
+    from chiso.index import compute
+
+    ids = picked(app, session, p, code, indicator)
+    q = ids["query"]
+
+    def compute_page():
+        if q["sql"] is None:
+            return {"columns": [], "rows": [], "total": None, "counted": None}
+        pairs = list(zip(ids["ids"], ids["flags"]))
+        if only == "late":
+            pairs = [x for x in pairs if x[1] is not True]
+        elif only == "counted":
+            pairs = [x for x in pairs if x[1]]
+        chosen = pairs[page_no * limit:(page_no + 1) * limit]
+        flags = dict(chosen)
+        con = app.state.store.connect()
+        try:
+            compute.prepare(con)
+            cur = con.execute(f"SELECT * FROM {q['table']} WHERE unit_code IN (SELECT unnest($units)) "
+                              f"AND {q['key']} IN (SELECT unnest($ids))", {"units": q["params"]["units"],
+                                                                         "ids": list(flags)})
+            names = [d[0] for d in cur.description]
+            found: dict = {}
+            for r in cur.fetchall():
+                row = dict(zip(names, r))
+                found.setdefault(row[q["key"]], []).append(row)
+        finally:
+            con.close()
+        shown = [c for c in (DOSSIER_COLUMNS if q["key"] == "dossier_id" else names) if c in names]
+        rows = [dict(row, counted=flags[i]) for i, _c in chosen for row in found.get(i, ())]
+        return {"columns": shown, "rows": rows, "total": ids["total"], "counted": ids["counted"],
+                "matching": len(pairs)}
+
+    if not use_cache:
+        return compute_page()
+    return common.cached(app, session, "explain", (p.code, code, indicator, only, page_no, limit), compute_page)
+
+
+def value_label(column: str, value) -> str | None:
+    """The words a reader knows for a stored code (status, channel); None: not a code."""
+    if column == "status":
+        return {"received": _("received"), "processing": _("processing"),
+                "supplement_requested": _("supplement requested"), "settled": _("settled"),
+                "returned": _("result returned"), "rejected": _("rejected"), "stopped": _("stopped"),
+                "withdrawn": _("withdrawn")}.get(value, value)
+    if column == "channel":
+        return {"direct": _("in person"), "online": _("online"), "postal": _("by post")}.get(value, value)
+    return None
+
+
+def late_days(row: dict, period_end: date) -> int | None:
+    """Whole days past the due time: at the end for a finished dossier, at the period's end
+    for one still open. None when it was not late (or has no due time)."""
+    due = row.get("due_at")
+    if not isinstance(due, datetime):
+        return None
+    end = row.get("finished_at") or datetime.combine(period_end, datetime.max.time())
+    if not isinstance(end, datetime) or end <= due:
+        return None
+    return max(1, (end - due).days)
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    return str(value)
+
+
+def show_cell(column: str, value) -> str:
+    """A value as the page shows it: dates the Vietnamese way, codes in words."""
+    if isinstance(value, (datetime, date)):
+        return common.fmt_date(value)
+    word = value_label(column, value)
+    return word if word is not None else _cell(value)
+
+
+@router.get("/766/{code}/{indicator}")
+def explain(request: Request, code: str, indicator: str, period: str | None = None, only: str = "all",
+            page_no: int = Query(0, alias="page", ge=0, le=100_000), format: str = "html",
+            actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db)):
+    app = request.app
+    info = common.unit_or_404(app, session, actor, code)
+    p = common.pick_period(period)
+    only = only if only in ("all", "late", "counted") else "all"
+    row = common.index_by_unit(app, session, p).get(info.code)
+    if row is None or indicator not in row["indicators"]:
+        raise NotFound(_("Unknown indicator {id} in method {method}.").format(id=indicator, method=common.method().id))
+    if format in ("csv", "xlsx"):
+        data = explain_page(app, session, p, info.code, indicator, only=only, page_no=0, limit=EXPORT_LIMIT,
+                            use_cache=False)
+        return export(data, format, f"{info.code}-{indicator}-{p.code}-{only}", p.end)
+    data = explain_page(app, session, p, info.code, indicator, only=only, page_no=page_no, limit=PAGE_SIZE)
+    ind = common.method().indicator(indicator)
+    pages = 0 if not data.get("matching") else (data["matching"] - 1) // PAGE_SIZE + 1
+    return page(request, "explain.html", period=p, unit=info, row=row, ind=ind, r=row["indicators"][indicator],
+                name=common.indicator_names().get(indicator, indicator), data=data, only=only, page_no=page_no,
+                pages=pages, label=column_label, cell=show_cell, late=lambda r: late_days(r, p.end))
+
+
+def export(data: dict, fmt: str, stem: str, end: date) -> Response:
+    header = [column_label(c) for c in data["columns"]] + [column_label("counted"), _("Days late")]
+    body = [[_cell(r.get(c)) for c in data["columns"]] + [_cell(r.get("counted")), _cell(late_days(r, end))]
+            for r in data["rows"]]
+    disposition = {"Content-Disposition": f'attachment; filename="{stem}.{fmt}"'}
+    if fmt == "csv":
+        buf = io.StringIO()
+        writer = csv.writer(buf)
+        writer.writerow(header)
+        writer.writerows(body)
+        return Response("\ufeff" + buf.getvalue(), media_type="text/csv; charset=utf-8", headers=disposition)
+    from openpyxl import Workbook
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(stem[:31])
+    ws.append(header)
+    for line in body:
+        ws.append(line)
+    out = io.BytesIO()
+    wb.save(out)
+    return Response(out.getvalue(), headers=disposition,
+                    media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

@@ -1,0 +1,346 @@
+"""The dashboard's pages against a demonstration province: the numbers they show are the
+index's, the dossiers behind a number add up to it, scope hides other units (404), the
+self-assessment form writes through the assessment service, nothing stale is served after
+an import, and every page keeps the content security policy (no inline script or style)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import date, timedelta
+
+import pytest
+
+from chiso import db
+from chiso.i18n import use_language
+from chiso.output import number
+from chiso.periods import period_for
+
+from tests.conftest import BACKENDS, _make_store
+from tests.web.conftest import csrf_of
+from tests.web.dashboard_world import PASSWORD, build, environment
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def demo(request, tmp_path_factory):
+    url, pg = _make_store(request.param, tmp_path_factory)
+    world = build(url, tmp_path_factory.mktemp("demo-data"))
+    yield world
+    world.engine.dispose()
+    if pg:
+        pg.drop()
+
+
+@pytest.fixture(scope="session")
+def dash_app(demo):
+    from chiso.web.app import create_app
+
+    return create_app(engine=demo.engine, store=demo.store, events_interval=0.2)
+
+
+@pytest.fixture
+def dc(dash_app, demo):
+    """A browser with no cookies, speaking Vietnamese, with the demo's stores configured."""
+    from fastapi.testclient import TestClient
+
+    with environment(demo.url, demo.data_dir), TestClient(dash_app, raise_server_exceptions=False) as c:
+        c.cookies.set("chiso_lang", "vi")
+        yield c
+
+
+def sign_in(client, name: str) -> str:
+    page = client.get("/login")
+    r = client.post("/login", data={"name": name, "password": PASSWORD, "csrf": csrf_of(page.text), "next": "/"},
+                    follow_redirects=False)
+    assert r.status_code == 303, r.text[:300]
+    return csrf_of(client.get("/account").text)
+
+
+def index(demo, period=None, group=None):
+    from chiso.index import service
+
+    period = period or period_for("quarter", date.today())
+    with db.transaction(demo.engine) as session, use_language("vi"):
+        return {r["unit"]: r for r in service.index_766(session, demo.store, period, group=group)}
+
+
+def text_of(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+# --------------------------------------------------------------------------- numbers
+
+
+def test_overview_shows_the_province_score_and_the_last_three_on_time(dc, demo):
+    sign_in(dc, "admin")
+    r = dc.get("/")
+    assert r.status_code == 200
+    rows = index(demo)
+    province = rows[demo.province]
+    with use_language("vi"):
+        assert f'data-testid="province-total">{number(province["total"])}<' in r.text
+    communes = [x for x in rows.values() if x["level"] == "commune" and x["indicators"]["2.1"]["rate"] is not None]
+    last = sorted(communes, key=lambda x: (x["indicators"]["2.1"]["rate"], x["rank"] is None, x["rank"] or 0,
+                                           x["unit"]))[:3]
+    section = r.text.split('id="h-last"')[1].split("</section>")[0]
+    assert [f"/766/{x['unit']}/2.1" in section for x in last] == [True, True, True]
+    assert len(r.content) < 1_000_000
+    assert "Tổng quan" in r.text  # Vietnamese by default
+
+
+def test_the_766_table_lists_every_commune_with_its_score_and_filters_by_group(dc, demo):
+    sign_in(dc, "steering")
+    rows = index(demo)
+    html = dc.get("/766").text
+    communes = [x for x in rows.values() if x["level"] == "commune"]
+    assert html.count('<tr data-unit="') == len(communes)
+    some = communes[5]
+    with use_language("vi"):
+        assert re.search(rf'data-unit="{some["unit"]}".*?<span class="score band-{some["band"]}">{re.escape(number(some["total"]))}</span>',
+                         html, re.S)
+    wards = index(demo, group="wards")
+    html = dc.get("/766?group=wards").text
+    assert html.count('<tr data-unit="') == len([x for x in wards.values() if x["level"] != "province"])
+    assert dc.get("/766?period=2026-X9").status_code == 404
+
+
+def test_unit_page_and_explain_view_add_up_to_the_index(dc, demo):
+    sign_in(dc, "admin")
+    rows = index(demo)
+    code = demo.editor_unit
+    ind = rows[code]["indicators"]["2.1"]
+    page = dc.get(f"/766/{code}")
+    assert page.status_code == 200
+    row = page.text.split('data-indicator="2.1"')[1].split("</tr>")[0]
+    with use_language("vi"):
+        assert number(ind["numerator"], 0) in row and number(ind["denominator"], 0) in row
+    html = dc.get(f"/766/{code}/2.1").text
+    with use_language("vi"):
+        assert f'data-testid="numerator">{number(ind["numerator"], 0)}<' in html
+        assert f'data-testid="denominator">{number(ind["denominator"], 0)}<' in html
+    summary = text_of(html.split('data-testid="explain-summary">')[1].split("</p>")[0])
+    assert summary.startswith(f"{int(ind['denominator'])} ")
+    late = int(ind["denominator"] - ind["numerator"])
+    late_page = dc.get(f"/766/{code}/2.1?only=late").text
+    assert late_page.count('class="not-counted"') == min(late, 50)
+    exported = dc.get(f"/766/{code}/2.1?format=csv")
+    assert exported.headers["content-type"].startswith("text/csv")
+    lines = list(csv.reader(io.StringIO(exported.text.lstrip("\ufeff"))))
+    assert len(lines) == 1 + int(ind["denominator"])
+    assert sum(1 for line in lines[1:] if line[-2] == "có") == int(ind["numerator"])
+    from openpyxl import load_workbook
+
+    book = load_workbook(io.BytesIO(dc.get(f"/766/{code}/2.1?only=late&format=xlsx").content))
+    assert book.active.max_row == 1 + late
+    # The ids are those of the index's own explanation.
+    from chiso.index import service
+
+    with db.transaction(demo.engine) as session:
+        ids = service.explain(session, demo.store, period_for("quarter", date.today()), unit=code, indicator="2.1")
+    shown = {line[0] for line in lines[1:]}
+    assert shown == set(ids["denominator_ids"])
+
+
+def test_a_commune_editor_sees_only_their_unit(dc, demo):
+    sign_in(dc, "editor")
+    html = dc.get("/766").text
+    assert f'data-unit="{demo.editor_unit}"' in html and f'data-unit="{demo.other_unit}"' not in html
+    assert dc.get(f"/766/{demo.editor_unit}").status_code == 200
+    for url in (f"/766/{demo.other_unit}", f"/766/{demo.other_unit}/2.1", f"/766/{demo.other_unit}/2.1?format=csv",
+                f"/assessments/{demo.round_code}/{demo.other_unit}"):
+        assert dc.get(url).status_code == 404, url
+    board = dc.get("/tasks").text
+    from chiso.tasks import service as tasks
+
+    with db.transaction(demo.engine) as session:
+        others = [t for t in tasks.list_tasks(session) if t["unit"] != demo.editor_unit]
+    assert others and f'/tasks/{others[0]["id"]}"' not in board
+    assert dc.get(f'/tasks/{others[0]["id"]}').status_code == 404
+
+
+def test_the_public_sees_only_published_results(dc, demo):
+    r = dc.get("/", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/login"
+    assert dc.get("/766", follow_redirects=False).status_code == 303
+    html = dc.get("/public").text
+    year = date.today().year
+    assert f"năm {year - 1}" in html and f"năm {year}<" not in html
+
+
+# --------------------------------------------------------------------------- steering pages
+
+
+def test_rankings_announce_first_and_last_of_each_group(dc, demo):
+    sign_in(dc, "steering")
+    html = dc.get("/rankings?group=wards").text
+    wards = [x for x in index(demo, group="wards").values() if x["rank"] is not None]
+    first = [x for x in wards if x["rank"] == 1]
+    last = [x for x in wards if x["rank"] == max(w["rank"] for w in wards)]
+    podium = html.split('class="podium"')[1].split("</div>\n  <details")[0]
+    assert first[0]["name"] in podium.split('class="place p1"')[1].split("</div>")[0]
+    assert last[0]["name"] in podium.split('class="place plast"')[1].split("</div>")[0]
+    round_page = dc.get(f"/rankings?index={demo.round_code}")
+    assert round_page.status_code == 200 and 'class="place p1"' in round_page.text
+
+
+def test_heat_map_colours_are_the_targets_lights(dc, demo):
+    from chiso.targets import service as targets
+
+    sign_in(dc, "admin")
+    html = dc.get("/targets").text
+    with db.transaction(demo.engine) as session:
+        status = targets.status(session, as_of=date.today(), store=demo.store)
+    red = [s for s in status if s["colour"] == "red"]
+    green = [s for s in status if s["colour"] == "green"]
+    assert red and green
+    for s in (red[0], green[0]):
+        row = html.split(f'<a href="/766/{s["unit"]}">')[1].split("</tr>")[0]
+        cells = re.findall(r'<td class="cell (\w+)"', row)
+        codes = re.findall(r'<th scope="col" class="num" data-sort><button type="button" title="[^"]*">([^<]+)</button>', html)
+        assert cells[codes.index(s["target"])] == s["colour"]
+
+
+def test_task_board_and_task_page(dc, demo):
+    from chiso.tasks import service as tasks
+
+    sign_in(dc, "steering")
+    with db.transaction(demo.engine) as session:
+        overdue = tasks.list_tasks(session, status="overdue")
+    html = dc.get("/tasks").text
+    column = html.split('id="c-overdue"')[1].split("</section>")[0]
+    assert column.count('class="task-card"') == len(overdue) > 0
+    only = dc.get("/tasks?status=overdue").text
+    assert only.count('class="task-card"') == len(overdue)
+    page = dc.get(f"/tasks/{overdue[0]['id']}").text
+    for label in ("Rõ người", "Rõ việc", "Rõ thời gian", "Rõ trách nhiệm", "Rõ sản phẩm", "Rõ thẩm quyền"):
+        assert label in page
+    assert "Lịch sử tiến độ" in page
+
+
+def test_map_places_every_commune_and_links_to_its_page(dc, demo):
+    from chiso.units import service as units
+
+    sign_in(dc, "admin")
+    with db.transaction(demo.engine) as session:
+        communes = [u for u in units.list_units(session, level="commune", within="68", as_of=date.today())]
+    html = dc.get("/map").text
+    svg = html.split('<svg class="map"')[1].split("</svg>")[0]
+    assert svg.count("<circle") == len(communes)
+    assert f'href="/766/{communes[0].code}?' in svg
+    assert "tile" not in svg and "http" not in svg
+    by_target = dc.get("/map?show=target:CT-DUNGHAN").text
+    assert "light-red" in by_target or "light-green" in by_target
+    assert dc.get("/map?show=nothing").status_code == 404
+
+
+# --------------------------------------------------------------------------- assessments
+
+
+def test_self_assessment_draft_evidence_submit_and_appraisal(dc, demo):
+    from chiso.assessments import service as rounds
+    from chiso.audit.models import AuditEntry
+    from sqlalchemy import func, select
+
+    code, unit = demo.round_code, "68"
+    with db.transaction(demo.engine) as session:
+        assert rounds.get_assessment(session, round_code=code, unit_code=demo.other_unit).status == "self_assessed"
+        before = session.scalar(select(func.count(AuditEntry.id)))
+    unit = demo.other_unit
+    token = sign_in(dc, "editor_other")
+    page = dc.get(f"/assessments/{code}/{unit}")
+    assert page.status_code == 200 and 'id="self-form"' in page.text
+    # Without the form token: refused, nothing written.
+    assert dc.post(f"/assessments/{code}/{unit}/self", data={"v.steering__inspections": "2"}).status_code == 403
+    r = dc.post(f"/assessments/{code}/{unit}/self", data={
+        "csrf": token, "v.steering__inspections": "3", "v.digital__accounts": "72,5", "v.steering__plan": "yes",
+        "vn.steering__plan": "KH 99/KH-UBND", "action": "draft"}, follow_redirects=False)
+    assert r.status_code == 303 and "saved=draft" in r.headers["location"]
+    r = dc.post(f"/assessments/{code}/{unit}/evidence", data={"csrf": token, "node": "digital.accounts"},
+                files={"file": ("Báo cáo tài khoản.pdf", b"%PDF-1.4\n%%EOF\n", "application/pdf")},
+                follow_redirects=False)
+    assert r.status_code == 303 and "saved=evidence" in r.headers["location"]
+    bad = dc.post(f"/assessments/{code}/{unit}/evidence", data={"csrf": token, "node": "digital.accounts"},
+                  files={"file": ("x.exe", b"MZ\x90\x00", "application/octet-stream")}, follow_redirects=False)
+    assert "error=" in bad.headers["location"]
+    with db.transaction(demo.engine) as session:
+        view = rounds.assessment_view(session, round_code=code, unit_code=unit)
+    assert view["leaves"]["steering.inspections"]["self_value"] == 3
+    assert view["leaves"]["digital.accounts"]["self_value"] == pytest.approx(0.725)
+    assert view["leaves"]["steering.plan"]["note"] == "KH 99/KH-UBND"
+    assert any(e["name"] == "Báo cáo tài khoản.pdf" for e in view["leaves"]["digital.accounts"]["evidence"])
+    r = dc.post(f"/assessments/{code}/{unit}/submit", data={"csrf": token}, follow_redirects=False)
+    assert r.status_code == 303 and "saved=submitted" in r.headers["location"]
+    page = dc.get(f"/assessments/{code}/{unit}").text
+    assert 'id="self-form"' not in page  # locked for the unit once submitted
+    # The appraiser: side by side, writes the council's value and comment.
+    dc.cookies.clear()
+    dc.cookies.set("chiso_lang", "vi")
+    token = sign_in(dc, "appraiser")
+    page = dc.get(f"/assessments/{code}/{unit}").text
+    assert 'id="appraise-form"' in page and "72,5 %" in page
+    r = dc.post(f"/assessments/{code}/{unit}/appraise", data={
+        "csrf": token, "a.digital__appraised": "9", "an.digital__appraised": "Thiếu minh chứng quý 3"},
+        follow_redirects=False)
+    assert r.status_code == 303 and "saved=appraised" in r.headers["location"]
+    with db.transaction(demo.engine) as session:
+        a = rounds.get_assessment(session, round_code=code, unit_code=unit)
+        view = rounds.assessment_view(session, round_code=code, unit_code=unit)
+        after = session.scalar(select(func.count(AuditEntry.id)))
+    assert a.status == "appraised"
+    assert view["leaves"]["digital.appraised"]["appraiser_comment"] == "Thiếu minh chứng quý 3"
+    assert after >= before + 4  # draft, evidence, submit, appraisal: each in the audit trail
+
+
+def test_another_editor_cannot_write_a_units_assessment(dc, demo):
+    token = sign_in(dc, "editor")
+    r = dc.post(f"/assessments/{demo.round_code}/{demo.other_unit}/self", data={"csrf": token, "v.steering__inspections": "1"})
+    assert r.status_code == 404
+
+
+# --------------------------------------------------------------------------- live data, language, policy
+
+
+def test_an_import_changes_what_the_next_request_shows(dc, demo):
+
+    sign_in(dc, "admin")
+    code = demo.editor_unit
+    before = index(demo)[code]["indicators"]["2.1"]["denominator"]
+    html = dc.get(f"/766/{code}/2.1").text
+    assert f'data-testid="denominator">{int(before)}<' in html.replace(".", "")
+    day = date.today() - timedelta(days=1)
+    rows = [{"dossier_id": f"LIVE-{i}", "procedure_code": "1.001", "unit_code": code,
+             "received_at": f"{day} 08:00:00", "due_at": f"{day} 17:00:00", "finished_at": None,
+             "status": "processing"} for i in range(3)]
+    r = dc.post("/api/v1/dossiers?source=live", json=rows, headers={"Authorization": f"Bearer {demo.tokens['admin']}"})
+    assert r.status_code == 200, r.text
+    after = index(demo)[code]["indicators"]["2.1"]["denominator"]
+    assert after == before + 3
+    html = dc.get(f"/766/{code}/2.1").text
+    assert f'data-testid="denominator">{int(after)}<' in html.replace(".", "")
+
+
+PAGES = ("/", "/766", "/766/{unit}", "/766/{unit}/2.1", "/rankings", "/targets", "/tasks", "/map", "/assessments",
+         "/assessments/{round}", "/assessments/{round}/{unit}", "/public")
+
+
+def test_every_page_in_both_languages_keeps_the_content_security_policy(dc, demo):
+    sign_in(dc, "admin")
+    for lang, word in (("vi", "Tổng quan"), ("en", "Overview")):
+        dc.cookies.set("chiso_lang", lang)
+        for path in PAGES:
+            url = path.format(unit=demo.editor_unit, round=demo.round_code)
+            r = dc.get(url)
+            assert r.status_code == 200, (url, r.text[:300])
+            assert word in r.text, (lang, url)
+            assert ' style="' not in r.text and "<style" not in r.text, url
+            assert not re.search(r"<script(?![^>]*\bsrc=)", r.text), url
+            assert re.search(r'<html lang="%s"' % lang, r.text)
+
+
+def test_the_menu_links_every_dashboard_page(dc, demo):
+    sign_in(dc, "admin")
+    html = dc.get("/").text
+    nav = html.split('class="main-nav"')[1].split("</nav>")[0]
+    for href in ("/766", "/rankings", "/assessments", "/targets", "/tasks", "/map"):
+        assert f'href="{href}"' in nav

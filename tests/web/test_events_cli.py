@@ -1,0 +1,133 @@
+"""Live updates over a real server (uvicorn on a free port), and the command line of the
+web application: ``chiso users add``, ``chiso tokens create``, ``chiso serve``."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from contextlib import contextmanager
+
+import httpx2 as httpx  # the client Starlette's TestClient uses (a declared test dependency)
+import pytest
+
+from tests.web.conftest import PASSWORD, UNIT_A, bearer, dossier
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def serving(app):
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert server.started, "the server did not start"
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=5)
+
+
+def _events(lines):
+    """(event, data) pairs from SSE lines."""
+    event = None
+    for line in lines:
+        if line.startswith("event: "):
+            event = line[7:]
+        elif line.startswith("data: ") and event:
+            yield event, json.loads(line[6:])
+            event = None
+
+
+def test_an_upload_reaches_open_pages_as_a_change_event(app, world):
+    with serving(app) as base:
+        with httpx.Client(base_url=base, timeout=httpx.Timeout(10.0)) as c:
+            with c.stream("GET", "/events", headers=bearer(world, "admin")) as stream:
+                assert stream.status_code == 200
+                assert stream.headers["content-type"].startswith("text/event-stream")
+                assert "default-src 'self'" in stream.headers["content-security-policy"]
+                events = _events(stream.iter_lines())
+                kind, hello = next(events)
+                assert kind == "hello" and "dossiers" in hello and "changes" in hello and "colours" in hello
+                started = time.monotonic()
+                with httpx.Client(base_url=base, timeout=10.0) as other:
+                    r = other.post("/api/v1/dossiers?source=live", json=[dossier(f"live-{time.time_ns()}", UNIT_A)],
+                                   headers=bearer(world, "editor_a"))
+                    assert r.status_code == 200 and r.json()["inserted"] == 1
+                for kind, data in events:
+                    if kind == "change" and data["dossiers"] > hello["dossiers"]:
+                        assert "dossiers" in data["changed"] and data["changes"] > hello["changes"]
+                        break
+                    assert time.monotonic() - started < 5, "no change event within 5 s"
+                assert time.monotonic() - started < 5
+            public = c.stream("GET", "/events")
+            with public as stream:  # the public is told of dossiers only, never of the audit trail
+                kind, hello = next(_events(stream.iter_lines()))
+                assert kind == "hello" and "changes" not in hello
+
+
+def _cli(*args: str, stdin: str | None = None, env: dict | None = None):
+    return subprocess.run([sys.executable, "-m", "chiso", *args], input=stdin, capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, timeout=60)
+
+
+def test_users_add_and_tokens_create_on_the_command_line(world):
+    from chiso import db
+    from chiso.auth import service as auth
+
+    env = {"CHISO_DATABASE_URL": world.url, "CHISO_DATA_DIR": str(world.data_dir), "CHISO_LANG": "en"}
+    r = _cli("users", "add", "cli-editor", "--role", "editor", "--unit", UNIT_A, "--password-stdin",
+             stdin=PASSWORD + "\n", env=env)
+    assert r.returncode == 0, r.stderr
+    r = _cli("users", "add", "cli-bad", "--role", "editor", "--password-stdin", stdin=PASSWORD + "\n", env=env)
+    assert r.returncode != 0 and len(r.stderr.strip().splitlines()) == 1
+    r = _cli("tokens", "create", "--user", "cli-editor", "--scope", "dossiers:write", "--scope", "read", env=env)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("chiso_") and len(lines[0]) > 30
+    with db.transaction(world.engine) as session:
+        user = auth.get_user(session, "cli-editor")
+        assert (user.role, user.unit.code) == ("editor", UNIT_A)
+        token = auth.token_for(session, lines[0])
+        assert token is not None and sorted(token.scopes.split()) == ["dossiers:write", "read"]
+        entries = [e for e in __import__("chiso.audit.service", fromlist=["x"]).entries(session, action="token.create", limit=5)]
+        assert entries[0]["via"] == "cli" and entries[0]["actor"].startswith("cli")
+
+
+def test_serve_starts_and_answers_its_health_check(world, tmp_path):
+    port = free_port()
+    env = {**os.environ, "CHISO_DATABASE_URL": world.url, "CHISO_DATA_DIR": str(world.data_dir)}
+    proc = subprocess.Popen([sys.executable, "-m", "chiso", "serve", "--host", "127.0.0.1", "--port", str(port)],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                r = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None, proc.stderr.read()
+                assert time.monotonic() < deadline, "chiso serve did not answer within 30 s"
+                time.sleep(0.2)
+        assert r.status_code == 200
+        body = r.json()
+        assert body["status"] == "ok" and body["version"] and body["storage"]["database"] == world.engine.dialect.name
+        assert r.headers["content-security-policy"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
