@@ -138,3 +138,22 @@ def transaction(engine: Engine) -> Iterator[Session]:
     factory = sessionmaker(engine, expire_on_commit=False)
     with factory() as session, session.begin():
         yield session
+
+
+def insert_ignore(engine: Engine, model, values: dict, *, keys: list[str]) -> None:
+    """Insert one row of ``model`` unless a row with the same ``keys`` (a unique constraint)
+    exists: the first half of the workers' claim, safe when two workers race."""
+    from sqlalchemy import insert
+
+    name = engine.dialect.name
+    if name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    elif name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    else:  # pragma: no cover - only the two stores above are supported
+        dialect_insert = None
+    with engine.begin() as conn:
+        if dialect_insert is None:
+            conn.execute(insert(model).values(**values))
+        else:
+            conn.execute(dialect_insert(model).values(**values).on_conflict_do_nothing(index_elements=keys))

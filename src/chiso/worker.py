@@ -29,11 +29,11 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from chiso import settings
+from chiso import db, settings
 from chiso.i18n import _
 from chiso.notify import send
 from chiso.notify.models import Digest
@@ -197,19 +197,7 @@ def payload(person: Person, day: date) -> dict[str, Any]:
 
 
 def _insert_ignore(engine: Engine, values: dict) -> None:
-    name = engine.dialect.name
-    if name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    elif name == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    else:  # pragma: no cover
-        dialect_insert = None
-    with engine.begin() as conn:
-        if dialect_insert is None:
-            conn.execute(insert(Digest).values(**values))
-        else:
-            conn.execute(dialect_insert(Digest).values(**values).on_conflict_do_nothing(
-                index_elements=["person", "day", "channel"]))
+    db.insert_ignore(engine, Digest, values, keys=["person", "day", "channel"])
 
 
 def claim(engine: Engine, *, person: str, day: date, channel: str, address: str | None, worker: str,

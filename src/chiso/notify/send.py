@@ -6,6 +6,7 @@ import json
 import smtplib
 import urllib.request
 from email.message import EmailMessage
+from typing import Sequence
 
 from chiso import settings
 
@@ -18,21 +19,27 @@ def webhook_configured() -> bool:
     return bool(settings.get("webhook_url").strip())
 
 
-def send_email(*, to: str, subject: str, body: str) -> None:
-    """Send one plain-text message; raises on any SMTP or network error."""
+def send_email(*, to: str | Sequence[str], subject: str, body: str,
+               attachments: Sequence[tuple[str, bytes, str]] = ()) -> None:
+    """Send one plain-text message to one address or several, with ``attachments`` as
+    (file name, content, media type); raises on any SMTP or network error."""
+    recipients = [to] if isinstance(to, str) else [a for a in to if a]
     msg = EmailMessage()
     msg["From"] = settings.get("smtp_from")
-    msg["To"] = to
+    msg["To"] = ", ".join(recipients)
     msg["Subject"] = subject
     msg.set_content(body)
+    for name, data, media_type in attachments:
+        maintype, _sep, subtype = media_type.partition("/")
+        msg.add_attachment(data, maintype=maintype, subtype=subtype or "octet-stream", filename=name)
     port = int(settings.get("smtp_port"))
-    with smtplib.SMTP(settings.get("smtp_host"), port, timeout=30) as smtp:
+    with smtplib.SMTP(settings.get("smtp_host"), port, timeout=60) as smtp:
         if settings.get("smtp_starttls").strip().lower() in ("1", "true", "yes", "on"):
             smtp.starttls()
         user = settings.get("smtp_user")
         if user:
             smtp.login(user, settings.get("smtp_password"))
-        smtp.send_message(msg)
+        smtp.send_message(msg, to_addrs=recipients)
 
 
 def post_webhook(payload: dict, url: str | None = None) -> None:

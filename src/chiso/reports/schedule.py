@@ -26,11 +26,11 @@ from pathlib import Path
 from typing import Any, Sequence
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from chiso import settings
+from chiso import db, settings
 from chiso.errors import ChisoError, NotFound
 from chiso.i18n import LANGUAGES, _
 from chiso.reports.models import ReportRun, ReportSchedule
@@ -245,19 +245,7 @@ def worker_id() -> str:
 
 
 def _insert_ignore(engine: Engine, values: dict) -> None:
-    name = engine.dialect.name
-    if name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    elif name == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    else:  # pragma: no cover
-        dialect_insert = None
-    with engine.begin() as conn:
-        if dialect_insert is None:
-            conn.execute(insert(ReportRun).values(**values))
-        else:
-            conn.execute(dialect_insert(ReportRun).values(**values).on_conflict_do_nothing(
-                index_elements=["schedule_id", "due"]))
+    db.insert_ignore(engine, ReportRun, values, keys=["schedule_id", "due"])
 
 
 def claim(engine: Engine, *, schedule_id: int, due: datetime, worker: str, max_attempts: int = MAX_ATTEMPTS) -> bool:
@@ -297,7 +285,6 @@ def _write(folder: Path, name: str, data: bytes) -> Path:
 
 def execute(engine: Engine, sched: dict[str, Any], due: datetime, *, store=None) -> tuple[Path, str, bool]:
     """Build the run's file, write it and e-mail it: (path, sha256, e-mailed)."""
-    from chiso import db
     from chiso.dossiers.store import DossierStore
     from chiso.reports.document import language
     from chiso.reports.mail import send_with_attachments
