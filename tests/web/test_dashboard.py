@@ -344,3 +344,25 @@ def test_the_menu_links_every_dashboard_page(dc, demo):
     nav = html.split('class="main-nav"')[1].split("</nav>")[0]
     for href in ("/766", "/rankings", "/assessments", "/targets", "/tasks", "/map"):
         assert f'href="{href}"' in nav
+
+
+def test_a_warmed_server_answers_the_overview_without_computing(demo, monkeypatch):
+    """``chiso serve`` warms the overview's figures at start-up; after that the first
+    person's overview computes no index (a computation here would raise)."""
+    from fastapi.testclient import TestClient
+
+    from chiso.index import service
+    from chiso.web.app import create_app
+    from chiso.web.dashboard.overview import warm
+
+    app = create_app(engine=demo.engine, store=demo.store)
+    warm(app)
+
+    def no_computation(*_args, **_kwargs):
+        raise AssertionError("the overview computed the index after the warm-up")
+
+    monkeypatch.setattr(service, "index_766", no_computation)
+    with TestClient(app, raise_server_exceptions=True) as client:
+        sign_in(client, "admin")
+        r = client.get("/")
+        assert r.status_code == 200 and "766" in r.text

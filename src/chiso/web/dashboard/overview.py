@@ -91,3 +91,21 @@ def overview(request: Request, period: str | None = None, actor: Actor = Depends
     return page(request, "overview.html", period=p, picker=common.picker(p), province=province, trend=trend_points,
                 groups=groups, risers=risers, fallers=fallers, last_on_time=last_on_time, overdue=overdue,
                 upcoming=upcoming, red=red, reg=reg, own=own, live_url="/")
+
+
+def warm(app) -> None:
+    """Compute what the overview of the current quarter needs, so that the first person to
+    open it after the server starts does not wait for the computation (about 2 s at 10
+    million dossiers). Run in a background thread at start-up; a failure only costs time."""
+    from chiso import db
+    from chiso.i18n import LANGUAGES, use_language
+
+    with db.transaction(app.state.engine) as session:
+        p = common.pick_period(None)
+        common.registry(app, session)
+        province_code(app, session)
+        for lang in LANGUAGES:
+            with use_language(lang):
+                common.index_by_unit(app, session, p)
+        common.totals_over(app, session, year_months(p))
+        steering_lists(app, session)
