@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import uuid
 from datetime import date
 
 import pytest
@@ -52,7 +53,9 @@ class PgDatabase:
     """A database created for one test (or one session) and dropped after it."""
 
     def __init__(self) -> None:
-        self.name = f"chiso_test_{os.getpid()}_{next(_counter)}"
+        # The random part: test modules that import this file get a second copy of it (and of
+        # the counter) beside the one pytest loaded, and the names must not collide.
+        self.name = f"chiso_test_{os.getpid()}_{next(_counter)}_{uuid.uuid4().hex[:8]}"
         self.admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
         with self.admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{self.name}"'))

@@ -395,3 +395,17 @@ def test_children_exceeding_max_scaled_or_capped(load_tree):
     assert points(scaled, FULL, "work") == pytest.approx(17.25)
     assert points(capped, FULL, "work") == 23
     assert points(capped, FULL | {"appraised": 20, "survey": 1}, "work") == 30
+
+
+def test_a_draft_without_an_input_scores_its_formula_leaf_as_missing(small):
+    """A round's draft may not have the external input yet (the 766 score): results list the
+    formula leaf as missing, with 0 points, instead of failing for the whole round."""
+    draft = score_tree(small, FULL, inputs={}, missing="zero")
+    with_input = score_tree(small, FULL, inputs=INPUTS, missing="zero")
+    formula_leaf = "index766"
+    assert with_input.nodes[formula_leaf].points == 16 and formula_leaf not in with_input.missing
+    assert formula_leaf in draft.missing
+    assert draft.nodes[formula_leaf].points == 0
+    assert draft.total_points == pytest.approx(with_input.total_points - with_input.nodes[formula_leaf].points)
+    with pytest.raises(ChisoError, match="index_766"):
+        score_tree(small, FULL, inputs={}, missing="error")

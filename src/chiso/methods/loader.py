@@ -922,6 +922,11 @@ def shipped(kind: str | None = "flat") -> list[Path]:
     return paths if kind is None else [p for p in paths if file_kind(p) == kind]
 
 
+#: Methods already parsed, by file, modification time and size: parsing the YAML takes
+#: longer than scoring a province, and the definitions (frozen objects) rarely change.
+_PARSED: dict[tuple[str, int, int], AnyMethod] = {}
+
+
 def load(id_or_path: str | Path, *, kind: str | None = None) -> AnyMethod:
     """A method by the id of a shipped definition (``766-portal-2025``) or by file path:
     a :class:`Method` or a :class:`TreeMethod` as the file says. With ``kind``, a method of
@@ -934,9 +939,16 @@ def load(id_or_path: str | Path, *, kind: str | None = None) -> AnyMethod:
             raise NotFound(_("no method {id!r}: shipped methods are {known}").format(id=str(id_or_path), known=known))
     elif not path.exists():
         raise NotFound(_("no definition file {path}").format(path=path))
-    method, problems = _parse(path)
-    if problems or method is None:
-        raise DefinitionError(problems or [f"{path}:1: file: " + _("empty definition")])
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+    method = _PARSED.get(key)
+    if method is None:
+        method, problems = _parse(path)
+        if problems or method is None:
+            raise DefinitionError(problems or [f"{path}:1: file: " + _("empty definition")])
+        if len(_PARSED) >= 64:
+            _PARSED.clear()
+        _PARSED[key] = method
     if kind is not None and method.kind != kind:
         raise ChisoError(_("{id} is a {found} method; this needs a {kind} one").format(
             id=method.id, found=method.kind, kind=kind))

@@ -228,9 +228,15 @@ class _Scorer:
                     raise ChisoError(_("node {id}: its formula reads {target}, which has no value (max 0)").format(
                         id=node.id, target=target))
                 bound[name] = value
+            absent = [target for target in rule.inputs.values() if target not in self.inputs]
+            if absent:
+                if self.missing_policy == "error":
+                    raise ChisoError(_("node {id}: its formula needs the input {input}").format(
+                        id=node.id, input=absent[0]))
+                # A draft without the input yet: the leaf is missing, like a leaf without a value.
+                self.missing.append(node.id)
+                return 0.0
             for name, target in rule.inputs.items():
-                if target not in self.inputs:
-                    raise ChisoError(_("node {id}: its formula needs the input {input}").format(id=node.id, input=target))
                 bound[name] = _number(node, self.inputs[target])
             raw = evaluate(compile_formula(rule.expression), bound)
             return min(max(raw, 0.0), node.max)

@@ -283,21 +283,11 @@ def _has_records(scored) -> bool:
     return ind is None or bool(ind.denominator)
 
 
-_methods: dict[tuple, Any] = {}
-
-
 def method():
-    """The default 766 method, parsed once per version of the definition files (parsing the
-    YAML takes longer than rendering a page)."""
+    """The default 766 method (the loader keeps parsed definitions until their files change)."""
     from chiso.index import service
-    from chiso.methods.loader import DEFINITIONS
 
-    key = tuple((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in sorted(DEFINITIONS.glob("*.yaml")))
-    found = _methods.get(key)
-    if found is None:
-        _methods.clear()
-        found = _methods[key] = service.method_for(None)
-    return found
+    return service.method_for(None)
 
 
 def group_names() -> dict[str, str]:
