@@ -75,22 +75,25 @@ def password_cmd(name: str, password_stdin: bool, must_change: bool) -> None:
     click.echo(_("Password of {name} reset.").format(name=name))
 
 
+def _set_active(name: str, active: bool) -> None:
+    with db.transaction(engine_ready()) as session:
+        service.set_active(session, name=name, active=active)
+    message = _("Account {name} activated.") if active else _("Account {name} deactivated.")
+    click.echo(message.format(name=name))
+
+
 @users.command("deactivate")
 @click.argument("name")
 def deactivate_cmd(name: str) -> None:
     """Deactivate an account: its sessions and tokens end; its history stays."""
-    with db.transaction(engine_ready()) as session:
-        service.set_active(session, name=name, active=False)
-    click.echo(_("Account {name} deactivated.").format(name=name))
+    _set_active(name, False)
 
 
 @users.command("activate")
 @click.argument("name")
 def activate_cmd(name: str) -> None:
     """Activate an account again."""
-    with db.transaction(engine_ready()) as session:
-        service.set_active(session, name=name, active=True)
-    click.echo(_("Account {name} activated.").format(name=name))
+    _set_active(name, True)
 
 
 @users.command("assign")
