@@ -118,7 +118,7 @@ async def login(client, name: str) -> None:
 
 
 async def drive(base: str, seconds: float, units: list[str], round_code: str, think: float) -> dict:
-    import httpx
+    import httpx2 as httpx  # a declared test dependency
 
     limits = httpx.Limits(max_connections=1)
     clients = [httpx.AsyncClient(base_url=base, limits=limits, timeout=120, cookies={"chiso_lang": "vi"})
@@ -208,7 +208,7 @@ def main() -> None:
     server = subprocess.Popen([sys.executable, __file__, "--serve", "--dir", str(args.dir), "--port", str(args.port)],
                               env=env_for(args.dir))
     try:
-        import httpx
+        import httpx2 as httpx
 
         for _i in range(200):
             try:
