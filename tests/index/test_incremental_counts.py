@@ -102,3 +102,26 @@ def test_the_index_is_the_same_either_way(store):
     assert brought.keys() == rebuilt.keys()
     for key, values in rebuilt.items():
         assert brought[key] == pytest.approx(values), key
+
+
+def test_readers_in_several_threads_build_the_counts_once_and_all_read_them(store, monkeypatch):
+    """A server's requests arrive together after an import: one builds, the others wait and
+    read the same files (two writers of one temp file failed before)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    method = default_method("766")
+    calls = []
+    real = compute.day_table
+    monkeypatch.setattr(compute, "day_table", lambda *a, **k: calls.append(1) or real(*a, **k))
+
+    def read(_i):
+        con = service.counting_connection(store, method)
+        try:
+            return con.execute("SELECT count(*) FROM day_counts").fetchone()[0]
+        finally:
+            con.close()
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        sizes = list(pool.map(read, range(6)))
+    assert len(set(sizes)) == 1 and sizes[0] > 0
+    assert calls == [1]

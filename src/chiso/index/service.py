@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -133,24 +135,42 @@ def counting_connection(store, method: Method):
         versions = {kind: store.version(kind) for kind in KINDS}
         key = _cache_key(store, method, versions)
         counts, keys = _cache_files(folder, key)
-        if counts.exists() and keys.exists():
-            con.execute("CREATE OR REPLACE TEMP TABLE day_counts AS SELECT * FROM read_parquet(?)", [str(counts)])
-            con.execute("CREATE OR REPLACE TEMP TABLE day_keys AS SELECT * FROM read_parquet(?)", [str(keys)])
-            return con
-        if not _bring_forward(con, store, method, folder, versions):
-            compute.day_table(con, method)
-        folder.mkdir(parents=True, exist_ok=True)
-        for table, path in (("day_counts", counts), ("day_keys", keys)):
-            temp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
-            con.execute(f"COPY {table} TO '{temp}' (FORMAT parquet)")
-            os.replace(temp, path)  # readers see the whole file or none
-        for old in folder.glob(f"{method.id}-*.parquet"):
-            if not old.name.startswith(key):
-                old.unlink(missing_ok=True)
+        with _building(key):  # one thread of this process builds; the others then read
+            if counts.exists() and keys.exists():
+                con.execute("CREATE OR REPLACE TEMP TABLE day_counts AS SELECT * FROM read_parquet(?)", [str(counts)])
+                con.execute("CREATE OR REPLACE TEMP TABLE day_keys AS SELECT * FROM read_parquet(?)", [str(keys)])
+                return con
+            if not _bring_forward(con, store, method, folder, versions):
+                compute.day_table(con, method)
+            _keep(con, method, folder, key, counts, keys)
         return con
     except BaseException:
         con.close()
         raise
+
+
+_LOCKS: dict[str, threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+def _building(key: str) -> threading.Lock:
+    with _LOCKS_GUARD:
+        if len(_LOCKS) > 256:
+            _LOCKS.clear()
+        return _LOCKS.setdefault(key, threading.Lock())
+
+
+def _keep(con, method: Method, folder: Path, key: str, counts: Path, keys: Path) -> None:
+    """Write the counts of this version to the cache folder and drop older versions'."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for table, path in (("day_counts", counts), ("day_keys", keys)):
+        # Unique per writer: another process may build the same counts at the same time.
+        temp = path.with_name(f".tmp-{os.getpid()}-{uuid.uuid4().hex}-{path.name}")
+        con.execute(f"COPY {table} TO '{temp}' (FORMAT parquet)")
+        os.replace(temp, path)  # readers see the whole file or none
+    for old in folder.glob(f"{method.id}-*.parquet"):
+        if not old.name.startswith(key):
+            old.unlink(missing_ok=True)
 
 
 def _names(session: Session, codes: Sequence[str], day) -> dict[str, str]:

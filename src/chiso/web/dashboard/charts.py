@@ -25,6 +25,8 @@ def line(points: list[tuple[str, float | None]], *, title: str, width: int = 560
     """A line chart of labelled values (None: a gap), with its values as text for screen
     readers and as the points' titles."""
     pad_l, pad_r, pad_t, pad_b = 40, 24, 12, 28
+    if points:  # room for half of the last label, centred under its point (11 px text)
+        pad_r = max(pad_r, int(len(points[-1][0]) * 3.5) + 4)
     vals = [v for _l, v in points if v is not None]
     if not vals:
         return Markup(f'<p class="muted">{escape(title)}: –</p>')

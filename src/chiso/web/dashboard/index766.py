@@ -163,6 +163,7 @@ def ids_file(app, session: Session, p: Period, indicator: str):
     records."""
     import hashlib
     import os
+    import uuid
     from pathlib import Path
 
     from chiso.index import compute
@@ -192,7 +193,7 @@ def ids_file(app, session: Session, p: Period, indicator: str):
         if path.exists():
             return path
         folder.mkdir(parents=True, exist_ok=True)
-        temp = folder / f".tmp-{os.getpid()}-{path.name}"
+        temp = folder / f".tmp-{os.getpid()}-{uuid.uuid4().hex}-{path.name}"  # unique per writer
         con = store.connect()
         try:
             compute.prepare(con)
