@@ -8,6 +8,7 @@ table on; :func:`upgrade` brings any store to the newest revision and is safe to
 from __future__ import annotations
 
 from contextlib import contextmanager
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
 
@@ -28,6 +29,12 @@ NAMING = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+
+def utcnow() -> datetime:
+    """Now, in UTC: what every timestamp column stores (SQLite hands it back naive)."""
+    return datetime.now(timezone.utc)
 
 
 class Base(DeclarativeBase):

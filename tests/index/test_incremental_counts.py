@@ -5,7 +5,7 @@ full recount of the store gives."""
 from __future__ import annotations
 
 import shutil
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 

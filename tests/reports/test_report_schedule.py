@@ -4,21 +4,21 @@
 from __future__ import annotations
 
 import io
-import socket
 import threading
 from datetime import datetime, timedelta, timezone
-from email import message_from_bytes, policy
+from email import policy
 from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from chiso import db
 from chiso.errors import ChisoError
 from chiso.reports import schedule
 from chiso.reports.models import ReportRun, ReportSchedule
+
+from tests.mail import free_port, smtp_server
 
 HCM = "Asia/Ho_Chi_Minh"
 Z = ZoneInfo(HCM)
@@ -111,32 +111,10 @@ def test_two_workers_never_both_claim_a_run(engine, sched_id):
 # --------------------------------------------------------------------------- end to end
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append((tuple(envelope.rcpt_tos), message_from_bytes(envelope.content, policy=policy.default)))
-        return "250 OK"
-
-
 @pytest.fixture
 def smtp(monkeypatch):
-    inbox = Inbox()
-    port = _free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    monkeypatch.setenv("CHISO_SMTP_HOST", "127.0.0.1")
-    monkeypatch.setenv("CHISO_SMTP_PORT", str(port))
-    monkeypatch.setenv("CHISO_SMTP_FROM", "chiso@tinh.test")
-    yield inbox
-    controller.stop()
+    with smtp_server(monkeypatch, policy.default) as inbox:
+        yield inbox
 
 
 @pytest.fixture
@@ -192,7 +170,7 @@ def test_the_weekly_report_is_built_once_and_arrives_as_an_attachment(scheduled,
 def test_a_failed_send_is_recorded_and_retried(scheduled, env, monkeypatch):
     engine = scheduled
     monkeypatch.setenv("CHISO_SMTP_HOST", "127.0.0.1")
-    monkeypatch.setenv("CHISO_SMTP_PORT", str(_free_port()))  # nobody listens
+    monkeypatch.setenv("CHISO_SMTP_PORT", str(free_port()))  # nobody listens
     with db.transaction(engine) as s:
         schedule.add_schedule(s, code="thang", kind="ranking", rule="monthly:1@07:00", fmt="pdf",
                               recipients=["ubnd@tinh.test"], params={"index": "766", "period_kind": "month",

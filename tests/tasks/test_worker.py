@@ -4,15 +4,12 @@ both stores: one digest per person a day, even with two workers at once; escalat
 from __future__ import annotations
 
 import json
-import socket
 import threading
 from datetime import date, timedelta
-from email import message_from_bytes
 from email.header import decode_header, make_header
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from chiso import db, worker
@@ -21,31 +18,9 @@ from chiso.tasks import service
 from chiso.tasks.models import Task
 from chiso.units.models import Unit
 
+from tests.mail import free_port, smtp_server
+
 D = date(2025, 12, 10)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.messages = []
-        self.lock = threading.Lock()
-
-    async def handle_DATA(self, server, session, envelope):
-        msg = message_from_bytes(envelope.content)
-        with self.lock:
-            self.messages.append((tuple(envelope.rcpt_tos), msg))
-        return "250 OK"
-
-    def to(self, addr: str) -> list:
-        return [m for rcpt, m in self.messages if addr in rcpt]
-
-    def clear(self) -> None:
-        self.messages.clear()
 
 
 def _body(msg) -> str:
@@ -54,16 +29,9 @@ def _body(msg) -> str:
 
 @pytest.fixture
 def smtp(monkeypatch):
-    inbox = Inbox()
-    port = _free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    monkeypatch.setenv("CHISO_SMTP_HOST", "127.0.0.1")
-    monkeypatch.setenv("CHISO_SMTP_PORT", str(port))
-    monkeypatch.setenv("CHISO_SMTP_FROM", "chiso@tinh.test")
     monkeypatch.setenv("CHISO_WEBHOOK_URL", "")
-    yield inbox
-    controller.stop()
+    with smtp_server(monkeypatch) as inbox:
+        yield inbox
 
 
 @pytest.fixture
@@ -182,7 +150,7 @@ def test_two_workers_at_once_send_one_digest_per_person(programme, smtp, store_u
 
 def test_a_failed_send_is_retried_until_the_attempts_run_out(programme, monkeypatch):
     monkeypatch.setenv("CHISO_SMTP_HOST", "127.0.0.1")
-    monkeypatch.setenv("CHISO_SMTP_PORT", str(_free_port()))  # nobody listens there
+    monkeypatch.setenv("CHISO_SMTP_PORT", str(free_port()))  # nobody listens there
     monkeypatch.setenv("CHISO_DIGEST_MAX_ATTEMPTS", "2")
     assert len(worker.run_pass(programme, day=D)["failed"]) == 2
     assert len(worker.run_pass(programme, day=D)["failed"]) == 2

@@ -10,7 +10,6 @@ built and, through ``demo_env``, while a test of ours runs: other tests' world i
 from __future__ import annotations
 
 import os
-import socket
 import threading
 import time
 from contextlib import contextmanager
@@ -18,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from chiso import db
+
+from tests.mail import free_port
 
 PASSWORD = "mật-khẩu-demo-đủ-dài"
 DOSSIERS = 6000
@@ -92,12 +93,6 @@ def build(url: str, data_dir: Path, *, dossiers: int = DOSSIERS) -> DemoWorld:
 
 
 # --------------------------------------------------------------------------- a real server
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Server:

@@ -59,7 +59,7 @@ def test_the_round_through_the_api_and_the_appraiser_only_where_assigned(client,
     assert [r["unit"] for r in rows] == [UNIT_A] and rows[0]["total_points"] == 45 + 0.95 * 40
     mine = client.get(f"/api/v1/assessments/rounds/{code}/results", headers=bearer(world, "editor_b")).json()
     assert [r["unit"] for r in mine] == [UNIT_B]
-    log = client.get(f"/api/v1/audit?action=assessment.&limit=50", headers=a).json()
+    log = client.get("/api/v1/audit?action=assessment.&limit=50", headers=a).json()
     actions = {e["action"] for e in log if e["object_key"] == f"{code}/{UNIT_A}"}
     assert {"assessment.self_assessed", "assessment.submitted", "assessment.appraised", "assessment.approved",
             "assessment.published"} <= actions

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -13,15 +12,9 @@ import time
 from contextlib import contextmanager
 
 import httpx2 as httpx  # the client Starlette's TestClient uses (a declared test dependency)
-import pytest
 
+from tests.mail import free_port
 from tests.web.conftest import PASSWORD, UNIT_A, bearer, dossier
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextmanager

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
@@ -19,7 +19,7 @@ from chiso.assessments.cli import RESULT_KEYS
 from chiso.auth.permissions import Actor, require
 from chiso.errors import NotFound
 from chiso.i18n import _
-from chiso.web.apitools import Limit, Offset, clean_filename, page, saved_upload, unit_ids, unknown_unit, visible_unit
+from chiso.web.apitools import Limit, Offset, clean_filename, page, saved_upload, unit_ids, unknown_unit
 from chiso.web.deps import get_actor, get_db, get_user_actor
 
 router = APIRouter(prefix="/assessments", tags=["assessments"])

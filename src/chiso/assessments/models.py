@@ -9,17 +9,13 @@ and where it was loaded from, and refuses to score with another version.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 
 from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from chiso.db import Base
+from chiso.db import Base, utcnow as _now
 from chiso.units.models import Unit
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 class AssessmentRound(Base):

@@ -17,7 +17,6 @@ the self-assessed value.
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
@@ -42,6 +41,7 @@ from chiso.scoring.ranking import competition_rank
 from chiso.units import service as units
 from chiso.units.models import Unit
 from chiso.audit import service as audit
+from chiso.db import utcnow as _now
 
 if TYPE_CHECKING:
     from chiso.auth.permissions import Actor
@@ -50,10 +50,6 @@ STATUSES = ("draft", "self_assessed", "submitted", "appraised", "approved", "pub
 LOCKED = ("approved", "published")
 #: Where a reopened assessment may be sent back to.
 REOPEN_TO = ("draft", "self_assessed", "submitted", "appraised")
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def _status_name(status: str) -> str:

@@ -3,16 +3,12 @@ row, and the migration adds database triggers that refuse it to any other client
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 
 from sqlalchemy import DateTime, ForeignKey, Integer, String, Text, event
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from chiso.db import Base
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
+from chiso.db import Base, utcnow as _now
 
 
 class AuditEntry(Base):

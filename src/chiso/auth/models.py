@@ -7,17 +7,13 @@ user by ``active = False``, so the audit trail always finds who did what."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 
 from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from chiso.db import Base
+from chiso.db import Base, utcnow as _now
 from chiso.units.models import Unit
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 class User(Base):

@@ -22,6 +22,7 @@ from chiso.auth.permissions import PUBLIC, ROLES, TOKEN_SCOPES, Actor, Forbidden
 from chiso.errors import ChisoError, NotFound
 from chiso.i18n import _
 from chiso.units import service as units
+from chiso.db import utcnow as _now
 
 _hasher = PasswordHasher()
 MIN_PASSWORD = 10
@@ -37,10 +38,6 @@ class Throttled(ChisoError):
     def __init__(self, message: str, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def _aware(d: datetime | None) -> datetime | None:

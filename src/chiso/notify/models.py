@@ -7,16 +7,12 @@ whose update changed the row sends. Restarts and a second worker therefore never
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 
 from sqlalchemy import Date, DateTime, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from chiso.db import Base
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
+from chiso.db import Base, utcnow as _now
 
 
 class Digest(Base):

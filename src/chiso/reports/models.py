@@ -9,16 +9,12 @@ workers never both build and send it (as the reminder digests in ``chiso.worker`
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from chiso.db import Base
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
+from chiso.db import Base, utcnow as _now
 
 
 class ReportSchedule(Base):

@@ -21,6 +21,7 @@ from chiso.errors import ChisoError, NotFound
 from chiso.i18n import LANGUAGES, _, current_language
 from chiso.reports import document as doc
 from chiso.reports.render import FORMATS, render
+from chiso.web.apitools import unit_ids
 from chiso.web.deps import check_csrf, get_db, get_user_actor
 from chiso.web.deps import render as render_page
 
@@ -76,7 +77,7 @@ def _form_context(session: Session, actor: Actor, request: Request) -> dict:
     q = request.query_params
     period = common.pick_period(q.get("period"))
     communes = [u for u in units.list_units(session) if u.level in ("agency", "commune")]
-    ids = {code: uid for code, uid in session.execute(select(units.Unit.code, units.Unit.id))}
+    ids = unit_ids(session)
     visible = [u for u in communes if actor.sees(ids.get(u.code))]
     return {
         "kinds": [(k, _kind_label(k)) for k in KINDS], "formats": FORMATS, "picker": common.picker(period),

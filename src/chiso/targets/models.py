@@ -10,17 +10,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 
 from sqlalchemy import JSON, Boolean, Date, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from chiso.db import Base
+from chiso.db import Base, utcnow as _now
 from chiso.units.models import Unit
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 class ManualValue(Base):

@@ -8,16 +8,12 @@ open. Rows are never deleted: a merged commune keeps its own row, its history an
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 
 from sqlalchemy import Boolean, Date, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from chiso.db import Base
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
+from chiso.db import Base, utcnow as _now
 
 
 class Unit(Base):

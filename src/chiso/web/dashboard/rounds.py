@@ -4,7 +4,6 @@ side with the unit's own values, and the public page of published results."""
 
 from __future__ import annotations
 
-import inspect
 import tempfile
 from pathlib import Path
 
@@ -12,7 +11,6 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
-from chiso.audit import service as audit
 from chiso.auth.permissions import Actor, Forbidden, can, require
 from chiso.errors import ChisoError, NotFound
 from chiso.i18n import _, current_language
@@ -25,17 +23,6 @@ router = APIRouter()
 MAX_FORM_FILE = 20 * 1024 * 1024
 SELF_STATUSES = ("draft", "self_assessed")
 APPRAISE_STATUSES = ("submitted", "appraised")
-
-
-def call(fn, who: Actor, session: Session, audit_action: str, unit_id: int | None, key: str, **kwargs):
-    """Call a service function for ``who``: with ``who=`` where the function records the
-    audit entry itself, else recording it here."""
-    if "who" in inspect.signature(fn).parameters:
-        return fn(session, **kwargs, who=who)
-    result = fn(session, **kwargs)
-    audit.record(session, actor=who, action=audit_action, object_type="assessment", object_key=key,
-                 unit_id=unit_id, after={k: v for k, v in kwargs.items() if k in ("values", "notes", "comments", "node_id")})
-    return result
 
 
 _trees: dict[tuple, object] = {}
@@ -212,11 +199,10 @@ async def save_self(request: Request, code: str, unit: str, actor: Actor = Depen
             raw = form.get(f"input.{name}")
             if isinstance(raw, str) and raw.strip():
                 inputs[name] = _number(raw)
-        call(rounds.self_assess, actor, session, "assessment.self_assessed", info.id, f"{rnd.code}/{info.code}",
-             round_code=rnd.code, unit_code=info.code, values=values, notes=notes, inputs=inputs, actor=actor.name)
+        rounds.self_assess(session, round_code=rnd.code, unit_code=info.code, values=values, notes=notes,
+                           inputs=inputs, actor=actor.name, who=actor)
         if form.get("action") == "submit":
-            call(rounds.submit, actor, session, "assessment.submitted", info.id, f"{rnd.code}/{info.code}",
-                 round_code=rnd.code, unit_code=info.code, actor=actor.name)
+            rounds.submit(session, round_code=rnd.code, unit_code=info.code, actor=actor.name, who=actor)
             return _back(rnd.code, info.code, saved="submitted")
     except ChisoError as exc:
         return _back(rnd.code, info.code, error=str(exc)[:300])
@@ -244,9 +230,8 @@ async def upload_evidence(request: Request, code: str, unit: str, actor: Actor =
                     return _back(rnd.code, info.code, error=_("The file is larger than 20 MB."))
                 out.write(chunk)
         try:
-            call(rounds.attach_evidence, actor, session, "assessment.evidence", info.id, f"{rnd.code}/{info.code}",
-                 round_code=rnd.code, unit_code=info.code, node_id=node, path=path, actor=actor.name,
-                 name=upload.filename or "file")
+            rounds.attach_evidence(session, round_code=rnd.code, unit_code=info.code, node_id=node, path=path,
+                                   actor=actor.name, name=upload.filename or "file", who=actor)
         except ChisoError as exc:
             return _back(rnd.code, info.code, error=str(exc)[:300])
     return _back(rnd.code, info.code, saved="evidence")
@@ -260,8 +245,7 @@ def submit(request: Request, code: str, unit: str, actor: Actor = Depends(get_us
     rnd, info, a = _assessment(request, session, actor, code, unit)
     require(actor, "assessments:write", unit_id=info.id)
     try:
-        call(rounds.submit, actor, session, "assessment.submitted", info.id, f"{rnd.code}/{info.code}",
-             round_code=rnd.code, unit_code=info.code, actor=actor.name)
+        rounds.submit(session, round_code=rnd.code, unit_code=info.code, actor=actor.name, who=actor)
     except ChisoError as exc:
         return _back(rnd.code, info.code, error=str(exc)[:300])
     return _back(rnd.code, info.code, saved="submitted")
@@ -280,8 +264,8 @@ async def appraise(request: Request, code: str, unit: str, actor: Actor = Depend
     tree = _tree(method, rounds.assessment_view(session, round_code=rnd.code, unit_code=info.code), current_language())
     try:
         values, comments = _values(form, tree, "a")
-        call(rounds.appraise, actor, session, "assessment.appraised", info.id, f"{rnd.code}/{info.code}",
-             round_code=rnd.code, unit_code=info.code, values=values, comments=comments, actor=actor.name)
+        rounds.appraise(session, round_code=rnd.code, unit_code=info.code, values=values, comments=comments,
+                        actor=actor.name, who=actor)
     except ChisoError as exc:
         return _back(rnd.code, info.code, error=str(exc)[:300])
     return _back(rnd.code, info.code, saved="appraised")
