@@ -108,7 +108,7 @@ _loaded: dict[str, str] = {}
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
-def loaded_url(request, tmp_path_factory):
+def loaded_store_url(request, tmp_path_factory):
     """A store holding province 68 (Lâm Đồng), loaded once per backend for read-only tests."""
     from chiso.units import service
 
@@ -124,11 +124,23 @@ def loaded_url(request, tmp_path_factory):
 
 
 @pytest.fixture
-def loaded(loaded_url, monkeypatch):
+def loaded_url(loaded_store_url, monkeypatch, tmp_path):
+    """The loaded store for one test: its records go to a folder of the test's own, which
+    the store starts afresh (the tables are shared by the tests; the records are not)."""
+    monkeypatch.setenv("CHISO_DATABASE_URL", loaded_store_url)
+    monkeypatch.setenv("CHISO_RECORDS_PATH", str(tmp_path / "records"))
+    engine = db.make_engine(loaded_store_url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE store_identity SET records_created_at = NULL"))
+    engine.dispose()
+    return loaded_store_url
+
+
+@pytest.fixture
+def loaded(loaded_url):
     """A session on the loaded store; whatever the test writes is rolled back."""
     from sqlalchemy.orm import Session
 
-    monkeypatch.setenv("CHISO_DATABASE_URL", loaded_url)
     engine = db.make_engine(loaded_url)
     with engine.connect() as conn:
         trans = conn.begin()

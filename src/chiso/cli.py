@@ -24,23 +24,38 @@ def cli() -> None:
 @cli.command()
 @click.option("--province", "province", required=True, help="Code of today's province, e.g. 68 for Lâm Đồng.")
 @click.option("--agencies", "template", type=click.Path(exists=True, dir_okay=False), help="Agency template (YAML) to use instead of the default.")
+@click.option("--records", "records", type=click.Path(file_okay=False),
+              help="Folder of the store's records (dossiers, evidence, reports), kept in the store. "
+                   "Default: beside an SQLite file (x.sqlite3 → x.records/).")
+@click.option("--adopt-records", "adopt", type=click.Path(exists=True, file_okay=False),
+              help="Move the records of an earlier chiso (a folder that belongs to no store) into this store's.")
 @click.option("--format", "fmt", type=FORMATS, default="table")
-def init(province: str, template: str | None, fmt: str) -> None:
+def init(province: str, template: str | None, records: str | None, adopt: str | None, fmt: str) -> None:
     """Create or upgrade the database and load a province's units and their lineage."""
+    from chiso.store import service as store
     from chiso.units import service
 
     engine = db.make_engine()
     db.upgrade(engine)
+    notes = store.prepare(engine, records=records, adopt=adopt)
     with db.transaction(engine) as session:
         summary = service.init_province(session, province, template=template)
-    _print_load_summary(summary, engine, fmt)
+    _print_load_summary(summary, engine, fmt, notes=notes)
 
 
-def _print_load_summary(summary, engine, fmt: str) -> None:
+def _print_load_summary(summary, engine, fmt: str, *, notes: list[str] | None = None) -> None:
+    from chiso.store import service as store
+
+    ident = store.identity(engine)
+    where = {"database": db.describe(engine), "store_id": ident.store_id,
+             "records_path": str(store.records_path(engine, ident))}
     if fmt == "json":
-        emit_json(summary.to_json() | {"database": db.describe(engine)})
+        emit_json(summary.to_json() | where | {"notes": notes or []})
         return
     click.echo(_("Province {code} loaded into {url}.").format(code=summary.province, url=db.describe(engine)))
+    click.echo(_("Store {store_id}; records in {path}.").format(store_id=ident.store_id, path=where["records_path"]))
+    for note in notes or []:
+        click.echo(note)
     rows = [
         {"what": what, "inserted": summary.inserted.get(what, 0), "updated": summary.updated.get(what, 0),
          "unchanged": summary.unchanged.get(what, 0)}
@@ -130,8 +145,8 @@ def _demo_accounts(engine, code: str) -> None:
 def _demo_index(engine, code: str, n: int) -> None:
     """Demo dossiers in the store, and what the 766 index says of this quarter."""
     from chiso.dossiers.cli import make_demo_data
-    from chiso.dossiers.store import DossierStore
     from chiso.index import service as index_service
+    from chiso.store.service import open_records
     from chiso.periods import period_for
 
     summary = make_demo_data(code, n=n, seed=1)
@@ -139,7 +154,7 @@ def _demo_index(engine, code: str, n: int) -> None:
         **{k: summary.to_json()[k] for k in ("read", "inserted", "unchanged", "rejected")}))
     quarter = period_for("quarter", date.today())
     with db.transaction(engine) as session:
-        rows = index_service.index_766(session, DossierStore(), quarter)
+        rows = index_service.index_766(session, open_records(session), quarter)
     province = next(r for r in rows if r["unit"] == code)
     click.echo(_("766 index {period}: {name} {total}/100 ({band}).").format(
         period=quarter.code, name=province["name"], total=number(province["total"] or 0), band=province["band_name"]))
@@ -176,6 +191,7 @@ def _register() -> None:
     from chiso.web.cli import serve
     from chiso.dossiers.cli import demo_data, dossiers
     from chiso.index.cli import index
+    from chiso.store.cli import store
     from chiso.methods.cli import methods
     from chiso.periods_cli import periods
     from chiso.targets.cli import indicators, targets
@@ -190,6 +206,7 @@ def _register() -> None:
     cli.add_command(dossiers)
     cli.add_command(demo_data)
     cli.add_command(index)
+    cli.add_command(store)
     cli.add_command(rounds)
     cli.add_command(tasks)
     cli.add_command(committee)

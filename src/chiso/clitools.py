@@ -34,3 +34,11 @@ def engine_ready():
     engine = db.make_engine()
     db.require_schema(engine)
     return engine
+
+
+def records(where):
+    """The columnar records of the store of ``where`` (an engine or a session), in the
+    store's own folder, refused when that folder is another store's."""
+    from chiso.store.service import open_records
+
+    return open_records(where)

@@ -64,13 +64,13 @@ def seed_demo(engine: Engine, province_code: str, *, today: date | None = None, 
     docstring); returns counts of what it added."""
     from chiso.assessments import service as rounds
     from chiso.assessments.models import AssessmentRound
-    from chiso.dossiers.store import DossierStore
+    from chiso.store.service import open_records
     from chiso.targets import service as targets
     from chiso.tasks import service as tasks
     from chiso.units import service as units
 
     today = today or date.today()
-    store = store or DossierStore()
+    store = store or open_records(engine)
     rng = random.Random(SEED)
     out = {"members": 0, "tasks": 0, "targets": 0, "rounds": 0, "flips": 0}
     with db.transaction(engine) as session:

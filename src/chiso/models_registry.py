@@ -8,3 +8,4 @@ from chiso.notify import models as notify_models  # noqa: F401
 from chiso.auth import models as auth_models  # noqa: F401
 from chiso.audit import models as audit_models  # noqa: F401
 from chiso.reports import models as reports_models  # noqa: F401
+from chiso.store import models as store_models  # noqa: F401

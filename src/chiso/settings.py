@@ -51,7 +51,8 @@ def _default_database_url() -> str:
 SETTINGS: tuple[Setting, ...] = (
     Setting(
         "data_dir",
-        "Folder for the embedded store, the columnar dossier store and uploaded files.",
+        "Folder of the default embedded store (`chiso.sqlite3` and its records folder "
+        "`chiso.records/`) and of the records folders of PostgreSQL stores given no `--records`.",
         _data_dir,
         default_doc="the per-user data folder (e.g. `~/.local/share/chiso` on Linux)",
     ),
@@ -61,6 +62,15 @@ SETTINGS: tuple[Setting, ...] = (
         "or PostgreSQL, e.g. `postgresql+psycopg://user@127.0.0.1:5432/chiso`.",
         _default_database_url,
         default_doc="`sqlite:///` + `chiso.sqlite3` in the data folder",
+    ),
+    Setting(
+        "records_path",
+        "Records folder of the store (dossier records, evidence files, reports), overriding the one "
+        "the store keeps: e.g. a second application server that mounts the folder elsewhere. "
+        "The folder names its store; another store's folder is refused.",
+        lambda: "",
+        default_doc="empty: the store's own (beside an SQLite file, `lamdong.sqlite3` → `lamdong.records/`; "
+                    "for PostgreSQL the folder given to `chiso init --records`)",
     ),
     Setting(
         "duckdb_memory_limit",

@@ -13,6 +13,7 @@ from chiso import db
 from chiso.assessments import evidence, service, surveys
 from chiso.assessments.models import RoundEvent
 from chiso.errors import ChisoError
+from chiso.store import service as store_service
 
 WITH, WITHOUT = "with_procedures", "without_procedures"
 
@@ -90,9 +91,12 @@ def test_a_full_round(store, method_file, tmp_path, data_dir):
         ev = service.attach_evidence(s, round_code="r2025", unit_code="99.SNV", node_id="tasks", path=pdf, actor="snv")
         assert ev.sha256 == hashlib.sha256(content).hexdigest()
         assert (ev.size, ev.media_type, ev.original_name) == (len(content), "application/pdf", "Báo cáo 12.pdf")
-    blob = data_dir / "evidence" / ev.sha256
+    # In the store's own records folder, never in a folder of the operating-system user.
+    folder = evidence.store_dir(engine)
+    assert not (data_dir / "evidence").exists() and folder.parent == store_service.records_path(engine)
+    blob = folder / ev.sha256
     assert blob.read_bytes() == content and not blob.stat().st_mode & 0o111
-    assert evidence.read(ev.sha256) == content
+    assert evidence.read(ev.sha256, where=engine) == content
 
     big = tmp_path / "big.pdf"
     with big.open("wb") as f:
@@ -115,7 +119,7 @@ def test_a_full_round(store, method_file, tmp_path, data_dir):
             service.attach_evidence(s, round_code="r2025", unit_code="99.SNV", node_id="tasks", path=archive, actor="snv")
         with pytest.raises(ChisoError, match="content is not a .pdf file"):
             service.attach_evidence(s, round_code="r2025", unit_code="99.SNV", node_id="tasks", path=fake, actor="snv")
-    assert sorted(p.name for p in (data_dir / "evidence").iterdir()) == [ev.sha256]
+    assert sorted(p.name for p in folder.iterdir()) == [ev.sha256]
 
     # Surveys feed the survey leaf of SNV and STP.
     with db.transaction(engine) as s:

@@ -288,10 +288,6 @@ def test_progress_reports_rows_up_to_the_total(store, tmp_path):
     assert dones == sorted(dones) and all(d <= t for d, t in calls)
 
 
-def test_default_location_is_under_the_data_dir(tmp_path):
-    assert DossierStore().root == tmp_path / "data" / "dossiers"
-
-
 def test_an_empty_store_has_typed_empty_views(store):
     con = store.connect()
     assert con.execute("SELECT count(*) FROM dossiers").fetchone() == (0,)

@@ -164,7 +164,10 @@ def test_the_weekly_report_is_built_once_and_arrives_as_an_attachment(scheduled,
 
     assert Path(runs[0]["file"]).read_bytes() == data
     assert runs[0]["sha256"] == hashlib.sha256(data).hexdigest()
-    assert Path(runs[0]["file"]).parent == tmp_path / "data" / "reports" / "tuan-766"
+    from chiso.store.service import reports_dir
+
+    # In the store's own folder, not in a folder of the operating-system user.
+    assert Path(runs[0]["file"]).parent == reports_dir(engine) / "tuan-766"
 
 
 def test_a_failed_send_is_recorded_and_retried(scheduled, env, monkeypatch):

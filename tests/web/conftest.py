@@ -116,7 +116,8 @@ def _seed_domains(session, w: "World") -> None:
 @pytest.fixture(scope="session", params=BACKENDS)
 def world(request, tmp_path_factory):
     from chiso.auth import service as auth
-    from chiso.dossiers.store import DossierStore, registry_units
+    from chiso.dossiers.store import registry_units
+    from chiso.store.service import open_records
     from chiso.units import service as units
 
     url, pg = _make_store(request.param, tmp_path_factory)
@@ -126,7 +127,7 @@ def world(request, tmp_path_factory):
     os.environ["CHISO_DATABASE_URL"] = url
     engine = db.make_engine(url)
     db.upgrade(engine)
-    w = World(url=url, engine=engine, store=DossierStore(data_dir / "dossiers"), data_dir=data_dir)
+    w = World(url=url, engine=engine, store=open_records(engine), data_dir=data_dir)
     with db.transaction(engine) as session:
         units.init_province(session, "68")
         for name, role, unit in (("admin", "admin", None), ("editor_a", "editor", UNIT_A),

@@ -59,14 +59,14 @@ def build(url: str, data_dir: Path, *, dossiers: int = DOSSIERS) -> DemoWorld:
     from chiso.auth import service as auth
     from chiso.demo import seed_demo
     from chiso.dossiers.cli import make_demo_data
-    from chiso.dossiers.store import DossierStore
+    from chiso.store.service import open_records
     from chiso.units import service as units
 
     with environment(url, data_dir):
         engine = db.make_engine(url)
         db.upgrade(engine)
         make_demo_data("68", n=dossiers, seed=1)
-        store = DossierStore(data_dir / "dossiers")
+        store = open_records(engine)
         seed_demo(engine, "68", store=store, communes_in_round=ROUND_UNITS)
         with db.transaction(engine) as session:
             communes = units.list_units(session, level="commune", within="68", as_of=date.today())

@@ -8,6 +8,8 @@ import re
 
 import pytest
 
+from chiso.assessments import evidence
+
 from tests.web.conftest import PUBLISHED, ROUND, TASK_A, UNIT_A, UNIT_B, bearer, dossier, login
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -139,8 +141,8 @@ def test_evidence_file_names_are_sanitised_and_stay_in_the_data_folder(client, w
         kept = r.json()["name"]
         assert "/" not in kept and "\\" not in kept and "\x00" not in kept and "\u202e" not in kept and kept not in (".", "..")
         assert len(kept) <= 255
-        assert (world.data_dir / "evidence" / r.json()["sha256"]).exists()
-    root = world.data_dir.resolve()
+        assert (evidence.store_dir(world.engine) / r.json()["sha256"]).exists()
+    root = world.store.root.resolve()
     for p in root.parent.iterdir():
         assert p == root or not p.name.endswith(".pdf")
     assert not any(re.search(r"passwd|boot|cron", p.name) for p in root.rglob("*"))

@@ -11,7 +11,7 @@ Rules (docs/assessments.md):
   container, ...), so a renamed executable is refused;
 - the original name is kept for display and download only; a name with path parts
   (``/``, ``\\``, ``..``), control characters or more than 255 characters is refused;
-- the content is written once under ``<data_dir>/evidence/<sha256>``, without an
+- the content is written once under ``evidence/<sha256>`` of the store's records folder (:mod:`chiso.store.service`), without an
   extension and without execute permission, and its checksum is checked again on read.
 """
 
@@ -24,7 +24,6 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from chiso import settings
 from chiso.errors import ChisoError
 from chiso.i18n import _
 
@@ -64,12 +63,15 @@ class Stored:
     sha256: str
 
 
-def store_dir() -> Path:
-    return Path(settings.get("data_dir")) / "evidence"
+def store_dir(where) -> Path:
+    """The evidence folder of the store of ``where`` (an engine or a session)."""
+    from chiso.store.service import evidence_dir
+
+    return evidence_dir(where)
 
 
-def blob_path(sha256: str) -> Path:
-    return store_dir() / sha256
+def blob_path(sha256: str, *, where) -> Path:
+    return store_dir(where) / sha256
 
 
 def check_name(name: str) -> str:
@@ -97,7 +99,7 @@ def media_type(name: str, head: bytes) -> str:
     return mtype
 
 
-def store(path: Path, name: str | None = None) -> Stored:
+def store(path: Path, name: str | None = None, *, where) -> Stored:
     """Check ``path`` and copy it into the evidence store; the stored content is the one hashed."""
     name = check_name(name if name is not None else path.name)
     try:
@@ -109,7 +111,7 @@ def store(path: Path, name: str | None = None) -> Stored:
             name=name, size=size, limit=MAX_BYTES))
     if size == 0:
         raise ChisoError(_("Evidence file {name} is refused: it is empty.").format(name=name))
-    folder = store_dir()
+    folder = store_dir(where)
     folder.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
     written = 0
@@ -128,7 +130,7 @@ def store(path: Path, name: str | None = None) -> Stored:
                 out.write(chunk)
                 chunk = src.read(1 << 20)
         sha = digest.hexdigest()
-        target = blob_path(sha)
+        target = folder / sha
         os.chmod(tmp, 0o444)
         if target.exists():
             os.unlink(tmp)
@@ -141,9 +143,9 @@ def store(path: Path, name: str | None = None) -> Stored:
     return Stored(name=name, size=written, media_type=mtype, sha256=sha)
 
 
-def read(sha256: str) -> bytes:
+def read(sha256: str, *, where) -> bytes:
     """The stored content, refused if it no longer matches its checksum."""
-    path = blob_path(sha256)
+    path = blob_path(sha256, where=where)
     try:
         data = path.read_bytes()
     except OSError:

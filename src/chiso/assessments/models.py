@@ -95,7 +95,7 @@ class LeafValue(Base):
 
 class Evidence(Base):
     """An evidence file for one leaf. The content is stored once per checksum under
-    ``<data_dir>/evidence/<sha256>``; it is only ever read back, never run."""
+    ``evidence/<sha256>`` in the store's records folder; it is only ever read back, never run."""
 
     __tablename__ = "assessment_evidence"
 

@@ -295,7 +295,7 @@ def attach_evidence(session: Session, *, round_code: str, unit_code: str, node_i
     rnd = a.round
     _require_status(rnd, a, ("draft", "self_assessed"), _("attach evidence"))
     _leaf(method_of(rnd), node_id)
-    stored = evidence_store.store(Path(path), name)
+    stored = evidence_store.store(Path(path), name, where=session)
     ev = Evidence(node_id=node_id, original_name=stored.name, size=stored.size, media_type=stored.media_type,
                   sha256=stored.sha256, uploaded_by=actor, uploaded_at=_now())
     a.evidence.append(ev)

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import click
 
-from chiso import db, settings
-from chiso.clitools import FORMATS, engine_ready
+from chiso import db
+from chiso.clitools import FORMATS, engine_ready, records
 from chiso.errors import NotFound
 from chiso.i18n import _
 from chiso.output import emit_json, emit_table
@@ -34,14 +34,14 @@ def _progress_bar(label: str):
 
 
 def import_into_store(paths: list[Path], *, source: str, kind: str, progress=None):
-    from chiso.dossiers.store import DossierStore, registry_units
+    from chiso.dossiers.store import registry_units
 
     from chiso.audit import service as audit
 
     engine = engine_ready()
     with db.transaction(engine) as session:
         units = registry_units(session) if kind != "procedures" else None
-    store = DossierStore(memory_limit=settings.get("duckdb_memory_limit"))
+    store = records(engine)
     summary = store.import_files(paths, source=source, units=units, progress=progress, kind=kind)
     data = summary.to_json()
     with db.transaction(engine) as session:
@@ -110,6 +110,7 @@ def make_demo_data(province: str, *, n: int, seed: int, year: int | None = None,
     """Load the province if needed, generate demo records for its units and import them
     (or, with ``out``, write them as canonical CSV and return None)."""
     from chiso.dossiers import demo
+    from chiso.store.service import files_root
     from chiso.units import service
 
     engine = db.make_engine()
@@ -130,7 +131,7 @@ def make_demo_data(province: str, *, n: int, seed: int, year: int | None = None,
                  if v.level == "commune" or (v.level == "agency" and v.code in handling)]
     # Kept after the import: the generated files, and the rejects of their dirty rows, are
     # there to be looked at.
-    workdir = Path(settings.get("data_dir")) / "demo" if out is None else Path(tempfile.mkdtemp(prefix="chiso-demo-"))
+    workdir = files_root(engine) / "demo" if out is None else Path(tempfile.mkdtemp(prefix="chiso-demo-"))
     try:
         files = demo.generate(province=code, units=units, n=n, seed=seed, year=year, out_dir=workdir, until=until)
         if out is not None:

@@ -5,7 +5,7 @@ Why this design
 The web server reads while a CLI import and the worker write, and two imports may run at
 once. A DuckDB database file admits one read-write process at a time (and readers cannot open
 it while a writer has it), so a single ``.duckdb`` file would make the dashboard wait for
-every import. Instead the store is a folder (setting ``data_dir`` + ``/dossiers``)::
+every import. Instead the store is a folder, the records folder of its store (see :mod:`chiso.store.service`)::
 
     .lock                         write lock (flock), held only to commit
     dossiers/base-000000000041.parquet   every record as of version 41, one row per key,
@@ -161,13 +161,14 @@ def registry_units(session: Any) -> list[UnitRow]:
 class DossierStore:
     """The store of dossiers, the procedure catalogue and feedback (see the module docstring).
 
-    ``path`` defaults to ``<data_dir>/dossiers``; tests pass a temporary folder.
+    ``path`` is the store's records folder: :func:`chiso.store.service.open_records` finds
+    it from the store (and refuses another store's); tests pass a temporary folder.
     ``memory_limit`` (a DuckDB size such as ``"2GB"``) caps what one import holds in memory;
     by default DuckDB's own limit applies (80% of the machine's memory)."""
 
-    def __init__(self, path: Path | str | None = None, *, retain_seconds: float = RETAIN_SECONDS,
+    def __init__(self, path: Path | str, *, retain_seconds: float = RETAIN_SECONDS,
                  memory_limit: str | None = None):
-        self.root = Path(path) if path is not None else Path(settings.get("data_dir")) / "dossiers"
+        self.root = Path(path)
         self.retain_seconds = retain_seconds
         self.memory_limit = memory_limit
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from chiso import db
-from chiso.clitools import FORMATS, engine_ready
+from chiso.clitools import FORMATS, engine_ready, records
 from chiso.i18n import _
 from chiso.output import emit_json, emit_table
 
@@ -15,11 +15,6 @@ def _period(text: str):
 
     return parse_period(text)
 
-
-def _store():
-    from chiso.dossiers.store import DossierStore
-
-    return DossierStore()
 
 
 _method = click.option("--method", "method_id", help="Method definition id (default: the family's default version).")
@@ -42,7 +37,7 @@ def index_766(period_text: str, unit: str | None, group: str | None, method_id: 
 
     period = _period(period_text)
     with db.transaction(engine_ready()) as session:
-        rows = service.index_766(session, _store(), period, unit=unit, group=group, method_id=method_id)
+        rows = service.index_766(session, records(session), period, unit=unit, group=group, method_id=method_id)
     if fmt == "json":
         emit_json(rows)
         return
@@ -69,7 +64,7 @@ def explain(index_name: str, period_text: str, unit: str, indicator: str, method
     from chiso.index import service
 
     with db.transaction(engine_ready()) as session:
-        data = service.explain(session, _store(), _period(period_text), unit=unit, indicator=indicator, method_id=method_id)
+        data = service.explain(session, records(session), _period(period_text), unit=unit, indicator=indicator, method_id=method_id)
     if fmt == "json":
         emit_json(data)
         return

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from chiso import db
-from chiso.clitools import DATE, FORMATS, engine_ready
+from chiso.clitools import DATE, FORMATS, engine_ready, records
 from chiso.errors import ChisoError
 from chiso.i18n import LANGUAGES, _
 from chiso.output import emit_json, emit_table
@@ -29,11 +29,6 @@ def _period(text: str):
 
     return parse_period(text)
 
-
-def _store():
-    from chiso.dossiers.store import DossierStore
-
-    return DossierStore()
 
 
 def write_file(path: Path, data: bytes) -> None:
@@ -84,7 +79,7 @@ def ranking(index_name, period_text, round_code, groups, fmt, out, lang, issuer,
         raise ChisoError(_("--index 766 needs --period."))
     period = _period(period_text) if index_name else None
     with db.transaction(engine_ready()) as session:
-        doc = build_ranking(session, _store(), index=index_name, period=period, round_code=round_code,
+        doc = build_ranking(session, records(session), index=index_name, period=period, round_code=round_code,
                             groups=list(groups), lang=lang, day=day, issuer=issuer, method_id=method_id)
     _emit(doc, fmt, out)
 
@@ -112,10 +107,10 @@ def scorecard(unit_codes, group, period_text, fmt, out, split, as_of, lang, issu
     kw = dict(period=period, group=group, lang=lang, day=day, as_of=as_of, issuer=issuer, method_id=method_id)
     with db.transaction(engine_ready()) as session:
         if not split:
-            doc = build_scorecards(session, _store(), unit_codes=list(unit_codes), **kw)
+            doc = build_scorecards(session, records(session), unit_codes=list(unit_codes), **kw)
             _emit(doc, fmt, out)
             return
-        docs = build_scorecards_split(session, _store(), unit_codes=list(unit_codes), **kw)
+        docs = build_scorecards_split(session, records(session), unit_codes=list(unit_codes), **kw)
     files = [(Path(out) / f"{code}-{period.code}.{fmt}", render(doc, fmt)) for code, doc in docs]
     if Path(out).exists() and not Path(out).is_dir():  # checked before anything is written
         raise ChisoError(_("{path} is a file; --split writes one file per unit into a folder.").format(path=out))
@@ -141,7 +136,7 @@ def periodic(period_text, threshold, fmt, out, lang, issuer, day, method_id) -> 
 
     period = _period(period_text)
     with db.transaction(engine_ready()) as session:
-        doc = build_periodic(session, _store(), period=period, threshold=threshold, lang=lang, day=day,
+        doc = build_periodic(session, records(session), period=period, threshold=threshold, lang=lang, day=day,
                              issuer=issuer, method_id=method_id)
     _emit(doc, fmt, out)
 

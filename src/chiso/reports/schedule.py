@@ -285,12 +285,12 @@ def _write(folder: Path, name: str, data: bytes) -> Path:
 
 def execute(engine: Engine, sched: dict[str, Any], due: datetime, *, store=None) -> tuple[Path, str, bool]:
     """Build the run's file, write it and e-mail it: (path, sha256, e-mailed)."""
-    from chiso.dossiers.store import DossierStore
     from chiso.reports.document import language
+    from chiso.store.service import files_root, open_records
     from chiso.reports.mail import send_with_attachments
     from chiso.reports.render import MEDIA_TYPES, render
 
-    store = store or DossierStore()
+    store = store or open_records(engine)
     tz = settings.get("timezone")
     due_local = due.astimezone(ZoneInfo(tz))
     with language(sched["lang"]) as lang:
@@ -302,7 +302,8 @@ def execute(engine: Engine, sched: dict[str, Any], due: datetime, *, store=None)
                                  day=due_local.date(), period=period)
         data = render(doc, sched["format"])
         name = f"{doc.slug}-{due_local.strftime('%Y%m%d-%H%M')}.{sched['format']}"
-        path = _write(Path(settings.get("data_dir")) / "reports" / sched["code"], name, data)
+        root = files_root(engine)
+        path = _write(root / "reports" / sched["code"], name, data)
         digest = hashlib.sha256(data).hexdigest()
         if not sched["recipients"]:
             return path, digest, False

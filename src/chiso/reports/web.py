@@ -144,12 +144,14 @@ def run_file(run_id: int, actor: Actor = Depends(get_user_actor), session: Sessi
 
     if not actor.province_wide:
         raise NotFound(_("Not found."))
-    from chiso import settings
+    from chiso.store.service import reports_dir
 
     run = session.get(ReportRun, run_id) if run_id < 2**62 else None
-    path = Path(run.file_path).resolve() if run is not None and run.file_path else None
-    folder = (Path(settings.get("data_dir")) / "reports").resolve()
-    # Only files the worker wrote into its own folder are ever served.
+    folder = reports_dir(session).resolve()
+    # Found by schedule and name in this store's folder, wherever the store was when the
+    # file was written (a restored store keeps its runs); only files in it are served.
+    kept = Path(run.file_path) if run is not None and run.file_path else None
+    path = (folder / kept.parent.name / kept.name).resolve() if kept is not None else None
     if path is None or not path.is_relative_to(folder) or not path.is_file():
         raise NotFound(_("Not found."))
     fmt = path.suffix.lstrip(".")

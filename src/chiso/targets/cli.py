@@ -7,16 +7,11 @@ from datetime import date
 import click
 
 from chiso import db
-from chiso.clitools import DATE, FORMATS, engine_ready
+from chiso.clitools import DATE, FORMATS, engine_ready, records
 from chiso.i18n import _
 from chiso.output import emit_json, emit_table
 from chiso.targets import lights, service
 
-
-def _store():
-    from chiso.dossiers.store import DossierStore
-
-    return DossierStore()
 
 
 @click.group()
@@ -71,7 +66,7 @@ _as_of = click.option("--as-of", "as_of", type=DATE, help="Date of the lights (d
 def status_cmd(as_of: date | None, target: str | None, fmt: str) -> None:
     """The traffic light of every (target, unit) on a date."""
     with db.transaction(engine_ready()) as session:
-        rows = service.status(session, as_of=as_of or date.today(), store=_store(), target=target)
+        rows = service.status(session, as_of=as_of or date.today(), store=records(session), target=target)
     if fmt == "json":
         emit_json(rows)
     else:
@@ -85,7 +80,7 @@ def status_cmd(as_of: date | None, target: str | None, fmt: str) -> None:
 def evaluate_cmd(as_of: date | None, fmt: str) -> None:
     """Colour every (target, unit) and record each change of colour."""
     with db.transaction(engine_ready()) as session:
-        data = service.evaluate(session, as_of=as_of or date.today(), store=_store())
+        data = service.evaluate(session, as_of=as_of or date.today(), store=records(session))
     if fmt == "json":
         emit_json(data)
     else:
@@ -123,7 +118,7 @@ def flips_cmd(since, until, to, unit, target, fmt: str) -> None:
 def rollup_cmd(as_of: date | None, fmt: str) -> None:
     """Each unit's and the province's overall colour."""
     with db.transaction(engine_ready()) as session:
-        data = service.rollup(session, as_of=as_of or date.today(), store=_store())
+        data = service.rollup(session, as_of=as_of or date.today(), store=records(session))
     if fmt == "json":
         emit_json(data)
     else:

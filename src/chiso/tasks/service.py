@@ -244,7 +244,7 @@ def update_progress(session: Session, *, code: str, percent: int, note: str | No
     if task.status == "cancelled":
         raise ChisoError(_("Task {id} is cancelled.").format(id=code))
     before = _state(task)
-    kept = _evidence_fields(evidence, evidence_name)
+    kept = _evidence_fields(session, evidence, evidence_name)
     task.progress.append(TaskProgress(on=on or date.today(), percent=percent, note=note, by=by, **kept))
     if task.status == "not_started":
         task.status = "in_progress"
@@ -253,7 +253,7 @@ def update_progress(session: Session, *, code: str, percent: int, note: str | No
     return task
 
 
-def _evidence_fields(path: Path | None, name: str | None = None) -> dict:
+def _evidence_fields(session: Session, path: Path | None, name: str | None = None) -> dict:
     """Check and store an evidence file with the rules of assessment evidence (size, type,
     name, checksum); nothing is stored when it is refused. ``name``: the name to keep
     instead of the file's own (an upload's)."""
@@ -261,7 +261,7 @@ def _evidence_fields(path: Path | None, name: str | None = None) -> dict:
         return {}
     from chiso.assessments import evidence as store
 
-    kept = store.store(Path(path), name)
+    kept = store.store(Path(path), name, where=session)
     return {"evidence_name": kept.name, "evidence_sha256": kept.sha256, "evidence_size": kept.size,
             "evidence_type": kept.media_type}
 
@@ -276,7 +276,7 @@ def mark_done(session: Session, *, code: str, on: date, by: str | None = None, n
         raise ChisoError(_("Task {id} has sub-tasks not done yet: {children}.").format(
             id=code, children=", ".join(sorted(open_kids))))
     before = _state(task)
-    kept = _evidence_fields(evidence, evidence_name)
+    kept = _evidence_fields(session, evidence, evidence_name)
     task.status, task.completed_at = "done", on
     task.progress.append(TaskProgress(on=on, percent=100, note=note, by=by, **kept))
     _touch(task)

@@ -7,7 +7,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from chiso import __version__, db, settings
+from chiso import __version__, db
 from chiso.web import errors
 from chiso.web.cache import ResultCache
 from chiso.web.deps import HERE, make_templates
@@ -15,11 +15,11 @@ from chiso.web.security import Guard
 
 
 def create_app(*, engine: Engine | None = None, store=None, events_interval: float = 2.0) -> FastAPI:
-    from chiso.dossiers.store import DossierStore
+    from chiso.store.service import open_records
 
     engine = engine or db.make_engine()
     db.require_schema(engine)
-    store = store or DossierStore(memory_limit=settings.get("duckdb_memory_limit"))
+    store = store or open_records(engine)
     app = FastAPI(
         title="chiso", version=__version__,
         description="HTTP API of chiso: units, dossiers, the 766 index, assessments, tasks, targets, audit.",
