@@ -4,7 +4,6 @@ vietnamadminunits (no mocks: these tests pin down what the packages actually say
 from __future__ import annotations
 
 import json
-import time
 import unicodedata
 from collections import Counter, defaultdict
 from importlib import metadata
@@ -351,21 +350,21 @@ def test_data_versions():
     assert versions["vietnamadminunits"] == metadata.version("vietnamadminunits")
 
 
-def test_loading_is_fast_and_cached():
-    # Start cold: earlier tests have filled the module's caches.
-    for cache in (sources._current, sources._legacy, sources._successions):
+def test_the_package_data_is_read_once_and_kept():
+    # How fast is a benchmark's question; a test checks what makes it fast: each source is
+    # read once per process, then served from the cache without reading again.
+    caches = (sources._current, sources._legacy, sources._successions)
+    for cache in caches:  # start cold: earlier tests have filled them
         cache.cache_clear()
     calls = [
         sources.current_provinces, sources.current_communes, sources.legacy_provinces,
         sources.legacy_districts, sources.legacy_wards, sources.province_successions,
         sources.commune_successions, lambda: sources.predecessor_provinces(LAM_DONG),
     ]
-    for call in calls:
-        start = time.perf_counter()
-        call()
-        assert time.perf_counter() - start < 1.0
-    start = time.perf_counter()
-    for _ in range(20):
-        for call in calls:
-            call()
-    assert time.perf_counter() - start < 1.0
+    first = [call() for call in calls]
+    misses = [cache.cache_info().misses for cache in caches]
+    assert all(m >= 1 for m in misses)
+    for _ in range(3):
+        again = [call() for call in calls]
+        assert again == first
+    assert [cache.cache_info().misses for cache in caches] == misses

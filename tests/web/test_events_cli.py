@@ -57,7 +57,9 @@ def test_an_upload_reaches_open_pages_as_a_change_event(app, world):
                 events = _events(stream.iter_lines())
                 kind, hello = next(events)
                 assert kind == "hello" and "dossiers" in hello and "changes" in hello and "colours" in hello
-                started = time.monotonic()
+                # A deadline for a lost event (the stream would otherwise wait for ever), not a
+                # speed claim: a busy machine may take a while, an event that never comes fails.
+                deadline = time.monotonic() + 30
                 with httpx.Client(base_url=base, timeout=10.0) as other:
                     r = other.post("/api/v1/dossiers?source=live", json=[dossier(f"live-{time.time_ns()}", UNIT_A)],
                                    headers=bearer(world, "editor_a"))
@@ -66,8 +68,7 @@ def test_an_upload_reaches_open_pages_as_a_change_event(app, world):
                     if kind == "change" and data["dossiers"] > hello["dossiers"]:
                         assert "dossiers" in data["changed"] and data["changes"] > hello["changes"]
                         break
-                    assert time.monotonic() - started < 5, "no change event within 5 s"
-                assert time.monotonic() - started < 5
+                    assert time.monotonic() < deadline, "no change event within 30 s"
             public = c.stream("GET", "/events")
             with public as stream:  # the public is told of dossiers only, never of the audit trail
                 kind, hello = next(_events(stream.iter_lines()))

@@ -6,7 +6,6 @@ Bounded: a few examples per operation, no shrinking, no example database."""
 
 from __future__ import annotations
 
-import time
 
 import pytest
 
@@ -29,7 +28,6 @@ def test_openapi_document_holds_under_generated_requests(app, world, who):
     checks = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
     headers = bearer(world, who)
     failures: list[str] = []
-    started = time.monotonic()
     operations = 0
     statuses: dict[int, int] = {}
     for result in schema.get_all_operations():
@@ -57,4 +55,3 @@ def test_openapi_document_holds_under_generated_requests(app, world, who):
     assert sum(n for s, n in statuses.items() if s < 300) > 20, statuses
     assert operations >= 30
     assert not failures, "\n\n".join(dict.fromkeys(failures))
-    assert time.monotonic() - started < 60
