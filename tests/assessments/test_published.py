@@ -1,5 +1,5 @@
 """Published results imported into a round at any node (issue 4, Build item 5): the DTI 2022
-main-indicator values of the top five provinces (METHODOLOGIES.md §7) give back their published
+main-indicator values of the top five provinces (docs/methodology/published-figures.md#dti-2022) give back their published
 DTI and order; a file with a bad row imports nothing; a re-import changes nothing."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from chiso.units import service as units
 MAIN = ["awareness", "institutions", "infrastructure", "human_resources", "cyber_security",
         "gov_activity", "economy_activity", "society_activity"]
 
-#: DTI 2022 (dti.gov.vn), METHODOLOGIES.md §7, by registry code, in their published order.
+#: DTI 2022 (dti.gov.vn), docs/methodology/published-figures.md#dti-2022, by registry code, in their published order.
 DTI_2022 = {
     "48": ([1.0000, 0.9000, 0.8253, 0.8487, 0.7578, 0.8575, 0.7836, 0.5197], 0.8002),  # Đà Nẵng
     "79": ([0.8917, 0.9000, 0.8258, 0.6267, 0.5580, 0.8406, 0.7611, 0.3590], 0.7163),  # TP Hồ Chí Minh

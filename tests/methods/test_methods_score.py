@@ -14,7 +14,7 @@ from chiso.methods.cli import methods
 MAIN = ["awareness", "institutions", "infrastructure", "human_resources", "cyber_security",
         "gov_activity", "economy_activity", "society_activity"]
 
-#: DTI 2022 (METHODOLOGIES.md §7), deliberately not in rank order.
+#: DTI 2022 (docs/methodology/published-figures.md#dti-2022), deliberately not in rank order.
 DTI_2022 = {
     "Can Tho": [0.9000, 0.8000, 0.7233, 0.7376, 0.7226, 0.7325, 0.7556, 0.2947],
     "Da Nang": [1.0000, 0.9000, 0.8253, 0.8487, 0.7578, 0.8575, 0.7836, 0.5197],

@@ -1,4 +1,4 @@
-"""Rates into points, checked by hand against METHODOLOGIES.md §1 and §7.
+"""Rates into points, checked by hand against docs/methodology/766.md.
 
 Counts are given per measure, as a store would hand them over. ``perfect`` gives every
 measure the same count, so every rate is 1 and every unit scores 100; each test then

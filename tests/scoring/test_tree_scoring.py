@@ -1,6 +1,6 @@
 """Scoring criteria trees (chấm điểm cây tiêu chí), checked by hand.
 
-The DTI check uses the published DTI 2022 figures of METHODOLOGIES.md §7; the other tests
+The DTI check uses the published DTI 2022 figures of docs/methodology/published-figures.md#dti-2022; the other tests
 use a small tree with every rule type, a bonus, a penalty, a grouping, bands and a merge
 rule, and state the points they expect, computed by hand in the comments.
 """
@@ -16,7 +16,7 @@ from chiso.scoring.tree import merge, rank, score_tree
 MAIN = ["awareness", "institutions", "infrastructure", "human_resources", "cyber_security",
         "gov_activity", "economy_activity", "society_activity"]
 
-#: DTI 2022 (dti.gov.vn), METHODOLOGIES.md §7: main-indicator values in the order of MAIN,
+#: DTI 2022 (dti.gov.vn), docs/methodology/published-figures.md#dti-2022: main-indicator values in the order of MAIN,
 #: and the published DTI. Listed in their published order.
 DTI_2022 = {
     "Da Nang": ([1.0000, 0.9000, 0.8253, 0.8487, 0.7578, 0.8575, 0.7836, 0.5197], 0.8002),
@@ -372,7 +372,7 @@ def test_mean_and_weighted_aggregates(load_tree):
     # service delivery = mean(90, 80, 70, 60, 50) = 70; the index = mean(80, 70) = 75 %.
     assert s.nodes["service_delivery"].value == pytest.approx(70)
     assert s.value == pytest.approx(75) and s.total_points == pytest.approx(75)
-    # SIPAS 2024 blocks (METHODOLOGIES.md §4): 83.84 % and 84.09 % → a mean of 83.965 %.
+    # SIPAS 2024 blocks (docs/methodology/sipas.md#aggregation): 83.84 % and 84.09 % → a mean of 83.965 %.
     assert score_tree(sipas, {"policy": 0.8384, "service_delivery": 84.09}).value == pytest.approx(83.965)
 
     weighted = load_tree(SMALL.replace(

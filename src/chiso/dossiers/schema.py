@@ -9,7 +9,7 @@ Three record types share one set of import rules (:mod:`chiso.dossiers.ingest`):
 
 Each type is a :class:`RecordType`: its key, its fields with their types, the aliases that
 one-stop systems use for them (the national synchronisation format's ``MaHoSo``,
-``NgayTiepNhan``, ``TrangThaiHoSo``... METHODOLOGIES.md §8), the values an empty or a missing
+``NgayTiepNhan``, ``TrangThaiHoSo``... docs/methodology/dossier-format.md#fields), the values an empty or a missing
 column stands for, and the rule that decides which of two versions of a record is the later
 one. The ingestion code generates its SQL from these definitions; nothing about a particular
 column is written anywhere else.

@@ -1,7 +1,7 @@
 """Counting the measures of an index for every unit, rollup and period, in one pass.
 
 The 766 measures are counts (or sums) of records that satisfy a per-record condition,
-placed in periods by a *basis* (METHODOLOGIES.md §1):
+placed in periods by a *basis* (docs/methodology/766.md#periods-and-counted-records):
 
 - ``dossier_received``: the period that contains ``received_at``;
 - ``dossier_finished``: the period that contains ``finished_at``;
