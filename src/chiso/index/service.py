@@ -376,13 +376,10 @@ def explain(
             ids = [r[0] for r in con.execute(sql, {**params, "units": list(tgt.members)}).fetchall()]
             out[f"{side}_ids"] = ids
             out[side] = len(ids)
-            if m.sum:
-                table = "feedback_records" if m.basis == "feedback" else "records"
-                key = "feedback_id" if m.basis == "feedback" else "dossier_id"
-                value = con.execute(
-                    f"SELECT coalesce(sum({m.sum}), 0) FROM {table} WHERE unit_code IN (SELECT unnest($units)) "
-                    f"AND {key} IN (SELECT unnest($ids))", {"units": list(tgt.members), "ids": ids}).fetchone()[0]
-                out[side] = float(value)
+            if m.sum:  # the same records, their values summed
+                tail = sql.split(" FROM ", 1)[1]
+                total = f"SELECT coalesce(sum({m.sum}), 0) FROM {tail.removesuffix(' ORDER BY id')}"
+                out[side] = float(con.execute(total, {**params, "units": list(tgt.members)}).fetchone()[0])
         return out
     finally:
         con.close()
