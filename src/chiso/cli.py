@@ -156,8 +156,10 @@ def _demo_index(engine, code: str, n: int) -> None:
     with db.transaction(engine) as session:
         rows = index_service.index_766(session, open_records(session), quarter)
     province = next(r for r in rows if r["unit"] == code)
-    click.echo(_("766 index {period}: {name} {total}/100 ({band}).").format(
-        period=quarter.code, name=province["name"], total=number(province["total"] or 0), band=province["band_name"]))
+    label = index_service.until_label(quarter)
+    click.echo(_("766 index {period}: {name} {total}/{max} ({band}).").format(
+        period=f"{quarter.code}, {label}" if label else quarter.code, name=province["name"],
+        total=number(province["total"] or 0), max=number(province["max_total"], 0), band=province["band_name"]))
     communes = [r for r in rows if r["level"] == "commune" and r["indicators"]["2.1"]["rate"] is not None]
     last = sorted(communes, key=lambda r: r["indicators"]["2.1"]["rate"])[:3]
     click.echo(_("Last three communes on on-time settlement (2.1):"))

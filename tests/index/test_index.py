@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -68,6 +69,24 @@ def test_on_time_settlement_follows_the_rules(loaded, store):
     assert (online["numerator"], online["denominator"]) == (3, 6)
 
 
+def test_a_running_period_judges_open_dossiers_now(loaded, store):
+    # 20 September 2025 as "now": d4 (open, due 25/09) is not late yet; past its end it is.
+    now = datetime(2025, 9, 20, 10, 30)
+    rows = by_unit(service.index_766(loaded, store, SEPT, now=now))
+    ind = rows[A]["indicators"]["2.1"]
+    assert (ind["numerator"], ind["denominator"]) == (5, 7)
+    assert (rows[A]["running"], rows[A]["until"]) == (True, "2025-09-20")
+    got = service.explain(loaded, store, SEPT, unit=A, indicator="2.1", now=now)
+    assert sorted(got["numerator_ids"]) == ["d1", "d3", "d4", "d5", "d8"]
+    assert service.until_label(SEPT, now) == "đến 20/09/2025"
+    # On the 26th d4 is overdue; once the period is over it keeps the rule of its end.
+    late = by_unit(service.index_766(loaded, store, SEPT, now=datetime(2025, 9, 26, 8, 0)))[A]
+    assert late["indicators"]["2.1"]["numerator"] == 4
+    over = by_unit(service.index_766(loaded, store, SEPT, now=datetime(2025, 10, 2)))[A]
+    assert (over["indicators"]["2.1"]["numerator"], over["running"], over["until"]) == (4, False, None)
+    assert service.until_label(SEPT, datetime(2025, 10, 2)) == ""
+
+
 def test_a_unit_without_dossiers_is_not_applicable_not_zero(loaded, store):
     b = by_unit(service.index_766(loaded, store, SEPT))[B]
     assert b["indicators"]["2.1"]["rate"] is None and not b["indicators"]["2.1"]["applicable"]
@@ -95,7 +114,10 @@ def test_a_later_status_changes_the_score_and_reimport_changes_nothing(loaded, s
 def test_the_province_rolls_up_its_units(loaded, store):
     rows = by_unit(service.index_766(loaded, store, SEPT))
     assert rows["68"]["indicators"]["2.1"]["denominator"] == 7
-    assert rows["68"]["rank"] is None
+    assert rows["68"]["rank"] is None and rows["68"]["rank_change"] is None
+    # Unranked, but its total moves like any unit's.
+    prov = rows["68"]
+    assert prov["total_change"] == pytest.approx(prov["total"] - prov["previous_total"])
 
 
 def test_ranks_within_a_group_and_change_against_the_previous_period(loaded, store):

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from chiso.methods import docs, loader
-from chiso.methods.model import BASIS_MEANINGS
+from chiso.methods.model import BASIS_MEANINGS, DERIVED
 from chiso.scoring.expression import compile_formula
 from chiso.scoring.rules import example_points
 
@@ -76,11 +76,14 @@ def _assert_measure_shown(method, measure, body: str) -> None:
 
 
 def test_every_kind_of_measure_is_documented():
-    # The shipped methods exercise every basis, sum, distinct, on_time and derived.
+    # The shipped methods exercise every basis of records, sum, distinct and on_time. No
+    # shipped numerator is derived any more (a numerator must be a subset of its
+    # denominator's records): the README documents derived measures, test_loader and
+    # test_measures_sql check them.
     measures = [m for method in loader.load_shipped() for m in method.measures.values()]
-    assert {m.basis for m in measures} == set(BASIS_MEANINGS)
+    assert {m.basis for m in measures} | {DERIVED} == set(BASIS_MEANINGS)
     assert any(m.sum for m in measures) and any(m.distinct for m in measures)
-    assert any(m.on_time_finished for m in measures) and any(m.expression for m in measures)
+    assert any(m.on_time_finished for m in measures)
 
 
 def test_committed_pages_equal_what_the_generator_produces():

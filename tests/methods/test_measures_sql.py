@@ -158,7 +158,40 @@ def test_settlement_population_and_on_time(db, methods):
     assert score.indicators["2.1"].points == pytest.approx(20 * 5 / 10)
 
 
-def test_procedure_satisfaction_subtracts_late_and_complaints(db):
+def test_a_running_period_judges_open_dossiers_now(db, methods):
+    # July 2025 seen on 20 July: an open dossier is late only when it was due before today.
+    cases = {  # id: (received, due, finished, on time on 20 July, on time at the period's end)
+        "overdue": (d("07-01"), d("07-10"), None, False, False),
+        "not_yet_due": (d("07-05"), d("07-25"), None, True, False),
+        "due_yesterday": (d("07-05"), d("07-19", 23), None, False, False),
+        "due_later_today": (d("07-05"), d("07-20", 8), None, True, False),
+        "finished_early": (d("07-02"), d("07-08"), d("07-07"), True, True),
+        "finished_today_late": (d("07-02"), d("07-18"), d("07-20", 10), False, False),
+        "received_today": (d("07-20", 8), d("07-27"), None, True, False),
+    }
+    for key, (received, due, finished, *_flags) in cases.items():
+        add_dossier(db, key, received_at=received, due_at=due, finished_at=finished)
+    now_ok = sorted(k for k, v in cases.items() if v[3])
+    end_ok = sorted(k for k, v in cases.items() if v[4])
+    for method in methods:
+        for today, expected in ((date(2025, 7, 20), now_ok), (None, end_ok), (date(2025, 8, 5), end_ok)):
+            compute.day_table(db, method)
+            got = compute.period_counts(db, method, [Target("68", "commune", ("68",))], [JULY], today=today)
+            sql, params = compute.explain_sql(method, "settled_on_time", JULY, today=today)
+            ids = sorted(r[0] for r in db.execute(sql, {**params, "units": ["68"]}).fetchall())
+            assert ids == expected, (method.id, today)
+            assert got[("68", JULY.code)]["settled_on_time"] == len(expected)
+            assert got[("68", JULY.code)]["settlement_population"] == len(cases)
+
+
+def test_judged_until_is_the_period_end_or_the_start_of_today():
+    assert compute.judged_until(JULY) == date(2025, 8, 1)
+    assert compute.judged_until(JULY, date(2025, 7, 20)) == date(2025, 7, 20)
+    assert compute.judged_until(JULY, date(2025, 9, 1)) == date(2025, 8, 1)  # over: its end
+    assert compute.judged_until(JULY, date(2025, 6, 1)) == date(2025, 7, 1)  # not begun: its start
+
+
+def test_procedure_satisfaction_subtracts_late_and_complaints_once(db):
     portal = loader.load("766-portal-2025")
     # Four dossiers in July: on time; late; on time but rated "dislike"; late with a complaint.
     add_dossier(db, "a", received_at=d("07-01"), due_at=d("07-05"), finished_at=d("07-04"))
@@ -166,14 +199,27 @@ def test_procedure_satisfaction_subtracts_late_and_complaints(db):
     add_dossier(db, "c", received_at=d("07-01"), due_at=d("07-05"), finished_at=d("07-04"), rating="dislike")
     add_dossier(db, "e", received_at=d("07-01"), due_at=d("07-05"), finished_at=d("07-09"), complaint=True)
     got = july(db, portal)
-    # 100% − late 2/4 − complained 2/4 = 0: on time (a, c) − complained (c, e) = 0.
-    assert got["procedure_satisfaction_points"] == 0
+    # 100% − (late or complained) 3/4: only a counts; e, late and complained, is deducted once.
+    assert got["settled_on_time_without_complaint"] == 1
     assert got["settlement_population"] == 4
+    assert explained(db, portal, "settled_on_time_without_complaint", JULY) == ["a"]
     add_dossier(db, "g", received_at=d("07-01"), due_at=d("07-05"), finished_at=d("07-09"), complaint=True)
     got = july(db, portal)
-    assert got["procedure_satisfaction_points"] == -1  # a derived measure may be negative
+    assert got["settled_on_time_without_complaint"] == 1  # a subset of the population: never below 0
     score = score_unit(portal, got, level="commune")
-    assert score.indicators["5.4"].points == 0
+    assert score.indicators["5.4"].rate == pytest.approx(1 / 5)
+    assert score.indicators["5.4"].points == pytest.approx(6 * 0.2 / 0.9)
+
+
+def test_derived_measures_are_arithmetic_over_the_others(db):
+    portal = loader.load("766-portal-2025")
+    late = Measure(name="late", basis="derived", where="", description="", description_en="",
+                   expression="settlement_population - settled_on_time")
+    method = replace(portal, measures=MappingProxyType({**portal.measures, "late": late}))
+    add_dossier(db, "a", received_at=d("07-01"), due_at=d("07-05"), finished_at=d("07-04"))
+    add_dossier(db, "b", received_at=d("07-01"), due_at=d("07-05"), finished_at=d("07-06"))
+    add_dossier(db, "c", received_at=d("07-01"), due_at=d("07-05"))
+    assert july(db, method)["late"] == 2
 
 
 def test_online_payment_and_digitisation_measures(db):
@@ -191,7 +237,6 @@ def test_online_payment_and_digitisation_measures(db):
     # Online with an electronic result where the result is on paper: only dossier 1.
     assert got["dossiers_online_synced"] == 1
     assert (got["dossiers_paid_online"], got["dossiers_with_fee"]) == (2, 3)
-    assert got["fee_procedures_paid_online"] == 1  # P1, counted once
     assert got["dossiers_digitised"] == 2  # 1 and 3 (2 lacks its e-result)
     assert got["procedures_with_dossiers"] == 2
     assert got["procedures_using_population_db"] == 1
@@ -206,8 +251,10 @@ def test_feedback_measures(db):
     got = july(db, portal)
     assert got["feedback_received"] == 4
     assert got["feedback_on_time"] == 1
-    # 4 − unsatisfied (f3) − overdue (f2, f3) = 1
-    assert got["feedback_satisfaction_points"] == 1
+
+    # Neither unsatisfied nor overdue: f1 and f4 (not handled, not rated); f3 is deducted once.
+    assert got["feedback_satisfied_on_time"] == 2
+    assert sorted(explained(db, portal, "feedback_satisfied_on_time", JULY)) == ["f1", "f4"]
 
 
 def test_procedure_measures_per_period_and_level(db):
@@ -232,6 +279,26 @@ def test_procedure_measures_per_period_and_level(db):
     assert got[("DEP", "2025-06")]["procedures_published_on_time"] == 0  # 06-10 is not 7 days before 06-12
     assert idle["certified_copy_procedures_active"] == 0  # no online dossier of its own
     assert got[("X1", "2025-06")]["online_services_with_dossier"] == 0
+
+
+def test_fee_procedures_paid_online_are_the_catalogue_rows_of_the_denominator(db):
+    portal = loader.load("766-portal-2025")
+    # C1 and C2 are the commune's fee procedures; P9 is the province's; X is not in the catalogue.
+    add_procedure(db, "C1", levels="commune", has_fee=True, has_paid_online_dossier=False)
+    add_procedure(db, "C2", levels="commune", has_fee=True)
+    add_procedure(db, "C3", levels="commune", has_fee=False)
+    add_procedure(db, "P9", levels="province", has_fee=True)
+    for i, code in enumerate(("C1", "C1", "C3", "P9", "X")):  # every one paid online, and said fee-bearing
+        add_dossier(db, f"p{i}", received_at=d("07-02"), has_fee=True, paid_online=True, procedure_code=code)
+    add_dossier(db, "q", received_at=d("07-02"), has_fee=True, paid_online=False, procedure_code="C2")
+    add_dossier(db, "r", received_at=d("06-02"), has_fee=True, paid_online=True, procedure_code="C2")
+    got = july(db, portal)
+    # Only C1 (twice, counted once): C3 is not fee-bearing in the catalogue, P9 is not the
+    # commune's, X is not in the catalogue, C2's payment online was in June.
+    assert (got["fee_procedures_paid_online"], got["fee_procedures"]) == (1, 2)
+    assert counts(db, portal, periods=(parse_period("2025-06"),))[("68", "2025-06")]["fee_procedures_paid_online"] == 1
+    rate = score_unit(portal, got, level="commune").indicators["3.5b"].rate
+    assert rate == pytest.approx(0.5)
 
 
 # --- every measure against the records behind it ------------------------------------------

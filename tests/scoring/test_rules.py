@@ -65,7 +65,7 @@ def test_linear_indicator(portal):
 )
 def test_target_indicator_at_under_and_over_target(portal, numerator, points):
     s = score_unit(
-        portal, perfect(portal, procedure_satisfaction_points=numerator, settlement_population=1000, settled_on_time=1000),
+        portal, perfect(portal, settled_on_time_without_complaint=numerator, settlement_population=1000, settled_on_time=1000),
         level="province",
     )
     assert s.indicators["5.4"].points == pytest.approx(points)
@@ -128,10 +128,11 @@ def test_tttt_zero_denominators_count_zero(portal):
 
 
 def test_tttt_is_capped_at_its_maximum(portal):
-    # Every ratio 1: 6 + 2 + 2.5 = 10.5, capped at the group's 10.
+    # Every ratio 1: 6 + 2 + min(2, 2.5) = 10, each term within its indicator's maximum.
     s = score_unit(portal, perfect(portal), level="province")
-    assert s.groups["TTTT"].formula_value == pytest.approx(10.5)
+    assert s.groups["TTTT"].formula_value == pytest.approx(10)
     assert s.groups["TTTT"].points == 10
+    assert [s.indicators[i].points for i in ("3.6", "3.5b", "3.5")] == pytest.approx([6, 2, 2])
 
 
 def test_zero_denominator_not_applicable_drops_the_indicator_and_its_max(portal):
@@ -144,14 +145,14 @@ def test_zero_denominator_not_applicable_drops_the_indicator_and_its_max(portal)
 
 def test_zero_denominator_full_gives_full_points(portal):
     # 5.2 and 5.3: a unit that received no feedback scores 6 + 6.
-    s = score_unit(portal, perfect(portal, feedback_received=0, feedback_on_time=0, feedback_satisfaction_points=0), level="commune")
+    s = score_unit(portal, perfect(portal, feedback_received=0, feedback_on_time=0, feedback_satisfied_on_time=0), level="commune")
     assert s.indicators["5.2"].points == 6 and s.indicators["5.3"].points == 6
     assert s.indicators["5.2"].applicable and s.indicators["5.2"].rate is None
 
 
 def test_zero_denominator_zero_gives_no_points(portal):
     # 5.4: no dossiers → 0 points, still counted out of 6 (as is 2.1's: not applicable).
-    s = score_unit(portal, perfect(portal, settlement_population=0, settled_on_time=0, procedure_satisfaction_points=0), level="commune")
+    s = score_unit(portal, perfect(portal, settlement_population=0, settled_on_time=0, settled_on_time_without_complaint=0), level="commune")
     assert s.indicators["5.4"].points == 0 and s.indicators["5.4"].applicable
     assert s.groups["MDHL"].max == 18 and s.groups["MDHL"].points == pytest.approx(12)
     assert not s.groups["TDGQ"].applicable and s.groups["TDGQ"].points is None
@@ -185,7 +186,7 @@ def test_total_is_over_applicable_groups_only(portal):
                      dossiers_paper_result=0, dossiers_e_result=0, dossiers_digitised=0, dossiers_reused=0,
                      dossiers_digitised_all=0, dossiers_digitised_shared=0, dossiers_population_db=0,
                      procedures_with_dossiers=0, procedures_using_population_db=0,
-                     settlement_population=0, settled_on_time=0, procedure_satisfaction_points=0)
+                     settlement_population=0, settled_on_time=0, settled_on_time_without_complaint=0)
     s = score_unit(method, counts, level="agency")
     assert not s.groups["MDSH"].applicable and not s.groups["TDGQ"].applicable
     # CKMB 12/12, CLGQ 2 + 4 + 0 = 6/12, TTTT 10/10, MDHL 6 + 6 + 0 = 12/18
@@ -219,8 +220,8 @@ def test_bac_ninh_late_2025(portal):
         # TTTT: 6 × 1 + min(2, 2.5 × 0.8) + 2.5 × 0.8 = 10
         fee_procedures=50, fee_procedures_paid_online=40, fee_procedures_integrated=40,
         # MDHL: no feedback (6 + 6) + 6 × min(1, 0.879/0.9) (5.86) = 17.86
-        feedback_received=0, feedback_on_time=0, feedback_satisfaction_points=0, feedback_classified=0,
-        procedure_satisfaction_points=1758,
+        feedback_received=0, feedback_on_time=0, feedback_satisfied_on_time=0, feedback_classified=0,
+        settled_on_time_without_complaint=1758,
         # MDSH: 6 + 4 + 2 + 2 + 4 × 317/400 (3.17) + 2 + 2 = 21.17
         dossiers_digitised=300, dossiers_reused=300, dossiers_population_db=300,
         dossiers_digitised_all=400, dossiers_digitised_shared=317,
@@ -242,7 +243,7 @@ def test_bands(portal, score, band):
 
 
 def test_adjustments_are_points_with_reason_and_author(portal):
-    counts = perfect(portal, settled_on_time=1945, settlement_population=2000, procedure_satisfaction_points=2000)
+    counts = perfect(portal, settled_on_time=1945, settlement_population=2000, settled_on_time_without_complaint=2000)
     s = score_unit(portal, counts, level="commune")
     assert s.total == pytest.approx(99.45)
     cut = apply_adjustments(s, [Adjustment(-2, "technical deduction: system errors in week 47", "appraiser@68")])

@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 
@@ -366,3 +366,44 @@ def test_a_warmed_server_answers_the_overview_without_computing(demo, monkeypatc
         sign_in(client, "admin")
         r = client.get("/")
         assert r.status_code == 200 and "766" in r.text
+
+
+def test_a_running_period_is_judged_now_on_every_page(dc, demo):
+    """The quarter still running: its name says until when, the dossiers listed late were
+    due before today and their days late are counted to now, 5.4's records add up, and the
+    province's page shows its change and no empty rank."""
+    from chiso.index import service
+
+    sign_in(dc, "admin")
+    rows = index(demo)
+    today = service.local_now().date()
+    assert rows[demo.province]["running"] and rows[demo.province]["until"] == today.isoformat()
+    html = dc.get(f"/766/{demo.province}").text
+    assert f"đến {today:%d/%m/%Y}" in html
+    hero = html.split('data-testid="unit-total"')[1].split("</section>")[0]
+    assert 'aria-hidden="true">·<' not in hero  # no "Tốt ·", no "Hạng – ·"
+    assert "không xếp hạng" in hero
+    con = demo.store.connect()
+    try:  # the units with most open dossiers past their due time
+        overdue = [u for (u,) in con.execute(
+            "SELECT unit_code FROM dossiers WHERE finished_at IS NULL AND due_at < ? GROUP BY 1 "
+            "ORDER BY count(*) DESC, 1", [datetime.combine(today, datetime.min.time())]).fetchall()]
+    finally:
+        con.close()
+    checked = 0
+    for code in [u for u in overdue if u in rows and u != demo.province][:3]:
+        exported = dc.get(f"/766/{code}/2.1?only=late&format=csv")
+        now = service.local_now()
+        lines = list(csv.reader(io.StringIO(exported.text.lstrip("\ufeff"))))
+        due_at, finished_at = lines[0].index("Đến hạn"), lines[0].index("Ngày kết thúc")
+        for line in lines[1:]:
+            if line[finished_at] or not line[due_at]:
+                continue
+            due = datetime.strptime(line[due_at], "%Y-%m-%d %H:%M")
+            assert due < datetime.combine(today, datetime.min.time()), line
+            assert int(line[-1]) == max(1, (now - due).days), line
+            checked += 1
+    assert checked > 0
+    ind = rows[code]["indicators"]["5.4"]
+    summary = text_of(dc.get(f"/766/{code}/5.4").text.split('data-testid="explain-summary">')[1].split("</p>")[0])
+    assert summary.startswith(f"{int(ind['denominator'])} ") and f" {int(ind['numerator'])} " in summary

@@ -41,6 +41,9 @@ def index_766(period_text: str, unit: str | None, group: str | None, method_id: 
     if fmt == "json":
         emit_json(rows)
         return
+    label = service.until_label(period)
+    if label:  # a period still running: its open dossiers are judged now
+        click.echo(f"{period.code}, {label}")
     table = []
     for r in rows:
         row = {k: r[k] for k in ("rank", "unit", "name", "total", "band", "rank_change")}
@@ -63,11 +66,15 @@ def explain(index_name: str, period_text: str, unit: str, indicator: str, method
     """The dossiers counted in an indicator's numerator and denominator."""
     from chiso.index import service
 
+    period = _period(period_text)
     with db.transaction(engine_ready()) as session:
-        data = service.explain(session, records(session), _period(period_text), unit=unit, indicator=indicator, method_id=method_id)
+        data = service.explain(session, records(session), period, unit=unit, indicator=indicator, method_id=method_id)
     if fmt == "json":
         emit_json(data)
         return
+    label = service.until_label(period)
+    if label:
+        click.echo(f"{period.code}, {label}")
     for side, label in (("numerator", _("numerator")), ("denominator", _("denominator"))):
         ids = data.get(f"{side}_ids")
         click.echo(f"{label} ({data[f'{side}_measure']}): {len(ids) if ids is not None else '-'}")

@@ -9,7 +9,9 @@ placed in periods by a *basis* (docs/methodology/766.md#periods-and-counted-reco
   not finished before its start; with an ``on_time`` rule, a member is on time when it
   finished within the period and ``on_time.finished`` holds, or is still open at the period's
   end and that end is no later than ``on_time.open_until`` (its appointment plus the time
-  spent waiting for the applicant);
+  spent waiting for the applicant). A period that is still running is judged *now*: an open
+  dossier is on time or late as of the start of today (:func:`judged_until`), not as of a
+  period end that has not come;
 - ``feedback``: the period that contains the feedback's ``received_at``;
 - ``procedure``: catalogue rows, with the period's bounds as parameters (the catalogue is
   small);
@@ -20,11 +22,14 @@ of records per unit and *day* and differences of their running totals:
 
     received in [s, e)           = R(<e) - R(<s)
     settlement population [s, e) = R(<e) - F(<s)
-    on time in [s, e)            = OK(<e) - OK(<s) + R(<e) - M(<e)
+    on time in [s, e), judged at c = OK(<c) - OK(<s) + R(<e) - M(<c)
 
 where R, F and OK count records by the day they were received, finished, and finished on
 time, and M by the day of ``max(received_at, min(finished_at, open_until))``: a record
-received before ``e`` with M ≥ ``e`` is exactly one still open at ``e`` and not yet late. One
+received before ``c`` with M ≥ ``c`` is exactly one still open at ``c`` and not yet late
+(and one received in [c, e) is not late at c either). c, the moment open dossiers are judged
+at, is the period's end ``e`` for a period that is over and the start of today for one still
+running (:func:`judged_until`): a midnight either way, so the per-day counts serve both. One
 scan of the store builds the per-day table; every unit × every period of a year is then a
 small join. The same conditions, written per period, select the records of
 :func:`explain_sql`, so the ids behind a number always add up to it (a test checks it).
@@ -53,6 +58,22 @@ class Target:
     code: str
     level: str
     members: tuple[str, ...]
+
+
+def judged_until(period: Period, today: date | None = None) -> date:
+    """The day (exclusive, a midnight) at which the open dossiers of ``period`` are judged
+    on time or late: the period's end for a period that is over, the start of ``today`` for
+    one still running (a real-time index judges an open dossier now, not at a period end
+    that has not come), never before the period's start. ``today`` None: the period's end.
+
+    Today's own hours are not judged until the day is over: an open dossier due earlier
+    today is still on time, one due yesterday or before is late. A day bound keeps every
+    measure a difference of per-day running totals (and the ids of ``explain_sql`` equal to
+    them)."""
+    end = period.end + timedelta(days=1)
+    if today is None:
+        return end
+    return max(period.start, min(end, today))
 
 
 def prepare(con: duckdb.DuckDBPyConnection, *, dossiers: str = "dossiers", name: str = "records") -> None:
@@ -182,15 +203,34 @@ def day_table(con: duckdb.DuckDBPyConnection, method: Method, *, units: Iterable
 
 #: The label of the keys that say which procedures received an online dossier.
 ONLINE = "__online_procedure__"
+#: The label of the keys that say which procedures received a dossier paid online.
+PAID_ONLINE = "__paid_online_procedure__"
+#: Per-period flags of a catalogue row, each from the keys of one label: the column a
+#: procedure measure reads, the label, and which dossiers set it.
+PROCEDURE_FLAGS = (
+    ("has_online_dossier", ONLINE, "channel = 'online'"),
+    ("has_paid_online_dossier", PAID_ONLINE, "COALESCE(paid_online, FALSE)"),
+)
+FLAG_LABELS = tuple(label for _c, label, _w in PROCEDURE_FLAGS)
+
+
+def _flags(method: Method) -> list[tuple[str, str, str]]:
+    """The procedure flags ``method`` reads (``has_online_dossier`` whenever it has
+    catalogue measures, as it always did; the others when a ``where`` names them)."""
+    measures = [m for m in method.measures.values() if m.basis == "procedure"]
+    if not measures:
+        return []
+    return [f for f in PROCEDURE_FLAGS
+            if f[1] == ONLINE or any(f[0] in (m.where or "") for m in measures)]
 
 
 def _key_sources(method: Method) -> list[tuple[str, str, str]]:
     """(label, key expression, condition) of every per-day key count: each distinct measure,
-    and the procedures with an online dossier (for ``has_online_dossier``)."""
+    and the procedures with an online dossier, or one paid online (the catalogue's per-period
+    flags)."""
     out = [(n, f"CAST({m.distinct} AS VARCHAR)", _where(m)) for n, m in method.measures.items()
            if m.distinct and m.basis == "dossier_received"]
-    if any(m.basis == "procedure" for m in method.measures.values()):
-        out.append((ONLINE, "procedure_code", "channel = 'online'"))
+    out += [(label, "procedure_code", cond) for _c, label, cond in _flags(method)]
     return out
 
 
@@ -282,9 +322,12 @@ def period_counts(
     method: Method,
     targets: Sequence[Target],
     periods: Sequence[Period],
+    *,
+    today: date | None = None,
 ) -> dict[tuple[str, str], dict[str, float]]:
     """Every measure for every target and period: ``{(target code, period code): {measure:
-    value}}``. ``day_counts`` must exist (:func:`day_table`).
+    value}}``. ``day_counts`` must exist (:func:`day_table`). ``today``: the day of "now",
+    for periods still running (:func:`judged_until`); None judges every period at its end.
 
     The cyclic garbage collector is paused meanwhile: the result is tens of thousands of
     small dicts, and a process that keeps many scores alive (a server) would otherwise
@@ -292,7 +335,7 @@ def period_counts(
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _period_counts(con, method, targets, periods)
+        return _period_counts(con, method, targets, periods, today)
     finally:
         if was_enabled:
             gc.enable()
@@ -303,8 +346,10 @@ def _period_counts(
     method: Method,
     targets: Sequence[Target],
     periods: Sequence[Period],
+    today: date | None,
 ) -> dict[tuple[str, str], dict[str, float]]:
-    bounds = sorted({p.start for p in periods} | {p.end + timedelta(days=1) for p in periods})
+    bounds = sorted({p.start for p in periods} | {p.end + timedelta(days=1) for p in periods}
+                    | {judged_until(p, today) for p in periods})
     parts = _parts(method)
     cols = [c for cs in parts.values() for c, _v, _w in cs]
     # One statement per table: executemany would run one INSERT per row.
@@ -320,7 +365,7 @@ def _period_counts(
         f"coalesce(sum(a.{c}) OVER (PARTITION BY g.target ORDER BY g.b ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS {c}"
         for c in cols
     )
-    _periods_table(con, periods)
+    _periods_table(con, periods, today)
     names = [n for n, m in method.measures.items() if _period_sql(n, m) is not None]
     values = ", ".join(f'CAST({_period_sql(n, method.measures[n])} AS DOUBLE) AS "{n}"' for n in names)
     # Days are summed into buckets between consecutive period bounds (and one bucket for
@@ -344,6 +389,7 @@ def _period_counts(
         )
         SELECT s.target, p.code, {values}
         FROM periods p JOIN cum s ON s.b = p.start JOIN cum e ON e.target = s.target AND e.b = p.stop
+             JOIN cum c ON c.target = s.target AND c.b = p.cut
     """).fetchall()
     result: dict[tuple[str, str], dict[str, float]] = {
         (t.code, p.code): dict.fromkeys(names, 0.0) for t in targets for p in periods
@@ -359,7 +405,8 @@ def _period_counts(
 
 def _period_sql(name: str, m: Measure) -> str | None:
     """A day-based measure over period [s, e) from the running totals at its bounds
-    (aliases ``s`` and ``e``); None for measures counted otherwise."""
+    (aliases ``s`` and ``e``, and ``c`` where open dossiers are judged, :func:`judged_until`);
+    None for measures counted otherwise."""
     if m.distinct:
         return None
 
@@ -372,16 +419,18 @@ def _period_sql(name: str, m: Measure) -> str | None:
         return f"{at('e', 'F')} - {at('s', 'F')}"
     if m.basis == "dossier_settlement":
         if m.on_time_finished:
-            return f"{at('e', 'OK')} - {at('s', 'OK')} + {at('e', 'R')} - {at('e', 'M')}"
+            return f"{at('c', 'OK')} - {at('s', 'OK')} + {at('e', 'R')} - {at('c', 'M')}"
         return f"{at('e', 'R')} - {at('s', 'F')}"
     return None
 
 
-def _periods_table(con, periods: Sequence[Period]) -> None:
+def _periods_table(con, periods: Sequence[Period], today: date | None = None) -> None:
     con.execute(
         "CREATE OR REPLACE TEMP TABLE periods AS "
-        "SELECT unnest($c::VARCHAR[]) AS code, unnest($s::DATE[]) AS start, unnest($e::DATE[]) AS stop",
-        {"c": [p.code for p in periods], "s": [p.start for p in periods], "e": [p.end + timedelta(days=1) for p in periods]},
+        "SELECT unnest($c::VARCHAR[]) AS code, unnest($s::DATE[]) AS start, unnest($e::DATE[]) AS stop, "
+        "unnest($j::DATE[]) AS cut",
+        {"c": [p.code for p in periods], "s": [p.start for p in periods],
+         "e": [p.end + timedelta(days=1) for p in periods], "j": [judged_until(p, today) for p in periods]},
     )
 
 
@@ -425,8 +474,8 @@ def _distinct_measures(con, method: Method, periods: Sequence[Period], result) -
     measures = [n for n, m in method.measures.items() if m.distinct and m.basis == "dossier_received"]
     for key in result:
         result[key].update(dict.fromkeys(measures, 0.0))
-    rows = con.execute("SELECT target, period, label, count(*) FROM present WHERE label <> $o GROUP BY ALL",
-                       {"o": ONLINE}).fetchall()
+    rows = con.execute("SELECT target, period, label, count(*) FROM present WHERE NOT list_contains($o, label) "
+                       "GROUP BY ALL", {"o": list(FLAG_LABELS)}).fetchall()
     for target, period, label, n in rows:
         result.setdefault((target, period), {})[label] = float(n)
 
@@ -434,9 +483,10 @@ def _distinct_measures(con, method: Method, periods: Sequence[Period], result) -
 def _procedure_measures(con, method: Method, targets: Sequence[Target], periods: Sequence[Period], result) -> None:
     """Catalogue measures: the procedures a target's level handles, per period.
 
-    A catalogue row's value depends on the target only through ``has_online_dossier``. So
-    each measure is evaluated once per level and period as if no procedure had an online
-    dossier, then corrected, per target, for the few procedures that had one."""
+    A catalogue row's value depends on the target only through its per-period flags
+    (``has_online_dossier``, ``has_paid_online_dossier``). So each measure is evaluated once
+    per level and period as if no flag held, then corrected, per target, for the few
+    procedures that had a flagged dossier."""
     measures = {n: m for n, m in method.measures.items() if m.basis == "procedure"}
     if not measures:
         return
@@ -448,11 +498,14 @@ def _procedure_measures(con, method: Method, targets: Sequence[Target], periods:
     for t in targets:  # a target without a procedure of its level counts 0, not nothing
         for p in periods:
             result.setdefault((t.code, p.code), {}).update(dict.fromkeys(names, 0.0))
+    flags = _flags(method)
+    # Every flag column, whether the method reads it or not: a catalogue column of the same
+    # name is overridden (the period's columns come before p.*: DuckDB renames the later
+    # duplicates and these are read).
+    unset = ", ".join(f"FALSE AS {col}" for col, _l, _w in PROCEDURE_FLAGS)
 
-    def evaluated(flag: str) -> str:
-        # The period's columns come before p.*: should the catalogue carry columns of the
-        # same names, DuckDB renames the later ones and these are read.
-        return (f"SELECT per.code AS period, {flag} AS has_online_dossier, "
+    def evaluated() -> str:
+        return (f"SELECT per.code AS period, {unset}, "
                 "CAST(per.start AS TIMESTAMP) AS period_start, CAST(per.stop AS TIMESTAMP) AS period_end, p.* "
                 "FROM periods per CROSS JOIN procedures p")
 
@@ -461,7 +514,7 @@ def _procedure_measures(con, method: Method, targets: Sequence[Target], periods:
 
     base = ", ".join(f'{agg(m)} AS "{n}"' for n, m in measures.items())
     for cls, cond in (("commune", _COMMUNE_PROCEDURES), ("other", _OTHER_PROCEDURES)):
-        rows = con.execute(f"SELECT period, {base} FROM ({evaluated('FALSE')}) WHERE {cond} GROUP BY period").fetchall()
+        rows = con.execute(f"SELECT period, {base} FROM ({evaluated()}) WHERE {cond} GROUP BY period").fetchall()
         by_period = {r[0]: dict(zip(names, (float(v) for v in r[1:]))) for r in rows}
         for t in targets:
             if (t.level == "commune") == (cls == "commune"):
@@ -469,23 +522,31 @@ def _procedure_measures(con, method: Method, targets: Sequence[Target], periods:
                     result[(t.code, p.code)].update(by_period.get(p.code, {}))
 
     communes = [t.code for t in targets if t.level == "commune"]
-    # Each present (target, procedure, period) once with the flag true and once false.
+    found = ", ".join(f"bool_or(label = '{label}') AS {col}" for col, label, _w in flags)
+    # The flags each found (target, procedure, period) has, then every such row once with
+    # its flags (+) and once with none (−, undoing the baseline above).
+    as_found = ", ".join(
+        f"CASE WHEN f.actual THEN k.{col} ELSE FALSE END AS {col}" if any(col == c for c, _l, _w in flags)
+        else f"FALSE AS {col}" for col, _l, _w in PROCEDURE_FLAGS)
     rows = con.execute(f"""
-        WITH flagged AS (
-            SELECT pr.target, pr.period, flag AS has_online_dossier,
+        WITH keyed AS (
+            SELECT target, period, key, {found} FROM present
+            WHERE list_contains($labels, label) GROUP BY target, period, key
+        ), flagged AS (
+            SELECT k.target, k.period, {as_found},
                    CAST(per.start AS TIMESTAMP) AS period_start, CAST(per.stop AS TIMESTAMP) AS period_end,
-                   p.*, CASE WHEN flag THEN 1 ELSE -1 END AS sign
-            FROM (SELECT * FROM present WHERE label = '__online_procedure__') pr
-            JOIN periods per ON per.code = pr.period
-            JOIN procedures p ON p.procedure_code = pr.key
-            CROSS JOIN (VALUES (TRUE), (FALSE)) f(flag)
-            WHERE CASE WHEN list_contains($communes, pr.target) THEN {_COMMUNE_PROCEDURES} ELSE {_OTHER_PROCEDURES} END
+                   p.*, CASE WHEN f.actual THEN 1 ELSE -1 END AS sign
+            FROM keyed k
+            JOIN periods per ON per.code = k.period
+            JOIN procedures p ON p.procedure_code = k.key
+            CROSS JOIN (VALUES (TRUE), (FALSE)) f(actual)
+            WHERE CASE WHEN list_contains($communes, k.target) THEN {_COMMUNE_PROCEDURES} ELSE {_OTHER_PROCEDURES} END
         )
         SELECT target, period, {", ".join(
             f'coalesce(sum(CASE WHEN {_where(m)} THEN sign * {_value(m)} ELSE 0 END), 0) AS "{n}"'
             for n, m in measures.items())}
         FROM flagged GROUP BY target, period
-    """, {"communes": communes}).fetchall()
+    """, {"communes": communes, "labels": [label for _c, label, _w in flags]}).fetchall()
     for target, period, *values in rows:
         counts = result[(target, period)]
         for name, v in zip(names, values):
@@ -522,9 +583,10 @@ def _derived_measures(method: Method, result) -> None:
                 counts[name] = evaluate(formula, counts)
 
 
-def explain_sql(method: Method, measure: str, period: Period) -> tuple[str, dict]:
-    """SQL (with parameters ``units``, ``start``, ``end``) selecting the ids of the records
-    a dossier or feedback measure counts for the given units and period."""
+def explain_sql(method: Method, measure: str, period: Period, *, today: date | None = None) -> tuple[str, dict]:
+    """SQL (with parameters ``units``, ``start``, ``end`` and, for an on-time rule, ``cut``)
+    selecting the ids of the records a dossier or feedback measure counts for the given units
+    and period; ``today`` as for :func:`period_counts`."""
     m = method.measures[measure]
     params = {"start": period.start, "end": period.end + timedelta(days=1)}
     base = "unit_code IN (SELECT unnest($units))"
@@ -535,9 +597,13 @@ def explain_sql(method: Method, measure: str, period: Period) -> tuple[str, dict
     elif m.basis == "dossier_settlement":
         cond = f"received_at < $end AND (finished_at IS NULL OR finished_at >= $start) AND {_where(m)}"
         if m.on_time_finished:
+            # Judged at c (the period's end, or today for a running period): finished before
+            # c by the rule, or not finished before c and not yet late at c.
             until = m.on_time_open_until or "received_at"
-            cond += (f" AND ((finished_at < $end AND ({m.on_time_finished})) OR "
-                     f"((finished_at IS NULL OR finished_at >= $end) AND coalesce({until}, received_at) >= $end))")
+            params["cut"] = judged_until(period, today)
+            cond += (f" AND ((finished_at < $cut AND ({m.on_time_finished})) OR "
+                     f"((finished_at IS NULL OR finished_at >= $cut) "
+                     f"AND greatest(received_at, coalesce({until}, received_at)) >= $cut))")
     elif m.basis == "feedback":
         return (f"SELECT feedback_id AS id FROM feedback_records WHERE {base} AND received_at >= $start "
                 f"AND received_at < $end AND {_where(m)} ORDER BY id"), params

@@ -6,6 +6,11 @@ predecessors' dossiers too, so its year and its change against earlier periods m
 something); :mod:`chiso.index.compute` counts the measures in the columnar store; the pure
 engine (:mod:`chiso.scoring`) turns counts into points, totals and bands; ranks are given
 within a unit group (or, without one, among units of the same level).
+
+Real time: every function takes ``now`` (default: the current time). In a period that has
+not ended, an open dossier is on time or late as of now (:func:`chiso.index.compute.judged_until`),
+and the rows say the period is running and until when (:func:`period_until`); a period that
+is over keeps the rule of its end, whatever ``now`` is.
 """
 
 from __future__ import annotations
@@ -15,8 +20,10 @@ import os
 import threading
 import uuid
 from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Sequence
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -40,6 +47,37 @@ class Scored:
     name: str
     score: UnitScore
     counts: dict[str, float]
+
+
+def local_now(now: datetime | None = None) -> datetime:
+    """``now`` (default: the current time) as the store's wall-clock time: naive, in the
+    ``timezone`` setting, as dossier timestamps are kept. A naive ``now`` is taken as
+    already in that time zone."""
+    zone = ZoneInfo(settings.get("timezone"))
+    if now is None:
+        return datetime.now(zone).replace(tzinfo=None)
+    if now.tzinfo is not None:
+        return now.astimezone(zone).replace(tzinfo=None)
+    return now
+
+
+def is_running(period: Period, now: datetime | None = None) -> bool:
+    """Whether ``period`` has begun and not ended at ``now``."""
+    today = local_now(now).date()
+    return period.start <= today <= period.end
+
+
+def period_until(period: Period, now: datetime | None = None) -> date | None:
+    """The day a running period's figures are "until" (today), or None for a period that
+    is over (or has not begun)."""
+    return local_now(now).date() if is_running(period, now) else None
+
+
+def until_label(period: Period, now: datetime | None = None) -> str:
+    """The words every front end puts after a running period's name: "đến 06/12/2026";
+    empty for a period that is over."""
+    day = period_until(period, now)
+    return _("to {date}").format(date=day.strftime("%d/%m/%Y")) if day else ""
 
 
 def method_for(method_id: str | None) -> Method:
@@ -182,9 +220,13 @@ def _names(session: Session, codes: Sequence[str], day) -> dict[str, str]:
 
 
 def compute_scores(
-    session: Session, store, period: Period, *, method: Method, extra_periods: Sequence[Period] = ()
+    session: Session, store, period: Period, *, method: Method, extra_periods: Sequence[Period] = (),
+    now: datetime | None = None,
 ) -> tuple[list[compute.Target], dict[str, dict[str, Scored]]]:
-    """Scores of every target for ``period`` and ``extra_periods``: {period code: {unit: Scored}}."""
+    """Scores of every target for ``period`` and ``extra_periods``: {period code: {unit: Scored}};
+    open dossiers of a period still running at ``now`` (default: the current time) are
+    judged now."""
+    today = local_now(now).date()
     tgts = targets(session, period)
     periods = [period, *extra_periods]
     con = counting_connection(store, method)
@@ -193,7 +235,7 @@ def compute_scores(
         # score it (Party bodies, the Fatherland Front...). Communes are always scored.
         active = {r[0] for r in con.execute("SELECT DISTINCT unit FROM day_counts").fetchall()}
         tgts = [t for t in tgts if t.level != "agency" or active & set(t.members)]
-        counts = compute.period_counts(con, method, tgts, periods)
+        counts = compute.period_counts(con, method, tgts, periods, today=today)
     finally:
         con.close()
     names = _names(session, [t.code for t in tgts], period.end)
@@ -214,12 +256,16 @@ def index_766(
     unit: str | None = None,
     group: str | None = None,
     method_id: str | None = None,
+    now: datetime | None = None,
 ) -> list[dict[str, Any]]:
-    """One object per unit, the shape of ``chiso index 766 --format json``."""
+    """One object per unit, the shape of ``chiso index 766 --format json``. ``now``
+    (default: the current time): the moment a running period is judged at."""
+    now = local_now(now)  # one moment for the whole answer
     method = method_for(method_id)
     previous = period.previous()
-    tgts, scored = compute_scores(session, store, period, method=method, extra_periods=[previous])
-    now, before = scored[period.code], scored[previous.code]
+    tgts, scored = compute_scores(session, store, period, method=method, extra_periods=[previous], now=now)
+    until = period_until(period, now)
+    current, before = scored[period.code], scored[previous.code]
 
     if group:
         members = {u.code for u in units.group_members(session, group, as_of=period.end)}
@@ -232,16 +278,19 @@ def index_766(
     unranked = set(cohorts.pop("province", []))
     rows = []
     for cohort in cohorts.values():
-        ranks = competition_rank({c: now[c].score.total for c in cohort})
+        ranks = competition_rank({c: current[c].score.total for c in cohort})
         prev_ranks = competition_rank({c: before[c].score.total for c in cohort})
         moved = changes(
-            {c: (ranks[c], now[c].score.total) for c in cohort},
+            {c: (ranks[c], current[c].score.total) for c in cohort},
             {c: (prev_ranks[c], before[c].score.total) for c in cohort},
         )
         for code in cohort:
-            rows.append(_row(method, period, now[code], ranks[code], prev_ranks[code], moved.get(code), before[code]))
+            rows.append(_row(method, period, current[code], ranks[code], prev_ranks[code], moved.get(code),
+                             before[code], until))
     for code in unranked:
-        rows.append(_row(method, period, now[code], None, None, None, before[code]))
+        # No rank, but its total moves all the same.
+        moved = changes({code: (None, current[code].score.total)}, {code: (None, before[code].score.total)})
+        rows.append(_row(method, period, current[code], None, None, moved.get(code), before[code], until))
     if unit:
         target = units.get(session, unit, on=period.end).code
         rows = [r for r in rows if r["unit"] == target]
@@ -251,13 +300,17 @@ def index_766(
     return rows
 
 
-def _row(method: Method, period: Period, s: Scored, rank, prev_rank, moved, before: Scored) -> dict[str, Any]:
+def _row(method: Method, period: Period, s: Scored, rank, prev_rank, moved, before: Scored,
+         until: date | None) -> dict[str, Any]:
     score = s.score
     return {
         "unit": s.target.code,
         "name": s.name,
         "level": s.target.level,
         "period": period.code,
+        # A period still running: its figures are until this day (open dossiers judged now).
+        "running": until is not None,
+        "until": until.isoformat() if until else None,
         "method": method.id,
         "total": score.total,
         "max_total": score.max_total,
@@ -291,9 +344,14 @@ def _band_name(method: Method, band: str | None) -> str | None:
 
 
 def explain(
-    session: Session, store, period: Period, *, unit: str, indicator: str, method_id: str | None = None
+    session: Session, store, period: Period, *, unit: str, indicator: str, method_id: str | None = None,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
-    """The records behind one indicator of one unit and period."""
+    """The records behind one indicator of one unit and period (a running period judged at
+    ``now``, as :func:`index_766` does). A measure that sums a value over its records lists
+    the records and gives the sum."""
+    now = local_now(now)
+    today = now.date()
     method = method_for(method_id)
     try:
         ind = method.indicator(indicator)
@@ -305,17 +363,23 @@ def explain(
     con = store.connect()
     try:
         compute.prepare(con)
-        out: dict[str, Any] = {"unit": tgt.code, "period": period.code, "indicator": ind.id, "method": method.id}
+        until = period_until(period, now)
+        out: dict[str, Any] = {"unit": tgt.code, "period": period.code, "indicator": ind.id, "method": method.id,
+                               "running": until is not None, "until": until.isoformat() if until else None}
         for side, measure in (("numerator", ind.numerator), ("denominator", ind.denominator)):
             m = method.measures[measure]
             out[f"{side}_measure"] = measure
             if m.basis in ("procedure", "derived") or m.distinct:
                 out[f"{side}_ids"] = None  # not a set of records; the counts say it
                 continue
-            sql, params = compute.explain_sql(method, measure, period)
+            sql, params = compute.explain_sql(method, measure, period, today=today)
             ids = [r[0] for r in con.execute(sql, {**params, "units": list(tgt.members)}).fetchall()]
             out[f"{side}_ids"] = ids
             out[side] = len(ids)
+            if m.sum:  # the same records, their values summed
+                tail = sql.split(" FROM ", 1)[1]
+                total = f"SELECT coalesce(sum({m.sum}), 0) FROM {tail.removesuffix(' ORDER BY id')}"
+                out[side] = float(con.execute(total, {**params, "units": list(tgt.members)}).fetchone()[0])
         return out
     finally:
         con.close()

@@ -101,11 +101,12 @@ null|N`), `bands`, `measures`, `groups`.
     records in periods: in every basis but `procedure`, `where` and `sum` speak of one
     record alone and may not use `period_start` or `period_end` (that is what makes the
     counts additive by day); `procedure` measures are evaluated for each period, with the
-    period parameters and `has_online_dossier`.
+    period parameters, `has_online_dossier` and `has_paid_online_dossier`.
   - `dossier_settlement` only: optional `on_time: {{finished, open_until}}`, both required:
     `finished` a condition (a member finished within the period is on time when it holds),
     `open_until` a timestamp (a member still open at the period's end is on time while that
-    end is no later than it), both over the dossier columns.
+    end is no later than it; in a period still running, at the start of today), both over
+    the dossier columns.
   - `derived`: `expression` instead of `where`, arithmetic over other measures' names
     (numbers, `+ - * /`, parentheses, `min`, `max`); no `where`, `sum`, `distinct` or
     `on_time`; no cycle; it must have a value when the measures it reads are 0 (no division

@@ -75,9 +75,9 @@ DOSSIER_COLUMNS: Mapping[str, str] = MappingProxyType({
 })
 
 #: Procedure (thủ tục hành chính) catalogue columns: one row per procedure under the
-#: authority of the unit scored. ``has_online_dossier`` is derived for each period (by
-#: :mod:`chiso.index.compute`): at least one dossier of the procedure was received online
-#: in the period.
+#: authority of the unit scored. ``has_online_dossier`` and ``has_paid_online_dossier`` are
+#: derived for each period (by :mod:`chiso.index.compute`): at least one dossier of the
+#: procedure was received online, or paid online, in the period.
 PROCEDURE_COLUMNS: Mapping[str, str] = MappingProxyType({
     "procedure_code": "TEXT",
     "name": "TEXT",
@@ -92,6 +92,7 @@ PROCEDURE_COLUMNS: Mapping[str, str] = MappingProxyType({
     "published_date": "DATE",
     "complete_publication": "BOOLEAN",
     "has_online_dossier": "BOOLEAN",
+    "has_paid_online_dossier": "BOOLEAN",
 })
 
 #: Feedback and petitions (phản ánh, kiến nghị) columns.
@@ -159,20 +160,24 @@ BASIS_MEANINGS: Mapping[str, tuple[str, str]] = MappingProxyType({
     "dossier_settlement": (
         "hồ sơ đã và đang giải quyết trong kỳ (chỉ số 2.1): tiếp nhận trước khi kết thúc kỳ và chưa kết thúc xử lý "
         "trước khi bắt đầu kỳ; với quy tắc `on_time`, chỉ tính hồ sơ kết thúc trong kỳ mà `on_time.finished` đúng, "
-        "hoặc chưa kết thúc đến cuối kỳ mà cuối kỳ không muộn hơn `on_time.open_until`",
+        "hoặc chưa kết thúc đến cuối kỳ mà cuối kỳ không muộn hơn `on_time.open_until`; kỳ chưa kết thúc thì "
+        "hồ sơ chưa kết thúc được xét đúng hạn, trễ hạn tại thời điểm hiện tại (đầu ngày hôm nay) thay cho cuối kỳ",
         "the settlement population of indicator 2.1: dossiers received before the period's end and not finished "
         "before its start; with an `on_time` rule, only those finished within the period for which `on_time.finished` "
-        "holds, or still open at the period's end when that end is no later than `on_time.open_until`",
+        "holds, or still open at the period's end when that end is no later than `on_time.open_until`; in a period "
+        "still running, an open dossier is judged now (at the start of today) instead of at the period's end",
     ),
     "feedback": (
         "phản ánh, kiến nghị tiếp nhận trong kỳ: mỗi phản ánh được tính vào kỳ chứa thời điểm tiếp nhận (`received_at`)",
         "feedback received in the period: each item counts in the period that contains its `received_at`",
     ),
     "procedure": (
-        "các dòng của danh mục TTHC thuộc thẩm quyền của đơn vị, xét lại cho từng kỳ: `period_start`, `period_end` "
-        "và `has_online_dossier` (có hồ sơ trực tuyến tiếp nhận trong kỳ) là của kỳ đó",
+        "các dòng của danh mục TTHC thuộc thẩm quyền của đơn vị, xét lại cho từng kỳ: `period_start`, `period_end`, "
+        "`has_online_dossier` (có hồ sơ trực tuyến tiếp nhận trong kỳ) và `has_paid_online_dossier` (có hồ sơ tiếp "
+        "nhận trong kỳ được thanh toán trực tuyến) là của kỳ đó",
         "rows of the procedure catalogue under the unit's authority, evaluated for each period: `period_start`, "
-        "`period_end` and `has_online_dossier` (an online dossier was received in the period) are that period's",
+        "`period_end`, `has_online_dossier` (an online dossier was received in the period) and "
+        "`has_paid_online_dossier` (a dossier received in the period was paid online) are that period's",
     ),
     DERIVED: (
         "tính bằng phép toán số học từ các đại lượng khác của cùng đơn vị, cùng kỳ",

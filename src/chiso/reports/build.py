@@ -64,6 +64,15 @@ def period_label(period: Period) -> str:
     return _("from the start of {year} to the end of month {number}").format(year=y, number=n)
 
 
+def period_now_label(period: Period, now: datetime | None = None) -> str:
+    """:func:`period_label`, and for a period still running until when its figures are
+    ("quý IV năm 2026, đến 06/12/2026"): its open dossiers are judged now."""
+    from chiso.index import service
+
+    until = service.until_label(period, now)
+    return f"{period_label(period)}, {until}" if until else period_label(period)
+
+
 def _names(items: Sequence[str]) -> str:
     if len(items) <= 1:
         return "".join(items)
@@ -218,7 +227,7 @@ def _ranking_766(session: Session, store, *, period: Period, groups: Sequence[st
         return Ranked(r["unit"], r["name"], r["total"], name, idx, r["rank"], r["rank_change"], r["total_change"])
 
     out = Ranking(
-        index_name=_("Real-time service index (Decision 766/QĐ-TTg)"), when=period_label(period),
+        index_name=_("Real-time service index (Decision 766/QĐ-TTg)"), when=period_now_label(period),
         cohorts=[Cohort(code, _group_name(session, code), [ranked(r) for r in rows]) for code, rows in cohorts],
         top=100.0, decimals=2, thresholds=[b.min for b in method.bands if b.min > 0],
         previous_when=period_label(period.previous()))
@@ -235,8 +244,9 @@ def _ranking_766(session: Session, store, *, period: Period, groups: Sequence[st
     now, before = scored[period.code].get(prov_code), scored[period.previous().code].get(prov_code)
     if now is not None:
         band, _i = _band_name(method.bands, now.score.band)
-        text = _("{name} scored {score}/100, band {band}").format(
-            name=now.name, score=fmt_number(now.score.total or 0.0), band=band or "–")
+        text = _("{name} scored {score}/{max}, band {band}").format(
+            name=now.name, score=fmt_number(now.score.total or 0.0), max=fmt_number(now.score.max_total, 0),
+            band=band or "–")
         if has_data(before) and None not in (before.score.total, now.score.total):
             text += _(", {change} points against {previous}").format(
                 change=_signed(now.score.total - before.score.total), previous=period_label(period.previous()))
@@ -504,7 +514,7 @@ def _scorecard_blocks(session: Session, sh: _Shared, fr: Frame, code: str) -> li
     unit = units.get(session, code, on=sh.period.end)
     name = units.name_on(unit, sh.period.end)
     blocks: list = [fr.header(), Title(_("Scorecard"), _("{unit}, {period}").format(
-        unit=name, period=period_label(sh.period)))]
+        unit=name, period=period_now_label(sh.period)))]
     ctx = [(_("Code"), unit.code), (_("Unit"), name)]
     sections = _sections()
     # I. Scores on every index.
@@ -677,23 +687,24 @@ def build_periodic(session: Session, store, *, period: Period, threshold: float 
     with language(lang) as lang:
         method = service.method_for(method_id)
         threshold = lowest_band_boundary(method) if threshold is None else threshold
-        rows = service.index_766(session, store, period, method_id=method_id)
-        previous = period.previous()
-        _t, scored = service.compute_scores(session, store, period, method=method, extra_periods=[previous])
-        fr = frame(session, lang=lang, day=day, issuer=issuer)
         at = at or local_now()
+        rows = service.index_766(session, store, period, method_id=method_id, now=at)
+        previous = period.previous()
+        _t, scored = service.compute_scores(session, store, period, method=method, extra_periods=[previous], now=at)
+        fr = frame(session, lang=lang, day=day, issuer=issuer)
         now, before = scored[period.code], scored[previous.code]
         prov_now, prov_before = now.get(fr.province), before.get(fr.province)
         doc = Document(title=_("Periodic report on the 766 index"), lang=lang, slug=f"periodic-766-{period.code}")
         doc.add(fr.header(), Title(_("Report on the real-time service index"),
-                                   _("Decision 766/QĐ-TTg, {period}").format(period=period_label(period))))
+                                   _("Decision 766/QĐ-TTg, {period}").format(period=period_now_label(period, at))))
         sections = _sections()
         doc.add(Heading(next(sections), _("The province by indicator group")))
         if prov_now is not None:
             band, _i = _band_name(method.bands, prov_now.score.band)
-            doc.add(Paragraph(_("{name}: {score}/100, band {band}; {previous}: {before}/100.").format(
-                name=prov_now.name, score=fmt_number(prov_now.score.total or 0.0), band=band or "–",
-                previous=period_label(previous), before=fmt_number(prov_before.score.total or 0.0)
+            doc.add(Paragraph(_("{name}: {score}/{max}, band {band}; {previous}: {before}.").format(
+                name=prov_now.name, score=fmt_number(prov_now.score.total or 0.0),
+                max=fmt_number(prov_now.score.max_total, 0), band=band or "–", previous=period_label(previous),
+                before=f"{fmt_number(prov_before.score.total or 0.0)}/{fmt_number(prov_before.score.max_total, 0)}"
                 if prov_before else "–")))
             g_rows = []
             for g in method.groups:
@@ -793,5 +804,5 @@ def _unit_name(session: Session, code: str, period: Period) -> str:
         return code
 
 
-__all__ = ["build_ranking", "build_scorecard", "build_scorecards", "build_periodic", "period_label",
+__all__ = ["build_ranking", "build_scorecard", "build_scorecards", "build_periodic", "period_label", "period_now_label",
            "weakest_indicators", "overdue_dossiers"]

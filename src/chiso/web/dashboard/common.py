@@ -25,7 +25,10 @@ BANDS = ("weak", "average", "good", "excellent")
 
 
 def today() -> date:
-    return date.today()
+    """Today in the store's time zone (the day a running period's figures are until)."""
+    from chiso.index import service
+
+    return service.local_now().date()
 
 
 def kind_label(kind: str) -> str:
@@ -49,6 +52,15 @@ def period_label(p: Period) -> str:
     if p.kind == "half":
         return _("Half {n}/{year}").format(n=code[-1], year=code[:4])
     return _("Nine months {year}").format(year=code[:4])
+
+
+def period_title(p: Period) -> str:
+    """:func:`period_label` as a page's heading says it: a running period with until when
+    its figures are ("Quý 4/2026, đến 06/12/2026"), as the CLI and the reports say it."""
+    from chiso.index import service
+
+    until = service.until_label(p)
+    return f"{period_label(p)}, {until}" if until else period_label(p)
 
 
 def short_label(p: Period) -> str:
@@ -206,8 +218,10 @@ def in_scope(app, session: Session, actor, rows: list[dict], key: str = "unit") 
 
 
 def store_stamp(app) -> tuple:
+    """The store's versions, and the day: a running period's open dossiers are judged as of
+    today, so what was computed yesterday is not served today."""
     store = app.state.store
-    return tuple(store.version(k) for k in ("dossiers", "procedures", "feedback"))
+    return (*(store.version(k) for k in ("dossiers", "procedures", "feedback")), today())
 
 
 def table_stamp(session: Session, *models) -> tuple:

@@ -134,10 +134,12 @@ def explain_query(app, session: Session, p: Period, code: str, indicator: str) -
     if not (num_ok or den_ok):
         return out
     side = ind.denominator if den_ok else ind.numerator
-    side_sql, params = compute.explain_sql(method, side, p)
+    today = common.today()  # a running period's open dossiers are judged now, as the index does
+    side_sql, params = compute.explain_sql(method, side, p, today=today)
     feedback = method.measures[side].basis == "feedback"
     if num_ok and den_ok and method.measures[ind.numerator].basis == method.measures[side].basis:
-        num_sql, _params = compute.explain_sql(method, ind.numerator, p)
+        num_sql, params_num = compute.explain_sql(method, ind.numerator, p, today=today)
+        params = {**params_num, **params}
         out["sql"] = (f"SELECT d.id, (n.id IS NOT NULL) AS counted FROM ({side_sql}) d "
                       f"LEFT JOIN (SELECT DISTINCT id FROM ({num_sql})) n ON n.id = d.id")
     else:
@@ -177,17 +179,19 @@ def ids_file(app, session: Session, p: Period, indicator: str):
         targets = [t for t in _targets(app, session, p).values() if t.level != "province"]
         pairs = [(m, t.code) for t in targets for m in t.members]
         side = ind.denominator if den_ok else ind.numerator
-        side_sql, params = compute.explain_sql(method, side, p)
+        today = common.today()
+        side_sql, params = compute.explain_sql(method, side, p, today=today)
         if num_ok and den_ok and method.measures[ind.numerator].basis == method.measures[side].basis:
-            num_sql, _params = compute.explain_sql(method, ind.numerator, p)
+            num_sql, params_num = compute.explain_sql(method, ind.numerator, p, today=today)
+            params = {**params_num, **params}
             counted = "(n.id IS NOT NULL)"
             join = (f"LEFT JOIN (SELECT DISTINCT id, unit_code FROM ({_with_unit(num_sql)})) n "
                     "ON n.id = d.id AND n.unit_code = d.unit_code")
         else:
             counted, join = ("NULL::BOOLEAN" if den_ok else "TRUE"), ""
         store = app.state.store
-        digest = hashlib.sha256(repr((method.id, p.code, indicator, store_versions(store), sorted(pairs)))
-                                .encode()).hexdigest()[:20]
+        digest = hashlib.sha256(repr((method.id, p.code, indicator, store_versions(store), sorted(pairs),
+                                      compute.judged_until(p, today))).encode()).hexdigest()[:20]
         folder = Path(store.root) / "cache"
         path = folder / f"explain-{digest}.parquet"
         if path.exists():
@@ -306,13 +310,21 @@ def value_label(column: str, value) -> str | None:
     return None
 
 
-def late_days(row: dict, period_end: date) -> int | None:
-    """Whole days past the due time: at the end for a finished dossier, at the period's end
-    for one still open. None when it was not late (or has no due time)."""
+def late_days(row: dict, period_end: date, now: datetime | None = None) -> int | None:
+    """Whole days past the due time: at the end for a finished dossier; for one still open,
+    at the period's end or, in a period still running, now (a real-time index counts the
+    days late to now). None when it was not late (or has no due time), and for a record the
+    numerator counts (on time: waiting for a supplement, or due later today)."""
+    if row.get("counted") is True:
+        return None
     due = row.get("due_at")
     if not isinstance(due, datetime):
         return None
-    end = row.get("finished_at") or datetime.combine(period_end, datetime.max.time())
+    end = row.get("finished_at")
+    if end is None:
+        end = datetime.combine(period_end, datetime.max.time())
+        if now is not None:
+            end = min(end, now)
     if not isinstance(end, datetime) or end <= due:
         return None
     return max(1, (end - due).days)
@@ -342,6 +354,8 @@ def show_cell(column: str, value) -> str:
 def explain(request: Request, code: str, indicator: str, period: str | None = None, only: str = "all",
             page_no: int = Query(0, alias="page", ge=0, le=100_000), format: str = "html",
             actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db)):
+    from chiso.index import service
+
     app = request.app
     info = common.unit_or_404(app, session, actor, code)
     p = common.pick_period(period)
@@ -352,18 +366,19 @@ def explain(request: Request, code: str, indicator: str, period: str | None = No
     if format in ("csv", "xlsx"):
         data = explain_page(app, session, p, info.code, indicator, only=only, page_no=0, limit=EXPORT_LIMIT,
                             use_cache=False)
-        return export(data, format, f"{info.code}-{indicator}-{p.code}-{only}", p.end)
+        return export(data, format, f"{info.code}-{indicator}-{p.code}-{only}", p.end, service.local_now())
     data = explain_page(app, session, p, info.code, indicator, only=only, page_no=page_no, limit=PAGE_SIZE)
     ind = common.method().indicator(indicator)
+    now = service.local_now()
     pages = 0 if not data.get("matching") else (data["matching"] - 1) // PAGE_SIZE + 1
     return page(request, "explain.html", period=p, unit=info, row=row, ind=ind, r=row["indicators"][indicator],
                 name=common.indicator_names().get(indicator, indicator), data=data, only=only, page_no=page_no,
-                pages=pages, label=column_label, cell=show_cell, late=lambda r: late_days(r, p.end))
+                pages=pages, label=column_label, cell=show_cell, late=lambda r: late_days(r, p.end, now))
 
 
-def export(data: dict, fmt: str, stem: str, end: date) -> Response:
+def export(data: dict, fmt: str, stem: str, end: date, now: datetime | None = None) -> Response:
     header = [column_label(c) for c in data["columns"]] + [column_label("counted"), _("Days late")]
-    body = [[_cell(r.get(c)) for c in data["columns"]] + [_cell(r.get("counted")), _cell(late_days(r, end))]
+    body = [[_cell(r.get(c)) for c in data["columns"]] + [_cell(r.get("counted")), _cell(late_days(r, end, now))]
             for r in data["rows"]]
     disposition = {"Content-Disposition": f'attachment; filename="{stem}.{fmt}"'}
     if fmt == "csv":

@@ -10,7 +10,7 @@ from chiso.web.deps import render
 
 def _helpers() -> dict:
     return {"fmt_date": common.fmt_date, "pct": common.pct, "band_class": common.band_class,
-            "arrow": common.arrow, "period_label": common.period_label, "chart_line": charts.line,
+            "arrow": common.arrow, "period_label": common.period_title, "chart_line": charts.line,
             "chart_spark": charts.spark, "chart_meter": charts.meter}
 
 
