@@ -17,7 +17,7 @@ import pytest
 
 from chiso import db
 from chiso.cli import main
-from chiso.dossiers.store import DossierStore
+from chiso.store.service import open_records
 from chiso.index import compute, service
 from chiso.periods import period_for
 
@@ -36,7 +36,7 @@ def demo(tmp_path_factory):
     mp.setenv("CHISO_DATA_DIR", str(root / "data"))
     make_demo_data("68", n=DOSSIERS, seed=7)
     engine = db.make_engine(url)
-    store = DossierStore(root / "data" / "dossiers")
+    store = open_records(engine)
     now = service.local_now()
     running = period_for("quarter", now.date())
     periods = {"running": running, "over": running.previous()}
