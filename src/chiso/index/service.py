@@ -19,6 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Sequence
 
+import duckdb
 from sqlalchemy.orm import Session
 
 from chiso import settings
@@ -136,6 +137,62 @@ def _bring_forward(con, store, method: Method, folder: Path, versions: dict[str,
     return True
 
 
+#: How many imports apart the kept counts an earlier version is brought to may be.
+AS_OF_DEPTH = 200
+
+
+def _bring_to(con, store, method: Method, folders: Sequence[Path], versions: dict[str, int],
+              at_version: int) -> bool:
+    """The counts of the store as of ``at_version`` from the kept counts of the nearest
+    other dossier version with the same catalogue and feedback (the current counts, which
+    a running server always has, or another earlier version's): the records the imports
+    in between touched are taken out as they were there and put in as they were at
+    ``at_version``, by :func:`compute.apply_changes`, going back or forward alike. False
+    when no such counts are kept within ``AS_OF_DEPTH`` imports."""
+    from chiso.dossiers.schema import record_type
+    from chiso.dossiers.store import DossierStore
+
+    want = versions["dossiers"]
+    files = [s for s in store.segments("dossiers") if s.seq >= store.retained_from()]
+    segs = sorted({s.seq for s in files if s.kind == "seg"})
+
+    def apart(n: int) -> int:
+        return sum(1 for q in segs if min(n, want) < q <= max(n, want))
+
+    numbers = {s.seq for s in files} | {store.version("dossiers")}
+    candidates = sorted((n for n in numbers if n != want and apart(n) <= AS_OF_DEPTH), key=apart)
+    found = None
+    for other in candidates:
+        for folder in folders:
+            counts, keys = _cache_files(folder, _cache_key(store, method, {**versions, "dossiers": other}))
+            if counts.exists() and keys.exists():
+                found = other, counts, keys
+                break
+        if found:
+            break
+    if not found:
+        return False
+    other, counts, keys = found
+    low, high = sorted((other, want))
+    between = [s.path for s in files if s.kind == "seg" and low < s.seq <= high]
+    rt = record_type("dossiers")
+    try:
+        there = store.snapshot("dossiers", at_version=other)
+        here = store.snapshot("dossiers", at_version=at_version)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE changed_keys AS SELECT DISTINCT source, {rt.key} "
+                    f"FROM {DossierStore.scan_sql(between)}")
+        for name, snap in (("changed_old", there), ("changed_new", here)):
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT r.* FROM ({DossierStore.view_sql(rt, snap)}) r "
+                        f"SEMI JOIN changed_keys k ON r.source = k.source AND r.{rt.key} = k.{rt.key}")
+        con.execute("CREATE OR REPLACE TEMP TABLE day_counts AS SELECT * FROM read_parquet(?)", [str(counts)])
+        con.execute("CREATE OR REPLACE TEMP TABLE day_keys AS SELECT * FROM read_parquet(?)", [str(keys)])
+    except (ChisoError, duckdb.Error):
+        return False  # a file collected meanwhile: count in full
+    compute.apply_changes(con, method, old="changed_old", new="changed_new")
+    con.execute("DROP TABLE changed_new; DROP TABLE changed_old; DROP TABLE changed_keys")
+    return True
+
+
 def counting_connection(store, method: Method, *, at_version: int | None = None):
     """A connection to the store with the per-day counts of ``method`` ready.
 
@@ -147,11 +204,11 @@ def counting_connection(store, method: Method, *, at_version: int | None = None)
 
     With ``at_version``, the connection's views and counts are the store's as of that
     version (:meth:`DossierStore.snapshot`). When that is the current state the current
-    counts serve; else the state is counted in full, never brought forward or back from
-    another version's counts (sums of fractions added and taken out in another order can
-    differ in the last digit, and a figure reproduced must be the same to the byte), and
+    counts serve; else they are brought back (or forward) from the kept counts of the
+    nearest version, the current one included (:func:`_bring_to`), or counted in full, and
     kept in ``cache/as-of`` (the ``AS_OF_KEPT`` used last), apart from the current counts
-    so that neither evicts the other."""
+    so that neither evicts the other. Either way the figures are the same to the byte
+    (``compute.SUM_SCALE``)."""
     con = store.connect(at_version=at_version)
     try:
         con.execute("SET memory_limit = ?", [settings.get("duckdb_memory_limit")])
@@ -173,7 +230,8 @@ def counting_connection(store, method: Method, *, at_version: int | None = None)
                     os.utime(counts)  # used: kept longer
                 return con
             if earlier:
-                compute.day_table(con, method)
+                if not _bring_to(con, store, method, [folder, home], versions, at_version):
+                    compute.day_table(con, method)
                 _keep(con, method, home, key, counts, keys, prune=False)
                 _prune_as_of(home)
                 return con
