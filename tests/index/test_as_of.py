@@ -91,6 +91,7 @@ def _run(capsys, *args) -> tuple[int, str, str]:
 def test_cli_as_of_and_version(loaded_url, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("CHISO_DATABASE_URL", loaded_url)
     monkeypatch.setenv("CHISO_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("CHISO_LANG", "en")  # the messages as written (the msgids)
     index = ["index", "766", "--period", "2025-09", "--format", "json"]
     assert _run(capsys, "dossiers", "import", str(write(tmp_path / "s.csv", CASES)), "--source", "t")[0] == 0
     code, first, _err = _run(capsys, *index)
