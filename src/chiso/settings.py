@@ -79,6 +79,13 @@ SETTINGS: tuple[Setting, ...] = (
         lambda: "1GB",
     ),
     Setting(
+        "records_retention_days",
+        "How long earlier versions of the dossier records stay available to `chiso index 766 "
+        "--as-of`/`--version` and `chiso index diff`, in days; compaction keeps the files they need "
+        "(a base and the imports after it) and deletes the rest.",
+        lambda: "400",
+    ),
+    Setting(
         "lang",
         "Language of messages and pages: `vi` (Vietnamese, the default) or `en`.",
         lambda: "vi",

@@ -145,8 +145,11 @@ def test_compaction_keeps_the_view_and_collects_old_files(tmp_path):
     # The replaced segments stay for readers that listed them...
     assert len(list((tmp_path / "store" / "dossiers").glob("seg-*.parquet"))) == 3
     assert con.execute("SELECT count(*) FROM dossiers").fetchone()[0] == 11
-    # ...and go once the retention has passed.
+    # ...and, with versions kept for `--as-of` (records_retention_days), for that long:
     store.compact(retain_seconds=0)
+    assert len(list((tmp_path / "store" / "dossiers").glob("seg-*.parquet"))) == 3
+    # ...then they go.
+    store.compact(retain_seconds=0, retention_days=0)
     assert [p.name for p in (tmp_path / "store" / "dossiers").iterdir() if not p.name.startswith(".")] == [
         "base-000000000003.parquet"]
     # Imports after a compaction are deltas over the base.

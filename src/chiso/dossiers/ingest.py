@@ -1203,12 +1203,15 @@ class Batch:
         counts = dict(self.con.execute("SELECT __action, count(*) FROM cls GROUP BY 1").fetchall())
         return {k: int(counts.get(k, 0)) for k in ("insert", "update", "same", "stale")}
 
-    def write_segment(self, path: Path, *, source: str, seq: int) -> None:
-        """Write the inserted and updated rows to ``path`` (Parquet).
+    def write_segment(self, path: Path, *, source: str, seq: int, metadata: dict[str, str] | None = None) -> None:
+        """Write the inserted and updated rows to ``path`` (Parquet); ``metadata`` goes into
+        the file's key-value metadata beside the hash probe (the store records the
+        version's commit time, source and counts there).
 
         Unsorted: sorting a million rows would add a tenth to the import; compaction writes
         the sorted base that scans by unit and date rely on."""
         fields = ", ".join(f.name for f in self.rt.fields)
+        extra = "".join(f", {_ident(k)}: {_lit(v)}" for k, v in (metadata or {}).items())
         self.tracker.execute(
             self.con,
             f"COPY (SELECT {_lit(source)} AS source, {fields}, now() AS imported_at, {int(seq)}::BIGINT AS _seq, "
@@ -1216,7 +1219,7 @@ class Batch:
             # zstd level 1: a third faster to write than the default level, 5% larger;
             # compaction rewrites everything at the default level anyway.
             f"TO {_lit(str(path))} (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1, "
-            f"KV_METADATA {{{HASH_PROBE_KEY}: {_lit(hash_probe(self.con))}}})",
+            f"KV_METADATA {{{HASH_PROBE_KEY}: {_lit(hash_probe(self.con))}{extra}}})",
             0.8, 0.97,
         )
 

@@ -32,6 +32,26 @@ every import. Instead the store is a folder, the records folder of its store (se
   the segments into a new base without holding the lock, then renames it in under the lock.
   Files a newer base has replaced are deleted only after ``retain_seconds`` (an hour), so a
   reader that listed them a moment earlier still finds them.
+- **Versions are store-wide.** Every import that changes something is one version, numbered
+  under the one write lock across the record types (dossiers 41, procedures 42, dossiers
+  43...), so "version N" names a whole state of the store: for each record type, the newest
+  base with a number ≤ N and the segments after it up to N (``snapshot(kind,
+  at_version=N)``, ``connect(at_version=N)``). Stores written before numbered each type on
+  its own; their files read as before and numbering goes on from the highest. The commit
+  time, record type, source and counts of a version go into its segment's Parquet metadata
+  (written before the rename, so they are part of the commit) and, after the rename, into
+  the log ``versions.jsonl`` (one JSON object a line) that ``versions()`` lists quickly; a
+  segment the log lacks (a crash between the two, an older store) is listed from its
+  metadata, else its file time.
+- **Retention** (setting ``records_retention_days``, 400 days): garbage collection keeps every
+  version committed within the retention and the one in force at its start, so that the
+  index can be computed as the store held it on any day of it. It keeps, per record type,
+  the newest base at or before the oldest retained version, every segment after that base,
+  the newest base of each month since (so that an old version is a base plus at most a
+  month of segments) and the current base; the rest goes (still after ``retain_seconds``).
+  The oldest retained version is written to the log (``retained_from``) before any file is
+  deleted, and only moves forward; asking for an older version is refused with a clear
+  error, never answered from an incomplete chain.
 
 What this gives the index engine: at 10 million dossiers the base is one sorted file whose
 row groups DuckDB skips by unit and date (zone maps); the view over base + small segments
@@ -46,18 +66,23 @@ not a network share; stale temporary files are recognised by the process id in t
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import time
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
+from zoneinfo import ZoneInfo
 
 import duckdb
 
 from chiso import settings
+from chiso.errors import ChisoError
+from chiso.i18n import _
 from chiso.dossiers.ingest import (
     HASH_PROBE_KEY,
     SAMPLE_LIMIT,
@@ -79,6 +104,11 @@ _TEMP = re.compile(r"^\.tmp-(\d+)-[0-9a-f]+\.parquet$")
 
 #: How long a file a newer base has replaced is kept for readers that listed it.
 RETAIN_SECONDS = 3600.0
+
+#: The log of versions in the store's folder (see the module docstring).
+VERSION_LOG = "versions.jsonl"
+#: Keys of a segment's Parquet metadata that describe its version.
+META_PREFIX = "chiso_version_"
 
 
 @dataclass(frozen=True)
@@ -105,6 +135,76 @@ class Snapshot:
     @property
     def files(self) -> list[Path]:
         return ([self.base.path] if self.base else []) + [s.path for s in self.deltas]
+
+
+@dataclass(frozen=True)
+class Version:
+    """One version of the store: an import that changed records of one type.
+
+    ``committed_at`` is timezone-aware (UTC as stored); ``source``, ``inserted`` and
+    ``updated`` are None for versions of an older store known only from their files."""
+
+    number: int
+    committed_at: datetime
+    kind: str
+    source: str | None = None
+    inserted: int | None = None
+    updated: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "version": self.number,
+            "committed_at": local_time(self.committed_at).isoformat(),
+            "kind": self.kind,
+            "source": self.source,
+            "inserted": self.inserted,
+            "updated": self.updated,
+        }
+
+
+def store_timezone() -> ZoneInfo:
+    return ZoneInfo(settings.get("timezone"))
+
+
+def local_time(moment: datetime) -> datetime:
+    """``moment`` in the store's time zone (setting ``timezone``)."""
+    return moment.astimezone(store_timezone())
+
+
+def parse_moment(text: str) -> datetime:
+    """An ISO 8601 date-time with an offset (``2026-10-15T17:00:00+07:00``, ``...Z``) or
+    without one (then in the store's time zone, setting ``timezone``); a date alone is its
+    midnight. Raises :class:`ChisoError` with the expected forms."""
+    try:
+        moment = datetime.fromisoformat(str(text).strip())
+    except ValueError:
+        raise ChisoError(_("Not a date and time: “{text}” (write e.g. 2026-10-15T17:00, "
+                           "2026-10-15T17:00:00+07:00 or 2026-10-15T10:00:00Z)").format(text=text)) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=store_timezone())
+    return moment
+
+
+def retention_setting() -> float:
+    """Setting ``records_retention_days`` as a number of days (≥ 0)."""
+    raw = settings.get("records_retention_days")
+    try:
+        days = float(raw)
+    except ValueError:
+        days = -1.0
+    if not days >= 0:
+        raise ChisoError(_("Setting records_retention_days must be a number of days (0 or more), not “{value}”.").format(
+            value=raw))
+    return days
+
+
+def _days_shown() -> str:
+    return settings.get("records_retention_days")
+
+
+def _shown(moment: datetime) -> str:
+    """A moment as messages show it: local time to the second, with its offset."""
+    return local_time(moment).isoformat(timespec="seconds")
 
 
 def _segments(folder: Path) -> list[Segment]:
@@ -177,38 +277,216 @@ class DossierStore:
 
     # ------------------------------------------------------------------ reading
 
-    def snapshot(self, kind: str = "dossiers") -> Snapshot:
-        """The current files of ``kind``: the latest base and the segments after it."""
+    def snapshot(self, kind: str = "dossiers", *, at_version: int | None = None) -> Snapshot:
+        """The current files of ``kind``: the latest base and the segments after it.
+
+        With ``at_version=N``, the files of ``kind`` as the store held them at version N:
+        the newest base numbered ≤ N and the segments after it up to N. Raises
+        :class:`ChisoError` when N is not a retained version (:meth:`check_version`) or a
+        file of the chain is missing."""
         record_type(kind)
         segments = _segments(self.root / kind)
+        if at_version is not None:
+            floor, logged = self._read_log()
+            self.check_version(at_version, floor=floor)
+            return self._snapshot_at(kind, segments, int(at_version), logged)
         bases = [s for s in segments if s.kind == "base"]
         base = max(bases, key=lambda s: s.seq, default=None)
         floor = base.seq if base else 0
         deltas = tuple(sorted((s for s in segments if s.kind == "seg" and s.seq > floor), key=lambda s: s.seq))
         return Snapshot(kind, base, deltas)
 
-    def version(self, kind: str = "dossiers") -> int:
-        return self.snapshot(kind).version
+    def _snapshot_at(self, kind: str, segments: list[Segment], number: int, logged: dict[int, dict]) -> Snapshot:
+        base = max((s for s in segments if s.kind == "base" and s.seq <= number), key=lambda s: s.seq, default=None)
+        low = base.seq if base else 0
+        deltas = tuple(sorted((s for s in segments if s.kind == "seg" and low < s.seq <= number),
+                              key=lambda s: s.seq))
+        present = {s.seq for s in deltas}
+        missing = sorted(n for n, e in logged.items() if e.get("kind") == kind and low < n <= number
+                         and n not in present)
+        if missing:
+            raise ChisoError(_("Version {n} cannot be shown: the records of version {missing} are no longer in "
+                               "the store.").format(n=number, missing=missing[0]))
+        return Snapshot(kind, base, deltas)
 
-    def connect(self) -> duckdb.DuckDBPyConnection:
+    def segments(self, kind: str = "dossiers") -> list[Segment]:
+        """Every committed file of ``kind`` on disk, bases and segments, by number."""
+        record_type(kind)
+        return sorted(_segments(self.root / kind), key=lambda s: (s.seq, s.kind != "seg"))
+
+    def version(self, kind: str | None = None) -> int:
+        """The store's version: the number of its latest import (0 when empty). With
+        ``kind``, the number of the latest import of that record type."""
+        if kind is not None:
+            return self.snapshot(kind).version
+        return max((self.snapshot(k).version for k in RECORD_TYPES), default=0)
+
+    def kind_versions(self, at_version: int | None = None) -> dict[str, int]:
+        """{record type: the number of its latest import}, now or as of ``at_version``."""
+        return {k: self.snapshot(k, at_version=at_version).version for k in RECORD_TYPES}
+
+    def connect(self, *, at_version: int | None = None) -> duckdb.DuckDBPyConnection:
         """A private DuckDB connection with one view per record type (``dossiers``,
-        ``procedures``, ``feedback``) over the current snapshot.
+        ``procedures``, ``feedback``) over the current snapshot, or over the store as of
+        version ``at_version``.
 
         Columns: ``source``, the canonical fields (``unit_code`` is the registry code),
         ``imported_at``. The connection is in memory, so any number of processes read at
         once; open one per request or job, or call :meth:`refresh` to see later imports."""
         con = _duckdb()
-        self.refresh(con)
+        try:
+            self.refresh(con, at_version=at_version)
+        except BaseException:
+            con.close()
+            raise
         return con
 
-    def refresh(self, con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-        """Point the views of ``con`` at the newest version; returns the versions."""
+    def refresh(self, con: duckdb.DuckDBPyConnection, *, at_version: int | None = None) -> dict[str, int]:
+        """Point the views of ``con`` at the newest version (or at ``at_version``);
+        returns the version of each record type."""
         versions = {}
+        snaps = {rt.name: self.snapshot(rt.name, at_version=at_version) for rt in RECORD_TYPES.values()}
         for rt in RECORD_TYPES.values():
-            snap = self.snapshot(rt.name)
+            snap = snaps[rt.name]
             con.execute(f"CREATE OR REPLACE VIEW {rt.name} AS {self.view_sql(rt, snap)}")
             versions[rt.name] = snap.version
         return versions
+
+    # ------------------------------------------------------------------ versions
+
+    def _read_log(self) -> tuple[int | None, dict[int, dict]]:
+        """(``retained_from`` or None when the log never set it, {number: entry})."""
+        try:
+            text = (self.root / VERSION_LOG).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None, {}
+        floor, entries = None, {}
+        for line in text.splitlines():
+            try:
+                obj = json.loads(line)
+            except ValueError:
+                continue  # a line a crash cut short
+            if not isinstance(obj, dict):
+                continue
+            if "retained_from" in obj:
+                floor = int(obj["retained_from"])
+            elif "version" in obj and "committed_at" in obj:
+                entries[int(obj["version"])] = obj
+        return floor, entries
+
+    def _legacy_floor(self) -> int:
+        """The oldest version a store without ``retained_from`` in its log can show: per
+        record type, from its oldest base (earlier segments may have been collected),
+        or from the start when it has never been compacted."""
+        floor = 0
+        for kind in RECORD_TYPES:
+            bases = [s.seq for s in _segments(self.root / kind) if s.kind == "base"]
+            if bases:
+                floor = max(floor, min(bases))
+        return floor
+
+    def retained_from(self) -> int:
+        """The oldest version the store can still show (0: every version since the start)."""
+        floor, _entries = self._read_log()
+        return self._legacy_floor() if floor is None else floor
+
+    def _version_list(self, *, read_metadata: bool) -> tuple[int, list[Version]]:
+        floor, logged = self._read_log()
+        if floor is None:
+            floor = self._legacy_floor()
+        out: dict[tuple[int, str], Version] = {}
+        for n, e in logged.items():
+            if n < floor:
+                continue
+            out[(n, e["kind"])] = Version(
+                n, datetime.fromisoformat(e["committed_at"]), e["kind"], e.get("source"),
+                e.get("inserted"), e.get("updated"))
+        unknown: list[tuple[str, Segment]] = []
+        for kind in RECORD_TYPES:
+            for seg in _segments(self.root / kind):
+                if (seg.seq, kind) in out or seg.seq < floor:
+                    continue
+                unknown.append((kind, seg))
+        # Segments before bases of the same number: a segment's time is its commit's.
+        unknown.sort(key=lambda ks: (ks[1].seq, ks[1].kind != "seg"))
+        metadata = self._segment_metadata([seg.path for _k, seg in unknown if seg.kind == "seg"]) if read_metadata else {}
+        for kind, seg in unknown:
+            if (seg.seq, kind) in out:
+                continue
+            meta = metadata.get(str(seg.path), {})
+            try:
+                when = (datetime.fromisoformat(meta["committed_at"]) if "committed_at" in meta
+                        else datetime.fromtimestamp(seg.path.stat().st_mtime, timezone.utc))
+            except (FileNotFoundError, ValueError):
+                continue
+            number = lambda key: int(meta[key]) if key in meta else None  # noqa: E731
+            out[(seg.seq, kind)] = Version(seg.seq, when, kind, meta.get("source"), number("inserted"),
+                                           number("updated"))
+        return floor, sorted(out.values(), key=lambda v: (v.number, v.kind))
+
+    @staticmethod
+    def _segment_metadata(paths: Sequence[Path]) -> dict[str, dict[str, str]]:
+        """{path: {field: value}} of the version metadata of segment files."""
+        if not paths:
+            return {}
+        con = duckdb.connect()
+        try:
+            rows = con.execute(
+                "SELECT file_name, decode(key), decode(value) FROM parquet_kv_metadata(?) "
+                "WHERE starts_with(decode(key), ?)", [[str(p) for p in paths], META_PREFIX]).fetchall()
+        except duckdb.Error:
+            return {}  # a file collected meanwhile: fall back to file times
+        finally:
+            con.close()
+        out: dict[str, dict[str, str]] = {}
+        for name, key, value in rows:
+            out.setdefault(name, {})[key[len(META_PREFIX):]] = value
+        return out
+
+    def versions(self) -> list[Version]:
+        """The retained versions, oldest first: number, commit time, record type, source,
+        rows inserted and updated (for ``chiso store info`` and ``--as-of``)."""
+        return self._version_list(read_metadata=True)[1]
+
+    def check_version(self, number: int, *, floor: int | None = None) -> None:
+        """Raise :class:`ChisoError` unless the store can show version ``number``."""
+        current = self.version()
+        if floor is None:
+            floor = self.retained_from()
+        if number > current:
+            raise ChisoError(_("Version {n} does not exist yet: the store is at version {current}.").format(
+                n=number, current=current))
+        if number < max(floor, 1):
+            raise ChisoError(_("Version {n} is no longer retained: the store keeps versions from {floor} on "
+                               "(setting records_retention_days = {days}).").format(
+                n=number, floor=max(floor, 1), days=_days_shown()))
+
+    def version_at(self, moment: datetime) -> int:
+        """The newest version committed at or before ``moment`` (timezone-aware).
+
+        Raises :class:`ChisoError` when ``moment`` is in the future, before the first import,
+        or before the oldest retained version."""
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=store_timezone())
+        if moment > datetime.now(timezone.utc):
+            raise ChisoError(_("{time} is in the future: the index can be shown only as it stood up to now.").format(
+                time=_shown(moment)))
+        floor, versions = self._version_list(read_metadata=True)
+        if not versions:
+            raise ChisoError(_("No records have been imported yet: there is no version to show."))
+        before = [v.number for v in versions if v.committed_at <= moment]
+        if not before:
+            first = versions[0]
+            if floor > 0:
+                raise ChisoError(_("The store no longer holds its records as of {time}: the oldest retained version "
+                                   "is {n}, committed {when} (setting records_retention_days = {days}).").format(
+                    time=_shown(moment), n=first.number, when=_shown(first.committed_at),
+                    days=_days_shown()))
+            raise ChisoError(_("No records had been imported by {time}: the first version is {n}, committed "
+                               "{when}.").format(time=_shown(moment), n=first.number, when=_shown(first.committed_at)))
+        number = max(before)
+        self.check_version(number, floor=floor)
+        return number
 
     def count(self, kind: str = "dossiers") -> int:
         con = self.connect()
@@ -296,20 +574,86 @@ class DossierStore:
             if match and int(match.group(1)) != os.getpid() and not pid_alive(int(match.group(1))):
                 Path(entry.path).unlink(missing_ok=True)
 
-    def _collect_garbage(self, kind: str, retain_seconds: float | None = None) -> int:
-        """Delete files that a base replaced more than ``retain_seconds`` ago."""
+    def _next_version(self) -> int:
+        """The number of the next version, store-wide (called under the lock)."""
+        _floor, logged = self._read_log()
+        return max([self.version()] + list(logged)) + 1
+
+    def _log_version(self, entry: dict[str, Any]) -> None:
+        """Append a committed version to the log (under the lock, after the rename)."""
+        path = self.root / VERSION_LOG
+        if not path.exists():
+            # The first entry of a log: the oldest version this store can show so far.
+            self._write_log(self._legacy_floor(), {})
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(entry, ensure_ascii=False) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+
+    def _write_log(self, floor: int, entries: dict[int, dict]) -> None:
+        path = self.root / VERSION_LOG
+        temp = path.with_name(f".tmp-{os.getpid()}-{uuid.uuid4().hex}-{VERSION_LOG}")
+        with open(temp, "w", encoding="utf-8") as fh:
+            fh.write(json.dumps({"retained_from": int(floor)}) + "\n")
+            for n in sorted(entries):
+                fh.write(json.dumps(entries[n], ensure_ascii=False) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(temp, path)
+        _fsync_dir(self.root)
+
+    def _advance_floor(self, retain_seconds: float, retention_days: float | None) -> tuple[int, dict[int, datetime]]:
+        """Move ``retained_from`` to the version in force at the start of the retention
+        (less ``retain_seconds``, for readers of the version that just left it), writing it
+        to the log before any file goes (under the lock). Returns the floor and the commit
+        time of each version known."""
+        days = retention_setting() if retention_days is None else float(retention_days)
+        stored_floor, logged = self._read_log()
+        floor, versions = self._version_list(read_metadata=False)
+        times = {v.number: v.committed_at for v in versions}
+        horizon = time.time() - days * 86400 - retain_seconds
+        passed = [v.number for v in versions if v.committed_at.timestamp() <= horizon]
+        new_floor = max([floor] + passed[-1:])
+        if stored_floor is None or new_floor != stored_floor:
+            if (self.root / VERSION_LOG).exists() or new_floor:
+                self._write_log(new_floor, {n: e for n, e in logged.items() if n >= new_floor})
+        return new_floor, times
+
+    def _collect_garbage(self, kind: str, retain_seconds: float | None = None, *,
+                         retention_days: float | None = None, floor: int | None = None,
+                         times: dict[int, datetime] | None = None) -> int:
+        """Delete the files of ``kind`` no retained version needs (see the module
+        docstring: retention), once the base that replaced each has been there
+        ``retain_seconds``. Called under the lock."""
         retain = self.retain_seconds if retain_seconds is None else retain_seconds
+        if floor is None or times is None:
+            floor, times = self._advance_floor(retain, retention_days)
         folder = self.root / kind
-        snap = self.snapshot(kind)
-        if snap.base is None:
-            return 0
-        live = {snap.base.path} | {s.path for s in snap.deltas}
         everything = _segments(folder)
         bases = sorted((s for s in everything if s.kind == "base"), key=lambda s: s.seq)
+        if not bases:
+            return 0
+        anchor = max((b for b in bases if b.seq <= floor), key=lambda b: b.seq, default=None)
+        low = anchor.seq if anchor else 0
+        keep = {bases[-1].path} | ({anchor.path} if anchor else set())
+        keep |= {s.path for s in everything if s.kind == "seg" and s.seq > low}
+        zone = store_timezone()
+        monthly: dict[tuple[int, int], Segment] = {}
+        for b in bases:
+            if b.seq > floor:
+                when = times.get(b.seq)
+                if when is None:
+                    try:
+                        when = datetime.fromtimestamp(b.path.stat().st_mtime, timezone.utc)
+                    except FileNotFoundError:
+                        continue
+                local = when.astimezone(zone)
+                monthly[(local.year, local.month)] = b  # ascending: the month's newest wins
+        keep |= {b.path for b in monthly.values()}
         now = time.time()
         removed = 0
         for seg in everything:
-            if seg.path in live:
+            if seg.path in keep:
                 continue
             # The base that made it obsolete: the first one covering its number.
             replacing = next(
@@ -398,10 +742,14 @@ class DossierStore:
                 snap = self.snapshot(kind)
                 counts = batch.classify(source, snap.files, hashes_valid=hashes_valid(batch.con, snap.files))
                 if counts["insert"] or counts["update"]:
-                    seq = snap.version + 1
+                    seq = self._next_version()
                     temp = self._temp_path(folder)
+                    entry = {"version": seq, "kind": kind,
+                             "committed_at": datetime.now(timezone.utc).isoformat(),
+                             "source": source, "inserted": counts["insert"], "updated": counts["update"]}
                     try:
-                        batch.write_segment(temp, source=source, seq=seq)
+                        batch.write_segment(temp, source=source, seq=seq, metadata={
+                            META_PREFIX + k: str(v) for k, v in entry.items() if k != "version"})
                         _fsync(temp)
                         # Last chance to stop (Ctrl-C, a failing callback): before the rename.
                         batch.tracker.before_commit()
@@ -409,6 +757,7 @@ class DossierStore:
                         version = seq
                     finally:
                         temp.unlink(missing_ok=True)
+                    self._log_version(entry)
                 self._collect_garbage(kind)
             batch.tracker.report(1.0)
             files = [
@@ -433,8 +782,11 @@ class DossierStore:
                 rejects=samples,
             )
 
-    def compact(self, kind: str | None = None, *, retain_seconds: float | None = None) -> dict[str, int]:
-        """Merge each record type's base and segments into one sorted base.
+    def compact(self, kind: str | None = None, *, retain_seconds: float | None = None,
+                retention_days: float | None = None) -> dict[str, int]:
+        """Merge each record type's base and segments into one sorted base, then delete
+        what retention no longer needs (``retention_days`` overrides the setting
+        ``records_retention_days``; 0 keeps only the current version).
 
         Writes without the lock (imports go on), commits under it. Returns the version of
         the base of each record type afterwards."""
@@ -469,7 +821,7 @@ class DossierStore:
             if folder.exists():
                 with self._lock():
                     self._remove_stale_temps(folder)
-                    self._collect_garbage(name, retain_seconds)
+                    self._collect_garbage(name, retain_seconds, retention_days=retention_days)
             base = self.snapshot(name).base
             result[name] = base.seq if base else 0
         return result

@@ -17,7 +17,35 @@ def _period(text: str):
 
 
 
+def _store():
+    return records(engine_ready())
+
+
 _method = click.option("--method", "method_id", help="Method definition id (default: the family's default version).")
+_as_of = click.option("--as-of", "as_of", metavar="DATETIME",
+                      help="The index as the store held its records then: an ISO date-time, with an offset "
+                           "(2026-10-15T17:00:00+07:00, ...Z) or without one (in the store's time zone).")
+_version = click.option("--version", "version", type=int, metavar="N",
+                        help="The index as the store held its records at version N (see `chiso store info`).")
+
+
+def _at_version(store, as_of: str | None, version: int | None):
+    """(version number or None for the current records, the moment for "now" or None)."""
+    from chiso.dossiers.store import parse_moment
+    from chiso.errors import ChisoError
+
+    if as_of is not None and version is not None:
+        raise ChisoError(_("Give either --as-of or --version, not both."))
+    if as_of is not None:
+        moment = parse_moment(as_of)
+        return store.version_at(moment), moment
+    if version is not None:
+        store.check_version(version)
+        # A running period is judged as it was when that version was the newest.
+        from chiso.index.service import version_moment
+
+        return version, version_moment(store, version)
+    return None, None
 
 
 @click.group("index")
@@ -30,18 +58,28 @@ def index() -> None:
 @click.option("--unit", help="Only this unit (registry or official code).")
 @click.option("--group", help="Rank within this unit group.")
 @_method
+@_as_of
+@_version
 @click.option("--format", "fmt", type=FORMATS, default="table")
-def index_766(period_text: str, unit: str | None, group: str | None, method_id: str | None, fmt: str) -> None:
+def index_766(period_text: str, unit: str | None, group: str | None, method_id: str | None, as_of: str | None,
+              version: int | None, fmt: str) -> None:
     """Scores, bands and ranks on the real-time service index (Decision 766/QĐ-TTg)."""
     from chiso.index import service
 
     period = _period(period_text)
+    store = _store()
+    at_version, moment = _at_version(store, as_of, version)
     with db.transaction(engine_ready()) as session:
-        rows = service.index_766(session, records(session), period, unit=unit, group=group, method_id=method_id)
+        rows = service.index_766(session, store, period, unit=unit, group=group, method_id=method_id,
+                                 at_version=at_version, now=moment)
     if fmt == "json":
         emit_json(rows)
         return
-    label = service.until_label(period)
+    if at_version is not None:
+        info = service.version_info(store, at_version)
+        click.echo(_("As the records stood at version {n} (imported {when}).").format(
+            n=at_version, when=info["committed_at"] or "-"))
+    label = service.until_label(period, moment)
     if label:  # a period still running: its open dossiers are judged now
         click.echo(f"{period.code}, {label}")
     table = []
@@ -61,14 +99,20 @@ def index_766(period_text: str, unit: str | None, group: str | None, method_id: 
 @click.option("--unit", required=True)
 @click.option("--indicator", required=True, help="Indicator id, e.g. 2.1")
 @_method
+@_as_of
+@_version
 @click.option("--format", "fmt", type=FORMATS, default="table")
-def explain(index_name: str, period_text: str, unit: str, indicator: str, method_id: str | None, fmt: str) -> None:
+def explain(index_name: str, period_text: str, unit: str, indicator: str, method_id: str | None, as_of: str | None,
+            version: int | None, fmt: str) -> None:
     """The dossiers counted in an indicator's numerator and denominator."""
     from chiso.index import service
 
     period = _period(period_text)
+    store = _store()
+    at_version, moment = _at_version(store, as_of, version)
     with db.transaction(engine_ready()) as session:
-        data = service.explain(session, records(session), period, unit=unit, indicator=indicator, method_id=method_id)
+        data = service.explain(session, store, period, unit=unit, indicator=indicator,
+                               method_id=method_id, at_version=at_version, now=moment)
     if fmt == "json":
         emit_json(data)
         return
@@ -82,3 +126,52 @@ def explain(index_name: str, period_text: str, unit: str, indicator: str, method
             click.echo(f"  {i}")
         if ids and len(ids) > 50:
             click.echo(_("  … and {n} more (use --format json)").format(n=len(ids) - 50))
+
+
+@index.command("diff")
+@click.option("--period", "period_text", required=True)
+@click.option("--from", "from_version", type=int, required=True, metavar="N", help="The earlier version.")
+@click.option("--to", "to_version", type=int, required=True, metavar="N", help="The later version.")
+@_method
+@click.option("--format", "fmt", type=FORMATS, default="table")
+def diff(period_text: str, from_version: int, to_version: int, method_id: str | None, fmt: str) -> None:
+    """Which units and indicators moved between two versions of the records, and by which dossiers."""
+    from chiso.index import service
+
+    store = _store()
+    with db.transaction(engine_ready()) as session:
+        data = service.diff(session, store, _period(period_text), from_version=from_version,
+                            to_version=to_version, method_id=method_id)
+    if fmt == "json":
+        emit_json(data)
+        return
+    click.echo(_("From version {a} ({when_a}) to version {b} ({when_b}): {n} units moved.").format(
+        a=data["from"]["version"], when_a=data["from"]["committed_at"] or "-",
+        b=data["to"]["version"], when_b=data["to"]["committed_at"] or "-", n=len(data["units"])))
+    for u in data["units"]:
+        before, after = u["from"] or {}, u["to"] or {}
+        click.echo(f"{u['unit']}  {u['name']}: {_cell(before.get('total'))} → {_cell(after.get('total'))}, "
+                   + _("rank {a} → {b}").format(a=_cell(before.get("rank")), b=_cell(after.get("rank"))))
+        for ind_id, ind in u["indicators"].items():
+            was, now = ind["from"] or {}, ind["to"] or {}
+            click.echo(f"  {ind_id}: {_cell(was.get('numerator'))}/{_cell(was.get('denominator'))} → "
+                       f"{_cell(now.get('numerator'))}/{_cell(now.get('denominator'))}")
+            for part, label in (("numerator", _("numerator")), ("denominator", _("denominator"))):
+                entered, left = ind.get(f"{part}_entered"), ind.get(f"{part}_left")
+                if entered:
+                    click.echo("    " + _("{part} +: {ids}").format(part=label, ids=_ids(entered)))
+                if left:
+                    click.echo("    " + _("{part} −: {ids}").format(part=label, ids=_ids(left)))
+
+
+def _cell(value) -> str:
+    from chiso.output import number
+
+    if value is None:
+        return "-"
+    return number(value) if isinstance(value, float) else str(value)
+
+
+def _ids(ids: list[str], limit: int = 20) -> str:
+    shown = ", ".join(ids[:limit])
+    return shown + (_(" … and {n} more (use --format json)").format(n=len(ids) - limit) if len(ids) > limit else "")

@@ -128,6 +128,18 @@ def _value(m: Measure) -> str:
     return f"({m.sum})" if m.sum else "1"
 
 
+#: Sums (measures with ``sum:``) go into the per-day tables in millionths, rounded per
+#: record: whole numbers add and subtract exactly in any order, so the counts an import
+#: brings forward equal a full recount to the bit, and a version's figures come out the same
+#: to the byte however they were reached (``chiso index 766 --version``). Fractions would
+#: differ in the last digit (42.49999999999999 against 42.5).
+SUM_SCALE = 1_000_000
+
+
+def _day_value(m: Measure) -> str:
+    return f"round(({m.sum}) * {SUM_SCALE})" if m.sum else "1"
+
+
 def _where(m: Measure) -> str:
     return f"({m.where.strip() or 'TRUE'})"
 
@@ -137,7 +149,7 @@ def _parts(method: Method) -> dict[str, list[tuple[str, str, str]]]:
     columns it contributes as (column name, SQL aggregate input, extra condition)."""
     parts: dict[str, list[tuple[str, str, str]]] = {"received": [], "finished": [], "feedback": []}
     for name, m in method.measures.items():
-        w, v = _where(m), _value(m)
+        w, v = _where(m), _day_value(m)
         if m.distinct:
             continue  # counted by _distinct_measures
         if m.basis == "dossier_received":
@@ -367,7 +379,9 @@ def _period_counts(
     )
     _periods_table(con, periods, today)
     names = [n for n, m in method.measures.items() if _period_sql(n, m) is not None]
-    values = ", ".join(f'CAST({_period_sql(n, method.measures[n])} AS DOUBLE) AS "{n}"' for n in names)
+    values = ", ".join(
+        f'CAST({_period_sql(n, method.measures[n])} AS DOUBLE){f" / {SUM_SCALE}" if method.measures[n].sum else ""} '
+        f'AS "{n}"' for n in names)
     # Days are summed into buckets between consecutive period bounds (and one bucket for
     # everything before the first); a bound's total is the sum of the buckets before it,
     # and a period's measures are differences of the totals at its two bounds.

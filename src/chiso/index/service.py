@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Sequence
 from zoneinfo import ZoneInfo
 
+import duckdb
 from sqlalchemy.orm import Session
 
 from chiso import settings
@@ -112,11 +113,19 @@ KINDS = ("dossiers", "procedures", "feedback")
 INCREMENTAL_DEPTH = 50
 
 
+#: Changes when the kept counts' layout does (2: sums in millionths, ``compute.SUM_SCALE``),
+#: so that counts written by an earlier chiso are not read as this one's.
+COUNTS_FORMAT = b"counts:2;"
+
+
 def _cache_key(store, method: Method, versions: dict[str, int] | None = None) -> str:
-    """Names the per-day counts of one method over one version of the store: the method's
-    definition (its file's bytes) and the versions of the three record types."""
+    """Names the per-day counts of one method over one state of the store: the method's
+    definition (its file's bytes) and the versions of the three record types. The key of
+    an earlier version (``--as-of``) is the key the counts had when it was current, so
+    either kind of reader can use what the other built."""
     versions = versions or {kind: store.version(kind) for kind in KINDS}
     digest = hashlib.sha256()
+    digest.update(COUNTS_FORMAT)
     digest.update(Path(method.path).read_bytes() if method.path else method.id.encode())
     for kind in KINDS:
         digest.update(f"{kind}:{versions[kind]};".encode())
@@ -125,6 +134,12 @@ def _cache_key(store, method: Method, versions: dict[str, int] | None = None) ->
 
 def _cache_files(folder: Path, key: str) -> tuple[Path, Path]:
     return folder / f"{key}.days.parquet", folder / f"{key}.keys.parquet"
+
+
+#: Where the counts of earlier versions (``--as-of``) are kept, apart from the current
+#: ones so that neither evicts the other; the ones used last are kept.
+AS_OF_FOLDER = "as-of"
+AS_OF_KEPT = 8
 
 
 def _bring_forward(con, store, method: Method, folder: Path, versions: dict[str, int]) -> bool:
@@ -138,7 +153,9 @@ def _bring_forward(con, store, method: Method, folder: Path, versions: dict[str,
     snap = store.snapshot("dossiers")
     floor = snap.base.seq if snap.base else 0
     current = versions["dossiers"]
-    for earlier in range(current - 1, max(floor, current - INCREMENTAL_DEPTH) - 1, -1):
+    # Versions are numbered across the record types: the dossiers' own, newest first.
+    earlier_ones = sorted({floor} | {s.seq for s in snap.deltas if s.seq < current}, reverse=True)
+    for earlier in earlier_ones[:INCREMENTAL_DEPTH]:
         counts, keys = _cache_files(folder, _cache_key(store, method, {**versions, "dossiers": earlier}))
         if counts.exists() and keys.exists():
             break
@@ -157,26 +174,103 @@ def _bring_forward(con, store, method: Method, folder: Path, versions: dict[str,
     return True
 
 
-def counting_connection(store, method: Method):
+#: How many imports apart the kept counts an earlier version is brought to may be.
+AS_OF_DEPTH = 200
+
+
+def _bring_to(con, store, method: Method, folders: Sequence[Path], versions: dict[str, int],
+              at_version: int) -> bool:
+    """The counts of the store as of ``at_version`` from the kept counts of the nearest
+    other dossier version with the same catalogue and feedback (the current counts, which
+    a running server always has, or another earlier version's): the records the imports
+    in between touched are taken out as they were there and put in as they were at
+    ``at_version``, by :func:`compute.apply_changes`, going back or forward alike. False
+    when no such counts are kept within ``AS_OF_DEPTH`` imports."""
+    from chiso.dossiers.schema import record_type
+    from chiso.dossiers.store import DossierStore
+
+    want = versions["dossiers"]
+    files = [s for s in store.segments("dossiers") if s.seq >= store.retained_from()]
+    segs = sorted({s.seq for s in files if s.kind == "seg"})
+
+    def apart(n: int) -> int:
+        return sum(1 for q in segs if min(n, want) < q <= max(n, want))
+
+    numbers = {s.seq for s in files} | {store.version("dossiers")}
+    candidates = sorted((n for n in numbers if n != want and apart(n) <= AS_OF_DEPTH), key=apart)
+    found = None
+    for other in candidates:
+        for folder in folders:
+            counts, keys = _cache_files(folder, _cache_key(store, method, {**versions, "dossiers": other}))
+            if counts.exists() and keys.exists():
+                found = other, counts, keys
+                break
+        if found:
+            break
+    if not found:
+        return False
+    other, counts, keys = found
+    low, high = sorted((other, want))
+    between = [s.path for s in files if s.kind == "seg" and low < s.seq <= high]
+    rt = record_type("dossiers")
+    try:
+        there = store.snapshot("dossiers", at_version=other)
+        here = store.snapshot("dossiers", at_version=at_version)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE changed_keys AS SELECT DISTINCT source, {rt.key} "
+                    f"FROM {DossierStore.scan_sql(between)}")
+        for name, snap in (("changed_old", there), ("changed_new", here)):
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT r.* FROM ({DossierStore.view_sql(rt, snap)}) r "
+                        f"SEMI JOIN changed_keys k ON r.source = k.source AND r.{rt.key} = k.{rt.key}")
+        con.execute("CREATE OR REPLACE TEMP TABLE day_counts AS SELECT * FROM read_parquet(?)", [str(counts)])
+        con.execute("CREATE OR REPLACE TEMP TABLE day_keys AS SELECT * FROM read_parquet(?)", [str(keys)])
+    except (ChisoError, duckdb.Error):
+        return False  # a file collected meanwhile: count in full
+    compute.apply_changes(con, method, old="changed_old", new="changed_new")
+    con.execute("DROP TABLE changed_new; DROP TABLE changed_old; DROP TABLE changed_keys")
+    return True
+
+
+def counting_connection(store, method: Method, *, at_version: int | None = None):
     """A connection to the store with the per-day counts of ``method`` ready.
 
     The counts are kept in the store's ``cache`` folder as Parquet, one file per method and
     store version, so that every command and page after an import reads them instead of
     rescanning the dossiers. An import makes a new version; the next reader brings the
     previous version's counts forward with the imported dossiers only, or rebuilds them
-    when it cannot (after a compaction, or a change of catalogue or feedback)."""
-    con = store.connect()
+    when it cannot (after a compaction, or a change of catalogue or feedback).
+
+    With ``at_version``, the connection's views and counts are the store's as of that
+    version (:meth:`DossierStore.snapshot`). When that is the current state the current
+    counts serve; else they are brought back (or forward) from the kept counts of the
+    nearest version, the current one included (:func:`_bring_to`), or counted in full, and
+    kept in ``cache/as-of`` (the ``AS_OF_KEPT`` used last), apart from the current counts
+    so that neither evicts the other. Either way the figures are the same to the byte
+    (``compute.SUM_SCALE``)."""
+    con = store.connect(at_version=at_version)
     try:
         con.execute("SET memory_limit = ?", [settings.get("duckdb_memory_limit")])
         compute.prepare(con)
         folder = Path(store.root) / "cache"
         versions = {kind: store.version(kind) for kind in KINDS}
+        earlier = False
+        if at_version is not None:
+            wanted = store.kind_versions(at_version)
+            earlier, versions = wanted != versions, wanted
         key = _cache_key(store, method, versions)
-        counts, keys = _cache_files(folder, key)
+        home = folder / AS_OF_FOLDER if earlier else folder
+        counts, keys = _cache_files(home, key)
         with _building(key):  # one thread of this process builds; the others then read
             if counts.exists() and keys.exists():
                 con.execute("CREATE OR REPLACE TEMP TABLE day_counts AS SELECT * FROM read_parquet(?)", [str(counts)])
                 con.execute("CREATE OR REPLACE TEMP TABLE day_keys AS SELECT * FROM read_parquet(?)", [str(keys)])
+                if earlier:
+                    os.utime(counts)  # used: kept longer
+                return con
+            if earlier:
+                if not _bring_to(con, store, method, [folder, home], versions, at_version):
+                    compute.day_table(con, method)
+                _keep(con, method, home, key, counts, keys, prune=False)
+                _prune_as_of(home)
                 return con
             if not _bring_forward(con, store, method, folder, versions):
                 compute.day_table(con, method)
@@ -185,6 +279,14 @@ def counting_connection(store, method: Method):
     except BaseException:
         con.close()
         raise
+
+
+def _prune_as_of(folder: Path) -> None:
+    """Keep the counts of the ``AS_OF_KEPT`` earlier states used last."""
+    days = sorted(folder.glob("*.days.parquet"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in days[AS_OF_KEPT:]:
+        old.unlink(missing_ok=True)
+        old.with_name(old.name.replace(".days.parquet", ".keys.parquet")).unlink(missing_ok=True)
 
 
 _LOCKS: dict[str, threading.Lock] = {}
@@ -198,14 +300,17 @@ def _building(key: str) -> threading.Lock:
         return _LOCKS.setdefault(key, threading.Lock())
 
 
-def _keep(con, method: Method, folder: Path, key: str, counts: Path, keys: Path) -> None:
-    """Write the counts of this version to the cache folder and drop older versions'."""
+def _keep(con, method: Method, folder: Path, key: str, counts: Path, keys: Path, *, prune: bool = True) -> None:
+    """Write the counts of this version to the cache folder and (``prune``) drop older
+    versions'."""
     folder.mkdir(parents=True, exist_ok=True)
     for table, path in (("day_counts", counts), ("day_keys", keys)):
         # Unique per writer: another process may build the same counts at the same time.
         temp = path.with_name(f".tmp-{os.getpid()}-{uuid.uuid4().hex}-{path.name}")
         con.execute(f"COPY {table} TO '{temp}' (FORMAT parquet)")
         os.replace(temp, path)  # readers see the whole file or none
+    if not prune:
+        return
     for old in folder.glob(f"{method.id}-*.parquet"):
         if not old.name.startswith(key):
             old.unlink(missing_ok=True)
@@ -221,15 +326,18 @@ def _names(session: Session, codes: Sequence[str], day) -> dict[str, str]:
 
 def compute_scores(
     session: Session, store, period: Period, *, method: Method, extra_periods: Sequence[Period] = (),
-    now: datetime | None = None,
+    at_version: int | None = None, now: datetime | None = None,
 ) -> tuple[list[compute.Target], dict[str, dict[str, Scored]]]:
-    """Scores of every target for ``period`` and ``extra_periods``: {period code: {unit: Scored}};
-    open dossiers of a period still running at ``now`` (default: the current time) are
-    judged now."""
+    """Scores of every target for ``period`` and ``extra_periods``: {period code: {unit: Scored}}.
+
+    ``at_version``: from the records as the store held them at that version (the unit
+    registry and the method are today's). ``now`` (default: the current time; for
+    ``--as-of``, that moment): open dossiers of a period still running then are judged
+    then."""
     today = local_now(now).date()
     tgts = targets(session, period)
     periods = [period, *extra_periods]
-    con = counting_connection(store, method)
+    con = counting_connection(store, method, at_version=at_version)
     try:
         # An agency that never received a dossier handles no procedure: the index does not
         # score it (Party bodies, the Fatherland Front...). Communes are always scored.
@@ -256,14 +364,17 @@ def index_766(
     unit: str | None = None,
     group: str | None = None,
     method_id: str | None = None,
+    at_version: int | None = None,
     now: datetime | None = None,
 ) -> list[dict[str, Any]]:
     """One object per unit, the shape of ``chiso index 766 --format json``. ``now``
-    (default: the current time): the moment a running period is judged at."""
+    (default: the current time): the moment a running period is judged at; with
+    ``at_version``, as the store held its records then (see :func:`compute_scores`)."""
     now = local_now(now)  # one moment for the whole answer
     method = method_for(method_id)
     previous = period.previous()
-    tgts, scored = compute_scores(session, store, period, method=method, extra_periods=[previous], now=now)
+    tgts, scored = compute_scores(session, store, period, method=method, extra_periods=[previous],
+                                  at_version=at_version, now=now)
     until = period_until(period, now)
     current, before = scored[period.code], scored[previous.code]
 
@@ -345,41 +456,175 @@ def _band_name(method: Method, band: str | None) -> str | None:
 
 def explain(
     session: Session, store, period: Period, *, unit: str, indicator: str, method_id: str | None = None,
-    now: datetime | None = None,
+    at_version: int | None = None, now: datetime | None = None,
 ) -> dict[str, Any]:
     """The records behind one indicator of one unit and period (a running period judged at
-    ``now``, as :func:`index_766` does). A measure that sums a value over its records lists
-    the records and gives the sum."""
+    ``now``, as :func:`index_766` does; as of ``at_version``). A measure that sums a value
+    over its records lists the records and gives the sum."""
     now = local_now(now)
-    today = now.date()
     method = method_for(method_id)
-    try:
-        ind = method.indicator(indicator)
-    except KeyError:
-        raise NotFound(_("Unknown indicator {id} in method {method}.").format(id=indicator, method=method.id)) from None
+    ind = _indicator(method, indicator)
     tgt = next((t for t in targets(session, period) if t.code == units.get(session, unit, on=period.end).code), None)
     if tgt is None:
         raise NotFound(_("Unit {code} is not scored for {period}.").format(code=unit, period=period.code))
-    con = store.connect()
+    con = store.connect(at_version=at_version)
     try:
         compute.prepare(con)
         until = period_until(period, now)
         out: dict[str, Any] = {"unit": tgt.code, "period": period.code, "indicator": ind.id, "method": method.id,
                                "running": until is not None, "until": until.isoformat() if until else None}
-        for side, measure in (("numerator", ind.numerator), ("denominator", ind.denominator)):
-            m = method.measures[measure]
+        for side, (measure, ids, value) in _record_ids(con, method, ind, period, tgt.members,
+                                                         today=now.date()).items():
             out[f"{side}_measure"] = measure
-            if m.basis in ("procedure", "derived") or m.distinct:
-                out[f"{side}_ids"] = None  # not a set of records; the counts say it
-                continue
-            sql, params = compute.explain_sql(method, measure, period, today=today)
-            ids = [r[0] for r in con.execute(sql, {**params, "units": list(tgt.members)}).fetchall()]
             out[f"{side}_ids"] = ids
-            out[side] = len(ids)
-            if m.sum:  # the same records, their values summed
-                tail = sql.split(" FROM ", 1)[1]
-                total = f"SELECT coalesce(sum({m.sum}), 0) FROM {tail.removesuffix(' ORDER BY id')}"
-                out[side] = float(con.execute(total, {**params, "units": list(tgt.members)}).fetchone()[0])
+            if ids is not None:
+                out[side] = value
         return out
     finally:
         con.close()
+
+
+def _indicator(method: Method, indicator: str):
+    try:
+        return method.indicator(indicator)
+    except KeyError:
+        raise NotFound(_("Unknown indicator {id} in method {method}.").format(id=indicator, method=method.id)) from None
+
+
+def _record_ids(con, method: Method, ind, period: Period, members: Sequence[str], *,
+                today: date | None = None) -> dict[str, tuple[str, list | None, float | None]]:
+    """{"numerator" | "denominator": (measure, ids of the records it counts or None when it
+    is not a set of records, its value over them: their number, or the sum of a summed
+    measure)} over the views of ``con``; a running period's open records judged on
+    ``today`` (see :func:`chiso.index.compute.judged_until`)."""
+    out = {}
+    for side, measure in (("numerator", ind.numerator), ("denominator", ind.denominator)):
+        m = method.measures[measure]
+        if m.basis in ("procedure", "derived") or m.distinct:
+            out[side] = (measure, None, None)  # not a set of records; the counts say it
+            continue
+        sql, params = compute.explain_sql(method, measure, period, today=today)
+        params = {**params, "units": list(members)}
+        ids = [r[0] for r in con.execute(sql, params).fetchall()]
+        value: float = len(ids)
+        if m.sum:  # the same records, their values summed
+            tail = sql.split(" FROM ", 1)[1]
+            total = f"SELECT coalesce(sum({m.sum}), 0) FROM {tail.removesuffix(' ORDER BY id')}"
+            value = float(con.execute(total, params).fetchone()[0])
+        out[side] = (measure, ids, value)
+    return out
+
+
+# ---------------------------------------------------------------------------- diff
+
+#: What of a unit's row and of each indicator the diff compares.
+_UNIT_FIELDS = ("total", "rank", "band")
+_INDICATOR_FIELDS = ("numerator", "denominator", "rate", "points", "applicable")
+
+
+def version_moment(store, number: int) -> datetime | None:
+    """When version ``number`` was committed (None when the store tells no time): the
+    moment a running period is judged at when shown as of that version."""
+    made = [v for v in store.versions() if v.number <= number]
+    return made[-1].committed_at if made else None
+
+
+def version_info(store, number: int) -> dict[str, Any]:
+    """{"version": N, "committed_at": the commit time of the newest import ≤ N}."""
+    from chiso.dossiers.store import local_time
+
+    made = [v for v in store.versions() if v.number <= number]
+    return {"version": number, "committed_at": local_time(made[-1].committed_at).isoformat() if made else None}
+
+
+def _changed_records_connection(store, at_version: int, between: dict[str, list[Path]]):
+    """A connection on the store as of ``at_version`` whose views hold only the records of
+    the kinds in ``between`` that the given segment files touched."""
+    from chiso.dossiers.schema import record_type
+    from chiso.dossiers.store import DossierStore
+
+    con = store.connect(at_version=at_version)
+    try:
+        for kind, paths in between.items():
+            rt = record_type(kind)
+            snap = store.snapshot(kind, at_version=at_version)
+            keys = (f"SELECT DISTINCT source, {rt.key} FROM {DossierStore.scan_sql(paths)}" if paths else
+                    f"SELECT NULL::VARCHAR AS source, NULL::VARCHAR AS {rt.key} WHERE false")
+            con.execute(f"CREATE OR REPLACE TEMP TABLE changed_{kind} AS {keys}")
+            con.execute(f"CREATE OR REPLACE VIEW {kind} AS SELECT r.* FROM ({DossierStore.view_sql(rt, snap)}) r "
+                        f"SEMI JOIN changed_{kind} k ON r.source = k.source AND r.{rt.key} = k.{rt.key}")
+        compute.prepare(con)
+        return con
+    except BaseException:
+        con.close()
+        raise
+
+
+def diff(
+    session: Session, store, period: Period, *, from_version: int, to_version: int, method_id: str | None = None,
+) -> dict[str, Any]:
+    """What moved in the index of ``period`` between two versions of the store: every unit
+    whose total, rank, band or an indicator changed, and per changed indicator the records
+    that entered or left its numerator and denominator.
+
+    Only records an import in between touched can enter or leave (an untouched record
+    counts as it did), so the lists are taken over those alone; when the procedure
+    catalogue changed in between, over every dossier (the catalogue fills in facts of
+    dossiers that did not state them)."""
+    method = method_for(method_id)
+    store.check_version(from_version)
+    store.check_version(to_version)
+    rows = {}
+    # Each side judged as it was when its version was the newest (as `--version N` is).
+    moments = {side: version_moment(store, number) for side, number in (("from", from_version), ("to", to_version))}
+    for side, number in (("from", from_version), ("to", to_version)):
+        rows[side] = {r["unit"]: r for r in index_766(session, store, period, method_id=method_id, at_version=number,
+                                                      now=moments[side])}
+    low, high = sorted((from_version, to_version))
+    between = {kind: [s.path for s in store.segments(kind) if s.kind == "seg" and low < s.seq <= high]
+               for kind in ("dossiers", "feedback")}
+    if store.kind_versions(low)["procedures"] != store.kind_versions(high)["procedures"]:
+        between.pop("dossiers")
+    members = {t.code: t.members for t in targets(session, period)}
+    result: dict[str, Any] = {
+        "period": period.code, "method": method.id,
+        "from": version_info(store, from_version), "to": version_info(store, to_version), "units": [],
+    }
+    cons = {}
+    try:
+        for code in sorted(rows["from"].keys() | rows["to"].keys()):
+            before, after = rows["from"].get(code), rows["to"].get(code)
+            moved = {}
+            for ind in method.indicators:
+                was = _fields((before or {}).get("indicators", {}).get(ind.id), _INDICATOR_FIELDS)
+                became = _fields((after or {}).get("indicators", {}).get(ind.id), _INDICATOR_FIELDS)
+                if was == became:
+                    continue
+                entry: dict[str, Any] = {"from": was, "to": became}
+                if code in members:
+                    if not cons:
+                        cons = {side: _changed_records_connection(store, number, between)
+                                for side, number in (("from", from_version), ("to", to_version))}
+                    ids = {side: _record_ids(con, method, ind, period, members[code],
+                                             today=local_now(moments[side]).date()) for side, con in cons.items()}
+                    for part in ("numerator", "denominator"):
+                        old, new = ids["from"][part][1], ids["to"][part][1]
+                        entry[f"{part}_entered"] = None if new is None else sorted(set(new) - set(old or ()))
+                        entry[f"{part}_left"] = None if old is None else sorted(set(old) - set(new or ()))
+                moved[ind.id] = entry
+            head_before, head_after = _fields(before, _UNIT_FIELDS), _fields(after, _UNIT_FIELDS)
+            if head_before == head_after and not moved:
+                continue
+            any_row = after or before
+            result["units"].append({
+                "unit": code, "name": any_row["name"], "level": any_row["level"],
+                "from": head_before, "to": head_after, "indicators": moved,
+            })
+    finally:
+        for con in cons.values():
+            con.close()
+    return result
+
+
+def _fields(row: dict | None, names: Sequence[str]) -> dict[str, Any] | None:
+    return None if row is None else {n: row.get(n) for n in names}
