@@ -102,7 +102,7 @@ def test_cli_as_of_and_version(loaded_url, tmp_path, monkeypatch, capsys):
 
     assert _run(capsys, *index, "--version", "1") == (0, first, "")
     assert _run(capsys, *index, "--version", "2") == (0, second, "")
-    store = DossierStore(tmp_path / "data" / "dossiers")
+    store = DossierStore(tmp_path / "records")  # the test's own records folder (conftest)
     v1, v2 = store.versions()
     # The commit time of version 1 with an offset, in UTC, and without an offset (local).
     for moment in (local_time(v1.committed_at).isoformat(),

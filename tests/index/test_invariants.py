@@ -84,7 +84,8 @@ def _records(con, method, measure, period, today):
     m = method.measures[measure]
     sql, params = compute.explain_sql(method, measure, period, today=today)
     table, key = ("feedback_records", "feedback_id") if m.basis == "feedback" else ("records", "dossier_id")
-    value = f"({m.sum})" if m.sum else "1"
+    # A summed value as the per-day tables keep it: whole millionths (compute.SUM_SCALE).
+    value = f"round(({m.sum}) * {compute.SUM_SCALE}) / {compute.SUM_SCALE}" if m.sum else "1"
     head = f"SELECT {key} AS id FROM"
     assert sql.startswith(head)
     sql = f"SELECT {key} AS id, unit_code, {value} AS value FROM" + sql[len(head):]

@@ -15,7 +15,7 @@ from chiso.cli import main
 from chiso.dossiers.store import DossierStore, registry_units
 from chiso.store import service
 from tests.conftest import PgDatabase, _need_pg
-from tests.index.test_index import CASES, write
+from tests.index.index_cases import CASES, write
 
 @pytest.fixture(autouse=True)
 def english(monkeypatch, tmp_path):

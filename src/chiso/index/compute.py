@@ -140,6 +140,12 @@ def _day_value(m: Measure) -> str:
     return f"round(({m.sum}) * {SUM_SCALE})" if m.sum else "1"
 
 
+def sum_sql(m: Measure) -> str:
+    """The SQL aggregate of a summed measure over its records, rounded per record as the
+    per-day tables keep it, so a sum over listed records equals the counted one."""
+    return f"coalesce(CAST(sum({_day_value(m)}) AS DOUBLE) / {SUM_SCALE}, 0)"
+
+
 def _where(m: Measure) -> str:
     return f"({m.where.strip() or 'TRUE'})"
 

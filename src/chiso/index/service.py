@@ -509,7 +509,7 @@ def _record_ids(con, method: Method, ind, period: Period, members: Sequence[str]
         value: float = len(ids)
         if m.sum:  # the same records, their values summed
             tail = sql.split(" FROM ", 1)[1]
-            total = f"SELECT coalesce(sum({m.sum}), 0) FROM {tail.removesuffix(' ORDER BY id')}"
+            total = f"SELECT {compute.sum_sql(m)} FROM {tail.removesuffix(' ORDER BY id')}"
             value = float(con.execute(total, params).fetchone()[0])
         out[side] = (measure, ids, value)
     return out

@@ -360,8 +360,12 @@ def info(engine: Engine) -> dict[str, Any]:
         "records_path": str(root),
         "records_path_source": ("setting" if settings.get("records_path").strip()
                                 else "store" if ident.records_path else "beside the database"),
-        "version": max((s.version for s in snaps.values()), default=0),
+        # One number across the record types: every import that changed records is one.
+        "version": store.version(),
         "versions": {kind: s.version for kind, s in snaps.items()},
+        "retained_from_version": store.retained_from(),
+        "retention_days": int(settings.get("records_retention_days")),
+        "last_import": (lambda vs: vs[-1].to_json() if vs else None)(store.versions()),
         "records": counts,
         "segments": {kind: len(s.deltas) for kind, s in snaps.items()},
         "evidence_files": sum(1 for p in evidence.iterdir() if p.is_file() and not p.name.startswith(".")) if evidence.is_dir() else 0,
