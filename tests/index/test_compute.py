@@ -82,3 +82,38 @@ def test_applying_a_change_equals_a_full_recount(con):
     before = [p for p in periods if p not in change.periods(periods)]
     assert all(p.end < change.first_day for p in before)
     assert change.first_day <= date(2026, 1, 31)  # the new dossiers start in January
+
+
+def test_the_collector_pause_is_shared_by_concurrent_blocks_and_undone_by_the_last():
+    import gc
+    import threading
+
+    from chiso.index.compute import gc_paused
+
+    assert gc.isenabled()
+    inside, leave = threading.Barrier(3), threading.Event()
+
+    def worker():
+        with gc_paused():
+            inside.wait()
+            leave.wait()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    inside.wait()
+    assert not gc.isenabled()
+    with gc_paused():  # a nested block in a third thread leaves it paused for the others
+        assert not gc.isenabled()
+    assert not gc.isenabled()
+    leave.set()
+    for t in threads:
+        t.join()
+    assert gc.isenabled()
+    gc.disable()  # a caller that turned it off keeps it off
+    try:
+        with gc_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -38,9 +38,11 @@ small join. The same conditions, written per period, select the records of
 from __future__ import annotations
 
 import gc
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Iterable, Sequence
+from typing import Iterable, Iterator, Sequence
 
 import duckdb
 
@@ -347,16 +349,35 @@ def period_counts(
     value}}``. ``day_counts`` must exist (:func:`day_table`). ``today``: the day of "now",
     for periods still running (:func:`judged_until`); None judges every period at its end.
 
-    The cyclic garbage collector is paused meanwhile: the result is tens of thousands of
-    small dicts, and a process that keeps many scores alive (a server) would otherwise
-    spend longer collecting than counting."""
-    was_enabled = gc.isenabled()
-    gc.disable()
+    The result is tens of thousands of small dicts: a caller that keeps many scores alive
+    (a server) pauses the cyclic garbage collector around it (:func:`gc_paused`)."""
+    return _period_counts(con, method, targets, periods, today)
+
+
+_gc_lock = threading.Lock()
+_gc_depth = 0
+_gc_was_enabled = True
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a block builds many small objects that form
+    no cycles (per-period counts, scores): collections would otherwise cost as much as the
+    work. The switch is process-wide, so nested and concurrent blocks (server threads) count
+    how many are inside, and the collector comes back, if it was on, when the last leaves."""
+    global _gc_depth, _gc_was_enabled
+    with _gc_lock:
+        if _gc_depth == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_depth += 1
     try:
-        return _period_counts(con, method, targets, periods, today)
+        yield
     finally:
-        if was_enabled:
-            gc.enable()
+        with _gc_lock:
+            _gc_depth -= 1
+            if _gc_depth == 0 and _gc_was_enabled:
+                gc.enable()
 
 
 def _period_counts(

@@ -343,11 +343,13 @@ def compute_scores(
         # score it (Party bodies, the Fatherland Front...). Communes are always scored.
         active = {r[0] for r in con.execute("SELECT DISTINCT unit FROM day_counts").fetchall()}
         tgts = [t for t in tgts if t.level != "agency" or active & set(t.members)]
-        counts = compute.period_counts(con, method, tgts, periods, today=today)
+        with compute.gc_paused():  # tens of thousands of small dicts, no cycles
+            counts = compute.period_counts(con, method, tgts, periods, today=today)
     finally:
         con.close()
     names = _names(session, [t.code for t in tgts], period.end)
-    scores = score_many(method, counts, {t.code: t.level for t in tgts})
+    with compute.gc_paused():
+        scores = score_many(method, counts, {t.code: t.level for t in tgts})
     out: dict[str, dict[str, Scored]] = {}
     for p in periods:
         out[p.code] = {
