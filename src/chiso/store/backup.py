@@ -127,25 +127,28 @@ def _kind(column) -> str:
     return "text"
 
 
-def _utc(value: datetime) -> datetime:
-    # SQLite hands timestamps back naive; chiso stores every one in UTC.
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
-
-
-def _encode(kind: str, value: Any) -> Any:
+def _datetime_text(value: datetime | None) -> str | None:
     if value is None:
         return None
+    if value.tzinfo is None:
+        # SQLite hands timestamps back naive; chiso stores every one in UTC. The text is the
+        # same as an aware value's, so both backends write the same archive.
+        return value.isoformat() + "+00:00"
+    return value.astimezone(timezone.utc).isoformat()
+
+
+def _encoder(kind: str):
+    """How a value read through SQLAlchemy becomes JSON (None: as it is: integers, floats,
+    booleans, text, and JSON columns, read as their text, see _select)."""
     if kind == "datetime":
-        return _utc(value).isoformat()
+        return _datetime_text
     if kind == "date":
-        return value.isoformat()
+        return lambda v: None if v is None else v.isoformat()
     if kind == "bytes":
-        return base64.b64encode(bytes(value)).decode("ascii")
+        return lambda v: None if v is None else base64.b64encode(bytes(v)).decode("ascii")
     if kind == "decimal":
-        return str(value)
-    if kind == "boolean":
-        return bool(value)
-    return value  # integer, float, text; json: already its text (see _select)
+        return lambda v: None if v is None else str(v)
+    return None
 
 
 def _decoder(kind: str):
@@ -393,6 +396,8 @@ def backup(engine: Engine, out: Path | str) -> dict[str, Any]:
 
 def _write_table(tar: tarfile.TarFile, conn: Connection, table: Table, work: Path) -> dict[str, Any]:
     kinds = [_kind(c) for c in table.columns]
+    convert = [(i, enc) for i, enc in enumerate(map(_encoder, kinds)) if enc is not None]
+    dumps = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
     path = work / f"{table.name}.jsonl"
     rows = 0
     sha = hashlib.sha256()
@@ -401,7 +406,10 @@ def _write_table(tar: tarfile.TarFile, conn: Connection, table: Table, work: Pat
         for part in result.partitions():
             lines = []
             for row in part:
-                lines.append(json.dumps([_encode(k, v) for k, v in zip(kinds, row)], ensure_ascii=False))
+                values = list(row)
+                for i, enc in convert:
+                    values[i] = enc(values[i])
+                lines.append(dumps(values))
             data = ("\n".join(lines) + "\n").encode("utf-8")
             sha.update(data)
             fh.write(data)
@@ -588,7 +596,7 @@ def restore(engine: Engine, archive: Path | str, *, records: Path | str | None =
         p.mkdir()
     stage = folder.parent / f".{folder.name}.restore-{os.getpid()}"
     shutil.rmtree(stage, ignore_errors=True)
-    placed = False
+    placed: list[Path] = []
     try:
         tables = _extract(archive, manifest, stage)
         db.upgrade(engine)
@@ -611,19 +619,22 @@ def restore(engine: Engine, archive: Path | str, *, records: Path | str | None =
             source = stage / "records"
             source.mkdir(exist_ok=True)
             (source / IDENTITY_FILE).unlink(missing_ok=True)
-            if folder.exists():
+            if folder.exists():  # empty but for the marker of the empty store restored into
                 for entry in source.iterdir():
                     os.replace(entry, folder / entry.name)
+                    placed.append(folder / entry.name)
             else:
                 os.replace(source, folder)
-            placed = True
+                placed.append(folder)
             ident_row = conn.execute(select(StoreIdentity.store_id, StoreIdentity.created_at)).one()
             _write_marker(folder, engine, Identity(ident_row.store_id, ident_row.created_at, kept, None))
     except BaseException:
-        if placed:
-            shutil.rmtree(folder, ignore_errors=True)
-        for p in made:
-            shutil.rmtree(p, ignore_errors=True) if not any(p.iterdir()) else None
+        for path in placed:
+            shutil.rmtree(path, ignore_errors=True)
+        shutil.rmtree(stage, ignore_errors=True)
+        for p in made:  # the folders made for the stage, deepest first, if nothing else is in them
+            if p.is_dir() and not any(p.iterdir()):
+                p.rmdir()
         raise
     finally:
         shutil.rmtree(stage, ignore_errors=True)
@@ -686,14 +697,17 @@ def _load_table(conn: Connection, table: Table, entry: dict[str, Any], path: Pat
     if entry["columns"] != names:
         raise ChisoError(_("The table {table} of the archive {path} has other columns than this chiso's; "
                            "restore it with chiso of the same version.").format(table=table.name, path=archive))
-    decoders = [_decoder(k) for k in entry["types"]]
+    convert = [(i, dec) for i, dec in enumerate(map(_decoder, entry["types"])) if dec is not None]
+    loads = json.JSONDecoder().decode
     statement = table.insert()
     count = 0
     batch: list[dict[str, Any]] = []
-    with open(path, "rb") as fh:
+    with open(path, encoding="utf-8") as fh:
         for line in fh:
-            values = json.loads(line)
-            row = {n: (d(v) if d else v) for n, d, v in zip(names, decoders, values)}
+            values = loads(line)
+            for i, dec in convert:
+                values[i] = dec(values[i])
+            row = dict(zip(names, values))
             if table.name == "store_identity":
                 # Where the records are is the target's business (see _target_folder).
                 row["records_path"] = kept
