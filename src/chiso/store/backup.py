@@ -14,9 +14,13 @@ An uncompressed tar (the Parquet records are compressed already)::
     records/evidence/<sha256>  records/reports/<schedule>/<file>  records/STORE.json ...
     tables/units.jsonl         one JSON array a row, columns in the order the manifest gives
     ...
-    manifest.json              last: format, chiso version, schema revision, store id,
-                               source backend, record versions, row counts per table,
-                               size and SHA-256 of every other member
+    manifest.json              format, chiso version, schema revision, store id, source
+                               backend, record versions, row count, columns and column
+                               types of each table, size and SHA-256 of every member
+    manifest.sha256            last: the SHA-256 of manifest.json
+
+The tables are read through SQLAlchemy rather than ``pg_dump``, so that every archive
+restores into either backend, and ``pg_dump`` need not match the server's version.
 
 Left out: ``cache/`` (per-day counts, rebuilt on demand), ``demo/`` (scratch), and hidden
 files (``.lock``, temporary ``.tmp-*`` files of writers at work).
@@ -30,18 +34,20 @@ Consistency
 -----------
 Under the records' write lock (held by an import only to commit, so imports go on around
 it) the backup lists the committed Parquet files of each record type, reads the store's own
-small files, and takes the database snapshot: one REPEATABLE READ, read-only transaction on
-PostgreSQL; on SQLite a copy made with SQLite's online backup API (one read transaction).
-The lock is then released and the listed files are copied at leisure: segments are
+small files, and fixes the database snapshot: one REPEATABLE READ, read-only transaction
+on PostgreSQL; on SQLite a read transaction (chiso's SQLite stores are in WAL mode, so
+writers go on), copied with SQLite's online backup API once the lock is released. The
+lock is then released and the listed files are copied at leisure: segments are
 immutable, and a file a compaction replaced is kept an hour at least. Evidence and report
 files are listed after the snapshot, so that every file a row of the snapshot names is in
 the archive (they are written before the row that names them).
 
 Faults
 ------
-The archive is written to a hidden temporary name beside ``FILE`` and renamed at the end,
-after an fsync: a backup killed on the way leaves at most that temporary file, which has no
-manifest and is refused by ``restore`` (and removed by the next backup to the same name).
+The archive is written to a hidden temporary name beside ``FILE`` (``.FILE.tmp-PID``, with
+a work folder ``.FILE.tmp-PID.d``) and renamed at the end, after an fsync: a backup killed on
+the way leaves at most those, which have no manifest and are refused by ``restore`` (and
+removed by the next backup to the same name).
 
 ``restore`` reads the manifest, checks the archive's format and schema revision and that the
 target store is empty, then copies every member to a hidden staging folder beside the
@@ -69,7 +75,7 @@ import sqlite3
 import stat
 import tarfile
 import time
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -289,17 +295,25 @@ def _other_files(root: Path) -> list[_File]:
 
 
 @contextmanager
-def _snapshot(engine: Engine, work: Path) -> Iterator[Connection]:
-    """A connection that reads the store as it is now, whatever is written after."""
+def _snapshot(engine: Engine, work: Path, moment) -> Iterator[Connection]:
+    """A connection that reads the store as it was inside ``moment`` (a context manager:
+    the records' lock), whatever is written after; the moment lasts only as long as it takes
+    to fix the snapshot."""
     if engine.dialect.name == "sqlite":
-        source = Path(engine.url.database)
         copy = work / "snapshot.sqlite3"
-        src = sqlite3.connect(source, timeout=30)
-        dst = sqlite3.connect(copy)
+        src = sqlite3.connect(Path(engine.url.database), timeout=30, isolation_level=None)
         try:
-            src.backup(dst)  # all pages in one step: one read transaction
+            with moment:
+                # A read transaction: in WAL mode (chiso's), it sees the database as it is
+                # now until it ends, and writers go on.
+                src.execute("BEGIN")
+                src.execute("SELECT count(*) FROM store_identity").fetchone()
+            dst = sqlite3.connect(copy)
+            try:
+                src.backup(dst)  # copies what the open read transaction sees
+            finally:
+                dst.close()
         finally:
-            dst.close()
             src.close()
         snap_engine = db.make_engine(f"sqlite:///{copy}")
         try:
@@ -310,10 +324,11 @@ def _snapshot(engine: Engine, work: Path) -> Iterator[Connection]:
         return
     with engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn:
         with conn.begin():
-            if engine.dialect.name == "postgresql":
-                conn.execute(text("SET TRANSACTION READ ONLY"))
-            # The first query fixes the snapshot the whole transaction reads.
-            conn.execute(text("SELECT count(*) FROM store_identity")).scalar()
+            with moment:
+                if engine.dialect.name == "postgresql":
+                    conn.execute(text("SET TRANSACTION READ ONLY"))
+                # The first query fixes the snapshot the whole transaction reads.
+                conn.execute(text("SELECT count(*) FROM store_identity")).scalar()
             yield conn
 
 
@@ -360,11 +375,17 @@ def backup(engine: Engine, out: Path | str) -> dict[str, Any]:
     try:
         work.mkdir()
         with tarfile.open(temp, "w", format=tarfile.PAX_FORMAT, copybufsize=_COPY_BUFFER) as tar:
-            with ExitStack() as stack:
+            listed: dict[str, Any] = {}
+
+            @contextmanager
+            def moment():
                 # One moment for the records and the tables: no import commits meanwhile.
                 with DossierStore(root)._lock():
-                    records, versions = _record_files(root)
-                    conn = stack.enter_context(_snapshot(engine, work))
+                    listed["records"], listed["versions"] = _record_files(root)
+                    yield
+
+            with _snapshot(engine, work, moment()) as conn:
+                records, versions = listed["records"], listed["versions"]
                 manifest["record_versions"] = versions
                 manifest["record_version"] = max(versions.values(), default=0)
                 others = _other_files(root)
