@@ -193,7 +193,7 @@ def _register() -> None:
     from chiso.web.cli import serve
     from chiso.dossiers.cli import demo_data, dossiers
     from chiso.index.cli import index
-    from chiso.store.cli import store
+    from chiso.store.cli import backup_cmd, restore_cmd, store
     from chiso.methods.cli import methods
     from chiso.periods_cli import periods
     from chiso.targets.cli import indicators, targets
@@ -209,6 +209,8 @@ def _register() -> None:
     cli.add_command(demo_data)
     cli.add_command(index)
     cli.add_command(store)
+    cli.add_command(backup_cmd)
+    cli.add_command(restore_cmd)
     cli.add_command(rounds)
     cli.add_command(tasks)
     cli.add_command(committee)

@@ -33,3 +33,51 @@ def info_cmd(fmt: str) -> None:
     rows = [{"what": label, "value": "" if data[key] is None else str(data[key])} for key, label in labels]
     rows += [{"what": _("records: {kind}").format(kind=kind), "value": str(n)} for kind, n in data["records"].items()]
     emit_table(rows, [("what", _("what")), ("value", _("value"))])
+
+
+def _megabytes(n: int) -> str:
+    from chiso.output import number
+
+    return number(n / 2**20, 1)
+
+
+@click.command("backup")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False),
+              help="The archive to write (a new file; written under a temporary name and renamed when whole).")
+@click.option("--format", "fmt", type=FORMATS, default="table")
+def backup_cmd(out: str, fmt: str) -> None:
+    """Write the whole store (every table and every record) to one archive, while it serves."""
+    from chiso.store import backup
+
+    summary = backup.backup(engine_ready(), out)
+    if fmt == "json":
+        emit_json(summary)
+        return
+    click.echo(_("Backup of the store {store_id} written to {path} ({size} MB) in {seconds} s.").format(
+        store_id=summary["store_id"], path=summary["path"], size=_megabytes(summary["bytes"]),
+        seconds=summary["seconds"]))
+    click.echo(_("{rows} rows in {tables} tables; {files} record files ({size} MB), record version {version}.").format(
+        rows=sum(summary["rows"].values()), tables=len(summary["rows"]), files=summary["record_files"],
+        size=_megabytes(summary["record_bytes"]), version=summary["record_version"]))
+
+
+@click.command("restore")
+@click.argument("archive", type=click.Path(dir_okay=False))
+@click.option("--records", "records", type=click.Path(file_okay=False),
+              help="Folder for the restored records (kept in the store). Default: beside an SQLite file "
+                   "(x.sqlite3 → x.records/); for PostgreSQL a folder of the data folder named after the store.")
+@click.option("--format", "fmt", type=FORMATS, default="table")
+def restore_cmd(archive: str, records: str | None, fmt: str) -> None:
+    """Bring a whole store back from a backup into an empty store (SQLite or PostgreSQL)."""
+    from chiso import db
+    from chiso.store import backup
+
+    result = backup.restore(db.make_engine(), archive, records=records)
+    if fmt == "json":
+        emit_json(result)
+        return
+    click.echo(_("Store {store_id} restored into {url} from {path} in {seconds} s.").format(
+        store_id=result["store_id"], url=result["database"], path=result["path"], seconds=result["seconds"]))
+    click.echo(_("{rows} rows in {tables} tables; {files} record files in {folder}, record version {version}.").format(
+        rows=sum(result["rows"].values()), tables=len(result["rows"]), files=result["record_files"],
+        folder=result["records_path"], version=result["record_version"]))

@@ -32,7 +32,7 @@ import json
 import os
 import shutil
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -331,6 +331,10 @@ def _size(folder: Path) -> int:
     return total
 
 
+def _as_utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+
+
 def info(engine: Engine) -> dict[str, Any]:
     """What ``chiso store info`` prints: identity, location, version, counts, sizes."""
     ident = identity(engine)
@@ -354,7 +358,9 @@ def info(engine: Engine) -> dict[str, Any]:
     evidence = root / "evidence"
     return {
         "store_id": ident.store_id,
-        "created_at": ident.created_at.isoformat() if ident.created_at else None,
+        # In UTC whatever the backend (SQLite hands it back naive), so that a store restored
+        # into the other backend says the same.
+        "created_at": _as_utc(ident.created_at).isoformat() if ident.created_at else None,
         "database": db.describe(engine),
         "backend": engine.dialect.name,
         "records_path": str(root),
