@@ -10,7 +10,8 @@ import pytest
 
 from chiso import db
 from chiso.dossiers import demo
-from chiso.dossiers.store import DossierStore, registry_units
+from chiso.dossiers.store import registry_units
+from chiso.store.service import open_records
 from chiso.units import service as units
 
 UNTIL = date(2026, 11, 26)
@@ -22,7 +23,7 @@ def demo_env(tmp_path_factory):
     url = f"sqlite:///{root / 'chiso.sqlite3'}"
     engine = db.make_engine(url)
     db.upgrade(engine)
-    store = DossierStore(root / "dossiers")
+    store = open_records(engine)  # the store's own folder, chiso.records beside the database
     with db.transaction(engine) as s:
         units.init_province(s, "68")
         views = units.list_units(s, within="68", as_of=UNTIL)

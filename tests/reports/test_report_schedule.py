@@ -126,7 +126,14 @@ def scheduled(env, monkeypatch):
     src = Path(env["url"].removeprefix("sqlite:///"))
     dst = Path(str(src.parent / "copy") + str(id(monkeypatch))) / "chiso.sqlite3"
     dst.parent.mkdir(parents=True)
-    shutil.copyfile(src, dst)
+    # The whole store: its database (through SQLite's backup, so what the write-ahead log
+    # holds comes too) and its records folder beside it.
+    import sqlite3
+
+    with sqlite3.connect(src) as a, sqlite3.connect(dst) as b:
+        a.backup(b)
+    shutil.copytree(src.with_name("chiso.records"), dst.with_name("chiso.records"),
+                    ignore=shutil.ignore_patterns("cache", ".lock"))
     url = f"sqlite:///{dst}"
     monkeypatch.setenv("CHISO_DATABASE_URL", url)
     engine = db.make_engine(url)

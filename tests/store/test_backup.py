@@ -26,7 +26,7 @@ from chiso.cli import main
 from chiso.periods import period_for
 from chiso.store import backup
 from tests.conftest import PgDatabase, _need_pg
-from tests.index.test_index import write
+from tests.index.index_cases import write
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")
 ENV_KEYS = ("CHISO_DATABASE_URL", "CHISO_RECORDS_PATH", "CHISO_DATA_DIR", "CHISO_LANG")
