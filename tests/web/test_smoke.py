@@ -25,3 +25,34 @@ def test_login_sets_an_httponly_cookie_and_shows_the_overview(client):
     r = client.get("/")
     assert r.status_code == 200
     assert "admin" in r.text
+
+
+def test_every_route_commits_before_it_answers(app):
+    """The request's transaction ends before the response is sent (scope "function"), so a
+    client told "saved" finds it saved on its next request and a failed commit is an error."""
+    from chiso.web.deps import get_db
+
+    def walk(dependant, path):
+        for sub in dependant.dependencies:
+            if sub.call is get_db:
+                assert sub.scope == "function", path
+            walk(sub, path)
+
+    def routes_of(container):
+        for r in container.routes:
+            if getattr(r, "dependant", None) is not None:
+                yield r
+            elif hasattr(r, "original_router"):  # an included router (FastAPI ≥ 0.150)
+                yield from routes_of(r.original_router)
+            elif hasattr(r, "routes"):  # a mounted application or router
+                yield from routes_of(r)
+            elif hasattr(getattr(r, "app", None), "routes"):
+                yield from routes_of(r.app)
+
+    routes = list(routes_of(app))
+    assert len(routes) > 50
+    found = 0
+    for route in routes:
+        walk(route.dependant, route.path)
+        found += "get_db" in repr(route.dependant)
+    assert found > 30

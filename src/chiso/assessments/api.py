@@ -96,7 +96,7 @@ def _states(rows) -> list[dict[str, str]]:
 
 @router.get("/rounds", summary="Assessment rounds, with the statuses of the units in one's scope")
 def list_rounds(response: Response, limit: int = Limit, offset: int = Offset, actor: Actor = Depends(get_user_actor),
-                session: Session = Depends(get_db)) -> list[dict[str, Any]]:
+                session: Session = Depends(get_db, scope="function")) -> list[dict[str, Any]]:
     from sqlalchemy import select
 
     from chiso.assessments.models import AssessmentRound
@@ -107,7 +107,7 @@ def list_rounds(response: Response, limit: int = Limit, offset: int = Offset, ac
 
 
 @router.get("/rounds/{code}", summary="One round")
-def get_round(code: str, actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db)) -> dict[str, Any]:
+def get_round(code: str, actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db, scope="function")) -> dict[str, Any]:
     require(actor, "read")
     return _round_json(_round(session, code), actor)
 
@@ -115,7 +115,7 @@ def get_round(code: str, actor: Actor = Depends(get_user_actor), session: Sessio
 @router.get("/rounds/{code}/results", summary="Scores, ranks per group and change (as `chiso rounds results --format json`)")
 def round_results(code: str, response: Response, group: str | None = Query(None, max_length=64),
                   limit: int = Limit, offset: int = Offset, actor: Actor = Depends(get_user_actor),
-                  session: Session = Depends(get_db)) -> list[dict[str, Any]]:
+                  session: Session = Depends(get_db, scope="function")) -> list[dict[str, Any]]:
     require(actor, "read")
     rnd = _round(session, code)
     rows = service.results(session, round_code=rnd.code, group=group)
@@ -127,13 +127,13 @@ def round_results(code: str, response: Response, group: str | None = Query(None,
 
 @router.get("/rounds/{code}/units/{unit}", summary="One unit's assessment: values, appraisal, evidence")
 def get_assessment(code: str, unit: str, actor: Actor = Depends(get_user_actor),
-                   session: Session = Depends(get_db)) -> dict[str, Any]:
+                   session: Session = Depends(get_db, scope="function")) -> dict[str, Any]:
     return _view(session, _assessment(session, actor, code, unit))
 
 
 @router.get("/rounds/{code}/units/{unit}/events", summary="The unit's log in the round: every change of status")
 def assessment_events(code: str, unit: str, actor: Actor = Depends(get_user_actor),
-                      session: Session = Depends(get_db)) -> list[dict[str, Any]]:
+                      session: Session = Depends(get_db, scope="function")) -> list[dict[str, Any]]:
     a = _assessment(session, actor, code, unit)
     return service.events(session, round_code=a.round.code, unit_code=a.unit.code)
 
@@ -143,7 +143,7 @@ def assessment_events(code: str, unit: str, actor: Actor = Depends(get_user_acto
 
 @router.put("/rounds/{code}/units/{unit}/values", summary="Save the unit's self-assessment (values, notes, inputs)")
 def save_values(code: str, unit: str, body: SelfAssessment, actor: Actor = Depends(get_user_actor),
-                session: Session = Depends(get_db)) -> dict[str, Any]:
+                session: Session = Depends(get_db, scope="function")) -> dict[str, Any]:
     a = _assessment(session, actor, code, unit, "assessments:write")
     service.self_assess(session, round_code=a.round.code, unit_code=a.unit.code, values=body.values,
                         notes=body.notes, inputs=body.inputs, actor=actor.name, who=actor)
@@ -153,7 +153,7 @@ def save_values(code: str, unit: str, body: SelfAssessment, actor: Actor = Depen
 @router.post("/rounds/{code}/units/{unit}/evidence", status_code=201,
              summary="Attach an evidence file to a leaf (at most 20 MB; PDF, images, office documents, text)")
 def upload_evidence(code: str, unit: str, node: str = Form(..., max_length=128), file: UploadFile = File(...),
-                    actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db)) -> dict[str, Any]:
+                    actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db, scope="function")) -> dict[str, Any]:
     a = _assessment(session, actor, code, unit, "assessments:write")
     with saved_upload(file, limit=evidence_store.MAX_BYTES) as path:
         ev = service.attach_evidence(session, round_code=a.round.code, unit_code=a.unit.code, node_id=node, path=path,
@@ -164,7 +164,7 @@ def upload_evidence(code: str, unit: str, node: str = Form(..., max_length=128),
 
 @router.post("/rounds/{code}/units/{unit}/submit", summary="Submit the self-assessment to the appraisers")
 def submit(code: str, unit: str, actor: Actor = Depends(get_user_actor),
-           session: Session = Depends(get_db)) -> dict[str, Any]:
+           session: Session = Depends(get_db, scope="function")) -> dict[str, Any]:
     a = _assessment(session, actor, code, unit, "assessments:write")
     service.submit(session, round_code=a.round.code, unit_code=a.unit.code, actor=actor.name, who=actor)
     return _view(session, a)
@@ -173,7 +173,7 @@ def submit(code: str, unit: str, actor: Actor = Depends(get_user_actor),
 @router.put("/rounds/{code}/units/{unit}/appraisal",
             summary="The appraisers' value and comment per leaf (an assigned appraiser, or an administrator)")
 def appraise(code: str, unit: str, body: Appraisal, actor: Actor = Depends(get_user_actor),
-             session: Session = Depends(get_db)) -> dict[str, Any]:
+             session: Session = Depends(get_db, scope="function")) -> dict[str, Any]:
     a = _assessment(session, actor, code, unit, "appraise")
     service.appraise(session, round_code=a.round.code, unit_code=a.unit.code, values=body.values,
                      comments=body.comments, actor=actor.name, who=actor)
@@ -193,21 +193,21 @@ def _manage(session: Session, actor: Actor, code: str, unit: str | None):
 
 @router.post("/rounds/{code}/approve", summary="Approve one unit, or every unit of the round; approved data is locked")
 def approve(code: str, body: Step, actor: Actor = Depends(get_user_actor),
-            session: Session = Depends(get_db)) -> list[dict[str, str]]:
+            session: Session = Depends(get_db, scope="function")) -> list[dict[str, str]]:
     rnd = _manage(session, actor, code, body.unit)
     return _states(service.approve(session, round_code=rnd.code, unit_code=body.unit or None, actor=actor.name, who=actor))
 
 
 @router.post("/rounds/{code}/publish", summary="Publish approved results of one unit, or of the whole round")
 def publish(code: str, body: Step, actor: Actor = Depends(get_user_actor),
-            session: Session = Depends(get_db)) -> list[dict[str, str]]:
+            session: Session = Depends(get_db, scope="function")) -> list[dict[str, str]]:
     rnd = _manage(session, actor, code, body.unit)
     return _states(service.publish(session, round_code=rnd.code, unit_code=body.unit or None, actor=actor.name, who=actor))
 
 
 @router.post("/rounds/{code}/reopen", summary="Reopen approved data, with a reason (recorded)")
 def reopen(code: str, body: Reopen, actor: Actor = Depends(get_user_actor),
-           session: Session = Depends(get_db)) -> list[dict[str, str]]:
+           session: Session = Depends(get_db, scope="function")) -> list[dict[str, str]]:
     rnd = _manage(session, actor, code, body.unit)
     return _states(service.reopen(session, round_code=rnd.code, unit_code=body.unit or None, reason=body.reason,
                                   to=body.to, actor=actor.name, who=actor))
@@ -231,7 +231,7 @@ def published_results(session: Session, code: str) -> list[dict[str, Any]]:
 
 
 @public_router.get("/rounds", summary="Rounds with published results (no login)")
-def public_rounds(actor: Actor = Depends(get_actor), session: Session = Depends(get_db)) -> list[dict[str, Any]]:
+def public_rounds(actor: Actor = Depends(get_actor), session: Session = Depends(get_db, scope="function")) -> list[dict[str, Any]]:
     from sqlalchemy import select
 
     from chiso.assessments.models import AssessmentRound
@@ -247,5 +247,5 @@ def public_rounds(actor: Actor = Depends(get_actor), session: Session = Depends(
 
 @public_router.get("/rounds/{code}/results", summary="Published results of a round (no login)")
 def public_results(code: str, response: Response, limit: int = Limit, offset: int = Offset,
-                   actor: Actor = Depends(get_actor), session: Session = Depends(get_db)) -> list[dict[str, Any]]:
+                   actor: Actor = Depends(get_actor), session: Session = Depends(get_db, scope="function")) -> list[dict[str, Any]]:
     return page(response, published_results(session, code), limit, offset)

@@ -88,7 +88,7 @@ def _form_context(session: Session, actor: Actor, request: Request) -> dict:
 
 
 @router.get("/reports")
-def reports_page(request: Request, actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db)):
+def reports_page(request: Request, actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db, scope="function")):
     require(actor, "read")
     runs = _runs(session) if actor.province_wide else []
     return render_page(request, "reports/reports.html", runs=runs, **_form_context(session, actor, request))
@@ -98,7 +98,7 @@ def reports_page(request: Request, actor: Actor = Depends(get_user_actor), sessi
 def preview(request: Request, kind: str = Query("scorecard", max_length=16), period: str | None = Query(None, max_length=32),
             round: str | None = Query(None, max_length=64), group: str | None = Query(None, max_length=64),
             unit: str | None = Query(None, max_length=64), lang: str | None = Query(None, max_length=2),
-            actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db)):
+            actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db, scope="function")):
     document = build(session, request.app.state.store, actor, kind=kind, period=period or None, round_code=round or None,
                      group=group or None, unit=unit or None, lang=lang)
     return render_page(request, "reports/preview.html", document=document, blocks=_html_blocks(document),
@@ -110,7 +110,7 @@ def download(request: Request, kind: str = Query("scorecard", max_length=16), fo
              period: str | None = Query(None, max_length=32), round: str | None = Query(None, max_length=64),
              group: str | None = Query(None, max_length=64), unit: str | None = Query(None, max_length=64),
              lang: str | None = Query(None, max_length=2),
-             actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db)):
+             actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db, scope="function")):
     if format not in FORMATS:
         raise ChisoError(_("Unknown report format {format}: use one of {formats}.").format(format=format, formats=", ".join(FORMATS)))
     document = build(session, request.app.state.store, actor, kind=kind, period=period or None, round_code=round or None,
@@ -139,7 +139,7 @@ def _runs(session: Session) -> list[dict]:
 
 
 @router.get("/reports/runs/{run_id}")
-def run_file(run_id: int, actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db)):
+def run_file(run_id: int, actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db, scope="function")):
     from chiso.reports.models import ReportRun
 
     if not actor.province_wide:

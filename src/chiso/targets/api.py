@@ -48,7 +48,7 @@ def _target(session: Session, actor: Actor, code: str):
 
 @router.get("", summary="Targets that apply in one's scope")
 def list_targets(response: Response, limit: int = Limit, offset: int = Offset, actor: Actor = Depends(get_user_actor),
-                 session: Session = Depends(get_db)) -> list[dict[str, Any]]:
+                 session: Session = Depends(get_db, scope="function")) -> list[dict[str, Any]]:
     from sqlalchemy import select
 
     from chiso.targets.models import Target
@@ -61,7 +61,7 @@ def list_targets(response: Response, limit: int = Limit, offset: int = Offset, a
 @router.get("/status", summary="Every (target, unit) in scope with its colour, value and goal on a day")
 def status(request: Request, response: Response, as_of: date | None = None,
            target: str | None = Query(None, max_length=64), limit: int = Limit, offset: int = Offset,
-           actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db)) -> list[dict[str, Any]]:
+           actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db, scope="function")) -> list[dict[str, Any]]:
     require(actor, "read")
     if target:
         target = _target(session, actor, target).code
@@ -75,7 +75,7 @@ def status(request: Request, response: Response, as_of: date | None = None,
 @router.get("/values", summary="Manual indicator values entered for units in scope")
 def values(response: Response, indicator: str | None = Query(None, max_length=64),
            unit: str | None = Query(None, max_length=64), limit: int = Limit, offset: int = Offset,
-           actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db)) -> list[dict[str, Any]]:
+           actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db, scope="function")) -> list[dict[str, Any]]:
     require(actor, "read")
     if unit:
         unit = visible_unit(session, actor, unit).code
@@ -88,7 +88,7 @@ def values(response: Response, indicator: str | None = Query(None, max_length=64
 
 @router.put("/values", summary="Enter (or replace) a unit's value of a manual indicator for a period")
 def set_value(body: ManualValue, actor: Actor = Depends(get_user_actor),
-              session: Session = Depends(get_db)) -> dict[str, Any]:
+              session: Session = Depends(get_db, scope="function")) -> dict[str, Any]:
     unit = unit_in_scope(session, actor, body.unit)
     require(actor, "targets:write", unit_id=unit.id, what=unknown_unit(body.unit))
     if not math.isfinite(body.value):
@@ -98,5 +98,5 @@ def set_value(body: ManualValue, actor: Actor = Depends(get_user_actor),
 
 
 @router.get("/{code}", summary="One target")
-def get_target(code: str, actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db)) -> dict[str, Any]:
+def get_target(code: str, actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db, scope="function")) -> dict[str, Any]:
     return service.target_json(_target(session, actor, code))

@@ -49,7 +49,7 @@ def _json(task) -> dict[str, Any]:
 @router.get("", summary="Tasks of the units in one's scope, with their status as of a day")
 def list_tasks(response: Response, status: Status | None = None, as_of: date | None = None,
                unit: str | None = Query(None, max_length=64), limit: int = Limit, offset: int = Offset,
-               actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db)) -> list[dict[str, Any]]:
+               actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db, scope="function")) -> list[dict[str, Any]]:
     from chiso.web.apitools import unit_ids, visible_unit
 
     require(actor, "read")
@@ -64,7 +64,7 @@ def list_tasks(response: Response, status: Status | None = None, as_of: date | N
 
 @router.get("/{code}", summary="One task")
 def get_task(code: str, as_of: date | None = None, actor: Actor = Depends(get_user_actor),
-             session: Session = Depends(get_db)) -> dict[str, Any]:
+             session: Session = Depends(get_db, scope="function")) -> dict[str, Any]:
     return service.to_json(_task(session, actor, code), as_of or date.today())
 
 
@@ -77,7 +77,7 @@ def _evidence(file: UploadFile | None):
 @router.post("/{code}/progress", summary="Report progress (percent, note, optional evidence file)")
 def progress(code: str, percent: int = Form(..., ge=0, le=100), note: str | None = Form(None, max_length=2000),
              on: date | None = Form(None), file: UploadFile | None = File(None),
-             actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db)) -> dict[str, Any]:
+             actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db, scope="function")) -> dict[str, Any]:
     task = _task(session, actor, code, "tasks:write")
     saved = _evidence(file)
     if saved is None:
@@ -92,7 +92,7 @@ def progress(code: str, percent: int = Form(..., ge=0, le=100), note: str | None
 @router.post("/{code}/done", summary="Mark the task done (on a day, with an optional note and evidence file)")
 def done(code: str, on: date | None = Form(None), note: str | None = Form(None, max_length=2000),
          file: UploadFile | None = File(None), actor: Actor = Depends(get_user_actor),
-         session: Session = Depends(get_db)) -> dict[str, Any]:
+         session: Session = Depends(get_db, scope="function")) -> dict[str, Any]:
     task = _task(session, actor, code, "tasks:write")
     saved = _evidence(file)
     if saved is None:
@@ -106,7 +106,7 @@ def done(code: str, on: date | None = Form(None), note: str | None = Form(None, 
 
 @router.post("/{code}/cancel", summary="Cancel a task, with a reason (province-wide managers)")
 def cancel(code: str, body: Cancel, actor: Actor = Depends(get_user_actor),
-           session: Session = Depends(get_db)) -> dict[str, Any]:
+           session: Session = Depends(get_db, scope="function")) -> dict[str, Any]:
     task = _task(session, actor, code, "manage")
     service.cancel(session, code=task.code, reason=body.reason, by=actor.name, who=actor)
     return _json(task)

@@ -66,7 +66,7 @@ def get_reader(actor: Actor = Depends(get_user_actor)) -> Actor:
 
 
 @router.get("/me", tags=["accounts"], summary="The account and permissions in use")
-def me(actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db)) -> dict[str, Any]:
+def me(actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db, scope="function")) -> dict[str, Any]:
     from chiso.auth.models import User
     from chiso.auth.permissions import ROLE_ACTIONS
 
@@ -83,7 +83,7 @@ def me(actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db
 def list_units(response: Response, level: Literal["province", "district", "agency", "commune"] | None = None,
                as_of: date | None = None, within: str | None = Query(None, max_length=64),
                limit: int = Limit, offset: int = Offset,
-               actor: Actor = Depends(get_reader), session: Session = Depends(get_db)) -> list[dict[str, Any]]:
+               actor: Actor = Depends(get_reader), session: Session = Depends(get_db, scope="function")) -> list[dict[str, Any]]:
     from chiso.units import service as units
 
     if within:
@@ -94,7 +94,7 @@ def list_units(response: Response, level: Literal["province", "district", "agenc
 
 @router.get("/units/{code}", tags=["units"], summary="One unit")
 def get_unit(code: str, as_of: date | None = None, actor: Actor = Depends(get_reader),
-             session: Session = Depends(get_db)) -> dict[str, Any]:
+             session: Session = Depends(get_db, scope="function")) -> dict[str, Any]:
     from chiso.units import service as units
 
     d = as_of or date.today()
@@ -102,7 +102,7 @@ def get_unit(code: str, as_of: date | None = None, actor: Actor = Depends(get_re
 
 
 @router.get("/units/{code}/lineage", tags=["units"], summary="Where a unit came from and went to")
-def unit_lineage(code: str, actor: Actor = Depends(get_reader), session: Session = Depends(get_db)) -> dict[str, Any]:
+def unit_lineage(code: str, actor: Actor = Depends(get_reader), session: Session = Depends(get_db, scope="function")) -> dict[str, Any]:
     from chiso.units import service as units
 
     unit = visible_unit(session, actor, code)
@@ -124,7 +124,7 @@ def index_766(request: Request, response: Response,
               unit: str | None = Query(None, max_length=64), group: str | None = Query(None, max_length=64),
               method: str | None = Query(None, max_length=64), limit: int = Query(MAX_LIMIT, ge=1, le=MAX_LIMIT),
               offset: int = Offset,
-              actor: Actor = Depends(get_reader), session: Session = Depends(get_db)) -> list[dict[str, Any]]:
+              actor: Actor = Depends(get_reader), session: Session = Depends(get_db, scope="function")) -> list[dict[str, Any]]:
     p = _period(period)
     if unit:
         target = visible_unit(session, actor, unit, on=p.end)
@@ -141,7 +141,7 @@ def index_766(request: Request, response: Response,
 def explain_766(request: Request, period: str = Query(..., max_length=32), unit: str = Query(..., max_length=64),
                 indicator: str = Query(..., max_length=16), method: str | None = Query(None, max_length=64),
                 limit: int = Query(100, ge=1, le=10_000), offset: int = Offset,
-                actor: Actor = Depends(get_reader), session: Session = Depends(get_db)) -> dict[str, Any]:
+                actor: Actor = Depends(get_reader), session: Session = Depends(get_db, scope="function")) -> dict[str, Any]:
     from chiso.index import service
 
     p = _period(period)
@@ -228,7 +228,7 @@ def import_dossiers(session: Session, store, actor: Actor, *, body: bytes, conte
 async def upload_dossiers(request: Request,
                           source: str = Query("api", min_length=1, max_length=64, description="The system the records come from."),
                           kind: Literal["dossiers", "procedures", "feedback"] = "dossiers",
-                          actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db)) -> dict[str, Any]:
+                          actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db, scope="function")) -> dict[str, Any]:
     body = await request.body()
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     return await run_in_threadpool(import_dossiers, session, request.app.state.store, actor, body=body,
@@ -242,7 +242,7 @@ async def upload_dossiers(request: Request,
 def read_audit(action: str | None = Query(None, max_length=64), actor_name: str | None = Query(None, alias="actor", max_length=128),
                unit: str | None = Query(None, max_length=64), since: date | None = None,
                before_id: int | None = Query(None, ge=1, le=2**62), limit: int = Limit,
-               actor: Actor = Depends(get_reader), session: Session = Depends(get_db)) -> list[dict[str, Any]]:
+               actor: Actor = Depends(get_reader), session: Session = Depends(get_db, scope="function")) -> list[dict[str, Any]]:
     from chiso.auth.permissions import scope_units
 
     ids = None
@@ -256,12 +256,12 @@ def read_audit(action: str | None = Query(None, max_length=64), actor_name: str 
 
 
 @router.get("/tokens", tags=["accounts"], summary="One's API tokens (all of them for an administrator)")
-def tokens(actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db)) -> list[dict[str, Any]]:
+def tokens(actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db, scope="function")) -> list[dict[str, Any]]:
     return auth.list_tokens(session, user=None if actor.role == "admin" else actor.name)
 
 
 @router.delete("/tokens/{token_id}", tags=["accounts"], summary="Revoke a token")
-def revoke(token_id: int, actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db)) -> dict[str, Any]:
+def revoke(token_id: int, actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db, scope="function")) -> dict[str, Any]:
     if token_id > 2**62:
         raise NotFound(_("Unknown token {id}.").format(id=token_id))
     return auth.token_json(auth.revoke_token(session, token_id=token_id, by=actor))

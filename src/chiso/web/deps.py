@@ -26,7 +26,12 @@ HERE = Path(__file__).parent
 
 
 def get_db(request: Request) -> Iterator[Session]:
-    """One transaction per request: committed when the handler returns, rolled back on error."""
+    """One transaction per request: committed when the handler returns, rolled back on error.
+
+    Always used as ``Depends(get_db, scope="function")``: the commit then runs before the
+    response is sent, so a client that is told "saved" (a redirect after a form, a new
+    session cookie, a revoked token) finds it saved on its next request, and a failed
+    commit reaches the client as an error instead of a success."""
     with db.transaction(request.app.state.engine) as session:
         yield session
 
@@ -41,7 +46,7 @@ def _bearer(request: Request) -> str | None:
     return value.strip()
 
 
-def get_actor(request: Request, session: Session = Depends(get_db)) -> Actor:
+def get_actor(request: Request, session: Session = Depends(get_db, scope="function")) -> Actor:
     """The API token's user, or the web session's, or the public."""
     return resolve_actor(request, session)
 

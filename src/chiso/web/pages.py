@@ -45,7 +45,7 @@ def login_form(request: Request, next: str = "/", actor: Actor = Depends(get_act
 
 @router.post("/login")
 def login(request: Request, name: str = Form("", max_length=64), password: str = Form("", max_length=1024),
-          next: str = Form("/", max_length=2048), session: Session = Depends(get_db)):
+          next: str = Form("/", max_length=2048), session: Session = Depends(get_db, scope="function")):
     address = getattr(request.state, "client_address", None)
     try:
         user = auth.authenticate(session, name=name, password=password, address=address)
@@ -66,7 +66,7 @@ def login(request: Request, name: str = Form("", max_length=64), password: str =
 
 @router.post("/logout")
 def logout(request: Request, everywhere: bool = Form(False), actor: Actor = Depends(get_user_actor),
-           session: Session = Depends(get_db)):
+           session: Session = Depends(get_db, scope="function")):
     web = getattr(request.state, "web_session", None)
     if web is not None:
         if everywhere:
@@ -89,7 +89,7 @@ def set_language(code: str, next: str = "/"):
 
 
 @router.get("/account")
-def account(request: Request, actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db)):
+def account(request: Request, actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db, scope="function")):
     return render(request, "account.html", tokens=auth.list_tokens(session, user=actor.name), message=None,
                   error=None, roles=role_help())
 
@@ -102,7 +102,7 @@ def password_form(request: Request, actor: Actor = Depends(get_user_actor)):
 @router.post("/account/password")
 def change_password(request: Request, current: str = Form("", max_length=1024), new: str = Form("", max_length=1024),
                     again: str = Form("", max_length=1024), actor: Actor = Depends(get_user_actor),
-                    session: Session = Depends(get_db)):
+                    session: Session = Depends(get_db, scope="function")):
     if new != again:
         return render(request, "password.html", status_code=400, error=_("The two new passwords differ."))
     try:
@@ -127,7 +127,7 @@ def _require_admin(actor: Actor) -> None:
 
 
 @router.get("/admin/users")
-def users(request: Request, actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db)):
+def users(request: Request, actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db, scope="function")):
     _require_admin(actor)
     return render(request, "users.html", users=auth.list_users(session), roles=ROLES, error=None, message=None)
 
@@ -136,7 +136,7 @@ def users(request: Request, actor: Actor = Depends(get_user_actor), session: Ses
 def add_user(request: Request, name: str = Form("", max_length=64), role: str = Form("", max_length=16),
              unit: str = Form("", max_length=64), full_name: str = Form("", max_length=255),
              password: str = Form("", max_length=1024), actor: Actor = Depends(get_user_actor),
-             session: Session = Depends(get_db)):
+             session: Session = Depends(get_db, scope="function")):
     _require_admin(actor)
     try:
         auth.add_user(session, name=name, role=role, unit=unit.strip() or None, full_name=full_name.strip() or None,
@@ -149,7 +149,7 @@ def add_user(request: Request, name: str = Form("", max_length=64), role: str = 
 
 @router.post("/admin/users/{name}/reset")
 def reset_password(request: Request, name: str, password: str = Form("", max_length=1024),
-                   actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db)):
+                   actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db, scope="function")):
     _require_admin(actor)
     try:
         auth.set_password(session, name=name, password=password, by=actor, must_change=True)
@@ -161,7 +161,7 @@ def reset_password(request: Request, name: str, password: str = Form("", max_len
 
 @router.post("/admin/users/{name}/active")
 def set_active(name: str, active: bool = Form(False), actor: Actor = Depends(get_user_actor),
-               session: Session = Depends(get_db)):
+               session: Session = Depends(get_db, scope="function")):
     _require_admin(actor)
     if name == actor.name and not active:
         raise ChisoError(_("You cannot deactivate your own account."))
@@ -171,7 +171,7 @@ def set_active(name: str, active: bool = Form(False), actor: Actor = Depends(get
 
 @router.get("/audit")
 def audit_page(request: Request, action: str | None = None, before_id: int | None = None,
-               actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db)):
+               actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db, scope="function")):
     require(actor, "read")
     rows = audit.entries(session, actor=actor, action=action or None, before_id=before_id, limit=100)
     return render(request, "audit.html", rows=rows, action=action or "",

@@ -61,7 +61,7 @@ def layout(points: list[tuple[str, float, float]], width: int = WIDTH) -> tuple[
 
 @router.get("/map")
 def map_page(request: Request, show: str = "total", period: str | None = None, actor: Actor = Depends(get_user_actor),
-             session: Session = Depends(get_db)):
+             session: Session = Depends(get_db, scope="function")):
     require(actor, "read")
     app = request.app
     p = common.pick_period(period)

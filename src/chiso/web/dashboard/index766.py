@@ -38,7 +38,7 @@ def column_label(name: str) -> str:
 @router.get("/766")
 def table(request: Request, period: str | None = None, group: str | None = None, level: str = "commune",
           q: str = Query("", max_length=100), actor: Actor = Depends(get_user_actor),
-          session: Session = Depends(get_db)):
+          session: Session = Depends(get_db, scope="function")):
     require(actor, "read")
     app = request.app
     p = common.pick_period(period)
@@ -73,7 +73,7 @@ def unit_page_data(app, session: Session, code: str, p: Period) -> dict:
 
 @router.get("/766/{code}")
 def unit_page(request: Request, code: str, period: str | None = None, actor: Actor = Depends(get_user_actor),
-              session: Session = Depends(get_db)):
+              session: Session = Depends(get_db, scope="function")):
     app = request.app
     info = common.unit_or_404(app, session, actor, code)
     p = common.pick_period(period)
@@ -353,7 +353,7 @@ def show_cell(column: str, value) -> str:
 @router.get("/766/{code}/{indicator}")
 def explain(request: Request, code: str, indicator: str, period: str | None = None, only: str = "all",
             page_no: int = Query(0, alias="page", ge=0, le=100_000), format: str = "html",
-            actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db)):
+            actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db, scope="function")):
     from chiso.index import service
 
     app = request.app

@@ -54,7 +54,7 @@ def steering_lists(app, session: Session) -> dict:
 
 @router.get("/")
 def overview(request: Request, period: str | None = None, actor: Actor = Depends(get_actor),
-             session: Session = Depends(get_db)):
+             session: Session = Depends(get_db, scope="function")):
     if actor.is_public:
         return RedirectResponse("/login", status_code=303)
     if actor.must_change_password:

@@ -69,7 +69,7 @@ class ResultsUnavailable(ChisoError):
 
 @router.get("/rankings")
 def rankings(request: Request, index: str = "766", group: str | None = None, period: str | None = None,
-             compare: str = "previous", actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db)):
+             compare: str = "previous", actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db, scope="function")):
     require(actor, "read")
     app = request.app
     reg = common.registry(app, session)

@@ -54,7 +54,7 @@ def _round(session: Session, code: str):
 
 
 @router.get("/assessments")
-def list_page(request: Request, actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db)):
+def list_page(request: Request, actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db, scope="function")):
     require(actor, "read")
     app = request.app
     rows = rounds_list(app, session)
@@ -62,7 +62,7 @@ def list_page(request: Request, actor: Actor = Depends(get_user_actor), session:
 
 
 @router.get("/assessments/{code}")
-def round_page(request: Request, code: str, actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db)):
+def round_page(request: Request, code: str, actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db, scope="function")):
     require(actor, "read")
     app = request.app
     rnd = _round(session, code)
@@ -121,7 +121,7 @@ def _assessment(request: Request, session: Session, actor: Actor, code: str, uni
 
 @router.get("/assessments/{code}/{unit}")
 def assessment_page(request: Request, code: str, unit: str, saved: str = "", error: str = "",
-                    actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db)):
+                    actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db, scope="function")):
     from chiso.assessments import service as rounds
 
     rnd, info, a = _assessment(request, session, actor, code, unit)
@@ -184,7 +184,7 @@ def _back(code: str, unit: str, **params) -> RedirectResponse:
 
 @router.post("/assessments/{code}/{unit}/self")
 async def save_self(request: Request, code: str, unit: str, actor: Actor = Depends(get_user_actor),
-                    session: Session = Depends(get_db)):
+                    session: Session = Depends(get_db, scope="function")):
     from chiso.assessments import service as rounds
 
     rnd, info, a = _assessment(request, session, actor, code, unit)
@@ -211,7 +211,7 @@ async def save_self(request: Request, code: str, unit: str, actor: Actor = Depen
 
 @router.post("/assessments/{code}/{unit}/evidence")
 async def upload_evidence(request: Request, code: str, unit: str, actor: Actor = Depends(get_user_actor),
-                          session: Session = Depends(get_db)):
+                          session: Session = Depends(get_db, scope="function")):
     from chiso.assessments import service as rounds
 
     rnd, info, a = _assessment(request, session, actor, code, unit)
@@ -239,7 +239,7 @@ async def upload_evidence(request: Request, code: str, unit: str, actor: Actor =
 
 @router.post("/assessments/{code}/{unit}/submit")
 def submit(request: Request, code: str, unit: str, actor: Actor = Depends(get_user_actor),
-           session: Session = Depends(get_db)):
+           session: Session = Depends(get_db, scope="function")):
     from chiso.assessments import service as rounds
 
     rnd, info, a = _assessment(request, session, actor, code, unit)
@@ -253,7 +253,7 @@ def submit(request: Request, code: str, unit: str, actor: Actor = Depends(get_us
 
 @router.post("/assessments/{code}/{unit}/appraise")
 async def appraise(request: Request, code: str, unit: str, actor: Actor = Depends(get_user_actor),
-                   session: Session = Depends(get_db)):
+                   session: Session = Depends(get_db, scope="function")):
     from chiso.assessments import service as rounds
 
     rnd, info, a = _assessment(request, session, actor, code, unit)
@@ -272,7 +272,7 @@ async def appraise(request: Request, code: str, unit: str, actor: Actor = Depend
 
 
 @router.get("/public")
-def public(request: Request, actor: Actor = Depends(get_actor), session: Session = Depends(get_db)):
+def public(request: Request, actor: Actor = Depends(get_actor), session: Session = Depends(get_db, scope="function")):
     """Published round results, for anyone: only units whose results are published."""
     app = request.app
     out = []

@@ -49,7 +49,7 @@ def heat(app, session: Session) -> dict:
 
 @router.get("/targets")
 def targets_page(request: Request, colour: str = "", actor: Actor = Depends(get_user_actor),
-                 session: Session = Depends(get_db)):
+                 session: Session = Depends(get_db, scope="function")):
     require(actor, "read")
     app = request.app
     reg = common.registry(app, session)
@@ -92,7 +92,7 @@ def members(app, session: Session) -> list[dict]:
 @router.get("/tasks")
 def board(request: Request, status: str = "", unit: str = Query("", max_length=64),
           member: str = Query("", max_length=64), due_before: str = Query("", max_length=10),
-          actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db)):
+          actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db, scope="function")):
     require(actor, "read")
     app = request.app
     reg = common.registry(app, session)
@@ -119,7 +119,7 @@ def board(request: Request, status: str = "", unit: str = Query("", max_length=6
 
 
 @router.get("/tasks/{code}")
-def task_page(request: Request, code: str, actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db)):
+def task_page(request: Request, code: str, actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db, scope="function")):
     from chiso.tasks import service as tasks
 
     require(actor, "read")
