@@ -23,6 +23,8 @@ def _store():
 
 
 _method = click.option("--method", "method_id", help="Method definition id (default: the family's default version).")
+_engine = click.option("--engine", type=click.Choice(["duckdb", "spark"]),
+                       help="Count with DuckDB here or on Apache Spark (default: the setting `engine`).")
 
 
 @click.group("index")
@@ -35,14 +37,17 @@ def index() -> None:
 @click.option("--unit", help="Only this unit (registry or official code).")
 @click.option("--group", help="Rank within this unit group.")
 @_method
+@_engine
 @click.option("--format", "fmt", type=FORMATS, default="table")
-def index_766(period_text: str, unit: str | None, group: str | None, method_id: str | None, fmt: str) -> None:
+def index_766(period_text: str, unit: str | None, group: str | None, method_id: str | None, engine: str | None,
+              fmt: str) -> None:
     """Scores, bands and ranks on the real-time service index (Decision 766/QĐ-TTg)."""
     from chiso.index import service
 
     period = _period(period_text)
     with db.transaction(engine_ready()) as session:
-        rows = service.index_766(session, _store(), period, unit=unit, group=group, method_id=method_id)
+        rows = service.index_766(session, _store(), period, unit=unit, group=group, method_id=method_id,
+                                 engine=engine)
     if fmt == "json":
         emit_json(rows)
         return
@@ -63,13 +68,16 @@ def index_766(period_text: str, unit: str | None, group: str | None, method_id: 
 @click.option("--unit", required=True)
 @click.option("--indicator", required=True, help="Indicator id, e.g. 2.1")
 @_method
+@_engine
 @click.option("--format", "fmt", type=FORMATS, default="table")
-def explain(index_name: str, period_text: str, unit: str, indicator: str, method_id: str | None, fmt: str) -> None:
+def explain(index_name: str, period_text: str, unit: str, indicator: str, method_id: str | None,
+            engine: str | None, fmt: str) -> None:
     """The dossiers counted in an indicator's numerator and denominator."""
     from chiso.index import service
 
     with db.transaction(engine_ready()) as session:
-        data = service.explain(session, _store(), _period(period_text), unit=unit, indicator=indicator, method_id=method_id)
+        data = service.explain(session, _store(), _period(period_text), unit=unit, indicator=indicator, method_id=method_id,
+                               engine=engine)
     if fmt == "json":
         emit_json(data)
         return

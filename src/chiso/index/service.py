@@ -182,20 +182,35 @@ def _names(session: Session, codes: Sequence[str], day) -> dict[str, str]:
 
 
 def compute_scores(
-    session: Session, store, period: Period, *, method: Method, extra_periods: Sequence[Period] = ()
+    session: Session, store, period: Period, *, method: Method, extra_periods: Sequence[Period] = (),
+    engine: str | None = None,
 ) -> tuple[list[compute.Target], dict[str, dict[str, Scored]]]:
-    """Scores of every target for ``period`` and ``extra_periods``: {period code: {unit: Scored}}."""
+    """Scores of every target for ``period`` and ``extra_periods``: {period code: {unit: Scored}}.
+
+    ``engine`` counts the measures with DuckDB here or on Apache Spark
+    (:mod:`chiso.index.spark`); default: the setting ``engine``."""
     tgts = targets(session, period)
     periods = [period, *extra_periods]
-    con = counting_connection(store, method)
-    try:
-        # An agency that never received a dossier handles no procedure: the index does not
-        # score it (Party bodies, the Fatherland Front...). Communes are always scored.
-        active = {r[0] for r in con.execute("SELECT DISTINCT unit FROM day_counts").fetchall()}
-        tgts = [t for t in tgts if t.level != "agency" or active & set(t.members)]
-        counts = compute.period_counts(con, method, tgts, periods)
-    finally:
-        con.close()
+    if _engine(engine) == "spark":
+        from chiso.index import spark
+
+        counting = spark.Counting(store, method)
+        try:
+            active = counting.active_units()
+            tgts = [t for t in tgts if t.level != "agency" or active & set(t.members)]
+            counts = counting.period_counts(tgts, periods)
+        finally:
+            counting.close()
+    else:
+        con = counting_connection(store, method)
+        try:
+            # An agency that never received a dossier handles no procedure: the index does not
+            # score it (Party bodies, the Fatherland Front...). Communes are always scored.
+            active = {r[0] for r in con.execute("SELECT DISTINCT unit FROM day_counts").fetchall()}
+            tgts = [t for t in tgts if t.level != "agency" or active & set(t.members)]
+            counts = compute.period_counts(con, method, tgts, periods)
+        finally:
+            con.close()
     names = _names(session, [t.code for t in tgts], period.end)
     scores = score_many(method, counts, {t.code: t.level for t in tgts})
     out: dict[str, dict[str, Scored]] = {}
@@ -214,11 +229,12 @@ def index_766(
     unit: str | None = None,
     group: str | None = None,
     method_id: str | None = None,
+    engine: str | None = None,
 ) -> list[dict[str, Any]]:
     """One object per unit, the shape of ``chiso index 766 --format json``."""
     method = method_for(method_id)
     previous = period.previous()
-    tgts, scored = compute_scores(session, store, period, method=method, extra_periods=[previous])
+    tgts, scored = compute_scores(session, store, period, method=method, extra_periods=[previous], engine=engine)
     now, before = scored[period.code], scored[previous.code]
 
     if group:
@@ -281,6 +297,12 @@ def _row(method: Method, period: Period, s: Scored, rank, prev_rank, moved, befo
     }
 
 
+def _engine(engine: str | None) -> str:
+    from chiso.index.spark import engine_name
+
+    return engine_name(engine)
+
+
 def _band_name(method: Method, band: str | None) -> str | None:
     from chiso.i18n import current_language
 
@@ -291,9 +313,11 @@ def _band_name(method: Method, band: str | None) -> str | None:
 
 
 def explain(
-    session: Session, store, period: Period, *, unit: str, indicator: str, method_id: str | None = None
+    session: Session, store, period: Period, *, unit: str, indicator: str, method_id: str | None = None,
+    engine: str | None = None,
 ) -> dict[str, Any]:
-    """The records behind one indicator of one unit and period."""
+    """The records behind one indicator of one unit and period (selected by ``engine``,
+    default the setting ``engine``)."""
     method = method_for(method_id)
     try:
         ind = method.indicator(indicator)
@@ -302,9 +326,14 @@ def explain(
     tgt = next((t for t in targets(session, period) if t.code == units.get(session, unit, on=period.end).code), None)
     if tgt is None:
         raise NotFound(_("Unit {code} is not scored for {period}.").format(code=unit, period=period.code))
-    con = store.connect()
-    try:
+    if _engine(engine) == "spark":
+        from chiso.index import spark
+
+        con = spark.connect(store)
+    else:
+        con = store.connect()
         compute.prepare(con)
+    try:
         out: dict[str, Any] = {"unit": tgt.code, "period": period.code, "indicator": ind.id, "method": method.id}
         for side, measure in (("numerator", ind.numerator), ("denominator", ind.denominator)):
             m = method.measures[measure]
