@@ -217,6 +217,12 @@ def translate(sql: str, params: Mapping[str, Any] | None = None, *, files=None) 
     params = params or {}
 
     def rewrite(node: exp.Expression) -> exp.Expression:
+        if (isinstance(node, exp.ArrayContains) and isinstance(node.this, exp.Placeholder)
+                and isinstance(params.get(node.this.name), (list, tuple, set, frozenset))):
+            # list_contains($list, x) as x IN (...): Spark looks it up in a hash set, where
+            # array_contains would walk the list (3,321 communes) for every row.
+            values = params[node.this.name]
+            return exp.In(this=node.expression, expressions=[_literal(v) for v in values] or [exp.null()])
         if isinstance(node, exp.Placeholder) and node.name in params:
             return _literal(params[node.name])
         if isinstance(node, exp.TimeToUnix):
@@ -396,13 +402,26 @@ class Counting:
                               "target string, unit string").createOrReplaceTempView("scope_members")
         spark.createDataFrame([(p.code, p.start, p.end + timedelta(days=1)) for p in periods],
                               "code string, start date, stop date").createOrReplaceTempView("periods")
+        # Days fall into buckets between consecutive period bounds; a period is a run of
+        # buckets. Keys are made distinct per bucket first (a few dozen a year instead of
+        # 365 days), then per period: only equi-joins with small, broadcast tables.
+        bounds = sorted({p.start for p in periods} | {p.end + timedelta(days=1) for p in periods})
+        day_buckets, bucket_periods = [], []
+        for i, (lo, hi) in enumerate(zip(bounds, bounds[1:])):
+            day_buckets += [(lo + timedelta(days=k), i) for k in range((hi - lo).days)]
+            bucket_periods += [(i, p.code) for p in periods if p.start <= lo and hi <= p.end + timedelta(days=1)]
+        spark.createDataFrame(day_buckets or [(date.min, -1)], "day date, bucket int").createOrReplaceTempView("day_buckets")
+        spark.createDataFrame(bucket_periods or [(-1, "")], "bucket int, code string").createOrReplaceTempView("bucket_periods")
         present = spark.sql("""
-            WITH by_unit AS (
-                SELECT /*+ BROADCAST(p) */ DISTINCT k.unit, k.label, k.key, p.code AS period
-                FROM day_keys k JOIN periods p ON k.day >= p.start AND k.day < p.stop WHERE k.n > 0
+            WITH by_bucket AS (
+                SELECT DISTINCT k.unit, k.label, k.key, d.bucket
+                FROM day_keys k JOIN day_buckets d ON d.day = k.day WHERE k.n > 0
+            ), by_unit AS (
+                SELECT DISTINCT b.unit, b.label, b.key, bp.code AS period
+                FROM by_bucket b JOIN bucket_periods bp ON bp.bucket = b.bucket
             )
-            SELECT DISTINCT sm.target, b.label, b.key, b.period
-            FROM by_unit b JOIN scope_members sm ON sm.unit = b.unit
+            SELECT DISTINCT sm.target, u.label, u.key, u.period
+            FROM by_unit u JOIN scope_members sm ON sm.unit = u.unit
         """).cache()
         self.con._cached.append(present)
         present.createOrReplaceTempView("present")
