@@ -314,7 +314,9 @@ def connect(store, *, master: str | None = None) -> SparkConnection:
     ``store.connect()`` and :func:`compute.prepare` give them in DuckDB."""
     from chiso.dossiers.schema import RECORD_TYPES
 
-    con = SparkConnection(session(master))
+    # A session of its own (the SparkContext shared): its temporary views are its own, so
+    # two connections in one process (threads of a server) never see each other's.
+    con = SparkConnection(session(master).newSession())
     try:
         for rt in RECORD_TYPES.values():
             con.view(rt.name, store.view_sql(rt, store.snapshot(rt.name)), schema=_schema(rt))
