@@ -32,14 +32,6 @@ SRC = str(Path(__file__).resolve().parents[2] / "src")
 ENV_KEYS = ("CHISO_DATABASE_URL", "CHISO_RECORDS_PATH", "CHISO_DATA_DIR", "CHISO_LANG")
 
 
-@pytest.fixture(autouse=True)
-def english(monkeypatch, tmp_path):
-    monkeypatch.setenv("CHISO_LANG", "en")
-    monkeypatch.setenv("CHISO_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("CHISO_RECORDS_PATH", raising=False)
-    monkeypatch.delenv("CHISO_DATABASE_URL", raising=False)
-
-
 def run(capsys, *argv, url: str | None = None) -> tuple[int, str, str]:
     saved = os.environ.get("CHISO_DATABASE_URL")
     if url is None:

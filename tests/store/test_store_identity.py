@@ -17,14 +17,6 @@ from chiso.store import service
 from tests.conftest import PgDatabase, _need_pg
 from tests.index.index_cases import CASES, write
 
-@pytest.fixture(autouse=True)
-def english(monkeypatch, tmp_path):
-    monkeypatch.setenv("CHISO_LANG", "en")
-    monkeypatch.setenv("CHISO_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("CHISO_RECORDS_PATH", raising=False)
-    monkeypatch.delenv("CHISO_DATABASE_URL", raising=False)
-
-
 def run(capsys, *argv, url: str | None = None, records: str | None = None) -> tuple[int, str, str]:
     saved = {k: os.environ.get(k) for k in ("CHISO_DATABASE_URL", "CHISO_RECORDS_PATH")}
     for key, value in (("CHISO_DATABASE_URL", url), ("CHISO_RECORDS_PATH", records)):

@@ -225,7 +225,8 @@ def _lit(text: str) -> str:
     return "'" + str(text).replace("'", "''") + "'"
 
 
-def _fsync(path: Path) -> None:
+def fsync_file(path: Path) -> None:
+    """Make a written file durable (before a rename commits it)."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -236,7 +237,7 @@ def _fsync(path: Path) -> None:
 def _fsync_dir(path: Path) -> None:
     # Makes the rename itself durable; directories cannot be opened on Windows.
     if os.name == "posix":
-        _fsync(path)
+        fsync_file(path)
 
 
 def _duckdb() -> duckdb.DuckDBPyConnection:
@@ -750,7 +751,7 @@ class DossierStore:
                     try:
                         batch.write_segment(temp, source=source, seq=seq, metadata={
                             META_PREFIX + k: str(v) for k, v in entry.items() if k != "version"})
-                        _fsync(temp)
+                        fsync_file(temp)
                         # Last chance to stop (Ctrl-C, a failing callback): before the rename.
                         batch.tracker.before_commit()
                         self._commit(temp, folder / f"seg-{seq:012d}.parquet")
@@ -810,7 +811,7 @@ class DossierStore:
                         f"KV_METADATA {{{HASH_PROBE_KEY}: {_lit(hash_probe(con))}}})"
                     )
                     con.close()
-                    _fsync(temp)
+                    fsync_file(temp)
                     with self._lock():
                         current = self.snapshot(name)
                         if current.base is None or current.base.seq < snap.version:

@@ -86,6 +86,7 @@ from sqlalchemy import types as sqltypes
 from sqlalchemy.engine import Connection, Engine
 
 from chiso import __version__, db, settings
+from chiso.dossiers.store import fsync_file
 from chiso.errors import ChisoError
 from chiso.i18n import _
 
@@ -227,14 +228,6 @@ class _File:
     data: bytes | None = None
     #: A file of the records version in force: it must still be there to be copied.
     live: bool = True
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 # ---------------------------------------------------------------------------- backup
@@ -399,9 +392,9 @@ def backup(engine: Engine, out: Path | str) -> dict[str, Any]:
             tar.addfile(_member(MANIFEST, len(body), time.time()), io.BytesIO(body))
             digest = hashlib.sha256(body).hexdigest().encode("ascii") + b"\n"
             tar.addfile(_member(MANIFEST_SUM, len(digest), time.time()), io.BytesIO(digest))
-        _fsync(temp)
+        fsync_file(temp)
         os.replace(temp, out)
-        _fsync(out.parent)
+        fsync_file(out.parent)
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
