@@ -122,12 +122,16 @@ def run(work: Path, results: dict) -> None:
         results["units"] = len(rows)
 
     def as_of_command(label: str) -> None:
+        from chiso.store import service as store_service
+
         data = work / "data"
         (data).mkdir(exist_ok=True)
-        link = data / "dossiers"
-        if not link.exists():
-            link.symlink_to(work / "store")
-        env = {**os.environ, "CHISO_DATABASE_URL": url, "CHISO_DATA_DIR": str(data)}
+        # The benchmark's records folder is the registry store's (named by its STORE.json),
+        # found by the command through the setting records_path, as a second server would.
+        if not (work / "store" / store_service.IDENTITY_FILE).exists():
+            store_service._write_marker(work / "store", engine, store_service.identity(engine))
+        env = {**os.environ, "CHISO_DATABASE_URL": url, "CHISO_DATA_DIR": str(data),
+               "CHISO_RECORDS_PATH": str(work / "store")}
         t = clock()
         proc = subprocess.run([sys.executable, "-m", "chiso", "index", "766", "--period", PERIOD, "--as-of",
                                moment.isoformat(), "--format", "json"], env=env, capture_output=True, text=True)

@@ -308,6 +308,12 @@ class DossierStore:
         if missing:
             raise ChisoError(_("Version {n} cannot be shown: the records of version {missing} are no longer in "
                                "the store.").format(n=number, missing=missing[0]))
+        if base is None and deltas:
+            # No base of its own (retention dropped it): the first segment serves as one. A
+            # segment holds each key once, as a base does, so the view reads it minus the
+            # keys of the later segments instead of ranking every row of all of them (the
+            # first import is usually most of the store).
+            base, deltas = deltas[0], deltas[1:]
         return Snapshot(kind, base, deltas)
 
     def segments(self, kind: str = "dossiers") -> list[Segment]:
