@@ -78,10 +78,7 @@ def setup(work: Path, n: int, phase: str) -> dict:
     engine = registry(work)
     with db.transaction(engine) as session:
         units.init_province(session, "68")
-        views = units.list_units(session, within="68", as_of=UNTIL)
-        handling = {u.code for u in units.group_members(session, "agencies_with_procedures", as_of=UNTIL)}
-        demo_units = [demo.DemoUnit(v.code, v.level, v.kind) for v in views
-                      if v.level == "commune" or v.code in handling]
+        demo_units = demo.units_receiving_dossiers(session, "68", UNTIL)
         unit_rows = registry_units(session)
     gen = work / "gen"
     if phase == "generate":

@@ -26,10 +26,7 @@ def demo_env(tmp_path_factory):
     store = open_records(engine)  # the store's own folder, chiso.records beside the database
     with db.transaction(engine) as s:
         units.init_province(s, "68")
-        views = units.list_units(s, within="68", as_of=UNTIL)
-        handling = {u.code for u in units.group_members(s, "agencies_with_procedures", as_of=UNTIL)}
-        demo_units = [demo.DemoUnit(v.code, v.level, v.kind) for v in views
-                      if v.level == "commune" or (v.level == "agency" and v.code in handling)]
+        demo_units = demo.units_receiving_dossiers(s, "68", UNTIL)
         files = demo.generate(province="68", units=demo_units, n=8000, seed=3, year=2026, out_dir=root / "gen",
                               until=UNTIL)
         known = registry_units(s)

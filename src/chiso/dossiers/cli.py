@@ -12,7 +12,6 @@ import click
 
 from chiso import db
 from chiso.clitools import FORMATS, engine_ready, records
-from chiso.errors import NotFound
 from chiso.i18n import _
 from chiso.output import emit_json, emit_table
 
@@ -121,14 +120,7 @@ def make_demo_data(province: str, *, n: int, seed: int, year: int | None = None,
     with db.transaction(engine) as session:
         code = service.normalise_province_code(province)
         service.init_province(session, code)
-        views = service.list_units(session, within=code, as_of=until)
-        # Only agencies that handle administrative procedures receive dossiers.
-        try:
-            handling = {u.code for u in service.group_members(session, "agencies_with_procedures", as_of=until)}
-        except NotFound:  # a province template without that group: every agency
-            handling = {v.code for v in views if v.level == "agency"}
-        units = [demo.DemoUnit(v.code, v.level, v.kind) for v in views
-                 if v.level == "commune" or (v.level == "agency" and v.code in handling)]
+        units = demo.units_receiving_dossiers(session, code, until)
     # Kept after the import: the generated files, and the rejects of their dirty rows, are
     # there to be looked at.
     workdir = files_root(engine) / "demo" if out is None else Path(tempfile.mkdtemp(prefix="chiso-demo-"))

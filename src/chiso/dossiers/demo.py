@@ -74,6 +74,22 @@ class DemoUnit:
     kind: str   # ward, commune, special_zone, department, party, ...
 
 
+def units_receiving_dossiers(session, province: str, day: date) -> list[DemoUnit]:
+    """The units of ``province`` on ``day`` that receive dossiers: every commune, and the
+    agencies that handle administrative procedures (every agency when the province's
+    template has no such group)."""
+    from chiso.errors import NotFound
+    from chiso.units import service
+
+    views = service.list_units(session, within=province, as_of=day)
+    try:
+        handling = {u.code for u in service.group_members(session, "agencies_with_procedures", as_of=day)}
+    except NotFound:
+        handling = {v.code for v in views if v.level == "agency"}
+    return [DemoUnit(v.code, v.level, v.kind) for v in views
+            if v.level == "commune" or (v.level == "agency" and v.code in handling)]
+
+
 @dataclass(frozen=True)
 class DemoFiles:
     dossiers: Path
