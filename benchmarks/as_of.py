@@ -129,7 +129,7 @@ def run(work: Path, results: dict) -> None:
         # The benchmark's records folder is the registry store's (named by its STORE.json),
         # found by the command through the setting records_path, as a second server would.
         if not (work / "store" / store_service.IDENTITY_FILE).exists():
-            store_service._write_marker(work / "store", engine, store_service.identity(engine))
+            store_service.write_marker(work / "store", engine, store_service.identity(engine))
         env = {**os.environ, "CHISO_DATABASE_URL": url, "CHISO_DATA_DIR": str(data),
                "CHISO_RECORDS_PATH": str(work / "store")}
         t = clock()

@@ -26,27 +26,11 @@ from chiso.cli import main
 from chiso.periods import period_for
 from chiso.store import backup
 from tests.conftest import PgDatabase, _need_pg
+from tests.store.conftest import run
 from tests.index.index_cases import write
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")
 ENV_KEYS = ("CHISO_DATABASE_URL", "CHISO_RECORDS_PATH", "CHISO_DATA_DIR", "CHISO_LANG")
-
-
-def run(capsys, *argv, url: str | None = None) -> tuple[int, str, str]:
-    saved = os.environ.get("CHISO_DATABASE_URL")
-    if url is None:
-        os.environ.pop("CHISO_DATABASE_URL", None)
-    else:
-        os.environ["CHISO_DATABASE_URL"] = url
-    try:
-        code = main(list(argv))
-    finally:
-        if saved is None:
-            os.environ.pop("CHISO_DATABASE_URL", None)
-        else:
-            os.environ["CHISO_DATABASE_URL"] = saved
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def ok_json(capsys, *argv, url: str):

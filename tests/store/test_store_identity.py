@@ -5,35 +5,17 @@ or adopted, and ``chiso store info`` says where everything is."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 
 from chiso import db
-from chiso.cli import main
 from chiso.dossiers.store import DossierStore, registry_units
 from chiso.store import service
 from tests.conftest import PgDatabase, _need_pg
+from tests.store.conftest import run
 from tests.index.index_cases import CASES, write
 
-def run(capsys, *argv, url: str | None = None, records: str | None = None) -> tuple[int, str, str]:
-    saved = {k: os.environ.get(k) for k in ("CHISO_DATABASE_URL", "CHISO_RECORDS_PATH")}
-    for key, value in (("CHISO_DATABASE_URL", url), ("CHISO_RECORDS_PATH", records)):
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
-    try:
-        code = main(list(argv))
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def imported(capsys, csv: Path, url: str) -> dict:

@@ -17,10 +17,6 @@ def _period(text: str):
 
 
 
-def _store():
-    return records(engine_ready())
-
-
 _method = click.option("--method", "method_id", help="Method definition id (default: the family's default version).")
 _as_of = click.option("--as-of", "as_of", metavar="DATETIME",
                       help="The index as the store held its records then: an ISO date-time, with an offset "
@@ -67,9 +63,10 @@ def index_766(period_text: str, unit: str | None, group: str | None, method_id: 
     from chiso.index import service
 
     period = _period(period_text)
-    store = _store()
+    engine = engine_ready()
+    store = records(engine)
     at_version, moment = _at_version(store, as_of, version)
-    with db.transaction(engine_ready()) as session:
+    with db.transaction(engine) as session:
         rows = service.index_766(session, store, period, unit=unit, group=group, method_id=method_id,
                                  at_version=at_version, now=moment)
     if fmt == "json":
@@ -108,9 +105,10 @@ def explain(index_name: str, period_text: str, unit: str, indicator: str, method
     from chiso.index import service
 
     period = _period(period_text)
-    store = _store()
+    engine = engine_ready()
+    store = records(engine)
     at_version, moment = _at_version(store, as_of, version)
-    with db.transaction(engine_ready()) as session:
+    with db.transaction(engine) as session:
         data = service.explain(session, store, period, unit=unit, indicator=indicator,
                                method_id=method_id, at_version=at_version, now=moment)
     if fmt == "json":
@@ -138,8 +136,9 @@ def diff(period_text: str, from_version: int, to_version: int, method_id: str | 
     """Which units and indicators moved between two versions of the records, and by which dossiers."""
     from chiso.index import service
 
-    store = _store()
-    with db.transaction(engine_ready()) as session:
+    engine = engine_ready()
+    store = records(engine)
+    with db.transaction(engine) as session:
         data = service.diff(session, store, _period(period_text), from_version=from_version,
                             to_version=to_version, method_id=method_id)
     if fmt == "json":

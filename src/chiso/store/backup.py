@@ -590,7 +590,7 @@ def restore(engine: Engine, archive: Path | str, *, records: Path | str | None =
     """Bring a whole store back from ``archive`` into the empty store of ``engine``
     (see the module docstring); returns what was restored."""
     from chiso.store.models import StoreIdentity
-    from chiso.store.service import IDENTITY_FILE, Identity, _write_marker
+    from chiso.store.service import IDENTITY_FILE, Identity, write_marker
 
     started = time.perf_counter()
     archive = Path(archive).expanduser().absolute()
@@ -641,7 +641,7 @@ def restore(engine: Engine, archive: Path | str, *, records: Path | str | None =
                 os.replace(source, folder)
                 placed.append(folder)
             ident_row = conn.execute(select(StoreIdentity.store_id, StoreIdentity.created_at)).one()
-            _write_marker(folder, engine, Identity(ident_row.store_id, ident_row.created_at, kept, None))
+            write_marker(folder, engine, Identity(ident_row.store_id, ident_row.created_at, kept, None))
     except BaseException:
         for path in placed:
             shutil.rmtree(path, ignore_errors=True)

@@ -135,7 +135,8 @@ def _read_marker(folder: Path) -> dict | None:
         return {"store_id": "?", "database": "?"}
 
 
-def _write_marker(folder: Path, engine: Engine, ident: Identity) -> None:
+def write_marker(folder: Path, engine: Engine, ident: Identity) -> None:
+    """Name the store ``ident`` in ``folder`` (made if missing), atomically."""
     folder.mkdir(parents=True, exist_ok=True)
     body = {"store_id": ident.store_id, "database": db.describe(engine),
             "created_at": ident.created_at.isoformat() if ident.created_at else None,
@@ -166,7 +167,7 @@ def check_folder(engine: Engine, folder: Path, ident: Identity, *, session: Sess
         raise ChisoError(
             _("The records folder {path} of the store {url} is missing; restore it with `chiso restore`, "
               "or set CHISO_RECORDS_PATH to where it was moved.").format(path=folder, url=db.describe(engine)))
-    _write_marker(folder, engine, ident)
+    write_marker(folder, engine, ident)
     mark = update(StoreIdentity).where(StoreIdentity.id == 1).values(records_created_at=db.utcnow())
     if session is not None:
         # Inside the caller's transaction: a second connection would wait for its lock
@@ -341,6 +342,7 @@ def info(engine: Engine) -> dict[str, Any]:
     store = open_records(engine)
     root = Path(store.root)
     snaps = {kind: store.snapshot(kind) for kind in RECORD_KINDS}
+    versions = store.versions()
     bases = [s.base for s in snaps.values() if s.base is not None]
     last_compaction = None
     if bases:
@@ -371,7 +373,7 @@ def info(engine: Engine) -> dict[str, Any]:
         "versions": {kind: s.version for kind, s in snaps.items()},
         "retained_from_version": store.retained_from(),
         "retention_days": int(settings.get("records_retention_days")),
-        "last_import": (lambda vs: vs[-1].to_json() if vs else None)(store.versions()),
+        "last_import": versions[-1].to_json() if versions else None,
         "records": counts,
         "segments": {kind: len(s.deltas) for kind, s in snaps.items()},
         "evidence_files": sum(1 for p in evidence.iterdir() if p.is_file() and not p.name.startswith(".")) if evidence.is_dir() else 0,
