@@ -168,3 +168,21 @@ def test_another_store_is_told_how_to_adopt_them_and_can(tmp_path, capsys):
     # Adopting twice is refused: the store already holds records.
     code, out, err = run(capsys, "init", "--province", "68", "--adopt-records", str(tmp_path / "province.records"), url=url)
     assert code == 1 and "belongs to the store" in err
+
+
+def test_bad_records_options_are_refused_and_move_nothing(tmp_path, capsys):
+    url = f"sqlite:///{tmp_path / 'a.sqlite3'}"
+    run(capsys, "init", "--province", "68", url=url)
+    imported(capsys, write(tmp_path / "sept.csv", CASES), url)
+    before = files_under(tmp_path / "a.records")
+    # A new place for a store that holds records: move the folder first, says the error.
+    elsewhere = tmp_path / "elsewhere"
+    code, out, err = run(capsys, "init", "--province", "68", "--records", str(elsewhere), url=url)
+    assert code == 1 and "move that folder" in err and len(err.strip().splitlines()) == 1
+    # Adopting a folder that holds no records.
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    code, out, err = run(capsys, "init", "--province", "68", "--adopt-records", str(empty), url=url)
+    assert code == 1 and "no records to adopt" in err
+    assert files_under(tmp_path / "a.records") == before and not elsewhere.exists()
+    assert info(capsys, url)["records_path"] == str(tmp_path / "a.records")
