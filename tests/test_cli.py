@@ -126,3 +126,28 @@ def test_secret_settings_are_never_printed(monkeypatch, capsys):
     assert main(["settings", "--format", "json"]) == 0
     out = capsys.readouterr().out
     assert "hunter2" not in out and '"***"' in out
+
+
+def test_help_lists_every_command_without_loading_them():
+    """`chiso --help` answers without importing any domain, SQLAlchemy or the web stack,
+    and lists every command with the summary its own docstring gives."""
+    probe = ("import sys; from chiso.cli import main; main(['--help']); "
+             "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+             "('sqlalchemy', 'fastapi', 'duckdb', 'matplotlib', 'openpyxl', 'yaml') "
+             "or m.split('.')[:2] in (['chiso', 'units'], ['chiso', 'index'], ['chiso', 'web'])))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+    assert "demo-data" in done.stdout and "worker" in done.stdout
+
+
+def test_lazy_command_summaries_match_their_docstrings():
+    import importlib
+
+    from chiso.cli import LAZY_COMMANDS, cli
+
+    for name, (module, attribute, summary) in LAZY_COMMANDS.items():
+        command = getattr(importlib.import_module(module), attribute)
+        assert command.name == name or name in cli.commands
+        first = command.get_short_help_str(1000)
+        assert first == summary, f"{name}: the summary in LAZY_COMMANDS says {summary!r}, the docstring {first!r}"

@@ -1,22 +1,92 @@
-"""The ``chiso`` command line. Each command is a thin shell over a domain's service."""
+"""The ``chiso`` command line. Each command is a thin shell over a domain's service.
+
+The commands of the domains are loaded only when they run (``LazyGroup``): ``chiso --help``
+and a command's start-up then pay for what that command uses, not for SQLAlchemy, FastAPI,
+matplotlib and every domain at once.
+"""
 
 from __future__ import annotations
 
+import importlib
+from gettext import gettext as click_gettext
 import os
 import sys
 from datetime import date
 
 import click
-from sqlalchemy.exc import SQLAlchemyError
 
-from chiso import __version__, db, settings
 from chiso.errors import ChisoError
 from chiso.i18n import _
-from chiso.clitools import DATE, FORMATS, engine_ready  # noqa: F401
+from chiso.clitools import FORMATS
 from chiso.output import emit_json, emit_table, error, number
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="chiso")
+# name -> (module, attribute, summary). The summary is what `chiso --help` lists without
+# importing the module; tests/test_cli.py checks it against the command's own docstring.
+LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
+    "units": ("chiso.units.cli", "units",
+                'Administrative units: list, lineage, and changes of structure.'),
+    "groups": ("chiso.units.cli", "groups", 'Groups of units that are ranked separately.'),
+    "periods": ("chiso.periods_cli", "periods",
+                'Reporting periods (week, month, quarter, half-year, 9 months, year, year-to-date).'),
+    "methods": ("chiso.methods.cli", "methods",
+                'Index methods: the versioned definition files the scores are computed from.'),
+    "dossiers": ("chiso.dossiers.cli", "dossiers",
+                'Dossier records (hồ sơ TTHC), the procedure catalogue and feedback.'),
+    "demo-data": ("chiso.dossiers.cli", "demo_data",
+                "Make realistic synthetic dossiers for a province's real units."),
+    "index": ("chiso.index.cli", "index", 'Official indexes computed from the records.'),
+    "store": ("chiso.store.cli", "store",
+                'The store: its identity, where its records live, what it holds.'),
+    "backup": ("chiso.store.cli", "backup_cmd",
+                'Write the whole store (every table and every record) to one archive, while it serves.'),
+    "restore": ("chiso.store.cli", "restore_cmd",
+                'Bring a whole store back from a backup into an empty store (SQLite or PostgreSQL).'),
+    "rounds": ("chiso.assessments.cli", "rounds",
+                'Assessment rounds: self-assessment, evidence, appraisal, approval, surveys, results.'),
+    "tasks": ("chiso.tasks.cli", "tasks",
+                'Steering tasks: import the work programme, follow progress, see what is late.'),
+    "committee": ("chiso.tasks.cli", "committee",
+                'The steering committee: members, roles and the units each is in charge of.'),
+    "targets": ("chiso.targets.cli", "targets",
+                'Targets on indicators, their traffic lights and changes of colour.'),
+    "indicators": ("chiso.targets.cli", "indicators", 'Indicators entered by hand per unit and period.'),
+    "worker": ("chiso.worker_cli", "worker",
+                'Send reminders: tasks due soon, overdue tasks (escalated to the member in charge) and colour flips, at most one digest per person a day, by e-mail and/or webhook.'),
+    "users": ("chiso.auth.cli", "users", 'Accounts of the web application and the API.'),
+    "tokens": ("chiso.auth.cli", "tokens", 'API tokens: shown once, stored hashed, revocable.'),
+    "serve": ("chiso.web.cli", "serve", 'Start the web application and the HTTP API.'),
+    "report": ("chiso.reports.cli", "report",
+                'Conference reports (DOCX, PDF, XLSX): rankings, scorecards, periodic 766 reports, schedules.'),
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands in ``LAZY_COMMANDS`` are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(LAZY_COMMANDS))
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in self.commands and name in LAZY_COMMANDS:
+            module, attribute, _summary = LAZY_COMMANDS[name]
+            self.add_command(getattr(importlib.import_module(module), attribute), name)
+        return super().get_command(ctx, name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        limit = formatter.width - 6 - max(len(n) for n in self.list_commands(ctx))
+        rows = []
+        for name in self.list_commands(ctx):
+            if name in self.commands:
+                rows.append((name, self.commands[name].get_short_help_str(limit)))
+            else:
+                summary = click.Command(name, help=LAZY_COMMANDS[name][2])
+                rows.append((name, summary.get_short_help_str(limit)))
+        with formatter.section(click_gettext("Commands")):  # as click's own heading
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="chiso", prog_name="chiso")
 def cli() -> None:
     """chiso: steer a province's administrative reform and digital transformation from live data."""
 
@@ -32,6 +102,7 @@ def cli() -> None:
 @click.option("--format", "fmt", type=FORMATS, default="table")
 def init(province: str, template: str | None, records: str | None, adopt: str | None, fmt: str) -> None:
     """Create or upgrade the database and load a province's units and their lineage."""
+    from chiso import db
     from chiso.store import service as store
     from chiso.units import service
 
@@ -44,6 +115,7 @@ def init(province: str, template: str | None, records: str | None, adopt: str | 
 
 
 def _print_load_summary(summary, engine, fmt: str, *, notes: list[str] | None = None) -> None:
+    from chiso import db
     from chiso.store import service as store
 
     ident = store.identity(engine)
@@ -74,6 +146,7 @@ def _print_load_summary(summary, engine, fmt: str, *, notes: list[str] | None = 
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 def demo(province: str, dossiers: int, serve_after: bool, host: str, port: int) -> None:
     """Set up a demonstration province on the default store, print a summary, and serve it."""
+    from chiso import __version__, db
     from chiso.units import service
 
     engine = db.make_engine()
@@ -120,6 +193,7 @@ DEMO_PASSWORD_WORDS = 3
 def _demo_accounts(engine, code: str) -> None:
     """Demonstration accounts, with a new random password at every run (a demo store must
     not keep a password anyone can read in the README)."""
+    from chiso import db
     import secrets
 
     from chiso.auth import service as auth
@@ -144,6 +218,7 @@ def _demo_accounts(engine, code: str) -> None:
 
 def _demo_index(engine, code: str, n: int) -> None:
     """Demo dossiers in the store, and what the 766 index says of this quarter."""
+    from chiso import db
     from chiso.dossiers.cli import make_demo_data
     from chiso.index import service as index_service
     from chiso.store.service import open_records
@@ -176,6 +251,8 @@ def _demo_index(engine, code: str, n: int) -> None:
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table")
 def settings_cmd(fmt: str) -> None:
     """Show every setting, its environment variable and the value in force."""
+    from chiso import settings
+
     if fmt == "markdown":
         click.echo(settings.docs_markdown(), nl=False)
         return
@@ -184,46 +261,6 @@ def settings_cmd(fmt: str) -> None:
         emit_json(rows)
     else:
         emit_table(rows, [("name", _("setting")), ("env", _("variable")), ("value", _("value"))])
-
-
-def _register() -> None:
-    from chiso.assessments.cli import rounds
-    from chiso.auth.cli import tokens, users
-    from chiso.reports.cli import report
-    from chiso.web.cli import serve
-    from chiso.dossiers.cli import demo_data, dossiers
-    from chiso.index.cli import index
-    from chiso.store.cli import backup_cmd, restore_cmd, store
-    from chiso.methods.cli import methods
-    from chiso.periods_cli import periods
-    from chiso.targets.cli import indicators, targets
-    from chiso.tasks.cli import committee, tasks
-    from chiso.worker_cli import worker
-    from chiso.units.cli import groups, units
-
-    cli.add_command(units)
-    cli.add_command(groups)
-    cli.add_command(periods)
-    cli.add_command(methods)
-    cli.add_command(dossiers)
-    cli.add_command(demo_data)
-    cli.add_command(index)
-    cli.add_command(store)
-    cli.add_command(backup_cmd)
-    cli.add_command(restore_cmd)
-    cli.add_command(rounds)
-    cli.add_command(tasks)
-    cli.add_command(committee)
-    cli.add_command(targets)
-    cli.add_command(indicators)
-    cli.add_command(worker)
-    cli.add_command(users)
-    cli.add_command(tokens)
-    cli.add_command(serve)
-    cli.add_command(report)
-
-
-_register()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -244,21 +281,25 @@ def main(argv: list[str] | None = None) -> int:
     except ChisoError as exc:
         error(str(exc))
         return 1
-    except SQLAlchemyError as exc:
-        if os.environ.get("CHISO_DEBUG"):
-            raise
-        error(_("database error: {reason}").format(reason=str(getattr(exc, "orig", exc)).strip().splitlines()[0]))
-        return 1
     except OSError as exc:
         error(str(exc))
         return 1
     except Exception as exc:  # a bug: still one line, with the details on request
         if os.environ.get("CHISO_DEBUG"):
             raise
+        if _is_database_error(exc):
+            error(_("database error: {reason}").format(reason=str(getattr(exc, "orig", exc)).strip().splitlines()[0]))
+            return 1
         error(_("internal error ({kind}): {reason}; run again with CHISO_DEBUG=1 for details").format(
             kind=exc.__class__.__name__, reason=str(exc).strip().splitlines()[0] if str(exc).strip() else ""))
         return 70
     return 0
+
+
+def _is_database_error(exc: Exception) -> bool:
+    # Only a command that opened a store can raise one, and it has imported SQLAlchemy.
+    sa = sys.modules.get("sqlalchemy.exc")
+    return sa is not None and isinstance(exc, sa.SQLAlchemyError)
 
 
 if __name__ == "__main__":

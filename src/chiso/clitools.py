@@ -6,7 +6,6 @@ from datetime import date
 
 import click
 
-from chiso import db
 from chiso.i18n import _
 
 FORMATS = click.Choice(["table", "json"])
@@ -31,6 +30,8 @@ DATE = DateType()
 
 def engine_ready():
     """The configured store, refusing one that ``chiso init`` has not prepared."""
+    from chiso import db  # SQLAlchemy only for the commands that open a store
+
     engine = db.make_engine()
     db.require_schema(engine)
     return engine

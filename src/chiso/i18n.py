@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
 
-from babel.support import NullTranslations, Translations
+from gettext import GNUTranslations, NullTranslations
 
 LOCALE_DIR = Path(__file__).parent / "locale"
 LANGUAGES = ("vi", "en")
@@ -28,7 +28,13 @@ _request_language: ContextVar[str | None] = ContextVar("chiso_language", default
 def translations(lang: str) -> NullTranslations:
     if lang not in LANGUAGES:
         lang = DEFAULT_LANGUAGE
-    return Translations.load(str(LOCALE_DIR), [lang], domain="chiso")
+    # The standard library reads the .mo files Babel compiles; importing babel.support
+    # would cost every command a fifth of its start-up.
+    path = LOCALE_DIR / lang / "LC_MESSAGES" / "chiso.mo"
+    if not path.exists():
+        return NullTranslations()
+    with path.open("rb") as fh:
+        return GNUTranslations(fh)
 
 
 def current_language() -> str:

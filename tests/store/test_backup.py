@@ -284,7 +284,9 @@ def test_a_backup_taken_while_imports_go_on_restores_to_one_version(tmp_path, ca
         write(tmp_path / f"batch-{i:02d}.csv", rows)
     importer = subprocess.Popen([sys.executable, "-c", IMPORTER, str(tmp_path)], env=_env(url, tmp_path),
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    seen = [json.loads(importer.stdout.readline())]  # the first import has landed
+    first = importer.stdout.readline()
+    assert first, importer.communicate()[1]
+    seen = [json.loads(first)]  # the first import has landed
     archives = []
     try:
         for k in range(2):
