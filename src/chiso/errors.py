@@ -10,3 +10,7 @@ class ChisoError(Exception):
 
 class NotFound(ChisoError):
     """The object asked for does not exist (or is outside the caller's scope)."""
+
+
+class TooLarge(ChisoError):
+    """An upload or a file beyond a size limit (a setting names each): refused whole."""

@@ -161,6 +161,29 @@ SETTINGS: tuple[Setting, ...] = (
         lambda: "50",
     ),
     Setting(
+        "max_unpacked_mb",
+        "Largest size a spreadsheet (XLSX, a zip of XML) may unpack to, in MB, and at most a quarter "
+        "of it for its table of texts (shared strings), which the reader keeps in memory: a small "
+        "file that unpacks to gigabytes is refused before it is read.",
+        lambda: "200",
+    ),
+    Setting(
+        "max_columns",
+        "Most columns a spreadsheet or CSV row may have.",
+        lambda: "300",
+    ),
+    Setting(
+        "max_cell_chars",
+        "Most characters in one cell (Excel's own limit is 32,767).",
+        lambda: "32767",
+    ),
+    Setting(
+        "max_import_seconds",
+        "Longest time a spreadsheet may take to read, in seconds, before its import is refused "
+        "(nothing is written); a CSV of the same rows is read many times faster.",
+        lambda: "900",
+    ),
+    Setting(
         "trusted_proxies",
         "Addresses of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto headers are "
         "believed, comma-separated; empty: none.",

@@ -10,13 +10,71 @@ rows, have their own vectorised reader in :mod:`chiso.dossiers.ingest`.
 from __future__ import annotations
 
 import csv
+import time
+import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-from chiso.errors import ChisoError
+from chiso import settings
+from chiso.errors import ChisoError, TooLarge
 from chiso.i18n import _
+
+MB = 1024 * 1024
+
+
+def check_xlsx(path: Path) -> None:
+    """Refuse, before any reading, a workbook that would unpack beyond ``max_unpacked_mb``
+    or whose table of texts (shared strings, which openpyxl keeps whole in memory even in
+    read-only mode) is more than a quarter of it. The sizes are those the zip declares:
+    Python's zip reader stops at the declared size, so a file cannot unpack to more."""
+    limit = float(settings.get("max_unpacked_mb")) * MB
+    try:
+        with zipfile.ZipFile(path) as zf:
+            members = zf.infolist()
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise ChisoError(_("Cannot read {path}: {reason}").format(path=path, reason=exc)) from None
+    total = sum(m.file_size for m in members)
+    strings = sum(m.file_size for m in members if m.filename.lower().endswith("sharedstrings.xml"))
+    if total > limit or strings > limit / 4:
+        raise TooLarge(_("{path} unpacks to {size:.0f} MB ({strings:.0f} MB of text), more than the "
+                         "{limit:.0f} MB allowed (setting max_unpacked_mb); save it as CSV or split it.").format(
+            path=path.name, size=total / MB, strings=strings / MB, limit=limit / MB))
+
+
+class Limits:
+    """The column, cell and time limits of one file being read (settings ``max_columns``,
+    ``max_cell_chars``, ``max_import_seconds``); :meth:`check` refuses a row beyond them."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.columns = int(settings.get("max_columns"))
+        self.chars = int(settings.get("max_cell_chars"))
+        self.deadline = time.monotonic() + float(settings.get("max_import_seconds"))
+        self.count = 0
+
+    def check(self, line: int, cells: Sequence[Any]) -> None:
+        if len(cells) > self.columns:
+            # Trailing empty cells (a formatted but unused column) do not count.
+            used = len(cells)
+            while used and (cells[used - 1] is None or cells[used - 1] == ""):
+                used -= 1
+            if used > self.columns:
+                raise TooLarge(_("{path}, line {line}: {n} columns, more than the {limit} allowed "
+                                 "(setting max_columns).").format(path=self.path.name, line=line, n=used,
+                                                                  limit=self.columns))
+        for value in cells:
+            if isinstance(value, str) and len(value) > self.chars:
+                raise TooLarge(_("{path}, line {line}: a cell of {n} characters, more than the {limit} "
+                                 "allowed (setting max_cell_chars).").format(
+                    path=self.path.name, line=line, n=len(value), limit=self.chars))
+        self.count += 1
+        if self.count % 1000 == 0 and time.monotonic() > self.deadline:
+            raise TooLarge(_("{path}: still reading at line {line} after {limit} s (setting "
+                             "max_import_seconds); nothing was imported. Save it as CSV, which reads "
+                             "many times faster, or split it.").format(
+                path=self.path.name, line=line, limit=settings.get("max_import_seconds")))
 
 
 def cell_text(value: Any) -> str:
@@ -37,15 +95,18 @@ def rows(path: Path, *, unsupported: str) -> Iterator[tuple[int, list[str]]]:
     """(line, cells) of every non-blank row, header first. ``unsupported`` is the caller's
     message for a file that is neither CSV nor XLSX."""
     suffix = path.suffix.lower()
+    limits = Limits(path)
     if suffix == ".xlsx":
         from openpyxl import load_workbook
 
+        check_xlsx(path)
         try:
             wb = load_workbook(path, read_only=True, data_only=True)
         except Exception as exc:  # openpyxl raises many kinds on a damaged file
             raise ChisoError(_("Cannot read {path}: {reason}").format(path=path, reason=exc)) from None
         try:
             for number, row in enumerate(wb.active.iter_rows(values_only=True), start=1):
+                limits.check(number, row)
                 cells = [cell_text(v) for v in row]
                 if any(c.strip() for c in cells):
                     yield number, cells
@@ -61,6 +122,7 @@ def rows(path: Path, *, unsupported: str) -> Iterator[tuple[int, list[str]]]:
         # task's coordinating units), so only a header with no comma at all is ";"-separated.
         delimiter = ";" if lines and "," not in lines[0] and ";" in lines[0] else ","
         for number, cells in enumerate(csv.reader(lines, delimiter=delimiter), start=1):
+            limits.check(number, cells)
             if any(c.strip() for c in cells):
                 yield number, cells
     else:

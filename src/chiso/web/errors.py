@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from chiso.auth.permissions import Forbidden, Unauthenticated
 from chiso.auth.service import Throttled
-from chiso.errors import ChisoError, NotFound
+from chiso.errors import ChisoError, NotFound, TooLarge
 from chiso.i18n import _
 
 log = logging.getLogger("chiso.web")
@@ -54,6 +54,8 @@ def _status_of(exc: ChisoError) -> tuple[int, str]:
         return 403, "forbidden"
     if isinstance(exc, Throttled):
         return 429, "throttled"
+    if isinstance(exc, TooLarge):
+        return 413, "too_large"
     return 400, "invalid"
 
 
