@@ -17,6 +17,11 @@ from chiso.errors import TooLarge
 SRC = str(Path(__file__).parents[1] / "src")
 
 
+@pytest.fixture(autouse=True)
+def english(monkeypatch):
+    monkeypatch.setenv("CHISO_LANG", "en")
+
+
 def bomb(path: Path, unpacked_mb: int) -> Path:
     """A workbook of about a megabyte whose table of texts unpacks to ``unpacked_mb``."""
     head = b'<?xml version="1.0"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><si><t>'
@@ -118,3 +123,31 @@ def test_the_declared_size_bounds_what_the_reader_unpacks(tmp_path):
     with zipfile.ZipFile(path) as z, z.open("a.xml") as f:
         with pytest.raises(zipfile.BadZipFile, match="CRC"):
             f.read(1000)
+
+
+FORMULAS = ["=HYPERLINK(\"http://evil.example\",\"x\")", "+1+2", "-3+4", "@SUM(A1)", "\t=1", "\r=1"]
+
+
+def test_exported_cells_never_become_formulas(tmp_path):
+    """OWASP's advice for CSV, and text-typed cells for XLSX, read back with openpyxl."""
+    from openpyxl import load_workbook
+
+    assert [sheets.csv_safe(v) for v in FORMULAS] == ["'" + v for v in FORMULAS]
+    assert sheets.csv_safe("Xã Hải Ninh") == "Xã Hải Ninh" and sheets.csv_safe(-3) == -3
+    wb = Workbook()
+    ws = wb.active
+    ws.append([sheets.xlsx_safe(ws, v) for v in [*FORMULAS, "plain", 5]])
+    wb.save(tmp_path / "out.xlsx")
+    back = load_workbook(tmp_path / "out.xlsx").active
+    cells = list(back.iter_rows(values_only=False))[0]
+    assert [c.value for c in cells[:len(FORMULAS)]] == FORMULAS
+    assert {c.data_type for c in cells[:len(FORMULAS)]} == {"s"}
+    assert cells[-1].value == 5 and cells[-1].data_type == "n"
+
+
+def test_rejects_files_carry_no_formula(tmp_path):
+    source = tmp_path / "tasks.csv"
+    source.write_text("x\n", encoding="utf-8")
+    written = sheets.write_rejects(source, [sheets.Reject(2, "bad", {"title": FORMULAS[0]})], ["title"])
+    text = Path(written).read_text(encoding="utf-8-sig")
+    assert "'=HYPERLINK" in text and ",=HYPERLINK" not in text

@@ -148,6 +148,30 @@ def header(cells: list[str], path: Path, *, columns: dict[str, tuple[str, ...]],
     return found
 
 
+#: What a spreadsheet program takes as the start of a formula (OWASP, "CSV injection").
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value: Any) -> Any:
+    """A value for a CSV cell that no spreadsheet program runs as a formula: text starting
+    with ``= + - @``, a tab or a carriage return gets a leading apostrophe, as OWASP advises."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def xlsx_safe(sheet: Any, value: Any) -> Any:
+    """A value for ``sheet.append`` that is never a formula: such text becomes a cell typed
+    as text (openpyxl would otherwise store ``=...`` as a live formula)."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        from openpyxl.cell import WriteOnlyCell
+
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.data_type = "s"
+        return cell
+    return value
+
+
 @dataclass
 class Reject:
     """A row refused, with its line number and a reason a clerk understands."""
@@ -172,5 +196,5 @@ def write_rejects(source: Path, rejects: Sequence[Reject], columns: Sequence[str
         w = csv.writer(f)
         w.writerow(["line", "reason", *columns])
         for r in rejects:
-            w.writerow([r.line, r.reason, *(r.values.get(c, "") for c in columns)])
+            w.writerow([r.line, r.reason, *(csv_safe(r.values.get(c, "")) for c in columns)])
     return str(target)

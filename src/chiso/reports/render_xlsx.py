@@ -13,6 +13,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from chiso.i18n import _
+from chiso.sheets import xlsx_safe
 from chiso.reports import document as d
 
 _FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
@@ -65,7 +66,7 @@ def render_xlsx(document: d.Document) -> bytes:
         if ws is None:
             ws = wb.create_sheet(_sheet_name(t.sheet, taken))
             sheets[key] = ws
-            ws.append(headings)
+            ws.append([xlsx_safe(ws, h) for h in headings])
             for cell in ws[1]:
                 cell.font, cell.fill = head_font, head_fill
                 cell.alignment = Alignment(wrap_text=True, vertical="center", horizontal="center")
@@ -75,7 +76,7 @@ def render_xlsx(document: d.Document) -> bytes:
         for row in t.rows:
             values = [v for _h, v in t.context] + list(row)
             values = [None if v == "" else v for v in values]
-            ws.append(values)
+            ws.append([xlsx_safe(ws, v) for v in values])
             r = ws.max_row
             for i, (value, fmt) in enumerate(zip(values, formats), start=1):
                 if fmt and isinstance(value, (int, float)):
@@ -103,7 +104,7 @@ def render_xlsx(document: d.Document) -> bytes:
         elif isinstance(b, d.Table) and b.caption:
             lines = [(f"[{b.caption}]", False)]
         for text, bold in lines:
-            notes.append([text])
+            notes.append([xlsx_safe(notes, text)])
             cell = notes.cell(row=notes.max_row, column=1)
             cell.font = Font(bold=bold)
             cell.alignment = Alignment(wrap_text=True, vertical="top")
