@@ -149,6 +149,13 @@ def demo(province: str, dossiers: int, serve_after: bool, host: str, port: int) 
     from chiso import __version__, db
     from chiso.units import service
 
+    # The port first: a busy one is refused before the store is touched.
+    sock = None
+    if serve_after:
+        from chiso.web.cli import listen
+
+        sock = listen(host, port)
+
     engine = db.make_engine()
     db.upgrade(engine)
     with db.transaction(engine) as session:
@@ -184,7 +191,7 @@ def demo(province: str, dossiers: int, serve_after: bool, host: str, port: int) 
     if serve_after:
         from chiso.web.cli import run_server
 
-        run_server(host=host, port=port, engine=engine)
+        run_server(host=host, port=port, engine=engine, sock=sock)
 
 
 DEMO_PASSWORD_WORDS = 3

@@ -118,13 +118,14 @@ def smtp(monkeypatch):
 
 
 @pytest.fixture
-def scheduled(env, monkeypatch):
+def scheduled(env, monkeypatch, tmp_path):
     """A copy of the demo store for one test (schedules and runs are committed)."""
     import shutil
     from pathlib import Path
 
     src = Path(env["url"].removeprefix("sqlite:///"))
-    dst = Path(str(src.parent / "copy") + str(id(monkeypatch))) / "chiso.sqlite3"
+    # The test's own folder: an object's id can come back in a later test.
+    dst = tmp_path / "copy" / "chiso.sqlite3"
     dst.parent.mkdir(parents=True)
     # The whole store: its database (through SQLite's backup, so what the write-ahead log
     # holds comes too) and its records folder beside it.

@@ -125,3 +125,27 @@ def test_serve_starts_and_answers_its_health_check(world, tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_a_busy_port_is_one_line_before_anything_is_done(world, tmp_path):
+    """`chiso serve` and `chiso demo` on a port another program holds: one line naming the
+    port and the fix, a non-zero exit, no success line, and the demo store never touched."""
+    import socket
+
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", 0))
+    holder.listen(1)
+    port = str(holder.getsockname()[1])
+    try:
+        env = {"CHISO_DATABASE_URL": world.url, "CHISO_DATA_DIR": str(world.data_dir), "CHISO_LANG": "en"}
+        r = _cli("serve", "--host", "127.0.0.1", "--port", port, env=env)
+        assert r.returncode != 0 and r.stdout == ""
+        assert r.stderr.strip().splitlines() == [r.stderr.strip()] and f"127.0.0.1:{port}" in r.stderr
+        assert "--port" in r.stderr
+        fresh = tmp_path / "demo-data"
+        r = _cli("demo", "--port", port, env={"CHISO_DATABASE_URL": "", "CHISO_DATA_DIR": str(fresh),
+                                             "CHISO_LANG": "en"})
+        assert r.returncode != 0 and f"127.0.0.1:{port}" in r.stderr
+        assert not fresh.exists()
+    finally:
+        holder.close()

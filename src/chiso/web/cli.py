@@ -3,26 +3,49 @@
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 
 import click
 
 from chiso import db
 from chiso.clitools import engine_ready
+from chiso.errors import ChisoError
 from chiso.i18n import _
 
 
-def run_server(*, host: str, port: int, engine=None) -> None:
+def listen(host: str, port: int) -> socket.socket:
+    """The server's listening socket, taken before anything else is done: a port already
+    in use is one clear line, not a success message followed by the server's own error."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        raise ChisoError(_("Cannot listen on {host}:{port} ({reason}): another program, perhaps another "
+                           "chiso, uses it; stop it or choose another port with --port.").format(
+            host=host, port=port, reason=exc.strerror or exc)) from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def run_server(*, host: str, port: int, engine=None, sock: socket.socket | None = None) -> None:
     import uvicorn
 
     from chiso.web.app import create_app
 
+    sock = sock or listen(host, port)
     app = create_app(engine=engine or engine_ready())
     # The overview's figures are computed while the first person is still logging in.
     threading.Thread(target=_warm, args=(app,), name="chiso-warm", daemon=True).start()
     click.echo(_("chiso is serving {store} at http://{host}:{port}/ (Ctrl-C stops it)").format(
         store=db.describe(app.state.engine), host=host if ":" not in host else f"[{host}]", port=port))
-    uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False, server_header=False)
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", proxy_headers=False,
+                            server_header=False)
+    uvicorn.Server(config).run(sockets=[sock])
 
 
 def _warm(app) -> None:
