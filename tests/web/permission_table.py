@@ -61,6 +61,7 @@ CORE: list[Entry] = [
     Entry("GET", "/healthz", "/healthz", OPEN),
     Entry("GET", "/static", "/static/chiso.css", OPEN),
     Entry("GET", "/api/v1/openapi.json", "/api/v1/openapi.json", OPEN),
+    Entry("GET", "/docs", "/docs", OPEN),
     Entry("GET", "/events", "/events", OPEN, skip="a stream that never ends: test_events_cli.py::test_an_upload_reaches_open_pages_as_a_change_event"),
     # accounts and administration pages
     Entry("GET", "/login", "/login", (200, 303, 303, 303)),

@@ -44,9 +44,10 @@ def create_app(*, engine: Engine | None = None, store=None, events_interval: flo
         }
 
     from chiso.reports import web as reports_web
-    from chiso.web import api_v1, dashboard, events, pages
+    from chiso.web import api_v1, apidocs, dashboard, events, pages
 
     app.include_router(api_v1.router)
+    app.include_router(apidocs.router)
     app.include_router(events.router)
     app.include_router(dashboard.router)
     app.include_router(reports_web.router)
