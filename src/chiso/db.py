@@ -55,10 +55,6 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 def make_engine(url: str | None = None) -> Engine:
     """The engine of the store named by ``url`` (default: the setting ``database_url``)."""
-    # Every table is mapped before the first flush: a foreign key names its target table,
-    # which must be known even when the command at hand never imported that domain.
-    import chiso.models_registry  # noqa: F401
-
     url = url or settings.get("database_url")
     try:
         parsed = make_url(url)

@@ -9,6 +9,10 @@ from sqlalchemy import DateTime, ForeignKey, Integer, String, Text, event
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from chiso.db import Base, utcnow as _now
+# The tables this one's foreign keys name: a command that writes the audit log without
+# having loaded the accounts or the registry still flushes (lazy commands load little).
+from chiso.auth import models as _auth_models  # noqa: F401
+from chiso.units import models as _units_models  # noqa: F401
 
 
 class AuditEntry(Base):
