@@ -187,7 +187,7 @@ def settings_cmd(fmt: str) -> None:
 
 
 def _register() -> None:
-    from chiso.assessments.cli import rounds
+    from chiso.assessments.cli import assign_cmd, rounds
     from chiso.auth.cli import tokens, users
     from chiso.reports.cli import report
     from chiso.web.cli import serve
@@ -217,6 +217,8 @@ def _register() -> None:
     cli.add_command(targets)
     cli.add_command(indicators)
     cli.add_command(worker)
+    # ``users assign`` is the assessments' command: auth stays below the domains.
+    users.add_command(assign_cmd)
     cli.add_command(users)
     cli.add_command(tokens)
     cli.add_command(serve)

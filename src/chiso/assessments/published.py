@@ -27,10 +27,12 @@ from typing import Any, Iterator
 from sqlalchemy.orm import Session
 
 from chiso.assessments import service
+from chiso.assessments.journal import log_event, value_row
 from chiso.assessments.models import Assessment
 from chiso import sheets
 from chiso.sheets import Reject
 from chiso.errors import ChisoError, NotFound
+from chiso.db import utcnow
 from chiso.i18n import _
 from chiso.scoring import tree as engine
 from chiso.units import service as units
@@ -182,10 +184,10 @@ def import_published(*, session: Session, round_code: str, path: str | Path, by:
         a = members.get(unit.id)
         if a is None:
             a = Assessment(round=rnd, unit=unit, group_code=group, status="published", source=PUBLISHED, inputs={},
-                           updated_at=service._now())
+                           updated_at=utcnow())
             session.add(a)
             session.flush()
-            service._log(session, rnd, "unit_added", by, assessment=a, to_status="published",
+            log_event(session, rnd, "unit_added", by, assessment=a, to_status="published",
                          detail=f"{group}; {PUBLISHED} ({path.name})")
             summary.units_added += 1
         changed = []
@@ -195,16 +197,16 @@ def import_published(*, session: Session, round_code: str, path: str | Path, by:
                 summary.unchanged += 1
                 continue
             if row is None:
-                row = service._value_row(a, node_id)
+                row = value_row(a, node_id)
                 summary.inserted += 1
             else:
                 summary.updated += 1
             row.published_value = number
-            row.updated_by, row.updated_at = by, service._now()
+            row.updated_by, row.updated_at = by, utcnow()
             changed.append(f"{node_id}={number:g}")
         if changed:
-            a.updated_at = service._now()
-            service._log(session, rnd, "published_imported", by, assessment=a,
+            a.updated_at = utcnow()
+            log_event(session, rnd, "published_imported", by, assessment=a,
                          detail=f"{path.name}: {', '.join(changed)}")
     session.flush()
     return summary

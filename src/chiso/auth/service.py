@@ -334,26 +334,4 @@ def actor_for_token(session: Session, token: ApiToken, *, address: str | None = 
     return _actor_of(session, token.user, via="api", address=address, token=token)
 
 
-def assign(session: Session, *, user: str, round_code: str, unit: str | None = None, by: Actor | None = None) -> Assignment:
-    """Assign an appraiser to a round (all its units, or one)."""
-    from chiso.assessments.service import get_round
-
-    owner = get_user(session, user)
-    if owner.role != "appraiser":
-        raise ChisoError(_("Only appraisers are assigned to rounds; {name} is {role}.").format(name=owner.name, role=owner.role))
-    rnd = get_round(session, round_code)
-    unit_row = units.get(session, unit) if unit else None
-    existing = session.scalar(select(Assignment).where(
-        Assignment.user_id == owner.id, Assignment.round_id == rnd.id,
-        Assignment.unit_id.is_(None) if unit_row is None else Assignment.unit_id == unit_row.id))
-    if existing is not None:
-        return existing
-    row = Assignment(user_id=owner.id, round_id=rnd.id, unit_id=unit_row.id if unit_row else None)
-    session.add(row)
-    session.flush()
-    audit.record(session, actor=by, action="appraiser.assign", object_type="round", object_key=rnd.code,
-                 unit_id=row.unit_id, after={"user": owner.name, "unit": unit_row.code if unit_row else None})
-    return row
-
-
 __all__ = ["PUBLIC", "Throttled", "authenticate", "add_user", "create_token"]
