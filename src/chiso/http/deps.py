@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from chiso import db
 from chiso.auth import service as auth
-from chiso.auth.permissions import Actor, Forbidden, PUBLIC, Unauthenticated
+from chiso.auth.permissions import PUBLIC, Actor, Forbidden, Unauthenticated
 from chiso.i18n import _
 
 SESSION_COOKIE = "chiso_session"

@@ -44,13 +44,15 @@ from chiso.scoring.model import (
 from chiso.scoring.expression import compile_formula
 from chiso.scoring.rules import example_points, group_formula_points, round_rate
 
-#: The Markdown that is prose rather than data (the index page's schemas, the conventions
-#: every page repeats) lives in ``templates/``, where it reads as Markdown; this module
-#: computes the parts that come from the definitions. Plain Jinja2: no autoescaping (the
-#: output is Markdown), the final newline kept, so the pages stay byte-identical.
+#: The layout of each page (``flat.md.j2``, ``tree.md.j2``, ``README.md.j2``, sharing
+#: ``_head.md.j2`` and ``_provenance.md.j2``) and the prose that is not data (the schemas,
+#: the conventions every page repeats) live in ``templates/``, where they read as Markdown;
+#: this module computes the rows and blocks that come from the definitions. No autoescaping
+#: (the output is Markdown); ``trim_blocks`` so that a line holding only a tag leaves no
+#: line behind; the final newline kept.
 _TEMPLATE_DIR = Path(__file__).parent / "templates"
 _TEMPLATES = Environment(loader=FileSystemLoader(str(_TEMPLATE_DIR)), keep_trailing_newline=True,
-                         undefined=StrictUndefined, autoescape=False)
+                         trim_blocks=True, undefined=StrictUndefined, autoescape=False)
 
 
 def _text(name: str) -> str:
@@ -71,6 +73,7 @@ _ZERO = {
 #: The conventions of a flat method, the same on every page (Markdown, in a file).
 _CONVENTIONS = _text("conventions.md")
 
+
 def _num(value: float) -> str:
     if float(value).is_integer():
         return str(int(value))
@@ -83,6 +86,9 @@ def _pct(rate: float) -> str:
 
 def _conf(c) -> str:
     return f"[{c.mark}] {c.note}".rstrip() if c else "[?]"
+
+
+_TEMPLATES.filters["conf"] = _conf
 
 
 def _scope_text(method: Method, ind: Indicator) -> str:
@@ -239,78 +245,46 @@ def _group(method: Method, group: Group) -> list[str]:
     return lines
 
 
-def _header(method, src: str, rows: list[str]) -> list[str]:
-    """Title, generation notice and the table of facts every method page starts with;
-    ``rows`` are the kind's own rows, placed after the common identity rows."""
-    effective = method.effective_from.isoformat() if method.effective_from else "not stated"
-    return [
-        f"# {method.id}: {method.name_en}",
-        "",
-        GENERATED.format(source=f"`{src}`"),
-        "",
-        f"*{method.name}*",
-        "",
-        "| | |",
-        "|---|---|",
-        f"| Method id | `{method.id}` |",
-        *([rows[0]] if rows and rows[0].startswith("| Kind |") else []),
-        f"| Family | `{method.family}` |",
-        f"| Version | `{method.version}` |",
-        f"| Default of its family | {'yes' if method.default else 'no'} |",
-        f"| Effective from | {effective} |",
-        f"| Levels scored | {', '.join(method.levels)} |",
-        *[r for r in rows if not r.startswith("| Kind |")],
-        f"| Confidence | {_conf(method.confidence)} |",
-        "",
-    ]
+def _band_rows(method) -> list[str]:
+    rows = []
+    for b in sorted(method.bands, key=lambda b: b.min, reverse=True):
+        below = f"{_num(b.max)} (inclusive)" if b.max == max(x.max for x in method.bands) else _num(b.max)
+        rows.append(f"| {b.name_en} (`{b.id}`) | {b.name} | {_num(b.min)} | {below} | {_conf(b.confidence)} |")
+    return rows
 
 
-def _provenance(method) -> list[str]:
-    """Legal basis, sources and confidence notes of a method page."""
-    lines = ["## Legal basis", ""]
-    for lb in method.legal_basis:
-        when = f" ({lb.date.isoformat()})" if lb.date else ""
-        lines.append(f"- **{lb.document}**{when} [{lb.confidence.mark}]: {lb.title}. *{lb.title_en}.*"
-                     + (f" {lb.confidence.note}" if lb.confidence.note else ""))
-    lines += ["", "## Sources", ""]
-    for s in method.sources:
-        url = f" <{s.url}>" if s.url else ""
-        lines.append(f"- {s.title}{url}" + (f": {s.note}" if s.note else ""))
-    lines += ["", "## Confidence notes", "", _MARKS, "", f"- {_conf(method.confidence)}"]
-    lines += [f"- {_conf(n)}" for n in method.notes]
-    return lines
+def _page(template: str, method, src: str, rows: list[str], kind_row: str | None = None, **context) -> str:
+    """A method page: ``template`` with the facts every page starts with (``_head.md.j2``,
+    ``rows`` being the kind's own rows of its table) and its provenance."""
+    text = _TEMPLATES.get_template(template).render(
+        m=method, generated=GENERATED.format(source=f"`{src}`"), rows=rows, kind_row=kind_row, marks=_MARKS,
+        band_rows=_band_rows(method), **context)
+    return text.rstrip() + "\n"
 
 
 def render(method: Method, *, source: str | None = None) -> str:
-    """The Markdown page of one method."""
+    """The Markdown page of one method (the layout is ``templates/flat.md.j2``)."""
     src = source or f"src/chiso/methods/definitions/{method.id}.yaml"
-    lines = _header(method, src, [
+    rows = [
         f"| Outside an indicator's scope | {'full points' if method.outside_scope == 'full' else 'not applicable'} (`outside_scope: {method.outside_scope}`) |",
         f"| Rate rounding | {'none: rates are exact' if method.rate_rounding is None else f'{method.rate_rounding} decimals of the rate in percent'} |",
         f"| Maximum | {_num(method.max_total)} points |",
-    ])
-    lines += _provenance(method)
-    lines += ["", "## Classification bands", "", "| band | name | from | below | confidence |", "|---|---|---|---|---|"]
-    for b in sorted(method.bands, key=lambda b: b.min, reverse=True):
-        below = f"{_num(b.max)} (inclusive)" if b.max == max(x.max for x in method.bands) else _num(b.max)
-        lines.append(f"| {b.name_en} (`{b.id}`) | {b.name} | {_num(b.min)} | {below} | {_conf(b.confidence)} |")
-    lines += ["", "## How points are computed", "", _CONVENTIONS, "", "## Groups", "",
-              "| group | name | max | points |", "|---|---|---|---|"]
+    ]
+    group_rows = []
     for g in method.groups:
         how = f"formula `{g.rule.expression}`" if g.is_formula and g.rule else "sum of indicators"
-        lines.append(f"| {g.id} | {g.name_en} ({g.name}) | {_num(g.max)} | {how} |")
-    lines.append("")
-    for g in method.groups:
-        lines += _group(method, g)
-    lines += ["## All measures", "", "| measure | basis | aggregate | used by |", "|---|---|---|---|"]
+        group_rows.append(f"| {g.id} | {g.name_en} ({g.name}) | {_num(g.max)} | {how} |")
+    groups = [line for g in method.groups for line in _group(method, g)]
     readers = {
         m.name: compile_formula(m.expression).names for m in method.measures.values() if m.expression
     }
+    measure_rows = []
     for m in method.measures.values():
         users = [i.id for i in method.indicators if m.name in (i.numerator, i.denominator)]
         users += [f"`{name}`" for name, names in readers.items() if m.name in names]
-        lines.append(f"| `{m.name}` | {m.basis} | {m.aggregate} | {', '.join(users)} |")
-    return "\n".join(lines).rstrip() + "\n"
+        measure_rows.append(f"| `{m.name}` | {m.basis} | {m.aggregate} | {', '.join(users)} |")
+    return _page("flat.md.j2", method, src, rows, conventions=_CONVENTIONS, group_rows=group_rows,
+                 groups="\n".join(groups), measure_rows=measure_rows)
 
 
 def render_index(methods: list[Method | TreeMethod]) -> str:
@@ -381,6 +355,7 @@ _KIND_TEXT = {
 
 #: The conventions of a criteria tree, the same on every page (Markdown, in a file).
 TREE_CONVENTIONS = _text("tree_conventions.md")
+
 
 def _effective_confidence(method: TreeMethod, node: Node):
     """The node's own confidence, or its nearest ancestor's, or the method's; and whether
@@ -531,64 +506,39 @@ def _tree_example(method: TreeMethod) -> list[str]:
 
 
 def render_tree(method: TreeMethod, *, source: str | None = None) -> str:
-    """The Markdown page of one criteria-tree method."""
+    """The Markdown page of one criteria-tree method (the layout is ``templates/tree.md.j2``)."""
     src = source or f"src/chiso/methods/definitions/{method.id}.yaml"
     root = method.root
-    lines = _header(method, src, [
-        "| Kind | tree: a criteria tree of an assessed index |",
+    rows = [
         f"| Maximum | {_max_text(root.max)} |",
         f"| Published as | {_PUBLISH[root.publish]} |",
         f"| Total | {node_aggregate_text(root)} |",
         f"| Ties | totals within {_num(method.rank_tolerance)} points share a rank |",
-    ])
-    if method.unknown_maxima:
-        lines += [f"**Not scorable yet**: the maxima of {len(method.unknown_maxima)} nodes (or of the index) are not "
-                  "known (`max: \"?\"`); an administrator sets them in the definition file.", ""]
-    lines += _provenance(method)
-    lines += ["", "## Classification bands", ""]
-    if method.bands:
-        lines += ["Read on 100 × total / max.", "", "| band | name | from | below | confidence |", "|---|---|---|---|---|"]
-        for b in sorted(method.bands, key=lambda b: b.min, reverse=True):
-            below = f"{_num(b.max)} (inclusive)" if b.max == max(x.max for x in method.bands) else _num(b.max)
-            lines.append(f"| {b.name_en} (`{b.id}`) | {b.name} | {_num(b.min)} | {below} | {_conf(b.confidence)} |")
-    else:
-        lines.append("None: the index is published without bands.")
-    lines += ["", "## How points are computed", "", TREE_CONVENTIONS, ""]
-    if method.inputs:
-        lines += ["## Inputs", "", "Numbers from outside the tree, read by formula leaves.", ""]
-        for i in method.inputs.values():
-            lines.append(f"- `{i.name}`: {i.description_en} *{i.description}*")
-        lines.append("")
-    lines += ["## Tree", "", "| node | name | max | points from | published as | confidence |", "|---|---|---|---|---|---|"]
+    ]
+    node_rows = []
     for node in method.nodes.values():
         conf, inherited = _effective_confidence(method, node)
         how = node_rule_text(method, node).split(":")[0] if node.is_leaf else f"{node.aggregate} of {len(node.children)}"
         kind = "" if node.kind == "criterion" else f" ({node.kind})"
         indent = "· " * _depth(method, node.id)
-        lines.append(f"| {indent}`{node.id}`{kind} | {node.name_en} | {_max_text(node.max).replace(' points', '')} | "
-                     f"{how} | {node.publish} | [{conf.mark}]{' (inherited)' if inherited else ''} |")
-    lines += ["", "## Nodes", ""]
-    for node in method.nodes.values():
-        lines += _tree_node(method, node)
-    lines += ["## Groupings", ""]
-    if method.groupings:
-        for g in method.groupings:
-            maxima = [method.node(n).max for n in g.nodes]
-            total = "not known" if any(m is None for m in maxima) else _num(sum(m for m in maxima if m is not None))
-            nodes = ", ".join(f"`{n}`" for n in g.nodes)
-            lines.append(f"- **`{g.id}`** {g.name_en} (*{g.name}*): the points of {nodes} out of {total}, published as "
+        node_rows.append(f"| {indent}`{node.id}`{kind} | {node.name_en} | {_max_text(node.max).replace(' points', '')} | "
+                         f"{how} | {node.publish} | [{conf.mark}]{' (inherited)' if inherited else ''} |")
+    nodes = [line for node in method.nodes.values() for line in _tree_node(method, node)]
+    groupings = []
+    for g in method.groupings:
+        maxima = [method.node(n).max for n in g.nodes]
+        total = "not known" if any(m is None for m in maxima) else _num(sum(m for m in maxima if m is not None))
+        listed = ", ".join(f"`{n}`" for n in g.nodes)
+        groupings.append(f"- **`{g.id}`** {g.name_en} (*{g.name}*): the points of {listed} out of {total}, published as "
                          f"{_PUBLISH[g.publish]}. Confidence: {_conf(g.confidence) if g.confidence else 'as the method'}")
-    else:
-        lines.append("None.")
-    lines += ["", "## Merge rule", ""]
     rule = method.merge_rule
     if rule is not None:
-        nodes = ", ".join(f"`{n}`" for n in rule.nodes)
-        lines.append(f"`{rule.type}`: a unit formed by a merger gets, at each of {nodes}, the unweighted mean of its "
-                     f"former units' published values; its total follows. Confidence: "
-                     f"{_conf(rule.confidence) if rule.confidence else 'as the method'}")
+        listed = ", ".join(f"`{n}`" for n in rule.nodes)
+        merge = (f"`{rule.type}`: a unit formed by a merger gets, at each of {listed}, the unweighted mean of its "
+                 f"former units' published values; its total follows. Confidence: "
+                 f"{_conf(rule.confidence) if rule.confidence else 'as the method'}")
     else:
-        lines.append("None: units formed by a merger cannot be scored from their former units.")
-    lines.append("")
-    lines += _tree_example(method)
-    return "\n".join(lines).rstrip() + "\n"
+        merge = "None: units formed by a merger cannot be scored from their former units."
+    return _page("tree.md.j2", method, src, rows, kind_row="| Kind | tree: a criteria tree of an assessed index |",
+                 conventions=TREE_CONVENTIONS, node_rows=node_rows, nodes="\n".join(nodes),
+                 grouping_lines=groupings, merge_rule=merge, example="\n".join(_tree_example(method)))

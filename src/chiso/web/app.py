@@ -8,8 +8,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from chiso import __version__, db
-from chiso.web import errors
 from chiso.http.deps import check_csrf
+from chiso.web import errors
 from chiso.web.cache import ResultCache
 from chiso.web.security import Guard
 from chiso.web.templating import HERE, make_templates

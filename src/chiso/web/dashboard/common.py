@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from chiso.errors import NotFound
 from chiso.i18n import _, current_language
-from chiso.http.periods import kind_label, period_label, pick_period, picker, today  # noqa: F401  (the pages' vocabulary)
+from chiso.http.periods import period_label, pick_period, picker, today  # noqa: F401  (the pages call them as common.*)
 from chiso.periods import Period
 from chiso.web import cache
 
