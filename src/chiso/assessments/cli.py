@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from chiso import db
-from chiso.assessments import service, surveys as survey_service
+from chiso.assessments import published, service, surveys as survey_service
 from chiso.clitools import FORMATS, engine_ready
 from chiso.errors import ChisoError
 from chiso.i18n import _
@@ -257,8 +257,8 @@ def surveys_import_cmd(round_code: str, file: str, nodes: tuple[str, ...], fmt: 
 def import_published_cmd(round_code: str, file: str, group: str, fmt: str, actor: str | None) -> None:
     """Import results published elsewhere (unit, node, value; CSV, XLSX or JSON); all or nothing."""
     with db.transaction(_engine()) as session:
-        summary = service.import_published(session=session, round_code=round_code, path=file, group=group,
-                                           by=actor or _actor())
+        summary = published.import_published(session=session, round_code=round_code, path=file, group=group,
+                                             by=actor or _actor())
     if fmt == "json":
         emit_json(summary.to_json())
     else:
