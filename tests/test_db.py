@@ -49,3 +49,26 @@ def test_a_store_behind_the_newest_migration_is_refused_with_what_to_do(tmp_path
     db.upgrade(engine)
     db.require_schema(engine)
     engine.dispose()
+
+
+def test_each_table_module_brings_the_tables_its_foreign_keys_name():
+    """Commands load only what they use; a models module imported alone must still know
+    every table its foreign keys point to, or the first flush fails (seen: the audit log
+    written by `chiso dossiers import` in a fresh process)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import chiso.models_registry as registry
+
+    modules = [line.split()[1] for line in Path(registry.__file__).read_text().splitlines()
+               if line.startswith("from chiso.")]
+    probe = ("import importlib, sys\nfrom chiso.db import Base\n"
+             "importlib.import_module(sys.argv[1] + '.models')\n"
+             "missing = sorted({fk.target_fullname for t in Base.metadata.tables.values() for fk in t.foreign_keys"
+             " if fk.target_fullname.split('.')[0] not in Base.metadata.tables})\n"
+             "print(missing)")
+    for module in modules:
+        done = subprocess.run([sys.executable, "-c", probe, module], capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip() == "[]", f"{module}.models names tables it does not import: {done.stdout}"

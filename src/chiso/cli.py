@@ -60,6 +60,13 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
 }
 
 
+#: Subcommands that another domain adds to a group when the group loads: ``users assign``
+#: is the assessments' (appraisers assigned to units), so that auth stays below the domains.
+LAZY_SUBCOMMANDS: dict[str, tuple[tuple[str, str], ...]] = {
+    "users": (("chiso.assessments.cli", "assign_cmd"),),
+}
+
+
 class LazyGroup(click.Group):
     """A group whose subcommands in ``LAZY_COMMANDS`` are imported on first use."""
 
@@ -69,7 +76,10 @@ class LazyGroup(click.Group):
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name not in self.commands and name in LAZY_COMMANDS:
             module, attribute, _summary = LAZY_COMMANDS[name]
-            self.add_command(getattr(importlib.import_module(module), attribute), name)
+            command = getattr(importlib.import_module(module), attribute)
+            for sub_module, sub_attribute in LAZY_SUBCOMMANDS.get(name, ()):
+                command.add_command(getattr(importlib.import_module(sub_module), sub_attribute))
+            self.add_command(command, name)
         return super().get_command(ctx, name)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:

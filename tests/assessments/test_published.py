@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from chiso import db
-from chiso.assessments import service
+from chiso.assessments import published, service
 from chiso.assessments.cli import rounds
 from chiso.assessments.models import RoundEvent
 from chiso.units import service as units
@@ -65,7 +65,7 @@ def test_published_dti_2022_reproduces_the_published_dti_and_order(dti_round, tm
     engine = dti_round
     path = _csv(tmp_path, _published_rows())
     with db.transaction(engine) as s:
-        summary = service.import_published(session=s, round_code="dti2022", path=path, by="analyst")
+        summary = published.import_published(session=s, round_code="dti2022", path=path, by="analyst")
     assert (summary.read, summary.rejected, summary.units_added, summary.inserted) == (40, 0, 5, 40)
     assert not (tmp_path / "published.csv.rejects.csv").exists()
     with db.transaction(engine) as s:
@@ -86,7 +86,7 @@ def test_published_dti_2022_reproduces_the_published_dti_and_order(dti_round, tm
     # Re-import of the same file changes nothing, not even the log.
     before = _events(engine)
     with db.transaction(engine) as s:
-        again = service.import_published(session=s, round_code="dti2022", path=path, by="analyst")
+        again = published.import_published(session=s, round_code="dti2022", path=path, by="analyst")
     assert (again.units_added, again.inserted, again.updated, again.unchanged) == (0, 0, 0, 40)
     assert _events(engine) == before
     with db.transaction(engine) as s:
@@ -100,7 +100,7 @@ def test_published_units_rank_with_the_others_of_their_group(dti_round, tmp_path
     path = tmp_path / "published.json"
     path.write_text(json.dumps(data), encoding="utf-8")
     with db.transaction(engine) as s:
-        service.import_published(session=s, round_code="dti2022", path=path, by="analyst", group="provinces")
+        published.import_published(session=s, round_code="dti2022", path=path, by="analyst", group="provinces")
         rows = service.results(s, round_code="dti2022", group="provinces")
     # Province 99 has entered nothing: 0 points, last of six.
     assert [r["unit"] for r in rows] == [*DTI_2022, "99"]
@@ -121,7 +121,7 @@ def test_a_file_with_a_bad_row_imports_nothing(dti_round, tmp_path):
     ])
     before = _events(engine)
     with db.transaction(engine) as s:
-        summary = service.import_published(session=s, round_code="dti2022", path=bad, by="analyst")
+        summary = published.import_published(session=s, round_code="dti2022", path=bad, by="analyst")
     assert (summary.read, summary.rejected, summary.inserted, summary.units_added) == (9, 6, 0, 0)
     reasons = {r.line: r.reason for r in summary.rejects}
     assert sorted(reasons) == [5, 6, 7, 8, 9, 10]

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from chiso.methods import docs, loader
-from chiso.methods.model import BASIS_MEANINGS, DERIVED
+from chiso.methods.bases import BASIS_MEANINGS
+from chiso.scoring.model import DERIVED
 from chiso.scoring.expression import compile_formula
 from chiso.scoring.rules import example_points
 

@@ -21,7 +21,8 @@ from types import MappingProxyType
 import pytest
 
 from chiso.methods import loader
-from chiso.methods.model import DAY_BASES, DOSSIER_COLUMNS, PROCEDURE_COLUMNS, Measure
+from chiso.methods.bases import DAY_BASES, DOSSIER_COLUMNS, PROCEDURE_COLUMNS
+from chiso.scoring.model import Measure
 from chiso.periods import parse_period
 from chiso.scoring.rules import score_unit
 

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from chiso.methods import loader
-from chiso.methods.model import TreeMethod
+from chiso.scoring.model import TreeMethod
 from definition_helpers import assert_problem, line_of, refused, write  # noqa: E402
 
 TREES = ["dti-405-province", "dti-922-province", "par-province", "sipas-1001", "template-commune",

@@ -186,6 +186,7 @@ def test_periodic_report_counts_overdue_dossiers_like_the_store(session, env, ro
 
 
 def test_ranking_of_a_round_with_the_province_national_result(session, env, tmp_path):
+    from chiso.assessments import published
     from chiso.assessments import service as assessments
 
     main = ["awareness", "institutions", "infrastructure", "human_resources", "cyber_security", "gov_activity",
@@ -198,7 +199,7 @@ def test_ranking_of_a_round_with_the_province_national_result(session, env, tmp_
         lines = ["unit,node,value"] + [f"{u},{n},{max(0.0, v + (shift if u == '68' else 0)):.4f}"
                                        for u, vals in data.items() for n, v in zip(main, vals)]
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        summary = assessments.import_published(session=session, round_code=f"dti{year}", path=path, by="t",
+        summary = published.import_published(session=session, round_code=f"dti{year}", path=path, by="t",
                                                group="provinces")
         assert summary.rejected == 0
     results = assessments.results(session, round_code="dti2025")

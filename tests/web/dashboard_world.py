@@ -56,6 +56,7 @@ def environment(url: str, data_dir: Path):
 def build(url: str, data_dir: Path, *, dossiers: int = DOSSIERS) -> DemoWorld:
     from datetime import date
 
+    from chiso.assessments import service as rounds
     from chiso.auth import service as auth
     from chiso.demo import seed_demo
     from chiso.dossiers.cli import make_demo_data
@@ -82,7 +83,7 @@ def build(url: str, data_dir: Path, *, dossiers: int = DOSSIERS) -> DemoWorld:
                     auth.add_user(session, name=name, role=role, unit=unit, password=PASSWORD,
                                   full_name=f"Người dùng {name}")
             try:
-                auth.assign(session, user="appraiser", round_code=round_code)
+                rounds.assign_appraiser(session, user="appraiser", round_code=round_code)
             except Exception:
                 pass
             world = DemoWorld(url=url, engine=engine, store=store, data_dir=data_dir, province="68",

@@ -27,7 +27,7 @@ def _round(world, code: str) -> None:
 
 def test_the_round_through_the_api_and_the_appraiser_only_where_assigned(client, world):
     from chiso import db
-    from chiso.auth import service as auth
+    from chiso.assessments import service as rounds
 
     code = "WEB-FLOW"
     _round(world, code)
@@ -43,7 +43,7 @@ def test_the_round_through_the_api_and_the_appraiser_only_where_assigned(client,
     values = {"values": {"work": 45}, "comments": {"work": "thiếu một biên bản"}}
     assert client.put(f"{base}/{UNIT_A}/appraisal", json=values, headers=appraiser).status_code == 403
     with db.transaction(world.engine) as session:
-        auth.assign(session, user="appraiser", round_code=code, unit=UNIT_A)
+        rounds.assign_appraiser(session, user="appraiser", round_code=code, unit=UNIT_A)
     appraiser = _token(world, "appraiser")  # assignments are read when the token is used
     r = client.put(f"{base}/{UNIT_A}/appraisal", json=values, headers=appraiser)
     assert r.status_code == 200 and r.json()["leaves"]["work"]["appraised_value"] == 45

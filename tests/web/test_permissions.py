@@ -23,7 +23,7 @@ FOREIGN = {"editor_a": (UNIT_B, TASK_B, TARGET_B), "editor_b": (UNIT_A, TASK_A, 
 
 
 def _routes(app) -> set[tuple[str, str]]:
-    from chiso.web.deps import app_routes
+    from chiso.web.templating import app_routes
 
     out = set()
     for r in app_routes(app):

@@ -30,7 +30,7 @@ def test_login_sets_an_httponly_cookie_and_shows_the_overview(client):
 def test_every_route_commits_before_it_answers(app):
     """The request's transaction ends before the response is sent (scope "function"), so a
     client told "saved" finds it saved on its next request and a failed commit is an error."""
-    from chiso.web.deps import get_db
+    from chiso.http.deps import get_db
 
     def walk(dependant, path):
         for sub in dependant.dependencies:

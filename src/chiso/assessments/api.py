@@ -18,9 +18,11 @@ from chiso.assessments import service
 from chiso.assessments.cli import RESULT_KEYS
 from chiso.auth.permissions import Actor, require
 from chiso.errors import NotFound
+from chiso.http.deps import get_actor, get_db, get_user_actor
+from chiso.http.paging import Limit, Offset, page
+from chiso.http.scope import unit_ids, unknown_unit
+from chiso.http.uploads import clean_filename, saved_upload
 from chiso.i18n import _
-from chiso.web.apitools import Limit, Offset, clean_filename, page, saved_upload, unit_ids, unknown_unit
-from chiso.web.deps import get_actor, get_db, get_user_actor
 
 router = APIRouter(prefix="/assessments", tags=["assessments"])
 public_router = APIRouter(prefix="/public", tags=["public"])

@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from chiso import db
-from chiso.assessments import service, surveys as survey_service
+from chiso.assessments import published, service, surveys as survey_service
 from chiso.clitools import FORMATS, engine_ready
 from chiso.errors import ChisoError
 from chiso.i18n import _
@@ -156,7 +156,7 @@ def _status_cmd(name: str, doc: str, func, with_unit_optional: bool):
             done = func(session, round_code=round_code, unit_code=unit, actor=actor or _actor())
             done = done if isinstance(done, list) else [done]
             for a in done:
-                click.echo(f"{a.unit.code}: {service._status_name(a.status)}")
+                click.echo(f"{a.unit.code}: {service.status_name(a.status)}")
 
     return cmd
 
@@ -192,7 +192,7 @@ def reopen_cmd(round_code: str, unit: str | None, reason: str, to: str, actor: s
     with db.transaction(_engine()) as session:
         for a in service.reopen(session, round_code=round_code, unit_code=unit, reason=reason, to=to,
                                 actor=actor or _actor()):
-            click.echo(f"{a.unit.code}: {service._status_name(a.status)}")
+            click.echo(f"{a.unit.code}: {service.status_name(a.status)}")
 
 
 @rounds.command("events")
@@ -257,8 +257,8 @@ def surveys_import_cmd(round_code: str, file: str, nodes: tuple[str, ...], fmt: 
 def import_published_cmd(round_code: str, file: str, group: str, fmt: str, actor: str | None) -> None:
     """Import results published elsewhere (unit, node, value; CSV, XLSX or JSON); all or nothing."""
     with db.transaction(_engine()) as session:
-        summary = service.import_published(session=session, round_code=round_code, path=file, group=group,
-                                           by=actor or _actor())
+        summary = published.import_published(session=session, round_code=round_code, path=file, group=group,
+                                             by=actor or _actor())
     if fmt == "json":
         emit_json(summary.to_json())
     else:
@@ -296,3 +296,15 @@ def results_cmd(round_code: str, group: str | None, fmt: str) -> None:
                                 ("total_points", _("points")), ("band", _("band")), ("rank_change", _("rank change")),
                                 ("value_change", _("change")), ("status", _("status"))])
         click.echo("")
+
+
+@click.command("assign")
+@click.argument("name")
+@click.option("--round", "round_code", required=True, help="Assessment round code.")
+@click.option("--unit", help="One unit of the round (none: all its units).")
+def assign_cmd(name: str, round_code: str, unit: str | None) -> None:
+    """Assign an appraiser to a round, or to one unit of it."""
+    with db.transaction(engine_ready()) as session:
+        service.assign_appraiser(session, user=name, round_code=round_code, unit=unit)
+    click.echo(_("{name} assigned to {round}.").format(name=name, round=round_code + (f" / {unit}" if unit else "")))
+

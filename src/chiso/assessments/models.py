@@ -15,6 +15,7 @@ from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text,
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from chiso.db import Base, utcnow as _now
+from chiso.auth import models as _auth_models  # noqa: F401  (users: an assignment names one)
 from chiso.units.models import Unit
 
 
@@ -157,3 +158,15 @@ def _events_are_append_only(session: Session, _context, _instances) -> None:
     for obj in list(session.dirty) + list(session.deleted):
         if isinstance(obj, RoundEvent) and (obj in session.deleted or session.is_modified(obj)):
             raise RuntimeError("assessment_events is append-only: rows are never updated or deleted")
+
+
+class Assignment(Base):
+    """An appraiser's assignment: a round, and one unit of it or (unit None) all of them."""
+
+    __tablename__ = "appraisal_assignments"
+    __table_args__ = (UniqueConstraint("user_id", "round_id", "unit_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("assessment_rounds.id"), index=True)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))

@@ -22,18 +22,24 @@ import json
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 from sqlalchemy.orm import Session
 
 from chiso.assessments import service
+from chiso.assessments.journal import log_event, value_row
 from chiso.assessments.models import Assessment
 from chiso import sheets
+from chiso.audit import service as audit
 from chiso.sheets import Reject
 from chiso.errors import ChisoError, NotFound
+from chiso.db import utcnow
 from chiso.i18n import _
 from chiso.scoring import tree as engine
 from chiso.units import service as units
+
+if TYPE_CHECKING:
+    from chiso.auth.permissions import Actor
 
 PUBLISHED = "published"
 DEFAULT_GROUP = "published"
@@ -115,8 +121,10 @@ def _number(value: Any) -> float | None:
 
 
 def import_published(*, session: Session, round_code: str, path: str | Path, by: str,
-                     group: str = DEFAULT_GROUP, write_rejects: bool = True) -> PublishedSummary:
-    """Import one file of published results into the round (see the module docstring)."""
+                     group: str = DEFAULT_GROUP, write_rejects: bool = True,
+                     who: "Actor | None" = None) -> PublishedSummary:
+    """Import one file of published results into the round (see the module docstring); an
+    import that happens is recorded in the audit trail."""
     path = Path(path)
     group = (group or "").strip()
     if not group:
@@ -182,11 +190,11 @@ def import_published(*, session: Session, round_code: str, path: str | Path, by:
         a = members.get(unit.id)
         if a is None:
             a = Assessment(round=rnd, unit=unit, group_code=group, status="published", source=PUBLISHED, inputs={},
-                           updated_at=service._now())
+                           updated_at=utcnow())
             session.add(a)
             session.flush()
-            service._log(session, rnd, "unit_added", by, assessment=a, to_status="published",
-                         detail=f"{group}; {PUBLISHED} ({path.name})")
+            log_event(session, rnd, "unit_added", by, assessment=a, to_status="published",
+                      detail=f"{group}; {PUBLISHED} ({path.name})")
             summary.units_added += 1
         changed = []
         for node_id, number in sorted(given.items()):
@@ -195,16 +203,19 @@ def import_published(*, session: Session, round_code: str, path: str | Path, by:
                 summary.unchanged += 1
                 continue
             if row is None:
-                row = service._value_row(a, node_id)
+                row = value_row(a, node_id)
                 summary.inserted += 1
             else:
                 summary.updated += 1
             row.published_value = number
-            row.updated_by, row.updated_at = by, service._now()
+            row.updated_by, row.updated_at = by, utcnow()
             changed.append(f"{node_id}={number:g}")
         if changed:
-            a.updated_at = service._now()
-            service._log(session, rnd, "published_imported", by, assessment=a,
-                         detail=f"{path.name}: {', '.join(changed)}")
+            a.updated_at = utcnow()
+            log_event(session, rnd, "published_imported", by, assessment=a,
+                      detail=f"{path.name}: {', '.join(changed)}")
     session.flush()
+    audit.record(session, actor=who, action="round.import_published", object_type="round", object_key=round_code,
+                 after={"file": path.name, "read": summary.read, "units_added": summary.units_added,
+                        "inserted": summary.inserted, "updated": summary.updated, "unchanged": summary.unchanged})
     return summary

@@ -24,18 +24,19 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from chiso.assessments import evidence as evidence_store
+from chiso.assessments.journal import log_event, value_row
 from chiso.assessments.models import (
     Assessment,
     AssessmentRound,
     Evidence,
-    LeafValue,
     RoundEvent,
     SurveyRate,
 )
+from chiso.assessments.models import Assignment
 from chiso.errors import ChisoError, NotFound
 from chiso.i18n import _
 from chiso.methods import loader
-from chiso.methods.model import Node, TreeMethod
+from chiso.scoring.model import Node, TreeMethod
 from chiso.scoring import tree as engine
 from chiso.scoring.ranking import competition_rank
 from chiso.units import service as units
@@ -52,7 +53,7 @@ LOCKED = ("approved", "published")
 REOPEN_TO = ("draft", "self_assessed", "submitted", "appraised")
 
 
-def _status_name(status: str) -> str:
+def status_name(status: str) -> str:
     return {
         "draft": _("draft"), "self_assessed": _("self-assessed"), "submitted": _("submitted"),
         "appraised": _("appraised"), "approved": _("approved"), "published": _("published"),
@@ -87,14 +88,6 @@ def get_round(session: Session, code: str) -> AssessmentRound:
     return rnd
 
 
-def _log(session: Session, rnd: AssessmentRound, action: str, actor: str, *, assessment: Assessment | None = None,
-         from_status: str | None = None, to_status: str | None = None, reason: str | None = None,
-         detail: str | None = None) -> None:
-    session.add(RoundEvent(round_id=rnd.id, assessment_id=assessment.id if assessment else None, action=action,
-                           from_status=from_status, to_status=to_status, actor=actor, reason=reason, detail=detail,
-                           at=_now()))
-
-
 def create_round(session: Session, *, code: str, method: str, year: int, actor: str, name: str | None = None,
                  who: "Actor | None" = None) -> AssessmentRound:
     """A new round of ``method`` (a shipped id or a definition file) for ``year``."""
@@ -108,7 +101,7 @@ def create_round(session: Session, *, code: str, method: str, year: int, actor: 
                           created_at=_now())
     session.add(rnd)
     session.flush()
-    _log(session, rnd, "created", actor, detail=f"{tm.id} {tm.version}")
+    log_event(session, rnd, "created", actor, detail=f"{tm.id} {tm.version}")
     audit.record(session, actor=who, action="round.create", object_type="round", object_key=rnd.code,
                  after={"code": rnd.code, "name": rnd.name, "method": rnd.method_id, "version": rnd.method_version,
                         "year": rnd.year})
@@ -143,13 +136,13 @@ def add_units(session: Session, *, round_code: str, units_groups: Mapping[str, s
             a = Assessment(round=rnd, unit=unit, group_code=group, status="draft", inputs={}, updated_at=_now())
             session.add(a)
             session.flush()
-            _log(session, rnd, "unit_added", actor, assessment=a, to_status="draft", detail=group)
+            log_event(session, rnd, "unit_added", actor, assessment=a, to_status="draft", detail=group)
             counts["inserted"] += 1
         elif a.group_code == group:
             counts["unchanged"] += 1
         else:
             _require_unlocked(rnd, a)
-            _log(session, rnd, "group_changed", actor, assessment=a, detail=f"{a.group_code} -> {group}")
+            log_event(session, rnd, "group_changed", actor, assessment=a, detail=f"{a.group_code} -> {group}")
             a.group_code = group
             counts["updated"] += 1
     audit.record(session, actor=who, action="round.add_units", object_type="round", object_key=rnd.code,
@@ -177,21 +170,21 @@ def _require_unlocked(rnd: AssessmentRound, a: Assessment) -> None:
     if a.status in LOCKED:
         raise ChisoError(_(
             "{unit} in round {round} is {status}: its data is locked. Reopen it with a reason first "
-            "(`chiso rounds reopen`).").format(unit=a.unit.code, round=rnd.code, status=_status_name(a.status)))
+            "(`chiso rounds reopen`).").format(unit=a.unit.code, round=rnd.code, status=status_name(a.status)))
 
 
 def _require_status(rnd: AssessmentRound, a: Assessment, allowed: tuple[str, ...], action: str) -> None:
     _require_unlocked(rnd, a)
     if a.status not in allowed:
         raise ChisoError(_("{unit} in round {round} is {status}: cannot {action} (only when {allowed}).").format(
-            unit=a.unit.code, round=rnd.code, status=_status_name(a.status), action=action,
-            allowed=", ".join(_status_name(s) for s in allowed)))
+            unit=a.unit.code, round=rnd.code, status=status_name(a.status), action=action,
+            allowed=", ".join(status_name(s) for s in allowed)))
 
 
 def _move(session: Session, a: Assessment, to: str, actor: str, action: str, reason: str | None = None,
           detail: str | None = None, who: "Actor | None" = None, before: dict | None = None,
           after: dict | None = None) -> None:
-    _log(session, a.round, action, actor, assessment=a, from_status=a.status, to_status=to, reason=reason, detail=detail)
+    log_event(session, a.round, action, actor, assessment=a, from_status=a.status, to_status=to, reason=reason, detail=detail)
     audit.record(session, actor=who, action=f"assessment.{action}", object_type="assessment",
                  object_key=f"{a.round.code}/{a.unit.code}", unit_id=a.unit_id,
                  before={"status": a.status, **(before or {})},
@@ -231,15 +224,6 @@ def check_value(method: TreeMethod, node_id: str, value: Any) -> tuple[float, fl
     return number, points
 
 
-def _value_row(a: Assessment, node_id: str) -> LeafValue:
-    for row in a.values:
-        if row.node_id == node_id:
-            return row
-    row = LeafValue(node_id=node_id)
-    a.values.append(row)
-    return row
-
-
 def _check_inputs(method: TreeMethod, inputs: Mapping[str, Any]) -> dict[str, float]:
     out = {}
     for name, value in inputs.items():
@@ -273,11 +257,11 @@ def self_assess(session: Session, *, round_code: str, unit_code: str, values: Ma
     fields = ("self_value", "note")
     before = {"values": _leaf_state(a, touched, fields), "inputs": {k: (a.inputs or {}).get(k) for k in new_inputs}}
     for nid, (number, points) in checked.items():
-        row = _value_row(a, nid)
+        row = value_row(a, nid)
         row.self_value, row.self_points = number, points
         row.updated_by, row.updated_at = actor, _now()
     for nid, note in (notes or {}).items():
-        row = _value_row(a, nid)
+        row = value_row(a, nid)
         row.note = note
         row.updated_by, row.updated_at = actor, _now()
     if new_inputs:
@@ -300,7 +284,7 @@ def attach_evidence(session: Session, *, round_code: str, unit_code: str, node_i
                   sha256=stored.sha256, uploaded_by=actor, uploaded_at=_now())
     a.evidence.append(ev)
     session.flush()
-    _log(session, rnd, "evidence", actor, assessment=a, detail=f"{node_id}: {stored.name} sha256={stored.sha256}")
+    log_event(session, rnd, "evidence", actor, assessment=a, detail=f"{node_id}: {stored.name} sha256={stored.sha256}")
     audit.record(session, actor=who, action="assessment.evidence", object_type="assessment",
                  object_key=f"{rnd.code}/{a.unit.code}", unit_id=a.unit_id,
                  after={"node": node_id, "name": stored.name, "size": stored.size, "media_type": stored.media_type,
@@ -329,11 +313,11 @@ def appraise(session: Session, *, round_code: str, unit_code: str, values: Mappi
     fields = ("appraised_value", "appraiser_comment")
     before = {"values": _leaf_state(a, touched, fields)}
     for nid, (number, points) in checked.items():
-        row = _value_row(a, nid)
+        row = value_row(a, nid)
         row.appraised_value, row.appraised_points = number, points
         row.updated_by, row.updated_at = actor, _now()
     for nid, comment in (comments or {}).items():
-        row = _value_row(a, nid)
+        row = value_row(a, nid)
         row.appraiser_comment = comment
         row.updated_by, row.updated_at = actor, _now()
     _move(session, a, "appraised", actor, "appraised", detail=", ".join(sorted(checked)) or None, who=who,
@@ -367,7 +351,7 @@ def publish(session: Session, *, round_code: str, actor: str, unit_code: str | N
     for a in targets:
         if a.status != "approved":
             raise ChisoError(_("{unit} in round {round} is {status}: only approved data can be published.").format(
-                unit=a.unit.code, round=a.round.code, status=_status_name(a.status)))
+                unit=a.unit.code, round=a.round.code, status=status_name(a.status)))
     for a in targets:
         _move(session, a, "published", actor, "published", who=who)
     return targets
@@ -387,7 +371,7 @@ def reopen(session: Session, *, round_code: str, actor: str, reason: str, unit_c
     for a in targets:
         if a.status not in LOCKED:
             raise ChisoError(_("{unit} in round {round} is {status}: it is not locked, there is nothing to reopen.").format(
-                unit=a.unit.code, round=a.round.code, status=_status_name(a.status)))
+                unit=a.unit.code, round=a.round.code, status=status_name(a.status)))
     for a in targets:
         _move(session, a, to, actor, "reopened", reason=reason.strip(), who=who)
     return targets
@@ -424,18 +408,29 @@ def assessment_view(session: Session, *, round_code: str, unit_code: str) -> dic
             "inputs": dict(a.inputs or {}), "leaves": leaves}
 
 
-def import_published(*, session: Session, round_code: str, path: str | Path, by: str, group: str = "published",
-                     write_rejects: bool = True, who: "Actor | None" = None):
-    """Import results published elsewhere, at any node (see :mod:`chiso.assessments.published`)."""
-    from chiso.assessments import published
+def assign_appraiser(session: Session, *, user: str, round_code: str, unit: str | None = None,
+                     by: "Actor | None" = None) -> Assignment:
+    """Assign an appraiser to a round (all its units, or one). Here and not in
+    :mod:`chiso.auth`, which only reads assignments into the actor: a round is this
+    package's, and auth stays below the domains."""
+    from chiso.auth.service import get_user
 
-    summary = published.import_published(session=session, round_code=round_code, path=path, by=by, group=group,
-                                          write_rejects=write_rejects)
-    if not summary.rejected:
-        audit.record(session, actor=who, action="round.import_published", object_type="round", object_key=round_code,
-                     after={"file": Path(path).name, "read": summary.read, "units_added": summary.units_added,
-                            "inserted": summary.inserted, "updated": summary.updated, "unchanged": summary.unchanged})
-    return summary
+    owner = get_user(session, user)
+    if owner.role != "appraiser":
+        raise ChisoError(_("Only appraisers are assigned to rounds; {name} is {role}.").format(name=owner.name, role=owner.role))
+    rnd = get_round(session, round_code)
+    unit_row = units.get(session, unit) if unit else None
+    existing = session.scalar(select(Assignment).where(
+        Assignment.user_id == owner.id, Assignment.round_id == rnd.id,
+        Assignment.unit_id.is_(None) if unit_row is None else Assignment.unit_id == unit_row.id))
+    if existing is not None:
+        return existing
+    row = Assignment(user_id=owner.id, round_id=rnd.id, unit_id=unit_row.id if unit_row else None)
+    session.add(row)
+    session.flush()
+    audit.record(session, actor=by, action="appraiser.assign", object_type="round", object_key=rnd.code,
+                 unit_id=row.unit_id, after={"user": owner.name, "unit": unit_row.code if unit_row else None})
+    return row
 
 
 # --------------------------------------------------------------------------- results

@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from chiso.assessments import service
+from chiso.assessments.journal import log_event
 from chiso.assessments.models import SurveyRate
 from chiso import sheets
 from chiso.sheets import Reject
@@ -155,7 +156,7 @@ def import_responses(session: Session, *, round_code: str, path: str | Path, act
             row.source, row.imported_at = str(path), datetime.now(timezone.utc)
             summary.updated += 1
         summary.rates.append({"unit": unit_codes[unit_id], "factor": factor, "node": factor_node[factor], **fresh})
-    service._log(session, rnd, "survey_imported", actor, detail=(
+    log_event(session, rnd, "survey_imported", actor, detail=(
         f"{path.name}: {summary.read} rows, {summary.inserted} inserted, {summary.updated} updated, "
         f"{summary.unchanged} unchanged"))
     from chiso.audit import service as audit

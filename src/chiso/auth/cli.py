@@ -96,17 +96,6 @@ def activate_cmd(name: str) -> None:
     _set_active(name, True)
 
 
-@users.command("assign")
-@click.argument("name")
-@click.option("--round", "round_code", required=True, help="Assessment round code.")
-@click.option("--unit", help="One unit of the round (none: all its units).")
-def assign_cmd(name: str, round_code: str, unit: str | None) -> None:
-    """Assign an appraiser to a round, or to one unit of it."""
-    with db.transaction(engine_ready()) as session:
-        service.assign(session, user=name, round_code=round_code, unit=unit)
-    click.echo(_("{name} assigned to {round}.").format(name=name, round=round_code + (f" / {unit}" if unit else "")))
-
-
 @click.group()
 def tokens() -> None:
     """API tokens: shown once, stored hashed, revocable."""

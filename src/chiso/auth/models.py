@@ -1,4 +1,5 @@
-"""Users, their web sessions and API tokens, login attempts, and appraisal assignments.
+"""Users, their web sessions and API tokens, and login attempts (appraisers' assignments to
+rounds are the assessments' table, ``chiso.assessments.models.Assignment``).
 
 Secrets are never stored: passwords as argon2 hashes, session cookies and API tokens as
 SHA-256 digests (they are long random strings, so a fast digest is enough; argon2 is for
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from chiso.db import Base, utcnow as _now
@@ -84,15 +85,3 @@ class LoginAttempt(Base):
     name: Mapped[str] = mapped_column(String(64), index=True)
     address: Mapped[str | None] = mapped_column(String(64), index=True)
     ok: Mapped[bool] = mapped_column(Boolean)
-
-
-class Assignment(Base):
-    """An appraiser's assignment: a round, and one unit of it or (unit None) all of them."""
-
-    __tablename__ = "appraisal_assignments"
-    __table_args__ = (UniqueConstraint("user_id", "round_id", "unit_id"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    round_id: Mapped[int] = mapped_column(ForeignKey("assessment_rounds.id"), index=True)
-    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))

@@ -12,12 +12,12 @@ from typing import Any, Iterable
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select, update
+from sqlalchemy import column, func, select, table, update
 from sqlalchemy.orm import Session
 
 from chiso import settings
 from chiso.audit import service as audit
-from chiso.auth.models import ApiToken, Assignment, LoginAttempt, User, WebSession
+from chiso.auth.models import ApiToken, LoginAttempt, User, WebSession
 from chiso.auth.permissions import PUBLIC, ROLES, TOKEN_SCOPES, Actor, Forbidden, scope_units
 from chiso.errors import ChisoError, NotFound
 from chiso.i18n import _
@@ -309,13 +309,19 @@ def token_for(session: Session, secret: str | None) -> ApiToken | None:
 # --------------------------------------------------------------------------- actors
 
 
+#: The assessments' table of appraisers' assignments, read by name: an appraiser's rights
+#: are part of the actor, and auth imports no domain above it.
+_ASSIGNMENTS = table("appraisal_assignments", column("user_id"), column("round_id"), column("unit_id"))
+
+
 def _actor_of(session: Session, user: User, *, via: str, address: str | None = None,
               token: ApiToken | None = None) -> Actor:
     province_code = units.home_province(session)
     province_wide = user.role in ("admin", "steering") or user.unit_id is None or (
         user.unit is not None and user.unit.code == province_code)
     assignments = frozenset(
-        (a.round_id, a.unit_id) for a in session.scalars(select(Assignment).where(Assignment.user_id == user.id))
+        (row.round_id, row.unit_id) for row in session.execute(
+            select(_ASSIGNMENTS.c.round_id, _ASSIGNMENTS.c.unit_id).where(_ASSIGNMENTS.c.user_id == user.id))
     ) if user.role == "appraiser" else frozenset()
     return Actor(
         name=user.name, role=user.role, user_id=user.id, unit_id=user.unit_id,
@@ -332,28 +338,6 @@ def actor_for_user(session: Session, user: User, *, via: str = "web", address: s
 
 def actor_for_token(session: Session, token: ApiToken, *, address: str | None = None) -> Actor:
     return _actor_of(session, token.user, via="api", address=address, token=token)
-
-
-def assign(session: Session, *, user: str, round_code: str, unit: str | None = None, by: Actor | None = None) -> Assignment:
-    """Assign an appraiser to a round (all its units, or one)."""
-    from chiso.assessments.service import get_round
-
-    owner = get_user(session, user)
-    if owner.role != "appraiser":
-        raise ChisoError(_("Only appraisers are assigned to rounds; {name} is {role}.").format(name=owner.name, role=owner.role))
-    rnd = get_round(session, round_code)
-    unit_row = units.get(session, unit) if unit else None
-    existing = session.scalar(select(Assignment).where(
-        Assignment.user_id == owner.id, Assignment.round_id == rnd.id,
-        Assignment.unit_id.is_(None) if unit_row is None else Assignment.unit_id == unit_row.id))
-    if existing is not None:
-        return existing
-    row = Assignment(user_id=owner.id, round_id=rnd.id, unit_id=unit_row.id if unit_row else None)
-    session.add(row)
-    session.flush()
-    audit.record(session, actor=by, action="appraiser.assign", object_type="round", object_key=rnd.code,
-                 unit_id=row.unit_id, after={"user": owner.name, "unit": unit_row.code if unit_row else None})
-    return row
 
 
 __all__ = ["PUBLIC", "Throttled", "authenticate", "add_user", "create_token"]

@@ -46,7 +46,7 @@ from typing import Iterable, Iterator, Sequence
 
 import duckdb
 
-from chiso.methods.model import Measure, Method
+from chiso.scoring.model import Measure, Method
 from chiso.periods import Period
 
 FAR_FUTURE = "TIMESTAMP '9999-12-31 00:00:00'"

@@ -23,17 +23,17 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Sequence
-from zoneinfo import ZoneInfo
 
 import duckdb
 from sqlalchemy.orm import Session
 
 from chiso import settings
+from chiso.clock import local_now
 from chiso.errors import ChisoError, NotFound
 from chiso.i18n import _
 from chiso.index import compute
 from chiso.methods import loader
-from chiso.methods.model import Method
+from chiso.scoring.model import Method
 from chiso.periods import Period
 from chiso.scoring.ranking import changes, competition_rank
 from chiso.scoring.rules import UnitScore, score_many
@@ -48,18 +48,6 @@ class Scored:
     name: str
     score: UnitScore
     counts: dict[str, float]
-
-
-def local_now(now: datetime | None = None) -> datetime:
-    """``now`` (default: the current time) as the store's wall-clock time: naive, in the
-    ``timezone`` setting, as dossier timestamps are kept. A naive ``now`` is taken as
-    already in that time zone."""
-    zone = ZoneInfo(settings.get("timezone"))
-    if now is None:
-        return datetime.now(zone).replace(tzinfo=None)
-    if now.tzinfo is not None:
-        return now.astimezone(zone).replace(tzinfo=None)
-    return now
 
 
 def is_running(period: Period, now: datetime | None = None) -> bool:

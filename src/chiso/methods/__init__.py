@@ -4,9 +4,9 @@ A method is data, never code: ``definitions/*.yaml`` declare groups, indicators,
 bands and the confidence of each element (the flat kind, the 766 index), or a criteria tree
 (``kind: tree``: DTI, PAR Index, SIPAS, provincial templates); :mod:`chiso.methods.loader`
 (with :mod:`chiso.methods.treeloader` for trees) reads and validates them into the frozen
-dataclasses of :mod:`chiso.methods.model`, which the pure scoring engine
-(:mod:`chiso.scoring`) evaluates.
+dataclasses the pure scoring engine owns and evaluates (:mod:`chiso.scoring.model`).
+:mod:`chiso.methods.bases` is the catalogue of records a measure may count.
 
-Nothing is imported here on purpose: :mod:`chiso.scoring` imports the model, and the loader
-imports the scoring engine (to check worked examples), so an eager import would be a cycle.
+The arrow runs one way: ``methods`` imports ``scoring`` (its types, and the engine to
+check worked examples); ``scoring`` imports only the kernel.
 """

@@ -13,7 +13,7 @@ from chiso.clitools import FORMATS
 from chiso.errors import ChisoError
 from chiso.i18n import _, current_language
 from chiso.methods import docs, loader
-from chiso.methods.model import TreeMethod
+from chiso.scoring.model import TreeMethod
 from chiso.output import emit_json, emit_table, number
 
 #: Decimals of the numbers ``methods score`` prints: enough for any published value, and

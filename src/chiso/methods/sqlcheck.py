@@ -35,7 +35,7 @@ from sqlglot.errors import SqlglotError
 from sqlglot.tokens import TokenType
 
 from chiso.i18n import _
-from chiso.methods.model import BASES, PERIOD_BASES, PERIOD_PARAMETERS
+from chiso.methods.bases import BASES, PERIOD_BASES, PERIOD_PARAMETERS
 
 _STRUCTURE = (
     exp.Column, exp.Identifier, exp.Literal, exp.Boolean, exp.Null, exp.Paren,
@@ -169,7 +169,7 @@ def columns_for(basis: str) -> Mapping[str, str]:
 
 def check_measure(text: object, basis: str, *, boolean: bool = True) -> list[str]:
     """Every problem of one expression of a measure of ``basis`` (a basis of
-    :data:`~chiso.methods.model.BASES`): its ``where``, ``sum`` or ``on_time`` parts."""
+    :data:`~chiso.methods.bases.BASES`): its ``where``, ``sum`` or ``on_time`` parts."""
     refused: dict[str, str] = {}
     if basis not in PERIOD_BASES:
         refused = {

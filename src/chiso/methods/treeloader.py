@@ -4,7 +4,7 @@ The assessed indexes (DTI, PAR Index, SIPAS, a province's variants for its depar
 communes) are trees of areas, criteria and components with maximum points. This module
 reads such a file with the machinery of :mod:`chiso.methods.loader` (the same YAML with
 line numbers, the same problem lines ``<file>:<line>: <node>: <problem>``) into a
-:class:`~chiso.methods.model.TreeMethod`.
+:class:`~chiso.scoring.model.TreeMethod`.
 
 Checks, each reported with the file, the line and the node: the schema (unknown or
 missing keys, types), duplicate node ids (a node containing itself through a YAML alias is
@@ -27,17 +27,9 @@ from typing import Any
 
 from chiso.errors import ChisoError
 from chiso.i18n import _
-from chiso.methods.loader import (
-    EXAMPLE_TOLERANCE,
-    _bands,
-    _cycle_from,
-    _header,
-    _line,
-    _Map,
-    _Reader,
-    _seq,
-)
-from chiso.methods.model import (
+from chiso.methods.header import read_bands, read_header
+from chiso.methods.reader import EXAMPLE_TOLERANCE, Map, Reader, cycle_from, line_of, seq_of
+from chiso.scoring.model import (
     AGGREGATES,
     CHILDREN_EXCEED_MAX,
     MERGE_RULE_TYPES,
@@ -90,17 +82,17 @@ _EPSILON = 1e-9
 class _Tree:
     """Walks the nodes of one tree file, collecting problems, ids and lines."""
 
-    def __init__(self, reader: _Reader) -> None:
+    def __init__(self, reader: Reader) -> None:
         self.r = reader
         #: Line of each node id, in file order (the first one when duplicated).
         self.lines: dict[str, int] = {}
         #: Formula leaves: node id → (its rule mapping, the rule), checked once every id is known.
-        self.formulas: dict[str, tuple[_Map, NodeRule]] = {}
+        self.formulas: dict[str, tuple[Map, NodeRule]] = {}
         self.sound = True
 
     # Nodes --------------------------------------------------------------------------------
 
-    def maximum(self, m: _Map, node: str) -> tuple[float | None, bool]:
+    def maximum(self, m: Map, node: str) -> tuple[float | None, bool]:
         """(max, present and well-formed): ``None`` for ``"?"`` (unknown)."""
         value = m.get("max")
         if value == UNKNOWN:
@@ -172,9 +164,9 @@ class _Tree:
             **inner,
         )
 
-    def children(self, m: _Map, key: str, node: str, outer_kind: str) -> tuple[Node, ...]:
+    def children(self, m: Map, key: str, node: str, outer_kind: str) -> tuple[Node, ...]:
         r = self.r
-        items = _seq(r, m, key, node)
+        items = seq_of(r, m, key, node)
         if items is None:
             self.sound = False
             return ()
@@ -182,10 +174,10 @@ class _Tree:
             r.problem(r.at(m, key), node, _("{key} must list at least one node").format(key=key))
             self.sound = False
             return ()
-        out = [self.node(item, _line(item, items.line), node, outer_kind) for item in items]
+        out = [self.node(item, line_of(item, items.line), node, outer_kind) for item in items]
         return tuple(n for n in out if n is not None)
 
-    def inner(self, m: _Map, node: str, maximum: float | None, children: tuple[Node, ...]) -> dict[str, Any]:
+    def inner(self, m: Map, node: str, maximum: float | None, children: tuple[Node, ...]) -> dict[str, Any]:
         """The aggregation keys of a node with children, checked against its children."""
         r = self.r
         aggregate = r.choice(m, "aggregate", node, AGGREGATES) or "sum"
@@ -227,7 +219,7 @@ class _Tree:
 
     # Rules --------------------------------------------------------------------------------
 
-    def rule(self, m: _Map, nid: str, node: str, maximum: float | None) -> NodeRule | None:
+    def rule(self, m: Map, nid: str, node: str, maximum: float | None) -> NodeRule | None:
         r = self.r
         rm = r.mapping(m["rule"], r.at(m, "rule"), node, "rule")
         if rm is None:
@@ -256,16 +248,16 @@ class _Tree:
             return rule
         return NodeRule(type=rtype)
 
-    def steps(self, rm: _Map, node: str, maximum: float | None) -> tuple[Step, ...]:
+    def steps(self, rm: Map, node: str, maximum: float | None) -> tuple[Step, ...]:
         r = self.r
-        items = _seq(r, rm, "steps", node)
+        items = seq_of(r, rm, "steps", node)
         if items is None:
             self.sound = False
             return ()
         line = r.at(rm, "steps")
         out: list[Step] = []
         for item in items:
-            sm = r.mapping(item, _line(item, line), node, _("a step {at_least, points}"))
+            sm = r.mapping(item, line_of(item, line), node, _("a step {at_least, points}"))
             if sm is None:
                 continue
             r.keys(sm, f"{node} steps", ("at_least", "points"))
@@ -292,7 +284,7 @@ class _Tree:
                 self.sound = False
         return tuple(ordered)
 
-    def formula(self, rm: _Map, node: str) -> NodeRule | None:
+    def formula(self, rm: Map, node: str) -> NodeRule | None:
         r = self.r
         names: dict[str, dict[str, str]] = {}
         for key in ("nodes", "inputs"):
@@ -344,10 +336,10 @@ class _Tree:
 # --- the whole file ----------------------------------------------------------------------------
 
 
-def read(reader: _Reader, top: _Map) -> TreeMethod | None:
+def read(reader: Reader, top: Map) -> TreeMethod | None:
     """Build a :class:`TreeMethod` from the parsed top mapping of a ``kind: tree`` file,
     recording every problem on ``reader``."""
-    node, head = _header(reader, top, _TOP_REQUIRED, _TOP_OPTIONAL)
+    node, head = read_header(reader, top, _TOP_REQUIRED, _TOP_OPTIONAL)
     tree = _Tree(reader)
     maximum, max_ok = tree.maximum(top, node)
     if top.get("max") == UNKNOWN and all(c.mark != "?" for c in (head["confidence"], *head["notes"])):
@@ -368,7 +360,7 @@ def read(reader: _Reader, top: _Map) -> TreeMethod | None:
     rank_tolerance = reader.number(top, "rank_tolerance", node, minimum=0)
     method = TreeMethod(
         **head, root=root,
-        bands=_bands(reader, top, node) if "bands" in top else (),
+        bands=read_bands(reader, top, node) if "bands" in top else (),
         inputs=MappingProxyType(inputs),
         rank_tolerance=RANK_TOLERANCE if rank_tolerance is None else rank_tolerance,
     )
@@ -382,7 +374,7 @@ def read(reader: _Reader, top: _Map) -> TreeMethod | None:
     return method
 
 
-def _inputs(reader: _Reader, top: _Map, node: str, tree: _Tree) -> dict[str, TreeInput]:
+def _inputs(reader: Reader, top: Map, node: str, tree: _Tree) -> dict[str, TreeInput]:
     out: dict[str, TreeInput] = {}
     if "inputs" not in top:
         return out
@@ -424,7 +416,7 @@ def _check_formulas(tree: _Tree, inputs: dict[str, TreeInput]) -> None:
                 tree.sound = False
 
 
-def _check_cycles(reader: _Reader, method: TreeMethod, tree: _Tree) -> None:
+def _check_cycles(reader: Reader, method: TreeMethod, tree: _Tree) -> None:
     reads: dict[str, frozenset[str]] = {}
     for n in method.nodes.values():
         if n.rule is not None and n.rule.type == "formula":
@@ -432,7 +424,7 @@ def _check_cycles(reader: _Reader, method: TreeMethod, tree: _Tree) -> None:
         elif n.children:
             reads[n.id] = frozenset(c.id for c in n.children)
     for nid in tree.formulas:
-        cycle = _cycle_from(nid, reads)
+        cycle = cycle_from(nid, reads)
         if cycle:
             reader.problem(tree.lines.get(nid, 1), f"node {nid}",
                            _("formula: the nodes it reads depend on it, a cycle: {cycle}").format(cycle=" → ".join(cycle)))
@@ -448,8 +440,8 @@ def _ancestors(method: TreeMethod, node_id: str) -> list[str]:
     return out
 
 
-def _node_list(reader: _Reader, m: _Map, key: str, where: str, method: TreeMethod) -> tuple[str, ...] | None:
-    items = _seq(reader, m, key, where)
+def _node_list(reader: Reader, m: Map, key: str, where: str, method: TreeMethod) -> tuple[str, ...] | None:
+    items = seq_of(reader, m, key, where)
     if items is None:
         return None
     out: list[str] = []
@@ -470,11 +462,11 @@ def _node_list(reader: _Reader, m: _Map, key: str, where: str, method: TreeMetho
     return tuple(out)
 
 
-def _groupings(reader: _Reader, top: _Map, node: str, method: TreeMethod) -> tuple[Grouping, ...]:
+def _groupings(reader: Reader, top: Map, node: str, method: TreeMethod) -> tuple[Grouping, ...]:
     out: list[Grouping] = []
     seen: set[str] = set()
-    for item in _seq(reader, top, "groupings", node) or []:
-        m = reader.mapping(item, _line(item, reader.at(top, "groupings")), f"{node} groupings", _("a grouping"))
+    for item in seq_of(reader, top, "groupings", node) or []:
+        m = reader.mapping(item, line_of(item, reader.at(top, "groupings")), f"{node} groupings", _("a grouping"))
         if m is None:
             continue
         gid = reader.ident(m, "id", f"{node} groupings") or "?"
@@ -492,7 +484,7 @@ def _groupings(reader: _Reader, top: _Map, node: str, method: TreeMethod) -> tup
     return tuple(out)
 
 
-def _merge_rule(reader: _Reader, top: _Map, node: str, method: TreeMethod) -> MergeRule | None:
+def _merge_rule(reader: Reader, top: Map, node: str, method: TreeMethod) -> MergeRule | None:
     if "merge_rule" not in top:
         return None
     where = f"{node} merge_rule"
@@ -522,7 +514,7 @@ def _merge_rule(reader: _Reader, top: _Map, node: str, method: TreeMethod) -> Me
     return MergeRule(type=rtype or "mean", nodes=nodes, confidence=conf)
 
 
-def _example(reader: _Reader, top: _Map, node: str) -> TreeExample | None:
+def _example(reader: Reader, top: Map, node: str) -> TreeExample | None:
     if "example" not in top:
         return None
     where = f"{node} example"
@@ -549,7 +541,7 @@ def _example(reader: _Reader, top: _Map, node: str) -> TreeExample | None:
                        inputs=MappingProxyType(parts["inputs"]))
 
 
-def _check_example(reader: _Reader, top: _Map, node: str, method: TreeMethod, example: TreeExample) -> None:
+def _check_example(reader: Reader, top: Map, node: str, method: TreeMethod, example: TreeExample) -> None:
     from chiso.scoring.tree import score_tree
 
     line = reader.at(top, "example")

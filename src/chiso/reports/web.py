@@ -18,12 +18,13 @@ from sqlalchemy.orm import Session
 from chiso.audit import service as audit
 from chiso.auth.permissions import Actor, Forbidden, require
 from chiso.errors import ChisoError, NotFound
+from chiso.http.deps import check_csrf, get_db, get_user_actor
+from chiso.http.periods import pick_period, picker
+from chiso.http.render import render as render_page
+from chiso.http.scope import unit_ids
 from chiso.i18n import LANGUAGES, _, current_language
 from chiso.reports import document as doc
 from chiso.reports.render import FORMATS, render
-from chiso.web.apitools import unit_ids
-from chiso.web.deps import check_csrf, get_db, get_user_actor
-from chiso.web.deps import render as render_page
 
 router = APIRouter(dependencies=[Depends(check_csrf)], include_in_schema=False)
 
@@ -72,15 +73,14 @@ def build(session: Session, store, actor: Actor, *, kind: str, period: str | Non
 def _form_context(session: Session, actor: Actor, request: Request) -> dict:
     from chiso.assessments.service import list_rounds
     from chiso.units import service as units
-    from chiso.web.dashboard import common
 
     q = request.query_params
-    period = common.pick_period(q.get("period"))
+    period = pick_period(q.get("period"))
     communes = [u for u in units.list_units(session) if u.level in ("agency", "commune")]
     ids = unit_ids(session)
     visible = [u for u in communes if actor.sees(ids.get(u.code))]
     return {
-        "kinds": [(k, _kind_label(k)) for k in KINDS], "formats": FORMATS, "picker": common.picker(period),
+        "kinds": [(k, _kind_label(k)) for k in KINDS], "formats": FORMATS, "picker": picker(period),
         "period": period, "rounds": list_rounds(session) if actor.province_wide else [],
         "groups": units.list_groups(session) if actor.province_wide else [], "units": visible,
         "chosen": {k: q.get(k, "") for k in ("kind", "round", "group", "unit", "lang")},

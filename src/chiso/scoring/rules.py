@@ -1,6 +1,6 @@
 """Rates into points (quy đổi tỷ lệ thành điểm): the pure core of every index.
 
-:func:`score_unit` takes a :class:`~chiso.methods.model.Method` and the measures of one unit
+:func:`score_unit` takes a :class:`~chiso.scoring.model.Method` and the measures of one unit
 (đơn vị) for one period (kỳ đánh giá), already counted by a store, and returns every
 indicator's numerator, denominator, rate and points, every group's points, the total and
 the band. It does no I/O: the same numbers always give the same score.
@@ -34,7 +34,7 @@ from typing import Any, Iterable, Mapping
 
 from chiso.errors import ChisoError
 from chiso.i18n import _
-from chiso.methods.model import Band, Group, Indicator, Method, Rule
+from chiso.scoring.model import Band, Group, Indicator, Method, Rule
 from chiso.scoring.expression import Formula, compile_formula, evaluate, term_points
 
 

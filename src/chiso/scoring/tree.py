@@ -1,6 +1,6 @@
 """Scoring a criteria tree (chấm điểm cây tiêu chí): the assessed indexes. Pure.
 
-:func:`score_tree` takes a :class:`~chiso.methods.model.TreeMethod` and the values of one
+:func:`score_tree` takes a :class:`~chiso.scoring.model.TreeMethod` and the values of one
 unit (đơn vị), as plain data, and returns every node's points, maximum and published value,
 every grouping, the total, its published value and its band. :func:`merge` gives a unit
 formed by a merger its values from its former units' by the method's merge rule, and
@@ -38,7 +38,7 @@ from typing import Any, Hashable, Mapping, TypeVar
 
 from chiso.errors import ChisoError
 from chiso.i18n import _
-from chiso.methods.model import RANK_TOLERANCE, Node, TreeMethod
+from chiso.scoring.model import RANK_TOLERANCE, Node, TreeMethod
 from chiso.scoring.expression import compile_formula, evaluate
 from chiso.scoring.ranking import competition_rank
 from chiso.scoring.rules import classify

@@ -532,9 +532,9 @@ def _check_schema(archive: Path, manifest: dict[str, Any]) -> None:
 def _check_empty(engine: Engine) -> None:
     """Refuse a target store that holds anything (a migrated store with only its identity
     row is empty)."""
-    from chiso.store.service import _sqlite_file
+    from chiso.store.service import sqlite_file
 
-    db_file = _sqlite_file(engine)
+    db_file = sqlite_file(engine)
     if db_file is not None and not db_file.exists():
         return  # a new SQLite file: empty, and not made until something is written
     try:
@@ -556,12 +556,12 @@ def _check_empty(engine: Engine) -> None:
 def _target_folder(engine: Engine, store_id: str, records: Path | None) -> tuple[Path, str | None]:
     """Where the restored records go, and the path to keep in the identity row (as
     ``chiso init`` would: None beside an SQLite file)."""
-    from chiso.store.service import _sqlite_file, default_records_path
+    from chiso.store.service import sqlite_file, default_records_path
 
     kept: str | None = None
     if records is not None:
         kept = str(Path(records).expanduser().resolve())
-    elif _sqlite_file(engine) is None:
+    elif sqlite_file(engine) is None:
         kept = str(default_records_path(engine, store_id))
     override = settings.get("records_path").strip()
     if override:

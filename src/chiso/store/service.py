@@ -88,7 +88,7 @@ def identity(where: Engine | Session) -> Identity:
     return Identity(row.store_id, row.created_at, row.records_path, row.records_created_at)
 
 
-def _sqlite_file(engine: Engine) -> Path | None:
+def sqlite_file(engine: Engine) -> Path | None:
     url = engine.url
     if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
         return Path(url.database).resolve()
@@ -98,7 +98,7 @@ def _sqlite_file(engine: Engine) -> Path | None:
 def default_records_path(engine: Engine, store_id: str) -> Path:
     """Where the records go when nobody said: beside an SQLite file, or a folder of the
     data folder named after the store (never shared by two stores)."""
-    db_file = _sqlite_file(engine)
+    db_file = sqlite_file(engine)
     if db_file is not None:
         return db_file.with_name(db_file.stem + ".records")
     return Path(settings.get("data_dir")).resolve() / "records" / store_id
@@ -229,7 +229,7 @@ def prepare(engine: Engine, *, records: str | Path | None = None, adopt: str | P
         with engine.begin() as conn:
             conn.execute(update(StoreIdentity).where(StoreIdentity.id == 1).values(records_path=str(wanted)))
         ident = identity(engine)
-    elif ident.records_path is None and _sqlite_file(engine) is None:
+    elif ident.records_path is None and sqlite_file(engine) is None:
         # PostgreSQL: the location is chosen once and kept, so every server finds it.
         chosen = default_records_path(engine, ident.store_id)
         with engine.begin() as conn:
@@ -265,7 +265,7 @@ def prepare(engine: Engine, *, records: str | Path | None = None, adopt: str | P
 
 def _is_default_store(engine: Engine) -> bool:
     default = make_url(settings._default_database_url())
-    return _sqlite_file(engine) is not None and Path(default.database).resolve() == _sqlite_file(engine)
+    return sqlite_file(engine) is not None and Path(default.database).resolve() == sqlite_file(engine)
 
 
 def adopt_records(source: Path, folder: Path) -> int:
@@ -353,7 +353,7 @@ def info(engine: Engine) -> dict[str, Any]:
         counts = {kind: int(con.execute(f"SELECT count(*) FROM {kind}").fetchone()[0]) for kind in RECORD_KINDS}
     finally:
         con.close()
-    db_file = _sqlite_file(engine)
+    db_file = sqlite_file(engine)
     database_bytes = None
     if db_file is not None and db_file.exists():
         database_bytes = sum(p.stat().st_size for p in db_file.parent.glob(db_file.name + "*") if p.is_file())

@@ -13,10 +13,11 @@ from sqlalchemy.orm import Session
 
 from chiso.auth.permissions import Actor, require
 from chiso.errors import ChisoError, NotFound
+from chiso.http.deps import get_db, get_user_actor
+from chiso.http.paging import Limit, Offset, page
+from chiso.http.scope import unit_ids, unit_in_scope, unknown_unit, visible_unit
 from chiso.i18n import _
 from chiso.targets import service
-from chiso.web.apitools import Limit, Offset, page, unit_ids, unit_in_scope, unknown_unit, visible_unit
-from chiso.web.deps import get_db, get_user_actor
 
 router = APIRouter(prefix="/targets", tags=["targets"])
 

@@ -14,10 +14,11 @@ from sqlalchemy.orm import Session
 from chiso.assessments import evidence as evidence_store
 from chiso.auth.permissions import Actor, require
 from chiso.errors import NotFound
+from chiso.http.deps import get_db, get_user_actor
+from chiso.http.paging import Limit, Offset, page
+from chiso.http.uploads import clean_filename, saved_upload
 from chiso.i18n import _
 from chiso.tasks import service
-from chiso.web.apitools import Limit, Offset, clean_filename, page, saved_upload
-from chiso.web.deps import get_db, get_user_actor
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
 
@@ -50,7 +51,7 @@ def _json(task) -> dict[str, Any]:
 def list_tasks(response: Response, status: Status | None = None, as_of: date | None = None,
                unit: str | None = Query(None, max_length=64), limit: int = Limit, offset: int = Offset,
                actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db, scope="function")) -> list[dict[str, Any]]:
-    from chiso.web.apitools import unit_ids, visible_unit
+    from chiso.http.scope import unit_ids, visible_unit
 
     require(actor, "read")
     if unit:

@@ -5,7 +5,8 @@ arrays of the same objects the CLI prints with ``--format json``, paged with ``l
 ``offset``; the total is in the ``X-Total-Count`` header. Errors are
 ``{"error": {"code": ..., "message": ...}}``.
 
-Domain packages add their own routers (``<domain>/api.py``) through :data:`ROUTERS`.
+Domain packages have their own routers (``<domain>/api.py``); :mod:`chiso.web.app` mounts
+them under the same prefix, checks and error responses (:func:`api_router`).
 """
 
 from __future__ import annotations
@@ -25,10 +26,11 @@ from chiso.audit import service as audit
 from chiso.auth import service as auth
 from chiso.auth.permissions import Actor, Forbidden, require
 from chiso.errors import ChisoError, NotFound
+from chiso.http.deps import check_csrf, get_db, get_user_actor
+from chiso.http.paging import MAX_LIMIT, Limit, Offset, page
+from chiso.http.scope import in_scope, unit_ids, visible_unit
 from chiso.i18n import _
 from chiso.web import cache
-from chiso.web.apitools import MAX_LIMIT, Limit, Offset, in_scope, page, unit_ids, visible_unit  # noqa: F401
-from chiso.web.deps import check_csrf, get_db, get_user_actor
 
 
 
@@ -265,23 +267,3 @@ def revoke(token_id: int, actor: Actor = Depends(get_user_actor), session: Sessi
     if token_id > 2**62:
         raise NotFound(_("Unknown token {id}.").format(id=token_id))
     return auth.token_json(auth.revoke_token(session, token_id=token_id, by=actor))
-
-
-def _include_domain_routers() -> None:
-    """Routers of the domain packages (``<domain>/api.py``) that exist."""
-    import importlib
-
-    for name in ("assessments", "tasks", "targets", "reports"):
-        try:
-            module = importlib.import_module(f"chiso.{name}.api")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"chiso.{name}.api":
-                raise
-            continue
-        router.include_router(module.router)
-        public = getattr(module, "public_router", None)
-        if public is not None:
-            router.include_router(public)
-
-
-_include_domain_routers()

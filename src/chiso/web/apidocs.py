@@ -9,7 +9,8 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 
 from chiso.auth.permissions import Actor
-from chiso.web.deps import get_actor, render
+from chiso.http.deps import get_actor
+from chiso.http.render import render
 
 router = APIRouter(include_in_schema=False)
 

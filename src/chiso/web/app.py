@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from chiso import __version__, db
+from chiso.http.deps import check_csrf
 from chiso.web import errors
 from chiso.web.cache import ResultCache
-from chiso.web.deps import HERE, make_templates
 from chiso.web.security import Guard
+from chiso.web.templating import HERE, make_templates
 
 
 def create_app(*, engine: Engine | None = None, store=None, events_interval: float = 2.0) -> FastAPI:
@@ -43,15 +44,42 @@ def create_app(*, engine: Engine | None = None, store=None, events_interval: flo
                         "dossiers": str(store.root)},
         }
 
-    from chiso.reports import web as reports_web
-    from chiso.web import api_v1, apidocs, dashboard, events, pages
-
-    app.include_router(api_v1.router)
-    app.include_router(apidocs.router)
-    app.include_router(events.router)
-    app.include_router(dashboard.router)
-    app.include_router(reports_web.router)
-    app.include_router(pages.router)
+    for router, options in routers():
+        app.include_router(router, **options)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.add_middleware(Guard)
     return app
+
+
+def routers() -> list[tuple[APIRouter, dict]]:
+    """Every router of the server, in the order routes are matched, with how it is mounted:
+    the one place that says what the server serves. The JSON API's routers (``/api/v1``)
+    share its prefix, the CSRF check and the documented error answers; pages are left out
+    of the OpenAPI document."""
+    from chiso.assessments import api as assessments_api
+    from chiso.reports import web as reports_web
+    from chiso.targets import api as targets_api
+    from chiso.tasks import api as tasks_api
+    from chiso.web import api_v1, apidocs, events, pages
+    from chiso.web.dashboard import geo, index766, overview, rankings, rounds, steering
+
+    api = {"prefix": "/api/v1", "dependencies": [Depends(check_csrf)], "responses": api_v1.ERRORS}
+    page = {"dependencies": [Depends(check_csrf)], "include_in_schema": False}
+    return [
+        (api_v1.router, {}),
+        (apidocs.router, {}),
+        (assessments_api.router, api),
+        (assessments_api.public_router, api),
+        (tasks_api.router, api),
+        (targets_api.router, api),
+        (events.router, {}),
+        (overview.router, page),
+        (index766.router, page),
+        (rankings.router, page),
+        (steering.router, page),
+        (geo.router, page),
+        (rounds.router, page),
+        (reports_web.router, {}),
+        (pages.router, {}),
+    ]
+

@@ -33,14 +33,14 @@ def error_response(request: Request, status: int, code: str, message: str, *, de
         if details is not None:
             body["error"]["details"] = details
         return JSONResponse(body, status_code=status, headers=headers)
-    from chiso.web.deps import PasswordChangeRequired
+    from chiso.http.deps import PasswordChangeRequired
 
     if isinstance(getattr(request.state, "error", None), PasswordChangeRequired):
         return RedirectResponse("/account/password", status_code=303)
     if status == 401:
         target = request.url.path + (("?" + request.url.query) if request.url.query else "")
         return RedirectResponse("/login?next=" + quote(target, safe=""), status_code=303)
-    from chiso.web.deps import render
+    from chiso.http.render import render
 
     return render(request, "error.html", status_code=status, status=status, message=message)
 

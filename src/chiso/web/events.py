@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from chiso import db
 from chiso.audit.models import AuditEntry
 from chiso.auth.permissions import Actor
-from chiso.web.deps import resolve_actor
+from chiso.http.deps import resolve_actor
 
 router = APIRouter()
 HEARTBEAT_SECONDS = 15.0

@@ -14,9 +14,9 @@ from chiso.audit import service as audit
 from chiso.auth import service as auth
 from chiso.auth.permissions import ROLES, Actor, Forbidden, require, role_help
 from chiso.errors import ChisoError
+from chiso.http.deps import PRELOGIN_COOKIE, SESSION_COOKIE, check_csrf, get_actor, get_db, get_user_actor
+from chiso.http.render import render, secure_cookies
 from chiso.i18n import LANGUAGES, _
-from chiso.web.deps import (PRELOGIN_COOKIE, SESSION_COOKIE, check_csrf, get_actor, get_db, get_user_actor, render,
-                            secure_cookies)
 from chiso.web.security import LANG_COOKIE
 
 router = APIRouter(dependencies=[Depends(check_csrf)], include_in_schema=False)

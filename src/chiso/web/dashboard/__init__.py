@@ -1,4 +1,5 @@
-"""The live monitoring dashboard (issue 7): one module per page family, one ``router``.
+"""The live monitoring dashboard (issue 7): one module per page family, each with
+its ``router`` (mounted by :func:`chiso.web.app.routers`).
 
 - ``overview``: the morning page (``/``);
 - ``index766``: the 766 table, a unit's page, the dossiers behind a number (``/766``...);
@@ -7,12 +8,3 @@
 - ``geo``: the communes on a map drawn from their coordinates (``/map``);
 - ``rounds``: self-assessment, appraisal and results (``/assessments``, ``/public``).
 """
-
-from fastapi import APIRouter, Depends
-
-from chiso.web.deps import check_csrf
-from chiso.web.dashboard import geo, index766, overview, rankings, rounds, steering
-
-router = APIRouter(dependencies=[Depends(check_csrf)], include_in_schema=False)
-for _module in (overview, index766, rankings, steering, geo, rounds):
-    router.include_router(_module.router)

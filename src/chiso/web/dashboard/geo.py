@@ -11,12 +11,12 @@ from sqlalchemy.orm import Session
 
 from chiso.auth.permissions import Actor, require
 from chiso.errors import NotFound
+from chiso.http.deps import get_db, get_user_actor
 from chiso.i18n import _
 from chiso.web.dashboard import common
 from chiso.web.dashboard.overview import province_code
 from chiso.web.dashboard.page import page
 from chiso.web.dashboard.steering import heat, visible_targets
-from chiso.web.deps import get_db, get_user_actor
 
 router = APIRouter()
 WIDTH = 720

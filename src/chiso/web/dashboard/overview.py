@@ -9,10 +9,10 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
 from chiso.auth.permissions import Actor
+from chiso.http.deps import get_actor, get_db
 from chiso.periods import Period
 from chiso.web.dashboard import common
 from chiso.web.dashboard.page import page
-from chiso.web.deps import get_actor, get_db
 
 router = APIRouter()
 

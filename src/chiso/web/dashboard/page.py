@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import Request
 
+from chiso.http.render import render
 from chiso.web.dashboard import charts, common
-from chiso.web.deps import render
 
 
 def _helpers() -> dict:

@@ -9,11 +9,11 @@ from sqlalchemy.orm import Session
 
 from chiso.auth.permissions import Actor, require
 from chiso.errors import ChisoError, NotFound
+from chiso.http.deps import get_db, get_user_actor
 from chiso.i18n import _
 from chiso.periods import Period, parse_period
 from chiso.web.dashboard import common
 from chiso.web.dashboard.page import fragments, page
-from chiso.web.deps import get_db, get_user_actor
 
 router = APIRouter()
 

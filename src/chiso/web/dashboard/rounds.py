@@ -13,11 +13,11 @@ from sqlalchemy.orm import Session
 
 from chiso.auth.permissions import Actor, Forbidden, can, require
 from chiso.errors import ChisoError, NotFound
+from chiso.http.deps import get_actor, get_db, get_user_actor
 from chiso.i18n import _, current_language
 from chiso.web.dashboard import common
 from chiso.web.dashboard.page import page
 from chiso.web.dashboard.rankings import ResultsUnavailable, group_name, announcement, round_results, rounds_list
-from chiso.web.deps import get_actor, get_db, get_user_actor
 
 router = APIRouter()
 MAX_FORM_FILE = 20 * 1024 * 1024

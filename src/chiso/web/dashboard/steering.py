@@ -12,11 +12,11 @@ from sqlalchemy.orm import Session
 
 from chiso.auth.permissions import Actor, require
 from chiso.errors import NotFound
+from chiso.http.deps import get_db, get_user_actor
 from chiso.i18n import _
 from chiso.web.dashboard import common
 from chiso.web.dashboard.overview import steering_lists
 from chiso.web.dashboard.page import fragments, page
-from chiso.web.deps import get_db, get_user_actor
 
 router = APIRouter()
 BOARD = ("overdue", "in_progress", "not_started", "done_on_time", "done_late", "cancelled")

@@ -1,28 +1,24 @@
-"""Request dependencies shared by pages and the API: the store session, who is asking, the
-CSRF check, and the templates."""
+"""Request dependencies shared by pages and the API: the store session, who is asking, and
+the CSRF check."""
 
 from __future__ import annotations
 
 import hmac
 import secrets
-from pathlib import Path
 from typing import Iterator
 
 from fastapi import Depends, Request
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.orm import Session
 
-from chiso import __version__, db
+from chiso import db
 from chiso.auth import service as auth
 from chiso.auth.permissions import PUBLIC, Actor, Forbidden, Unauthenticated
-from chiso.i18n import _, current_language, ngettext
-from chiso.output import number
+from chiso.i18n import _
 
 SESSION_COOKIE = "chiso_session"
 PRELOGIN_COOKIE = "chiso_prelogin"
 CSRF_HEADER = "x-csrf-token"
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
-HERE = Path(__file__).parent
 
 
 def get_db(request: Request) -> Iterator[Session]:
@@ -122,71 +118,3 @@ async def check_csrf(request: Request, actor: Actor = Depends(get_actor)) -> Non
     expected = web.csrf if web is not None else request.cookies.get(PRELOGIN_COOKIE)
     if not expected or not sent or not hmac.compare_digest(str(sent), str(expected)):
         raise Forbidden(_("The form has expired or did not come from this site; reload the page and try again."))
-
-
-def _fmt_number(value, digits: int = 2):
-    if value is None:
-        return "–"
-    return number(value, digits)
-
-
-def nav_items(request: Request, actor: Actor) -> list[tuple[str, str]]:
-    """The main menu: the pages this server has (the app's own routes) that the actor may open."""
-    items = [
-        ("/", _("Overview")), ("/766", _("766 index")), ("/rankings", _("Rankings")),
-        ("/assessments", _("Assessments")), ("/targets", _("Targets")), ("/tasks", _("Tasks")),
-        ("/map", _("Map")), ("/reports", _("Reports")), ("/audit", _("Audit trail")),
-    ]
-    if actor.may("admin") and actor.province_wide:
-        items.append(("/admin/users", _("Accounts")))
-    paths = {r.path for r in app_routes(request.app)}
-    return [(href, label) for href, label in items if href in paths]
-
-
-def app_routes(app) -> list:
-    """Every route of ``app``, those of included routers too (recent FastAPI keeps an
-    included router as one entry of ``app.routes``; each item here has ``path``,
-    ``methods``, ``endpoint``)."""
-    try:
-        from fastapi.routing import iter_route_contexts
-    except ImportError:  # FastAPI before routers were included lazily
-        return list(app.routes)
-    return list(iter_route_contexts(app.routes))
-
-
-def make_templates() -> Environment:
-    env = Environment(
-        loader=FileSystemLoader(str(HERE / "templates")),
-        autoescape=select_autoescape(["html", "xml"]),
-        extensions=["jinja2.ext.i18n"],
-        trim_blocks=True, lstrip_blocks=True,
-    )
-    env.install_gettext_callables(gettext=lambda m: _(m), ngettext=ngettext, newstyle=True)
-    env.globals.update(version=__version__, lang=current_language, number=_fmt_number, nav_items=nav_items)
-    env.filters["number"] = _fmt_number
-    return env
-
-
-def render(request: Request, template: str, status_code: int = 200, **context):
-    from fastapi.responses import HTMLResponse
-
-    env: Environment = request.app.state.templates
-    actor = getattr(request.state, "actor", None) or PUBLIC
-    html = env.get_template(template).render(
-        request=request, actor=actor, csrf=csrf_token(request), lang_now=current_language(), **context)
-    response = HTMLResponse(html, status_code=status_code)
-    if getattr(request.state, "web_session", None) is None and getattr(request.state, "prelogin", None):
-        response.set_cookie(PRELOGIN_COOKIE, request.state.prelogin, httponly=True, samesite="strict",
-                            secure=secure_cookies(request), path="/")
-    return response
-
-
-def secure_cookies(request: Request) -> bool:
-    from chiso import settings
-
-    mode = settings.get("secure_cookies").lower()
-    if mode == "on":
-        return True
-    if mode == "off":
-        return False
-    return bool(getattr(request.state, "https", False))

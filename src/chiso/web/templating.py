@@ -1,0 +1,59 @@
+"""The Jinja2 environment of the pages: the templates folder, gettext, the number filter
+and the main menu."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import Request
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from chiso import __version__
+from chiso.auth.permissions import Actor
+from chiso.i18n import _, current_language, ngettext
+from chiso.output import number
+
+HERE = Path(__file__).parent
+
+
+def _fmt_number(value, digits: int = 2):
+    if value is None:
+        return "–"
+    return number(value, digits)
+
+
+def nav_items(request: Request, actor: Actor) -> list[tuple[str, str]]:
+    """The main menu: the pages this server has (the app's own routes) that the actor may open."""
+    items = [
+        ("/", _("Overview")), ("/766", _("766 index")), ("/rankings", _("Rankings")),
+        ("/assessments", _("Assessments")), ("/targets", _("Targets")), ("/tasks", _("Tasks")),
+        ("/map", _("Map")), ("/reports", _("Reports")), ("/audit", _("Audit trail")),
+    ]
+    if actor.may("admin") and actor.province_wide:
+        items.append(("/admin/users", _("Accounts")))
+    paths = {r.path for r in app_routes(request.app)}
+    return [(href, label) for href, label in items if href in paths]
+
+
+def app_routes(app) -> list:
+    """Every route of ``app``, those of included routers too (recent FastAPI keeps an
+    included router as one entry of ``app.routes``; each item here has ``path``,
+    ``methods``, ``endpoint``)."""
+    try:
+        from fastapi.routing import iter_route_contexts
+    except ImportError:  # FastAPI before routers were included lazily
+        return list(app.routes)
+    return list(iter_route_contexts(app.routes))
+
+
+def make_templates() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(str(HERE / "templates")),
+        autoescape=select_autoescape(["html", "xml"]),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True, lstrip_blocks=True,
+    )
+    env.install_gettext_callables(gettext=lambda m: _(m), ngettext=ngettext, newstyle=True)
+    env.globals.update(version=__version__, lang=current_language, number=_fmt_number, nav_items=nav_items)
+    env.filters["number"] = _fmt_number
+    return env
