@@ -239,8 +239,8 @@ def surveys_import_cmd(round_code: str, file: str, nodes: tuple[str, ...], fmt: 
         click.echo(_("{read} read, {inserted} rates new, {updated} updated, {unchanged} unchanged, {rejected} rejected.").format(
             read=summary.read, inserted=summary.inserted, updated=summary.updated, unchanged=summary.unchanged,
             rejected=summary.rejected))
-        if summary.rates:
-            emit_table(summary.rates, [("unit", _("unit")), ("factor", _("factor")), ("node", _("node")),
+        if summary.extra["rates"]:
+            emit_table(summary.extra["rates"], [("unit", _("unit")), ("factor", _("factor")), ("node", _("node")),
                                        ("answers", _("answers")), ("rate", _("rate"))])
     if summary.rejected:
         raise ChisoError(_("{n} rows rejected, nothing imported; see {path}.").format(
@@ -264,7 +264,7 @@ def import_published_cmd(round_code: str, file: str, group: str, fmt: str, actor
     else:
         click.echo(_("{read} read, {added} units added, {inserted} values new, {updated} updated, {unchanged} "
                      "unchanged, {rejected} rejected.").format(
-            read=summary.read, added=summary.units_added, inserted=summary.inserted, updated=summary.updated,
+            read=summary.read, added=summary.extra["units_added"], inserted=summary.inserted, updated=summary.updated,
             unchanged=summary.unchanged, rejected=summary.rejected))
     if summary.rejected:
         first = summary.rejects[0]

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -29,7 +28,7 @@ from sqlalchemy.orm import Session
 from chiso.assessments import service
 from chiso.assessments.models import Assessment
 from chiso import sheets
-from chiso.sheets import Reject
+from chiso.imports import ImportSummary, Reject, write_rejects as write_rejects_file
 from chiso.errors import ChisoError, NotFound
 from chiso.i18n import _
 from chiso.scoring import tree as engine
@@ -44,21 +43,6 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "node": ("node", "node_id", "indicator", "chi_so", "chỉ số", "ma_chi_so", "mã chỉ số"),
     "value": ("value", "gia_tri", "giá trị"),
 }
-
-
-@dataclass
-class PublishedSummary:
-    read: int = 0
-    rejected: int = 0
-    units_added: int = 0
-    inserted: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    rejects_path: str | None = None
-    rejects: list[Reject] = field(default_factory=list)
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def _table_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -115,8 +99,9 @@ def _number(value: Any) -> float | None:
 
 
 def import_published(*, session: Session, round_code: str, path: str | Path, by: str,
-                     group: str = DEFAULT_GROUP, write_rejects: bool = True) -> PublishedSummary:
-    """Import one file of published results into the round (see the module docstring)."""
+                     group: str = DEFAULT_GROUP, write_rejects: bool = True) -> ImportSummary:
+    """Import one file of published results into the round (see the module docstring); the
+    summary's ``units_added`` counts the units the file added to the round."""
     path = Path(path)
     group = (group or "").strip()
     if not group:
@@ -125,7 +110,7 @@ def import_published(*, session: Session, round_code: str, path: str | Path, by:
     method = service.method_of(rnd)
     members = {a.unit_id: a for a in rnd.assessments}
 
-    summary = PublishedSummary()
+    summary = ImportSummary(kind="published", extra={"units_added": 0})
     seen: dict[tuple[int, str], int] = {}
     accepted: dict[int, tuple[Any, dict[str, float]]] = {}
     for line, raw in read_rows(path):
@@ -174,8 +159,9 @@ def import_published(*, session: Session, round_code: str, path: str | Path, by:
     summary.rejected = len(summary.rejects)
 
     if write_rejects:
-        summary.rejects_path = sheets.write_rejects(path, summary.rejects, COLUMNS)
+        summary.rejects_path = write_rejects_file(path, summary.rejects, COLUMNS)
     if summary.rejects:
+        summary.refused = True
         return summary  # atomic: a file with any rejected row imports nothing
 
     for unit, given in sorted(accepted.values(), key=lambda item: item[0].code):
@@ -187,7 +173,7 @@ def import_published(*, session: Session, round_code: str, path: str | Path, by:
             session.flush()
             service._log(session, rnd, "unit_added", by, assessment=a, to_status="published",
                          detail=f"{group}; {PUBLISHED} ({path.name})")
-            summary.units_added += 1
+            summary.extra["units_added"] += 1
         changed = []
         for node_id, number in sorted(given.items()):
             row = next((r for r in a.values if r.node_id == node_id), None)

@@ -433,7 +433,7 @@ def import_published(*, session: Session, round_code: str, path: str | Path, by:
                                           write_rejects=write_rejects)
     if not summary.rejected:
         audit.record(session, actor=who, action="round.import_published", object_type="round", object_key=round_code,
-                     after={"file": Path(path).name, "read": summary.read, "units_added": summary.units_added,
+                     after={"file": Path(path).name, "read": summary.read, "units_added": summary.extra["units_added"],
                             "inserted": summary.inserted, "updated": summary.updated, "unchanged": summary.unchanged})
     return summary
 

@@ -83,20 +83,12 @@ import duckdb
 from chiso import settings
 from chiso.errors import ChisoError
 from chiso.i18n import _
-from chiso.dossiers.ingest import (
-    HASH_PROBE_KEY,
-    SAMPLE_LIMIT,
-    Batch,
-    FileSummary,
-    ImportSummary,
-    Progress,
-    UnitRow,
-    pid_alive,
-    hash_probe,
-    hashes_valid,
-    rejects_path_for,
-    row_hash_sql,
-)
+from chiso.dossiers.classify import HASH_PROBE_KEY, hash_probe, hashes_valid, row_hash_sql
+from chiso.dossiers.duck import Progress
+from chiso.dossiers.ingest import Batch, pid_alive
+from chiso.dossiers.normalise import UnitRow
+from chiso.dossiers.rejects import SAMPLE_LIMIT
+from chiso.imports import FileSummary, ImportSummary, rejects_path_for
 from chiso.dossiers.schema import RECORD_TYPES, RecordType, record_type
 
 _SEGMENT = re.compile(r"^(base|seg)-(\d{12})\.parquet$")
@@ -699,7 +691,7 @@ class DossierStore:
         (nothing written) when a file cannot be read or its header lacks a required column."""
         paths = [Path(p) for p in paths]
         if not paths:
-            return ImportSummary(source=source, kind=kind)
+            return ImportSummary(kind=kind, source=source, seconds=0.0)
         return self._import(
             kind, source, units, progress, scoped=scoped,
             stage=lambda batch: batch.stage_files(paths),
@@ -720,7 +712,7 @@ class DossierStore:
         as files. Line numbers are positions in ``rows`` from 1; no rejects file is written:
         every reject is in ``summary.rejects``."""
         if not rows:
-            return ImportSummary(source=source, kind=kind)
+            return ImportSummary(kind=kind, source=source, seconds=0.0)
         return self._import(
             kind, source, units, progress, scoped=scoped,
             stage=lambda batch: batch.stage_rows(rows),
