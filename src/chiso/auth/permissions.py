@@ -200,3 +200,12 @@ def scope_units(session: Session, unit_id: int, *, on: date | None = None) -> fr
                 found.add(src)
                 stack.append(src)
     return frozenset(found)
+
+
+def command_line() -> Actor:
+    """Whoever runs ``chiso`` on this machine: every right on the whole province (access to
+    the machine's account is the access control), recorded in the audit trail as
+    ``cli:<user>``, as an entry made without an actor is."""
+    from chiso.audit.service import cli_actor_name
+
+    return Actor(name=cli_actor_name(), role="admin", via="cli")

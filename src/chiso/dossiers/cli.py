@@ -13,6 +13,7 @@ import click
 from chiso import db
 from chiso.clitools import FORMATS, engine_ready, records
 from chiso.i18n import _
+from chiso.imports import ImportSummary
 from chiso.output import emit_json, emit_table
 
 KINDS = click.Choice(["dossiers", "procedures", "feedback"])
@@ -32,25 +33,19 @@ def _progress_bar(label: str):
     return progress, bar
 
 
-def import_into_store(paths: list[Path], *, source: str, kind: str, progress=None):
-    from chiso.dossiers.store import registry_units
-
-    from chiso.audit import service as audit
+def import_into_store(paths: list[Path], *, source: str, kind: str, progress=None) -> ImportSummary:
+    """The one import (:func:`chiso.dossiers.service.import_records`), as this machine's user."""
+    from chiso.auth.permissions import command_line
+    from chiso.dossiers import service
 
     engine = engine_ready()
-    with db.transaction(engine) as session:
-        units = registry_units(session) if kind != "procedures" else None
     store = records(engine)
-    summary = store.import_files(paths, source=source, units=units, progress=progress, kind=kind)
-    data = summary.to_json()
     with db.transaction(engine) as session:
-        audit.record(session, actor=None, action=f"{kind}.import", object_type=kind, object_key=source,
-                     after={"files": [p.name for p in paths],
-                            **{k: data.get(k) for k in ("read", "inserted", "updated", "unchanged", "rejected", "version")}})
-    return summary
+        return service.import_records(session, store, actor=command_line(), kind=kind, source=source,
+                                      paths=paths, progress=progress)
 
 
-def _print_summary(summary, fmt: str) -> None:
+def _print_summary(summary: ImportSummary, fmt: str) -> None:
     data = summary.to_json()
     if fmt == "json":
         emit_json(data)
@@ -63,7 +58,7 @@ def _print_summary(summary, fmt: str) -> None:
     )
     if data.get("rejected"):
         for f in summary.files:
-            if getattr(f, "rejects_path", None):
+            if f.rejects_path:
                 click.echo(_("Rejected rows and their reasons: {path}").format(path=f.rejects_path))
 
 
