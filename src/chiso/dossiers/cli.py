@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
 import sys
-import tempfile
-from datetime import date
 from pathlib import Path
 
 import click
@@ -100,37 +97,14 @@ def demo_data(province: str, n: int, seed: int, year: int | None, out: Path | No
         _print_summary(summary, fmt)
 
 
-def make_demo_data(province: str, *, n: int, seed: int, year: int | None = None, out: Path | None = None):
-    """Load the province if needed, generate demo records for its units and import them
-    (or, with ``out``, write them as canonical CSV and return None)."""
-    from chiso.dossiers import demo
-    from chiso.store.service import files_root
-    from chiso.units import service
+def make_demo_data(province: str, *, n: int, seed: int, year: int | None = None,
+                   out: Path | None = None) -> ImportSummary | None:
+    """The demo records (:func:`chiso.dossiers.service.make_demo_data`), as this machine's user,
+    in the configured store (prepared first if it is new)."""
+    from chiso.auth.permissions import command_line
+    from chiso.dossiers import service
 
     engine = db.make_engine()
     db.upgrade(engine)
-    today = date.today()
-    year = year or today.year
-    until = min(today, date(year, 12, 31))
-    with db.transaction(engine) as session:
-        code = service.normalise_province_code(province)
-        service.init_province(session, code)
-        units = demo.units_receiving_dossiers(session, code, until)
-    # Kept after the import: the generated files, and the rejects of their dirty rows, are
-    # there to be looked at.
-    workdir = files_root(engine) / "demo" if out is None else Path(tempfile.mkdtemp(prefix="chiso-demo-"))
-    try:
-        files = demo.generate(province=code, units=units, n=n, seed=seed, year=year, out_dir=workdir, until=until)
-        if out is not None:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(files.dossiers, out)
-            shutil.copyfile(files.procedures, out.with_name(out.stem + ".procedures.csv"))
-            shutil.copyfile(files.feedback, out.with_name(out.stem + ".feedback.csv"))
-            return None
-        import_into_store([files.procedures], source="demo", kind="procedures")
-        import_into_store([files.feedback], source="demo", kind="feedback")
-        summary = import_into_store([files.dossiers], source="demo", kind="dossiers")
-    finally:
-        if out is not None:
-            shutil.rmtree(workdir, ignore_errors=True)
-    return summary
+    return service.make_demo_data(engine, actor=command_line(), province=province, n=n, seed=seed, year=year,
+                                  out=out)

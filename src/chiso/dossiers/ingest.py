@@ -5,32 +5,35 @@ connection and goes through these steps; nothing reaches the store before the la
 Each step is a module whose part of :class:`Batch` is a mixin over the same connection;
 this module puts them together and owns the connection and its temporary folder.
 
-1. **Stage** (:mod:`~chiso.dossiers.stage`). DuckDB reads each file with every column as text: CSV with an explicit dialect
-   (delimiter sniffed from the header: ``,`` ``;`` or tab; ``"`` quotes), JSON arrays and JSON
-   Lines as one JSON object per row. XLSX goes through openpyxl (read-only) into a temporary
-   CSV that carries each row's sheet row number. Header names are matched to the canonical
-   fields and their aliases (:mod:`chiso.dossiers.schema`); a file that lacks a required
-   column, or names one field twice, is refused as a whole before anything is written.
-2. **Check, in SQL** (:mod:`~chiso.dossiers.normalise`). One vectorised statement per file parses and types every value
-   (ISO 8601 with or without an offset, ``yyyyMMddHHmmss``, day-first dates; booleans in
-   English and Vietnamese; national codes) and gives each rejected row exactly one reason
-   (a struct of code, column as written in the header, value and a detail). Python never
-   touches a CSV or JSON row: a million rows take about 1.7 s on two cores (see
-   ``benchmarks/import_rate.py``); the comments on the SQL builders say which choices keep
-   it there (lazy fallbacks, trimming only where needed, a cheap pre-test before the
-   reasons). Then two joins:
-   duplicates of a key within one file (all but the last occurrence are rejected, naming the
-   line that wins), and unit codes resolved against the registry on the day the record was
-   received (a registry code or an official code; codes are reused across the 1 July 2025
-   reform, so "20194" is the old ward before that day and the new ward after).
-3. **Rejects file** (:mod:`~chiso.dossiers.rejects`). The rejected rows, with their line number, the reason (translated) and
-   the original values, go to ``<input>.rejects.csv`` next to the input, UTF-8 with a BOM so
-   that Excel shows Vietnamese correctly. No rejects: no file (a stale one is removed).
-4. **Classify and write** (:mod:`~chiso.dossiers.classify`; the store does this under its write lock): each accepted row is
-   compared with the stored version of the same (source, key): new → inserted; ranks later
-   → updated; ranks earlier → ignored and counted unchanged; same rank and same values →
-   unchanged; same rank, different values → updated (see "Later" in
-   :mod:`chiso.dossiers.schema`). Inserted and updated rows are written as one Parquet segment.
+1. **Stage** (:mod:`~chiso.dossiers.stage`). DuckDB reads each file with every column as text:
+   CSV with an explicit dialect (delimiter sniffed from the header: ``,`` ``;`` or tab; ``"``
+   quotes), JSON arrays and JSON Lines as one JSON object per row. XLSX goes through openpyxl
+   (read-only) into a temporary CSV that carries each row's sheet row number. Header names are
+   matched to the canonical fields and their aliases (:mod:`chiso.dossiers.schema`); a file
+   that lacks a required column, or names one field twice, is refused as a whole before
+   anything is written.
+2. **Check, in SQL** (:mod:`~chiso.dossiers.normalise`). One vectorised statement per file
+   parses and types every value (ISO 8601 with or without an offset, ``yyyyMMddHHmmss``,
+   day-first dates; booleans in English and Vietnamese; national codes) and gives each
+   rejected row exactly one reason (a struct of code, column as written in the header, value
+   and a detail). Python never touches a CSV or JSON row: a million rows take about 1.7 s on
+   two cores (see ``benchmarks/import_rate.py``); the comments on the SQL builders say which
+   choices keep it there (lazy fallbacks, trimming only where needed, a cheap pre-test before
+   the reasons). Then two joins: duplicates of a key within one file (all but the last
+   occurrence are rejected, naming the line that wins), and unit codes resolved against the
+   registry on the day the record was received (a registry code or an official code; codes are
+   reused across the 1 July 2025 reform, so "20194" is the old ward before that day and the
+   new ward after).
+3. **Rejects file** (:mod:`~chiso.dossiers.rejects`). The rejected rows, with their line
+   number, the reason (translated) and the original values, go to ``<input>.rejects.csv`` next
+   to the input, UTF-8 with a BOM so that Excel shows Vietnamese correctly. No rejects: no
+   file (a stale one is removed).
+4. **Classify and write** (:mod:`~chiso.dossiers.classify`; the store does this under its
+   write lock): each accepted row is compared with the stored version of the same (source,
+   key): new → inserted; ranks later → updated; ranks earlier → ignored and counted unchanged;
+   same rank and same values → unchanged; same rank, different values → updated (see "Later"
+   in :mod:`chiso.dossiers.schema`). Inserted and updated rows are written as one Parquet
+   segment.
 
 **Line numbers.** For CSV the line of a row is its record number counting the header as line
 1, corrected for blank lines and unreadable lines DuckDB skips. It equals the line an editor

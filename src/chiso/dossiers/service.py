@@ -4,18 +4,23 @@
 :func:`import_records`: who may import what, which units a person may write to, the audit
 entry, and what an answer may say about this server's folders are decided here once; the
 adapters only read their input and render the :class:`~chiso.imports.ImportSummary`.
+:func:`make_demo_data` (``chiso demo-data``, ``chiso demo``) imports through it too.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import tempfile
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
+
+from chiso import db
 
 from chiso.audit import service as audit
 from chiso.auth.permissions import Actor, Forbidden
@@ -126,3 +131,44 @@ def _scrub(summary: ImportSummary) -> None:
     summary.rejects_path = None
     for r in summary.rejects:
         r.file = ROWS_NAME if r.file == ROWS_NAME else UPLOAD_NAME
+
+
+def make_demo_data(engine: Engine, *, actor: Actor, province: str, n: int, seed: int, year: int | None = None,
+                   out: Path | None = None) -> ImportSummary | None:
+    """Load the province if needed, generate ``n`` demo dossiers (with the procedure catalogue
+    and feedback) for its units and import them; with ``out``, write them as canonical CSV
+    there instead and return None."""
+    from chiso.dossiers import demo
+    from chiso.store.service import files_root, open_records
+    from chiso.units import service as units
+
+    today = date.today()
+    year = year or today.year
+    until = min(today, date(year, 12, 31))
+    with db.transaction(engine) as session:
+        code = units.normalise_province_code(province)
+        units.init_province(session, code)
+        receiving = demo.units_receiving_dossiers(session, code, until)
+    # Kept after the import: the generated files, and the rejects of their dirty rows, are
+    # there to be looked at.
+    workdir = files_root(engine) / "demo" if out is None else Path(tempfile.mkdtemp(prefix="chiso-demo-"))
+    try:
+        files = demo.generate(province=code, units=receiving, n=n, seed=seed, year=year, out_dir=workdir,
+                              until=until)
+        if out is not None:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(files.dossiers, out)
+            shutil.copyfile(files.procedures, out.with_name(out.stem + ".procedures.csv"))
+            shutil.copyfile(files.feedback, out.with_name(out.stem + ".feedback.csv"))
+            return None
+        store = open_records(engine)
+        summary = None
+        for kind, path in (("procedures", files.procedures), ("feedback", files.feedback),
+                           ("dossiers", files.dossiers)):
+            # One transaction per kind, as three imports on the command line would be.
+            with db.transaction(engine) as session:
+                summary = import_records(session, store, actor=actor, kind=kind, source="demo", paths=[path])
+        return summary
+    finally:
+        if out is not None:
+            shutil.rmtree(workdir, ignore_errors=True)
