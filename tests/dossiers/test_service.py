@@ -16,7 +16,7 @@ from chiso.dossiers import service
 from chiso.errors import ChisoError
 from chiso.units.models import Unit
 
-from tests.dossiers.dossier_helpers import read_rejects, records, row, write_csv
+from dossier_helpers import read_rejects, records, row, write_csv
 
 RECEIVED = dict(received_at="2025-09-01T08:00:00", due_at="2025-09-05T17:00:00")
 
