@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 
+from chiso.i18n import use_language
 from chiso.imports import FileSummary, ImportSummary, Reject, rejects_path_for, write_rejects
 
 
@@ -33,10 +34,16 @@ def test_a_store_import_names_its_source_files_and_version():
 def test_the_rejects_file_is_written_beside_the_input_and_removed_when_clean(tmp_path):
     source = tmp_path / "đầu vào.csv"
     rejects = [Reject(line=2, reason="đơn vị lạ", values={"unit": "X"})]
-    written = write_rejects(source, rejects, ["unit", "goal"])
+    with use_language("en"):
+        written = write_rejects(source, rejects, ["unit", "goal"])
     assert written == str(rejects_path_for(source)) == str(tmp_path / "đầu vào.csv.rejects.csv")
     assert open(written, "rb").read().startswith(b"\xef\xbb\xbf")  # Excel reads UTF-8 with a BOM
     with open(written, encoding="utf-8-sig", newline="") as fh:
         assert list(csv.reader(fh)) == [["line", "reason", "unit", "goal"], ["2", "đơn vị lạ", "X", ""]]
+    with use_language("vi"):  # headed in the reader's language, as the dossier rejects are
+        write_rejects(source, rejects, ["unit", "goal"])
+    with open(written, encoding="utf-8-sig", newline="") as fh:
+        head = next(csv.reader(fh))
+    assert head[2:] == ["unit", "goal"] and head[:2] != ["line", "reason"]
     assert write_rejects(source, [], ["unit"]) is None
     assert not rejects_path_for(source).exists()

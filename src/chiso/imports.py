@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
+from chiso.i18n import _
+
 #: The counts every summary reports, in the order they are shown.
 COUNTS = ("read", "inserted", "updated", "unchanged", "rejected")
 
@@ -121,7 +123,8 @@ def rejects_path_for(path: Path) -> Path:
 
 def write_rejects(source: Path, rejects: Sequence[Reject], columns: Sequence[str]) -> str | None:
     """Write ``<source>.rejects.csv`` beside the input (UTF-8 with a byte-order mark, so
-    Excel shows Vietnamese correctly): line, reason and the row's values. With no rejects,
+    Excel shows Vietnamese correctly): line, reason (headed in the reader's language, as the
+    dossier import's rejects file is) and the row's values. With no rejects,
     a file left by an earlier run is removed. Returns the path written, or None."""
     target = rejects_path_for(Path(source))
     if not rejects:
@@ -129,7 +132,7 @@ def write_rejects(source: Path, rejects: Sequence[Reject], columns: Sequence[str
         return None
     with target.open("w", encoding="utf-8-sig", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["line", "reason", *columns])
+        w.writerow([_("line"), _("reason"), *columns])
         for r in rejects:
             w.writerow([r.line, r.reason, *(r.values.get(c, "") for c in columns)])
     return str(target)

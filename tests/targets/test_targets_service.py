@@ -110,7 +110,8 @@ def test_import_all_or_nothing_with_reasons_and_idempotent(session, tmp_path):
     # Every import writes its rejected rows, with their values, beside the input.
     assert summary.rejects_path == str(tmp_path / "bad.csv.rejects.csv")
     written = (tmp_path / "bad.csv.rejects.csv").read_text(encoding="utf-8-sig").splitlines()
-    assert written[0].startswith("line,reason,code,name,indicator") and written[1].startswith("4,")
+    assert written[0].endswith(",code,name,indicator,unit,include_subunits,level,direction,goal,deadline,period,"
+                               "amber_days_before_deadline,amber_within,source") and written[1].startswith("4,")
 
     good = tmp_path / "good.csv"
     good.write_text(GOOD, encoding="utf-8")
