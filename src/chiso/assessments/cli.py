@@ -242,7 +242,7 @@ def surveys_import_cmd(round_code: str, file: str, nodes: tuple[str, ...], fmt: 
         if summary.extra["rates"]:
             emit_table(summary.extra["rates"], [("unit", _("unit")), ("factor", _("factor")), ("node", _("node")),
                                        ("answers", _("answers")), ("rate", _("rate"))])
-    if summary.rejected:
+    if summary.refused:
         raise ChisoError(_("{n} rows rejected, nothing imported; see {path}.").format(
             n=summary.rejected, path=summary.rejects_path))
 
@@ -266,7 +266,7 @@ def import_published_cmd(round_code: str, file: str, group: str, fmt: str, actor
                      "unchanged, {rejected} rejected.").format(
             read=summary.read, added=summary.extra["units_added"], inserted=summary.inserted, updated=summary.updated,
             unchanged=summary.unchanged, rejected=summary.rejected))
-    if summary.rejected:
+    if summary.refused:
         first = summary.rejects[0]
         raise ChisoError(_("{n} rows rejected, nothing imported (line {line}: {reason}); see {path}.").format(
             n=summary.rejected, line=first.line, reason=first.reason, path=summary.rejects_path))
