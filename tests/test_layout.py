@@ -58,7 +58,6 @@ KNOWN_CYCLE_EDGES = {
     ("clitools", "store"): "clitools.records opens the records store",
     # dossiers/ is being split (issue 16, another branch); its CLI opens the store.
     ("dossiers", "store"): "dossiers.cli opens the records store",
-    ("sheets", "dossiers"): "sheets reads through dossiers.ingest (being split)",
 }
 
 #: Known imports of another module's private names: (importer, "module.name") → why.

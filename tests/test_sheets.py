@@ -146,8 +146,10 @@ def test_exported_cells_never_become_formulas(tmp_path):
 
 
 def test_rejects_files_carry_no_formula(tmp_path):
+    from chiso.imports import Reject, write_rejects
+
     source = tmp_path / "tasks.csv"
     source.write_text("x\n", encoding="utf-8")
-    written = sheets.write_rejects(source, [sheets.Reject(2, "bad", {"title": FORMULAS[0]})], ["title"])
+    written = write_rejects(source, [Reject(2, "bad", values={"title": FORMULAS[0]})], ["title"])
     text = Path(written).read_text(encoding="utf-8-sig")
     assert "'=HYPERLINK" in text and ",=HYPERLINK" not in text

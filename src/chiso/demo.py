@@ -118,8 +118,8 @@ def seed_demo(engine: Engine, province_code: str, *, today: date | None = None, 
             writer.writerows(rows)
         with db.transaction(engine) as session:
             summary = tasks.import_tasks(session, path=path, write_rejects=False)
-            out["tasks"] = summary.imported
-            if summary.imported:  # progress history, only the first time
+            out["tasks"] = summary.inserted
+            if summary.inserted:  # progress history, only the first time
                 for i, row in enumerate(rows):
                     if row["status"] == "not_started":
                         continue

@@ -4,7 +4,8 @@ Every all-or-nothing import of small files (survey answers, published results, a
 programme, targets) reads its rows here, so that they all accept the same files: UTF-8
 CSV with or without a byte-order mark, `;`-separated CSV as Excel writes it in a Vietnamese
 locale, and the first sheet of an XLSX workbook. Dossier files, which can hold millions of
-rows, have their own vectorised reader in :mod:`chiso.dossiers.ingest`.
+rows, have their own vectorised reader in :mod:`chiso.dossiers.ingest`. What an import
+answers, and its rejects file, are in :mod:`chiso.imports`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 import csv
 import time
 import zipfile
-from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Iterator, Sequence
@@ -170,31 +170,3 @@ def xlsx_safe(sheet: Any, value: Any) -> Any:
         cell.data_type = "s"
         return cell
     return value
-
-
-@dataclass
-class Reject:
-    """A row refused, with its line number and a reason a clerk understands."""
-
-    line: int
-    reason: str
-    values: dict[str, Any] = field(default_factory=dict)
-
-
-def write_rejects(source: Path, rejects: Sequence[Reject], columns: Sequence[str]) -> str | None:
-    """Write ``<source>.rejects.csv`` beside the input (UTF-8 with a byte-order mark, so
-    Excel shows Vietnamese correctly): line, reason and the row's values. With no rejects,
-    a file left by an earlier run is removed. Returns the path written, or None."""
-    from chiso.dossiers.ingest import rejects_path_for
-
-    target = rejects_path_for(source)
-    if not rejects:
-        if target.exists():
-            target.unlink()
-        return None
-    with target.open("w", encoding="utf-8-sig", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["line", "reason", *columns])
-        for r in rejects:
-            w.writerow([r.line, r.reason, *(csv_safe(r.values.get(c, "")) for c in columns)])
-    return str(target)

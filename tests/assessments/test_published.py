@@ -66,7 +66,7 @@ def test_published_dti_2022_reproduces_the_published_dti_and_order(dti_round, tm
     path = _csv(tmp_path, _published_rows())
     with db.transaction(engine) as s:
         summary = published.import_published(session=s, round_code="dti2022", path=path, by="analyst")
-    assert (summary.read, summary.rejected, summary.units_added, summary.inserted) == (40, 0, 5, 40)
+    assert (summary.read, summary.rejected, summary.extra["units_added"], summary.inserted) == (40, 0, 5, 40)
     assert not (tmp_path / "published.csv.rejects.csv").exists()
     with db.transaction(engine) as s:
         rows = [r for r in service.results(s, round_code="dti2022") if r["group"] == "published"]
@@ -87,7 +87,7 @@ def test_published_dti_2022_reproduces_the_published_dti_and_order(dti_round, tm
     before = _events(engine)
     with db.transaction(engine) as s:
         again = published.import_published(session=s, round_code="dti2022", path=path, by="analyst")
-    assert (again.units_added, again.inserted, again.updated, again.unchanged) == (0, 0, 0, 40)
+    assert (again.extra["units_added"], again.inserted, again.updated, again.unchanged) == (0, 0, 0, 40)
     assert _events(engine) == before
     with db.transaction(engine) as s:
         assert [r for r in service.results(s, round_code="dti2022") if r["group"] == "published"] == rows
@@ -122,7 +122,7 @@ def test_a_file_with_a_bad_row_imports_nothing(dti_round, tmp_path):
     before = _events(engine)
     with db.transaction(engine) as s:
         summary = published.import_published(session=s, round_code="dti2022", path=bad, by="analyst")
-    assert (summary.read, summary.rejected, summary.inserted, summary.units_added) == (9, 6, 0, 0)
+    assert (summary.read, summary.rejected, summary.inserted, summary.extra["units_added"]) == (9, 6, 0, 0)
     reasons = {r.line: r.reason for r in summary.rejects}
     assert sorted(reasons) == [5, 6, 7, 8, 9, 10]
     assert "unknown unit 77" in reasons[5] and "no node nope" in reasons[6] and "outside [0, 1]" in reasons[7]

@@ -125,7 +125,7 @@ def test_a_full_round(store, method_file, tmp_path, data_dir):
     with db.transaction(engine) as s:
         summary = surveys.import_responses(s, round_code="r2025", path=_survey_file(tmp_path, SURVEY), actor="admin")
         assert (summary.read, summary.rejected, summary.inserted) == (10, 0, 2)
-        assert {r["unit"]: r["rate"] for r in summary.rates} == {"99.SNV": 0.8, "99.STP": 0.8}
+        assert {r["unit"]: r["rate"] for r in summary.extra["rates"]} == {"99.SNV": 0.8, "99.STP": 0.8}
 
     # Submit, appraise (changes SNV's score), approve.
     with db.transaction(engine) as s:

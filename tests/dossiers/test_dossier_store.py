@@ -307,7 +307,7 @@ def test_hashes_from_another_duckdb_fall_back_to_comparing_columns(store, tmp_pa
     like the running one; otherwise every column is compared, and compaction rehashes."""
     import duckdb
 
-    from chiso.dossiers.ingest import HASH_PROBE_KEY, hashes_valid
+    from chiso.dossiers.classify import HASH_PROBE_KEY, hashes_valid
 
     rows = [row(f"H{i}") for i in range(20)]
     _import(store, tmp_path / "a.csv", rows)

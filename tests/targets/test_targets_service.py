@@ -102,16 +102,22 @@ def test_import_all_or_nothing_with_reasons_and_idempotent(session, tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text(BAD, encoding="utf-8")
     summary = service.import_targets(session, path=bad)
-    assert summary.imported == 0 and summary.rejected == 5
+    assert summary.to_json()["imported"] == 0 and summary.rejected == 5 and summary.refused
     assert [r.line for r in summary.rejects] == [4, 5, 6, 7, 8]
     assert "99" in summary.rejects[0].reason and "sideways" in summary.rejects[1].reason
     assert "P02-1" in summary.rejects[3].reason and "2" in summary.rejects[3].reason
     assert session.scalar(select(func.count()).select_from(Target)) == 0
+    # Every import writes its rejected rows, with their values, beside the input.
+    assert summary.rejects_path == str(tmp_path / "bad.csv.rejects.csv")
+    written = (tmp_path / "bad.csv.rejects.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert written[0].endswith(",code,name,indicator,unit,include_subunits,level,direction,goal,deadline,period,"
+                               "amber_days_before_deadline,amber_within,source") and written[1].startswith("4,")
 
     good = tmp_path / "good.csv"
     good.write_text(GOOD, encoding="utf-8")
     first = service.import_targets(session, path=good)
-    assert (first.inserted, first.rejected) == (2, 0)
+    assert (first.inserted, first.rejected, first.to_json()["imported"]) == (2, 0, 2)
+    assert not (tmp_path / "good.csv.rejects.csv").exists()
     again = service.import_targets(session, path=good)
     assert (again.inserted, again.updated, again.unchanged) == (0, 0, 2)
     t = {r["code"]: r for r in service.list_targets(session)}

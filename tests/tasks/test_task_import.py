@@ -91,7 +91,7 @@ def test_xlsx_with_real_date_cells(tstore, tmp_path):
     path = tmp_path / "programme.xlsx"
     wb.save(path)
     with db.transaction(tstore) as s:
-        assert service.import_tasks(s, path=path).imported == 1
+        assert service.import_tasks(s, path=path).inserted == 1
         assert service.list_tasks(s, as_of=date(2025, 12, 20))[0]["status"] == "done_on_time"
 
 
@@ -150,6 +150,10 @@ def test_cli_json_shapes(tstore, tmp_path):
 
     bad = write(tmp_path, ["Z,Việc,Bà An,99.ZZZ,,2025-12-31,,,,,not_started,,,"], name="bad.csv")
     result = CliRunner().invoke(tasks, ["import", str(bad), "--format", "json"])
+    # A refused file still answers with its summary, and fails so that a script notices.
+    assert result.exit_code == 1
     data = json.loads(result.stdout)
-    assert data["imported"] == 0 and data["rejected"] == 1
-    assert data["rejects"] == [{"line": 2, "reason": "unknown unit 99.ZZZ"}]
+    assert data["imported"] == 0 and data["inserted"] == 0 and data["rejected"] == 1
+    assert [{k: r[k] for k in ("line", "reason")} for r in data["rejects"]] == [
+        {"line": 2, "reason": "unknown unit 99.ZZZ"}]
+    assert data["rejects"][0]["values"]["unit"] == "99.ZZZ"

@@ -77,7 +77,7 @@ def test_sub_tasks_roll_up_into_their_parent(tstore, tmp_path):
         "P.3,Số hóa 2023,Ông Dũng,99.STP,,2025-12-20,Dữ liệu,Giám đốc Sở,CT 2025,,cancelled,,P,trùng việc",
     ])
     with db.transaction(tstore) as s:
-        assert service.import_tasks(s, path=path).imported == 4
+        assert service.import_tasks(s, path=path).inserted == 4
         service.update_progress(s, code="P.2", percent=40, note="đã quét", on=date(2025, 12, 1))
     with db.transaction(tstore) as s:
         parent = service.get(s, "P")

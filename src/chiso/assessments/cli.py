@@ -239,10 +239,10 @@ def surveys_import_cmd(round_code: str, file: str, nodes: tuple[str, ...], fmt: 
         click.echo(_("{read} read, {inserted} rates new, {updated} updated, {unchanged} unchanged, {rejected} rejected.").format(
             read=summary.read, inserted=summary.inserted, updated=summary.updated, unchanged=summary.unchanged,
             rejected=summary.rejected))
-        if summary.rates:
-            emit_table(summary.rates, [("unit", _("unit")), ("factor", _("factor")), ("node", _("node")),
+        if summary.extra["rates"]:
+            emit_table(summary.extra["rates"], [("unit", _("unit")), ("factor", _("factor")), ("node", _("node")),
                                        ("answers", _("answers")), ("rate", _("rate"))])
-    if summary.rejected:
+    if summary.refused:
         raise ChisoError(_("{n} rows rejected, nothing imported; see {path}.").format(
             n=summary.rejected, path=summary.rejects_path))
 
@@ -264,9 +264,9 @@ def import_published_cmd(round_code: str, file: str, group: str, fmt: str, actor
     else:
         click.echo(_("{read} read, {added} units added, {inserted} values new, {updated} updated, {unchanged} "
                      "unchanged, {rejected} rejected.").format(
-            read=summary.read, added=summary.units_added, inserted=summary.inserted, updated=summary.updated,
+            read=summary.read, added=summary.extra["units_added"], inserted=summary.inserted, updated=summary.updated,
             unchanged=summary.unchanged, rejected=summary.rejected))
-    if summary.rejected:
+    if summary.refused:
         first = summary.rejects[0]
         raise ChisoError(_("{n} rows rejected, nothing imported (line {line}: {reason}); see {path}.").format(
             n=summary.rejected, line=first.line, reason=first.reason, path=summary.rejects_path))

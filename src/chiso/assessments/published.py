@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
@@ -31,7 +30,7 @@ from chiso.assessments.journal import log_event, value_row
 from chiso.assessments.models import Assessment
 from chiso import sheets
 from chiso.audit import service as audit
-from chiso.sheets import Reject
+from chiso.imports import ImportSummary, Reject, write_rejects as write_rejects_file
 from chiso.errors import ChisoError, NotFound
 from chiso.db import utcnow
 from chiso.i18n import _
@@ -50,21 +49,6 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "node": ("node", "node_id", "indicator", "chi_so", "chỉ số", "ma_chi_so", "mã chỉ số"),
     "value": ("value", "gia_tri", "giá trị"),
 }
-
-
-@dataclass
-class PublishedSummary:
-    read: int = 0
-    rejected: int = 0
-    units_added: int = 0
-    inserted: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    rejects_path: str | None = None
-    rejects: list[Reject] = field(default_factory=list)
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def _table_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -122,7 +106,7 @@ def _number(value: Any) -> float | None:
 
 def import_published(*, session: Session, round_code: str, path: str | Path, by: str,
                      group: str = DEFAULT_GROUP, write_rejects: bool = True,
-                     who: "Actor | None" = None) -> PublishedSummary:
+                     who: "Actor | None" = None) -> ImportSummary:
     """Import one file of published results into the round (see the module docstring); an
     import that happens is recorded in the audit trail."""
     path = Path(path)
@@ -133,7 +117,7 @@ def import_published(*, session: Session, round_code: str, path: str | Path, by:
     method = service.method_of(rnd)
     members = {a.unit_id: a for a in rnd.assessments}
 
-    summary = PublishedSummary()
+    summary = ImportSummary(kind="published", extra={"units_added": 0})
     seen: dict[tuple[int, str], int] = {}
     accepted: dict[int, tuple[Any, dict[str, float]]] = {}
     for line, raw in read_rows(path):
@@ -182,8 +166,9 @@ def import_published(*, session: Session, round_code: str, path: str | Path, by:
     summary.rejected = len(summary.rejects)
 
     if write_rejects:
-        summary.rejects_path = sheets.write_rejects(path, summary.rejects, COLUMNS)
+        summary.rejects_path = write_rejects_file(path, summary.rejects, COLUMNS)
     if summary.rejects:
+        summary.refused = True
         return summary  # atomic: a file with any rejected row imports nothing
 
     for unit, given in sorted(accepted.values(), key=lambda item: item[0].code):
@@ -195,7 +180,7 @@ def import_published(*, session: Session, round_code: str, path: str | Path, by:
             session.flush()
             log_event(session, rnd, "unit_added", by, assessment=a, to_status="published",
                       detail=f"{group}; {PUBLISHED} ({path.name})")
-            summary.units_added += 1
+            summary.extra["units_added"] += 1
         changed = []
         for node_id, number in sorted(given.items()):
             row = next((r for r in a.values if r.node_id == node_id), None)
@@ -216,6 +201,6 @@ def import_published(*, session: Session, round_code: str, path: str | Path, by:
                       detail=f"{path.name}: {', '.join(changed)}")
     session.flush()
     audit.record(session, actor=who, action="round.import_published", object_type="round", object_key=round_code,
-                 after={"file": path.name, "read": summary.read, "units_added": summary.units_added,
+                 after={"file": path.name, "read": summary.read, "units_added": summary.extra["units_added"],
                         "inserted": summary.inserted, "updated": summary.updated, "unchanged": summary.unchanged})
     return summary

@@ -15,10 +15,9 @@ dossier import does). Running it again with the same file changes nothing.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Iterator, Mapping
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -27,7 +26,7 @@ from chiso.assessments import service
 from chiso.assessments.journal import log_event
 from chiso.assessments.models import SurveyRate
 from chiso import sheets
-from chiso.sheets import Reject
+from chiso.imports import ImportSummary, Reject, write_rejects as write_rejects_file
 from chiso.errors import ChisoError
 from chiso.i18n import _
 
@@ -43,21 +42,6 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 SATISFIED = (4, 5)
 
 
-@dataclass
-class SurveySummary:
-    read: int = 0
-    rejected: int = 0
-    inserted: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    rejects_path: str | None = None
-    rejects: list[Reject] = field(default_factory=list)
-    rates: list[dict] = field(default_factory=list)
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-
 def _rows(path: Path) -> Iterator[tuple[int, list[str]]]:
     return sheets.rows(path, unsupported=_("Cannot read {path}: a survey file is CSV or XLSX.").format(path=path))
 
@@ -69,8 +53,9 @@ def _header(cells: list[str], path: Path) -> dict[str, int]:
 
 def import_responses(session: Session, *, round_code: str, path: str | Path, actor: str,
                      nodes: Mapping[str, str] | None = None, write_rejects: bool = True,
-                     who=None) -> SurveySummary:
-    """Import one survey file into the round's satisfaction rates (see the module docstring)."""
+                     who=None) -> ImportSummary:
+    """Import one survey file into the round's satisfaction rates (see the module docstring);
+    the summary's ``rates`` are the rates the file gives."""
     path = Path(path)
     rnd = service.get_round(session, round_code)
     method = service.method_of(rnd)
@@ -83,7 +68,7 @@ def import_responses(session: Session, *, round_code: str, path: str | Path, act
     members = {a.unit.code: a for a in rnd.assessments}
     by_official = {a.unit.official_code: a for a in rnd.assessments if a.unit.official_code}
 
-    summary = SurveySummary()
+    summary = ImportSummary(kind="surveys", extra={"rates": []})
     rows = _rows(path)
     try:
         _line, head = next(rows)
@@ -132,8 +117,9 @@ def import_responses(session: Session, *, round_code: str, path: str | Path, act
     summary.rejected = len(summary.rejects)
 
     if write_rejects:
-        summary.rejects_path = sheets.write_rejects(path, summary.rejects, COLUMNS)
+        summary.rejects_path = write_rejects_file(path, summary.rejects, COLUMNS)
     if summary.rejects:
+        summary.refused = True
         return summary  # atomic: a file with any rejected row imports nothing
 
     unit_codes = {a.unit_id: a.unit.code for a in rnd.assessments}
@@ -155,7 +141,7 @@ def import_responses(session: Session, *, round_code: str, path: str | Path, act
                 setattr(row, k, v)
             row.source, row.imported_at = str(path), datetime.now(timezone.utc)
             summary.updated += 1
-        summary.rates.append({"unit": unit_codes[unit_id], "factor": factor, "node": factor_node[factor], **fresh})
+        summary.extra["rates"].append({"unit": unit_codes[unit_id], "factor": factor, "node": factor_node[factor], **fresh})
     log_event(session, rnd, "survey_imported", actor, detail=(
         f"{path.name}: {summary.read} rows, {summary.inserted} inserted, {summary.updated} updated, "
         f"{summary.unchanged} unchanged"))

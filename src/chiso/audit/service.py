@@ -6,7 +6,6 @@ transaction as the change, so a change and its entry land together or not at all
 
 from __future__ import annotations
 
-import getpass
 import json
 from datetime import date, datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -15,6 +14,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from chiso.audit.models import AuditEntry
+from chiso.auth.permissions import cli_actor_name
 
 if TYPE_CHECKING:
     from chiso.auth.permissions import Actor
@@ -24,13 +24,6 @@ def _json(value: Any) -> str | None:
     if value is None:
         return None
     return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
-
-
-def cli_actor_name() -> str:
-    try:
-        return "cli:" + getpass.getuser()
-    except Exception:  # no user name in some containers
-        return "cli"
 
 
 def record(session: Session, *, actor: "Actor | None", action: str, object_type: str | None = None,

@@ -200,3 +200,20 @@ def scope_units(session: Session, unit_id: int, *, on: date | None = None) -> fr
                 found.add(src)
                 stack.append(src)
     return frozenset(found)
+
+
+def command_line() -> Actor:
+    """Whoever runs ``chiso`` on this machine: every right on the whole province (access to
+    the machine's account is the access control), recorded in the audit trail as
+    ``cli:<user>``, as an entry made without an actor is."""
+    return Actor(name=cli_actor_name(), role="admin", via="cli")
+
+
+def cli_actor_name() -> str:
+    """How the audit trail names the command line of this machine: ``cli:<user>``."""
+    import getpass
+
+    try:
+        return "cli:" + getpass.getuser()
+    except Exception:  # no user name in some containers
+        return "cli"

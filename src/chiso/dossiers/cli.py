@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
 import sys
-import tempfile
-from datetime import date
 from pathlib import Path
 
 import click
@@ -13,6 +10,7 @@ import click
 from chiso import db
 from chiso.clitools import FORMATS, engine_ready, records
 from chiso.i18n import _
+from chiso.imports import ImportSummary
 from chiso.output import emit_json, emit_table
 
 KINDS = click.Choice(["dossiers", "procedures", "feedback"])
@@ -32,25 +30,19 @@ def _progress_bar(label: str):
     return progress, bar
 
 
-def import_into_store(paths: list[Path], *, source: str, kind: str, progress=None):
-    from chiso.dossiers.store import registry_units
-
-    from chiso.audit import service as audit
+def import_into_store(paths: list[Path], *, source: str, kind: str, progress=None) -> ImportSummary:
+    """The one import (:func:`chiso.dossiers.service.import_records`), as this machine's user."""
+    from chiso.auth.permissions import command_line
+    from chiso.dossiers import service
 
     engine = engine_ready()
-    with db.transaction(engine) as session:
-        units = registry_units(session) if kind != "procedures" else None
     store = records(engine)
-    summary = store.import_files(paths, source=source, units=units, progress=progress, kind=kind)
-    data = summary.to_json()
     with db.transaction(engine) as session:
-        audit.record(session, actor=None, action=f"{kind}.import", object_type=kind, object_key=source,
-                     after={"files": [p.name for p in paths],
-                            **{k: data.get(k) for k in ("read", "inserted", "updated", "unchanged", "rejected", "version")}})
-    return summary
+        return service.import_records(session, store, actor=command_line(), kind=kind, source=source,
+                                      paths=paths, progress=progress)
 
 
-def _print_summary(summary, fmt: str) -> None:
+def _print_summary(summary: ImportSummary, fmt: str) -> None:
     data = summary.to_json()
     if fmt == "json":
         emit_json(data)
@@ -63,7 +55,7 @@ def _print_summary(summary, fmt: str) -> None:
     )
     if data.get("rejected"):
         for f in summary.files:
-            if getattr(f, "rejects_path", None):
+            if f.rejects_path:
                 click.echo(_("Rejected rows and their reasons: {path}").format(path=f.rejects_path))
 
 
@@ -105,37 +97,14 @@ def demo_data(province: str, n: int, seed: int, year: int | None, out: Path | No
         _print_summary(summary, fmt)
 
 
-def make_demo_data(province: str, *, n: int, seed: int, year: int | None = None, out: Path | None = None):
-    """Load the province if needed, generate demo records for its units and import them
-    (or, with ``out``, write them as canonical CSV and return None)."""
-    from chiso.dossiers import demo
-    from chiso.store.service import files_root
-    from chiso.units import service
+def make_demo_data(province: str, *, n: int, seed: int, year: int | None = None,
+                   out: Path | None = None) -> ImportSummary | None:
+    """The demo records (:func:`chiso.dossiers.service.make_demo_data`), as this machine's user,
+    in the configured store (prepared first if it is new)."""
+    from chiso.auth.permissions import command_line
+    from chiso.dossiers import service
 
     engine = db.make_engine()
     db.upgrade(engine)
-    today = date.today()
-    year = year or today.year
-    until = min(today, date(year, 12, 31))
-    with db.transaction(engine) as session:
-        code = service.normalise_province_code(province)
-        service.init_province(session, code)
-        units = demo.units_receiving_dossiers(session, code, until)
-    # Kept after the import: the generated files, and the rejects of their dirty rows, are
-    # there to be looked at.
-    workdir = files_root(engine) / "demo" if out is None else Path(tempfile.mkdtemp(prefix="chiso-demo-"))
-    try:
-        files = demo.generate(province=code, units=units, n=n, seed=seed, year=year, out_dir=workdir, until=until)
-        if out is not None:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(files.dossiers, out)
-            shutil.copyfile(files.procedures, out.with_name(out.stem + ".procedures.csv"))
-            shutil.copyfile(files.feedback, out.with_name(out.stem + ".feedback.csv"))
-            return None
-        import_into_store([files.procedures], source="demo", kind="procedures")
-        import_into_store([files.feedback], source="demo", kind="feedback")
-        summary = import_into_store([files.dossiers], source="demo", kind="dossiers")
-    finally:
-        if out is not None:
-            shutil.rmtree(workdir, ignore_errors=True)
-    return summary
+    return service.make_demo_data(engine, actor=command_line(), province=province, n=n, seed=seed, year=year,
+                                  out=out)

@@ -36,7 +36,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, Mapping
 
-#: How a field's text is turned into a value (see ``ingest._parse``).
+#: How a field's text is turned into a value (see ``normalise._fast_sql`` and ``normalise._full_sql``).
 FieldType = Literal["text", "timestamp", "date", "boolean", "number", "choice"]
 
 #: DuckDB column type of each field type, as stored in the Parquet segments.

@@ -27,7 +27,7 @@ every import. Instead the store is a folder, the records folder of its store (se
   the import is whole. Two imports serialise on the lock; both land. Each row carries two
   internal columns the views leave out: ``_seq``, the import that wrote it (the latest wins),
   and ``_hash``, a hash of its fields that lets the next import tell "unchanged" from the key
-  and the hash alone (see ``ingest.row_hash_sql``).
+  and the hash alone (see ``classify.row_hash_sql``).
 - **Compaction** (``compact()``, run by the worker when segments pile up) merges the base and
   the segments into a new base without holding the lock, then renames it in under the lock.
   Files a newer base has replaced are deleted only after ``retain_seconds`` (an hour), so a
@@ -83,20 +83,12 @@ import duckdb
 from chiso import settings
 from chiso.errors import ChisoError
 from chiso.i18n import _
-from chiso.dossiers.ingest import (
-    HASH_PROBE_KEY,
-    SAMPLE_LIMIT,
-    Batch,
-    FileSummary,
-    ImportSummary,
-    Progress,
-    UnitRow,
-    pid_alive,
-    hash_probe,
-    hashes_valid,
-    rejects_path_for,
-    row_hash_sql,
-)
+from chiso.dossiers.classify import HASH_PROBE_KEY, hash_probe, hashes_valid, row_hash_sql
+from chiso.dossiers.duck import Progress
+from chiso.dossiers.ingest import Batch, pid_alive
+from chiso.dossiers.normalise import UnitRow
+from chiso.dossiers.rejects import SAMPLE_LIMIT
+from chiso.imports import FileSummary, ImportSummary, rejects_path_for
 from chiso.dossiers.schema import RECORD_TYPES, RecordType, record_type
 
 _SEGMENT = re.compile(r"^(base|seg)-(\d{12})\.parquet$")
@@ -699,7 +691,7 @@ class DossierStore:
         (nothing written) when a file cannot be read or its header lacks a required column."""
         paths = [Path(p) for p in paths]
         if not paths:
-            return ImportSummary(source=source, kind=kind)
+            return ImportSummary(kind=kind, source=source, seconds=0.0)
         return self._import(
             kind, source, units, progress, scoped=scoped,
             stage=lambda batch: batch.stage_files(paths),
@@ -720,7 +712,7 @@ class DossierStore:
         as files. Line numbers are positions in ``rows`` from 1; no rejects file is written:
         every reject is in ``summary.rejects``."""
         if not rows:
-            return ImportSummary(source=source, kind=kind)
+            return ImportSummary(kind=kind, source=source, seconds=0.0)
         return self._import(
             kind, source, units, progress, scoped=scoped,
             stage=lambda batch: batch.stage_rows(rows),

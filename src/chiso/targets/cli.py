@@ -33,13 +33,10 @@ def import_cmd(path: str, fmt: str) -> None:
         click.echo(_("{read} rows read: {imported} imported ({inserted} new, {updated} updated, {unchanged} unchanged), "
                      "{rejected} rejected.").format(**data))
         if summary.rejects:
-            emit_table([asdict_reject(r) for r in summary.rejects], [("line", _("line")), ("reason", _("reason"))])
-    if summary.rejects:
+            emit_table(data["rejects"], [("line", _("line")), ("reason", _("reason"))])
+            click.echo(_("Rejected rows and their reasons: {path}").format(path=summary.rejects_path))
+    if summary.refused:
         raise click.exceptions.Exit(1)
-
-
-def asdict_reject(r) -> dict:
-    return {"line": r.line, "reason": r.reason}
 
 
 @targets.command("list")

@@ -16,7 +16,7 @@ Colours follow :mod:`chiso.targets.lights`; :func:`evaluate` stores each change 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from chiso import sheets
 from chiso.errors import ChisoError, NotFound
 from chiso.i18n import _
+from chiso.imports import ImportSummary, Reject, write_rejects
 from chiso.periods import PeriodError, parse_period, period_for
 from chiso.targets import lights
 from chiso.targets.models import Flip, ManualValue, Target
@@ -251,33 +252,16 @@ REQUIRED = ("code", "indicator", "direction", "goal", "deadline")
 TRUE = ("1", "true", "yes", "y", "x", "có", "co")
 
 
-@dataclass
-class Reject:
-    line: int
-    reason: str
-
-
-@dataclass
-class ImportSummary:
-    read: int = 0
-    imported: int = 0
-    inserted: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    rejected: int = 0
-    rejects: list[Reject] = field(default_factory=list)
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-
 def _cells(path: Path) -> Iterator[tuple[int, list[str]]]:
     return sheets.rows(path, unsupported=_("Cannot read {path}: a target file is CSV or XLSX.").format(path=path))
 
 
 def import_targets(session: Session, *, path: str | Path, who=None) -> ImportSummary:
     """Import targets from a CSV/XLSX file, all or nothing: a file with any bad row imports
-    nothing and every bad row is reported with its line and reason. Idempotent by code."""
+    nothing and every bad row is reported with its line and reason, and written with its
+    values to ``<file>.rejects.csv`` beside the input. Idempotent by code. The summary's
+    ``imported`` is the name earlier versions gave the rows taken (inserted, updated or
+    unchanged)."""
     path = Path(path)
     rows = _cells(path)
     try:
@@ -288,7 +272,7 @@ def import_targets(session: Session, *, path: str | Path, who=None) -> ImportSum
     missing = [c for c in REQUIRED if c not in cols]
     if missing:
         raise ChisoError(_("{path}: missing column(s): {columns}.").format(path=path, columns=", ".join(missing)))
-    summary = ImportSummary()
+    summary = ImportSummary(kind="targets", extra={"imported": 0})
     good: list[dict] = []
     seen: dict[str, int] = {}
     for line, cells in rows:
@@ -312,14 +296,16 @@ def import_targets(session: Session, *, path: str | Path, who=None) -> ImportSum
             seen[clean["code"]] = line
             good.append(clean)
         except ValueError as exc:
-            summary.rejects.append(Reject(line=line, reason=str(exc)))
+            summary.rejects.append(Reject(line=line, reason=str(exc), values=v))
     summary.rejected = len(summary.rejects)
+    summary.rejects_path = write_rejects(path, summary.rejects, COLUMNS)
     if summary.rejects:
+        summary.refused = True
         return summary  # all or nothing
     for clean in good:
         _t, what = _upsert(session, clean, who=who)
         setattr(summary, what, getattr(summary, what) + 1)
-    summary.imported = summary.inserted + summary.updated + summary.unchanged
+    summary.extra["imported"] = summary.inserted + summary.updated + summary.unchanged
     return summary
 
 

@@ -42,10 +42,11 @@ def import_cmd(path: str, fmt: str) -> None:
                    .format(**data))
         if summary.rejects:
             emit_table(data["rejects"], [("line", _("line")), ("reason", _("reason"))])
-    if summary.rejects:
-        # The summary is the answer (as for dossiers): exit 0, and say on stderr that nothing went in.
+    if summary.refused:
+        # The summary is the answer, but the file was refused as a whole: a script must see it fail.
         error(_("{n} rows rejected, nothing imported; see {path}.").format(
             n=summary.rejected, path=summary.rejects_path))
+        raise click.exceptions.Exit(1)
 
 
 @tasks.command("list")

@@ -16,7 +16,6 @@ is not cancelled is done, on the day the last of them was; its progress is their
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
@@ -26,7 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from chiso import sheets
-from chiso.sheets import Reject
+from chiso.imports import ImportSummary, Reject, write_rejects as write_rejects_file
 from chiso.errors import ChisoError, NotFound
 from chiso.i18n import _
 from chiso.periods import parse_period
@@ -300,24 +299,6 @@ def cancel(session: Session, *, code: str, reason: str, by: str | None = None, w
 # --------------------------------------------------------------------------- import
 
 
-@dataclass
-class ImportSummary:
-    """``imported`` counts new tasks (as DHIS2 does); ``updated`` and ``unchanged`` the rest."""
-
-    read: int = 0
-    imported: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    rejected: int = 0
-    rejects_path: str | None = None
-    rejects: list[Reject] = field(default_factory=list)
-
-    def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["rejects"] = [{"line": r.line, "reason": r.reason} for r in self.rejects]
-        return data
-
-
 def _rows(path: Path) -> Iterator[tuple[int, list[str]]]:
     return sheets.rows(path, unsupported=_("Cannot read {path}: a task file is CSV or XLSX.").format(path=path))
 
@@ -388,10 +369,10 @@ def _check_row(session: Session, v: dict[str, str], unit_cache: dict[str, Any]) 
 def import_tasks(session: Session, *, path: str | Path, write_rejects: bool = True, who=None) -> ImportSummary:
     """Import a work programme (chương trình công tác). Atomic: a file with any bad row
     imports nothing and every bad row is reported with its line and reasons. Idempotent by
-    ``id``: running it again updates the tasks that changed and counts the rest unchanged."""
-    
+    ``id``: running it again updates the tasks that changed and counts the rest unchanged.
+    The summary's ``imported`` is the name earlier versions gave ``inserted`` (new tasks)."""
     path = Path(path)
-    summary = ImportSummary()
+    summary = ImportSummary(kind="tasks", extra={"imported": 0})
     rows = _rows(path)
     try:
         _line, head = next(rows)
@@ -451,8 +432,9 @@ def import_tasks(session: Session, *, path: str | Path, write_rejects: bool = Tr
     summary.rejected = len(summary.rejects)
 
     if write_rejects:
-        summary.rejects_path = sheets.write_rejects(path, summary.rejects, cols)
+        summary.rejects_path = write_rejects_file(path, summary.rejects, cols)
     if summary.rejects:
+        summary.refused = True
         return summary  # atomic: a file with any rejected row imports nothing
 
     existing = {t.code: t for t in session.scalars(select(Task))}
@@ -474,7 +456,7 @@ def import_tasks(session: Session, *, path: str | Path, write_rejects: bool = Tr
             session.add(task)
             existing[code] = task
             changed[code] = True
-            summary.imported += 1
+            summary.inserted += 1
         else:
             diff = any(getattr(task, k) != val for k, val in fields.items())
             for k, val in fields.items():
@@ -498,10 +480,11 @@ def import_tasks(session: Session, *, path: str | Path, write_rejects: bool = Tr
             _touch(existing[code])
     fresh = {c for c in good if c not in stored_parent}
     summary.updated = sum(1 for c, ch in changed.items() if ch and c not in fresh)
-    summary.unchanged = len(good) - summary.imported - summary.updated
+    summary.unchanged = len(good) - summary.inserted - summary.updated
+    summary.extra["imported"] = summary.inserted
     session.flush()
     audit.record(session, actor=who, action="tasks.import", object_type="tasks", object_key=path.name,
-                 after={"read": summary.read, "imported": summary.imported, "updated": summary.updated,
+                 after={"read": summary.read, "imported": summary.inserted, "updated": summary.updated,
                         "unchanged": summary.unchanged, "tasks": sorted(c for c, ch in changed.items() if ch)})
     return summary
 

@@ -11,10 +11,7 @@ them under the same prefix, checks and error responses (:func:`api_router`).
 
 from __future__ import annotations
 
-import json
-import tempfile
 from datetime import date
-from pathlib import Path
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -24,8 +21,8 @@ from starlette.concurrency import run_in_threadpool
 
 from chiso.audit import service as audit
 from chiso.auth import service as auth
-from chiso.auth.permissions import Actor, Forbidden, require
-from chiso.errors import ChisoError, NotFound
+from chiso.auth.permissions import Actor, require
+from chiso.errors import NotFound
 from chiso.http.deps import check_csrf, get_db, get_user_actor
 from chiso.http.paging import MAX_LIMIT, Limit, Offset, page
 from chiso.http.scope import in_scope, unit_ids, visible_unit
@@ -159,13 +156,6 @@ def explain_766(request: Request, period: str = Query(..., max_length=32), unit:
 
 # --------------------------------------------------------------------------- dossiers
 
-UPLOAD_TYPES = {
-    "application/json": ".json",
-    "application/x-ndjson": ".jsonl",
-    "application/jsonl": ".jsonl",
-    "text/csv": ".csv",
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ".xlsx",
-}
 DOSSIER_BODY = {
     "required": True,
     "content": {
@@ -178,63 +168,19 @@ DOSSIER_BODY = {
 }
 
 
-def import_dossiers(session: Session, store, actor: Actor, *, body: bytes, content_type: str, source: str,
-                    kind: str) -> dict[str, Any]:
-    """The CLI's import, limited to the units the actor may write to."""
-    from chiso.dossiers.store import registry_units
-
-    if not actor.may("dossiers:write"):
-        raise Forbidden(_("You are not allowed to do this."))
-    if kind == "procedures" and not actor.province_wide:
-        raise Forbidden(_("Only province-wide accounts may load the procedure catalogue."))
-    units = None
-    if kind != "procedures":
-        ids = unit_ids(session)
-        units = [u for u in registry_units(session) if actor.units is None or ids.get(u[0]) in actor.units]
-    suffix = UPLOAD_TYPES.get(content_type)
-    if suffix is None:
-        raise ChisoError(_("Send the records as JSON (an array), JSON Lines, CSV or XLSX; got {type}.").format(
-            type=content_type or "?"))
-    scoped = actor.units is not None
-    if suffix == ".json":
-        try:
-            rows = json.loads(body.decode("utf-8-sig") or "null")
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ChisoError(_("The body is not valid JSON: {reason}").format(reason=str(exc)[:200])) from None
-        if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
-            raise ChisoError(_("The body must be a JSON array of records (objects)."))
-        summary = store.import_rows(rows, source=source, units=units, kind=kind, scoped=scoped)
-    else:
-        with tempfile.TemporaryDirectory(prefix="chiso-upload-") as tmp:
-            path = Path(tmp) / f"upload{suffix}"
-            path.write_bytes(body)
-            try:
-                summary = store.import_files([path], source=source, units=units, kind=kind, scoped=scoped)
-            except ChisoError as exc:
-                # The reason names the file: the client's upload, not this server's folders.
-                raise ChisoError(str(exc).replace(str(path), path.name)) from None
-    data = summary.to_json()
-    for f in data.get("files", []):
-        f["path"], f["rejects_path"] = "upload", None
-    data["rejects_path"] = None
-    for r in data.get("rejects", []):
-        r["file"] = "upload" if r.get("file") != "rows" else "rows"
-    audit.record(session, actor=actor, action=f"{kind}.import", object_type=kind, object_key=source,
-                 unit_id=actor.unit_id if scoped else None,
-                 after={k: data[k] for k in ("read", "inserted", "updated", "unchanged", "rejected", "version")})
-    return data
-
-
 @router.post("/dossiers", tags=["dossiers"], openapi_extra={"requestBody": DOSSIER_BODY},
              summary="Import dossier records (or feedback, or the procedure catalogue): the CLI's import path and summary")
 async def upload_dossiers(request: Request,
                           source: str = Query("api", min_length=1, max_length=64, description="The system the records come from."),
                           kind: Literal["dossiers", "procedures", "feedback"] = "dossiers",
                           actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db, scope="function")) -> dict[str, Any]:
-    body = await request.body()
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    return await run_in_threadpool(import_dossiers, session, request.app.state.store, actor, body=body,
-                                   content_type=content_type, source=source.strip(), kind=kind)
+    from chiso.dossiers import service as dossiers
+
+    upload = dossiers.Upload(body=await request.body(),
+                             media_type=request.headers.get("content-type", "").split(";")[0].strip().lower())
+    summary = await run_in_threadpool(dossiers.import_records, session, request.app.state.store, actor=actor,
+                                      kind=kind, source=source.strip(), upload=upload)
+    return summary.to_json()
 
 
 # --------------------------------------------------------------------------- audit

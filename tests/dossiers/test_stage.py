@@ -1,4 +1,4 @@
-"""Every accepted input format and spelling lands as the same canonical record."""
+"""Staging: every accepted input format and spelling lands as the same canonical record."""
 
 from __future__ import annotations
 

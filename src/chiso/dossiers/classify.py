@@ -1,0 +1,165 @@
+"""Step 4 of a dossier import, **classify and write**: the accepted rows compared with
+the stored versions of the same (source, key), and the inserted and updated ones written as
+one Parquet segment (see :mod:`chiso.dossiers.ingest`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import duckdb
+
+from chiso.dossiers.duck import Tracker, ident, lit
+from chiso.dossiers.schema import RecordType
+from chiso.dossiers.stage import Staged
+
+
+class Classifier:
+    """The classifying part of :class:`chiso.dossiers.ingest.Batch`: ``accept`` keeps one row
+    per key, ``classify`` compares them with the store (table ``cls``), ``write_segment``
+    writes the new versions. The store calls the last two under its write lock."""
+
+    rt: RecordType
+    con: duckdb.DuckDBPyConnection
+    tracker: Tracker
+    staged: list[Staged]
+    superseded: int
+
+    def _rank_sql(self, alias: str) -> str:
+        rt = self.rt
+        if not rt.rank_field:
+            return "0"
+        arms = " ".join(f"WHEN {lit(k)} THEN {v}" for k, v in rt.ranks.items())
+        return f"(CASE {alias}.{rt.rank_field} {arms} ELSE 0 END)"
+
+    def _order_sql(self, alias: str) -> str:
+        rt = self.rt
+        if not rt.order_field:
+            return "NULL::TIMESTAMP"
+        return f"coalesce({alias}.{rt.order_field}, '-infinity'::TIMESTAMP)"
+
+    def accept(self) -> int:
+        """Table ``accepted``: one row per key. Between inputs of one import the later version
+        wins (rank, then order field, then the later input). Returns the accepted count."""
+        fields = ", ".join(f.name for f in self.rt.fields)
+        if len(self.staged) > 1:
+            self.con.execute(
+                f"CREATE TABLE accepted AS SELECT {fields} FROM checked a WHERE __why IS NULL "
+                f"QUALIFY row_number() OVER (PARTITION BY {self.rt.key} ORDER BY {self._rank_sql('a')} DESC, "
+                f"{self._order_sql('a')} DESC, __file DESC) = 1"
+            )
+            total = self.con.execute("SELECT count(*) FROM checked WHERE __why IS NULL").fetchone()[0]
+        else:
+            self.con.execute(f"CREATE VIEW accepted AS SELECT {fields} FROM checked WHERE __why IS NULL")
+            total = None
+        kept = self.con.execute("SELECT count(*) FROM accepted").fetchone()[0]
+        self.superseded = (total - kept) if total is not None else 0
+        return kept
+
+    def classify(self, source: str, files: Sequence[Path], *, hashes_valid: bool = True) -> dict[str, int]:
+        """Compare ``accepted`` with the stored versions; table ``cls`` with an ``__action``:
+        insert, update, same, or stale (older than the stored version).
+
+        ``files`` are the segment files of the store's current snapshot. Only the stored rows
+        whose key is being imported are looked at, and the latest of each (highest ``_seq``)
+        is the stored version. Each file is filtered on its own (a multi-file
+        ``read_parquet`` loses the join's key-range filter, 0.28 s against 0.01 s when a
+        batch's keys fall outside a file's range). Equal content is decided on the 64-bit row hash (``row_hash_sql``) when the
+        stored hashes were made by this DuckDB (``hashes_valid``), so that only the key, the
+        progress fields and the hash are read from the stored files, not every column; else
+        column by column. Both shortcuts matter at scale: 10,000 rows into 10 million take
+        0.2 s, against 0.9 s through the current view and all columns."""
+        rt = self.rt
+        key = rt.key
+        fields = [f.name for f in rt.fields]
+        wanted = fields if not hashes_valid else list(
+            dict.fromkeys([key] + [n for n in (rt.rank_field, rt.order_field) if n]))
+        if not files:
+            current = ("SELECT " + ", ".join(f"NULL::{rt.get(n).sql_type} AS {n}" for n in wanted)
+                       + ", NULL::UBIGINT AS _hash WHERE false")
+        else:
+            stored_hash = "_hash" if hashes_valid else "NULL::UBIGINT AS _hash"
+            per_file = " UNION ALL BY NAME ".join(
+                f"SELECT {', '.join(wanted)}, {stored_hash}, _seq FROM read_parquet({lit(str(path))}) "
+                f"WHERE source = {lit(source)} AND {key} IN (SELECT {key} FROM accepted)"
+                for path in files
+            )
+            # Materialised first: ranking the versions over the files directly makes DuckDB
+            # scan the base twice (late materialisation), 0.55 s instead of 0.15 s at 10M.
+            self.tracker.execute(self.con, f"CREATE TABLE stored AS {per_file}", 0.7, 0.75)
+            current = "SELECT * FROM stored"
+            if len(files) > 1:
+                current += f" QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY _seq DESC) = 1"
+        if hashes_valid:
+            same = "a.__hash = c._hash"
+        else:
+            same = " AND ".join(f"a.{f} IS NOT DISTINCT FROM c.{f}" for f in fields)
+        ra, rc, oa, oc = self._rank_sql("a"), self._rank_sql("c"), self._order_sql("a"), self._order_sql("c")
+        stale = f"({ra} < {rc} OR ({ra} = {rc} AND {oa} < {oc}))"
+        self.tracker.execute(
+            self.con,
+            f"""CREATE TABLE cls AS
+            SELECT a.*, CASE WHEN c.{key} IS NULL THEN 'insert'
+                             WHEN {stale} THEN 'stale'
+                             WHEN {same} THEN 'same'
+                             ELSE 'update' END AS __action
+            FROM (SELECT *, {row_hash_sql(rt)} AS __hash FROM accepted) a
+            LEFT JOIN ({current}) c ON c.{key} = a.{key}""",
+            0.75, 0.8,
+        )
+        counts = dict(self.con.execute("SELECT __action, count(*) FROM cls GROUP BY 1").fetchall())
+        return {k: int(counts.get(k, 0)) for k in ("insert", "update", "same", "stale")}
+
+    def write_segment(self, path: Path, *, source: str, seq: int, metadata: dict[str, str] | None = None) -> None:
+        """Write the inserted and updated rows to ``path`` (Parquet); ``metadata`` goes into
+        the file's key-value metadata beside the hash probe (the store records the
+        version's commit time, source and counts there).
+
+        Unsorted: sorting a million rows would add a tenth to the import; compaction writes
+        the sorted base that scans by unit and date rely on."""
+        fields = ", ".join(f.name for f in self.rt.fields)
+        extra = "".join(f", {ident(k)}: {lit(v)}" for k, v in (metadata or {}).items())
+        self.tracker.execute(
+            self.con,
+            f"COPY (SELECT {lit(source)} AS source, {fields}, now() AS imported_at, {int(seq)}::BIGINT AS _seq, "
+            f"__hash AS _hash FROM cls WHERE __action IN ('insert', 'update')) "
+            # zstd level 1: a third faster to write than the default level, 5% larger;
+            # compaction rewrites everything at the default level anyway.
+            f"TO {lit(str(path))} (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1, "
+            f"KV_METADATA {{{HASH_PROBE_KEY}: {lit(hash_probe(self.con))}{extra}}})",
+            0.8, 0.97,
+        )
+
+
+
+def row_hash_sql(rt: RecordType, alias: str = "") -> str:
+    """SQL: the 64-bit hash of a record's canonical fields (``_hash`` in the segments).
+
+    DuckDB's ``hash`` is fast (0.04 s per million rows) but not promised to stay the same
+    across DuckDB versions, so every segment records the hash of a fixed probe row
+    (``HASH_PROBE_KEY`` in its Parquet metadata): a store whose files were hashed by another
+    DuckDB compares column by column until compaction rehashes it."""
+    prefix = f"{alias}." if alias else ""
+    return "hash(" + ", ".join(prefix + f.name for f in rt.fields) + ")"
+
+
+HASH_PROBE_KEY = "chiso_hash_probe"
+_HASH_PROBE_SQL = "SELECT hash('chiso', 1::BIGINT, 1.5::DOUBLE, TIMESTAMP '2025-07-01 08:00', true, NULL::VARCHAR)"
+
+
+def hash_probe(con: duckdb.DuckDBPyConnection) -> str:
+    """The probe hash of the running DuckDB (see ``row_hash_sql``)."""
+    return str(con.execute(_HASH_PROBE_SQL).fetchone()[0])
+
+
+def hashes_valid(con: duckdb.DuckDBPyConnection, files: Sequence[Path]) -> bool:
+    """Whether every file's ``_hash`` was made by a DuckDB hashing like this one."""
+    if not files:
+        return True
+    listed = ", ".join(lit(str(p)) for p in files)
+    probes = con.execute(
+        f"SELECT file_name, decode(value) FROM parquet_kv_metadata([{listed}]) "
+        f"WHERE decode(key) = {lit(HASH_PROBE_KEY)}"
+    ).fetchall()
+    mine = hash_probe(con)
+    return len(probes) == len(files) and all(value == mine for _name, value in probes)

@@ -1,0 +1,94 @@
+"""What every step of a dossier import shares: SQL text and the progress of long statements.
+
+The steps (:mod:`~chiso.dossiers.stage`, :mod:`~chiso.dossiers.normalise`,
+:mod:`~chiso.dossiers.rejects`, :mod:`~chiso.dossiers.classify`) build SQL as text for one
+private DuckDB connection; values never come from a user except through :func:`lit`.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Callable, Iterable
+
+import duckdb
+
+#: ``progress(done, total)``: rows processed so far (the work of every step counted in rows)
+#: and the total expected (an estimate from the file sizes until the files are read), for a
+#: progress bar. Called in the importing thread about ten times a second while DuckDB works
+#: in a helper thread. The last call before the commit reports 98% of the total (at most
+#: ``total - 1``); the call with ``done == total`` comes after it. An exception raised by the callback (or Ctrl-C)
+#: interrupts the import: before that last call the store is left exactly as it was.
+Progress = Callable[[int, int], None]
+
+
+def lit(text: str) -> str:
+    """A SQL string literal."""
+    return "'" + str(text).replace("'", "''") + "'"
+
+
+def ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def str_list(values: Iterable[str]) -> str:
+    return "[" + ", ".join(lit(v) for v in values) + "]"
+
+
+
+class Tracker:
+    """Turns the progress of DuckDB statements into ``progress(done, total)`` calls.
+
+    Every long statement runs in a helper thread while this thread polls
+    ``query_progress()``; an exception here (from the callback, or Ctrl-C) interrupts the
+    statement and propagates, so an import can always be stopped between two polls."""
+
+    POLL = 0.1
+
+    def __init__(self, callback: Progress | None, total: int = 0):
+        self.callback = callback
+        self.total = max(total, 1)
+        self.done = 0
+
+    def report(self, fraction: float) -> None:
+        if self.callback is None:
+            return
+        done = min(self.total, max(self.done, int(self.total * fraction)))
+        if done != self.done or fraction >= 1.0:
+            self.done = done
+            self.callback(done, self.total)
+
+    def before_commit(self) -> None:
+        """The call just before the commit, always made: 98% (at most ``total - 1``)."""
+        if self.callback is None:
+            return
+        self.done = max(self.done, min(self.total - 1, -(-self.total * 98 // 100)))
+        self.callback(self.done, self.total)
+
+    def execute(self, con: duckdb.DuckDBPyConnection, sql: str, lo: float = 0.0, hi: float = 0.0) -> None:
+        """Run ``sql``, reporting progress between the fractions ``lo`` and ``hi``."""
+        if self.callback is None:
+            con.execute(sql)
+            return
+        failure: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                con.execute(sql)
+            except BaseException as exc:  # handed to the polling thread
+                failure.append(exc)
+
+        worker = threading.Thread(target=run, name="chiso-import-sql", daemon=True)
+        worker.start()
+        try:
+            while worker.is_alive():
+                worker.join(self.POLL)
+                percent = con.query_progress()
+                if percent >= 0:
+                    self.report(lo + (hi - lo) * min(percent, 100.0) / 100.0)
+        except BaseException:
+            con.interrupt()
+            worker.join()
+            raise
+        if failure:
+            raise failure[0]
+        self.report(hi)

@@ -1,0 +1,174 @@
+"""The dossier operations that the command line, the API and the pages call.
+
+``chiso dossiers import`` and ``POST /api/v1/dossiers`` are one operation,
+:func:`import_records`: who may import what, which units a person may write to, the audit
+entry, and what an answer may say about this server's folders are decided here once; the
+adapters only read their input and render the :class:`~chiso.imports.ImportSummary`.
+:func:`make_demo_data` (``chiso demo-data``, ``chiso demo``) imports through it too.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any, Sequence
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from chiso import db
+
+from chiso.audit import service as audit
+from chiso.auth.permissions import Actor, Forbidden
+from chiso.dossiers.duck import Progress
+from chiso.dossiers.normalise import UnitRow
+from chiso.dossiers.store import DossierStore, registry_units
+from chiso.errors import ChisoError
+from chiso.i18n import _
+from chiso.imports import COUNTS, ImportSummary
+
+#: What an upload may be, by media type: the suffix the import reads it as.
+UPLOAD_TYPES = {
+    "application/json": ".json",
+    "application/x-ndjson": ".jsonl",
+    "application/jsonl": ".jsonl",
+    "text/csv": ".csv",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ".xlsx",
+}
+
+#: The name an upload goes by in answers: the client's file, not a temporary file here.
+UPLOAD_NAME = "upload"
+#: The name of records posted as a JSON array (their rejects carry it as their file).
+ROWS_NAME = "rows"
+
+
+@dataclass(frozen=True)
+class Upload:
+    """Records sent over the network: the body as received and its media type (one of
+    :data:`UPLOAD_TYPES`; a JSON body is an array of records)."""
+
+    body: bytes
+    media_type: str
+
+
+def writable_units(session: Session, actor: Actor) -> list[UnitRow]:
+    """The registry rows of the units ``actor`` may enter records for (all for a
+    province-wide actor)."""
+    units = registry_units(session)
+    if actor.units is None:
+        return units
+    from chiso.units.models import Unit
+
+    ids = {code: uid for code, uid in session.execute(select(Unit.code, Unit.id))}
+    return [u for u in units if ids.get(u[0]) in actor.units]
+
+
+def import_records(session: Session, store: DossierStore, *, actor: Actor, kind: str, source: str,
+                   paths: Sequence[Path] = (), upload: Upload | None = None,
+                   progress: Progress | None = None) -> ImportSummary:
+    """Import dossier records (``kind`` dossiers or feedback) or the procedure catalogue
+    from files on this machine (``paths``) or from an ``upload``, as one atomic change.
+
+    The actor needs ``dossiers:write``; only province-wide actors load the catalogue; rows
+    of units outside the actor's scope are rejected with the same words whether the unit
+    exists or not. An upload's answer names it ``upload`` and holds no path of this server
+    (its rejects are in the answer, no rejects file is kept). Raises
+    :class:`~chiso.errors.ChisoError` (nothing written) for an input that cannot be read."""
+    if not actor.may("dossiers:write"):
+        raise Forbidden(_("You are not allowed to do this."))
+    if kind == "procedures" and not actor.province_wide:
+        raise Forbidden(_("Only province-wide accounts may load the procedure catalogue."))
+    units = writable_units(session, actor) if kind != "procedures" else None
+    scoped = actor.units is not None
+    if upload is None:
+        summary = store.import_files(list(paths), source=source, units=units, kind=kind, scoped=scoped,
+                                     progress=progress)
+    else:
+        summary = _import_upload(store, upload, source=source, units=units, kind=kind, scoped=scoped,
+                                 progress=progress)
+        _scrub(summary)
+    after: dict[str, Any] = {"files": [Path(p).name for p in paths]} if upload is None else {}
+    after |= {k: getattr(summary, k) for k in (*COUNTS, "version")}
+    audit.record(session, actor=actor, action=f"{kind}.import", object_type=kind, object_key=source,
+                 unit_id=actor.unit_id if scoped else None, after=after)
+    return summary
+
+
+def _import_upload(store: DossierStore, upload: Upload, *, source: str, units: list[UnitRow] | None, kind: str,
+                   scoped: bool, progress: Progress | None) -> ImportSummary:
+    suffix = UPLOAD_TYPES.get(upload.media_type)
+    if suffix is None:
+        raise ChisoError(_("Send the records as JSON (an array), JSON Lines, CSV or XLSX; got {type}.").format(
+            type=upload.media_type or "?"))
+    if suffix == ".json":
+        try:
+            rows = json.loads(upload.body.decode("utf-8-sig") or "null")
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ChisoError(_("The body is not valid JSON: {reason}").format(reason=str(exc)[:200])) from None
+        if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+            raise ChisoError(_("The body must be a JSON array of records (objects)."))
+        return store.import_rows(rows, source=source, units=units, kind=kind, scoped=scoped, progress=progress)
+    with tempfile.TemporaryDirectory(prefix="chiso-upload-") as tmp:
+        path = Path(tmp) / f"{UPLOAD_NAME}{suffix}"
+        path.write_bytes(upload.body)
+        try:
+            return store.import_files([path], source=source, units=units, kind=kind, scoped=scoped,
+                                      progress=progress)
+        except ChisoError as exc:
+            # The reason names the file: the client's upload, not this server's folders.
+            raise ChisoError(str(exc).replace(str(path), path.name)) from None
+
+
+def _scrub(summary: ImportSummary) -> None:
+    """Nothing of this server's folders in the answer to an upload: the temporary file and
+    its rejects file are gone when the answer is read."""
+    for f in summary.files:
+        f.path, f.rejects_path = UPLOAD_NAME, None
+    summary.rejects_path = None
+    for r in summary.rejects:
+        r.file = ROWS_NAME if r.file == ROWS_NAME else UPLOAD_NAME
+
+
+def make_demo_data(engine: Engine, *, actor: Actor, province: str, n: int, seed: int, year: int | None = None,
+                   out: Path | None = None) -> ImportSummary | None:
+    """Load the province if needed, generate ``n`` demo dossiers (with the procedure catalogue
+    and feedback) for its units and import them; with ``out``, write them as canonical CSV
+    there instead and return None."""
+    from chiso.dossiers import demo
+    from chiso.store.service import files_root, open_records
+    from chiso.units import service as units
+
+    today = date.today()
+    year = year or today.year
+    until = min(today, date(year, 12, 31))
+    with db.transaction(engine) as session:
+        code = units.normalise_province_code(province)
+        units.init_province(session, code)
+        receiving = demo.units_receiving_dossiers(session, code, until)
+    # Kept after the import: the generated files, and the rejects of their dirty rows, are
+    # there to be looked at.
+    workdir = files_root(engine) / "demo" if out is None else Path(tempfile.mkdtemp(prefix="chiso-demo-"))
+    try:
+        files = demo.generate(province=code, units=receiving, n=n, seed=seed, year=year, out_dir=workdir,
+                              until=until)
+        if out is not None:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(files.dossiers, out)
+            shutil.copyfile(files.procedures, out.with_name(out.stem + ".procedures.csv"))
+            shutil.copyfile(files.feedback, out.with_name(out.stem + ".feedback.csv"))
+            return None
+        store = open_records(engine)
+        summary = None
+        for kind, path in (("procedures", files.procedures), ("feedback", files.feedback),
+                           ("dossiers", files.dossiers)):
+            # One transaction per kind, as three imports on the command line would be.
+            with db.transaction(engine) as session:
+                summary = import_records(session, store, actor=actor, kind=kind, source="demo", paths=[path])
+        return summary
+    finally:
+        if out is not None:
+            shutil.rmtree(workdir, ignore_errors=True)
