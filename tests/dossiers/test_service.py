@@ -119,3 +119,29 @@ def test_an_unreadable_upload_is_refused_naming_only_the_upload(loaded, store, m
                                upload=service.Upload(body, media_type))
     assert says in str(caught.value) and "/tmp" not in str(caught.value) and "chiso-upload" not in str(caught.value)
     assert store.version("dossiers") == 0 and _audit(loaded) == []
+
+
+def test_an_upload_is_spooled_in_the_store_and_a_crashs_leftover_is_swept(loaded, store, tmp_path, monkeypatch):
+    """Issue 18: the raw upload is written inside the store's own (private) folder, never in
+    the machine's shared temporary folder, and what a crash left there goes at the next one."""
+    import os
+    import time
+
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "machine-tmp"))
+    (tmp_path / "machine-tmp").mkdir()
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", None)  # read TMPDIR again
+    spool = store.root / "cache" / "uploads"
+    crashed = spool / "upload-crashed"
+    crashed.mkdir(parents=True)
+    (crashed / "upload.csv").write_text("dossier_id\nleft behind\n", encoding="utf-8")
+    old = time.time() - service.STALE_UPLOAD_SECONDS - 60
+    os.utime(crashed, (old, old))
+    a, _b = _communes(loaded)
+    body = write_csv(tmp_path / "u.csv", [row("U1", unit_code=a.code, **RECEIVED)]).read_bytes()
+    summary = service.import_records(loaded, store, actor=command_line(), kind="dossiers", source="api",
+                                     upload=service.Upload(body, "text/csv"))
+    assert summary.inserted == 1
+    assert not crashed.exists() and list(spool.iterdir()) == []
+    assert list((tmp_path / "machine-tmp").iterdir()) == []

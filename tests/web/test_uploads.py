@@ -177,3 +177,22 @@ def test_editor_of_a_uploads_for_a_and_every_record_of_b_is_rejected_with_a_reas
     assert r.status_code == 200 and (r.json()["read"], r.json()["rejected"]) == (2, 1)
     assert r.json()["rejects"][0]["line"] == 3
     assert client.get(f"/api/v1/index/766?period=2026-11&unit={UNIT_B}", headers=bearer(world, "editor_a")).status_code == 404
+
+
+def test_a_spreadsheet_bomb_or_ten_thousand_columns_are_refused_as_too_large(client, world, tmp_path):
+    """Issue 18: a small workbook whose text unpacks to a gigabyte, and a CSV header of
+    10,000 columns (which once reached the database as "Out of Memory"): 413, one reason,
+    nothing imported."""
+    from tests.test_sheets import bomb
+
+    before = world.store.version("dossiers")
+    body = bomb(tmp_path / "bomb.xlsx", 1024).read_bytes()
+    r = client.post("/api/v1/dossiers", content=body,
+                    headers={**bearer(world, "admin"), "content-type": XLSX, "accept-language": "en"})
+    assert r.status_code == 413, r.text
+    assert r.json()["error"]["code"] == "too_large" and "max_unpacked_mb" in r.json()["error"]["message"]
+    wide = ",".join(f"col{i}" for i in range(10_000)).encode() + b"\n" + b"x," * 9_999 + b"x\n"
+    r = client.post("/api/v1/dossiers", content=wide,
+                    headers={**bearer(world, "admin"), "content-type": "text/csv", "accept-language": "en"})
+    assert r.status_code == 413 and "max_columns" in r.json()["error"]["message"], r.text
+    assert world.store.version("dossiers") == before

@@ -112,7 +112,12 @@ def _import_upload(store: DossierStore, upload: Upload, *, source: str, units: l
         if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
             raise ChisoError(_("The body must be a JSON array of records (objects)."))
         return store.import_rows(rows, source=source, units=units, kind=kind, scoped=scoped, progress=progress)
-    with tempfile.TemporaryDirectory(prefix="chiso-upload-") as tmp:
+    # Inside the store's own folder (private, never shared with another store), not /tmp;
+    # what a crash left behind there is swept by the next upload.
+    spool = store.root / "cache" / "uploads"
+    spool.mkdir(parents=True, exist_ok=True, mode=0o700)
+    _sweep(spool)
+    with tempfile.TemporaryDirectory(prefix="upload-", dir=spool) as tmp:
         path = Path(tmp) / f"{UPLOAD_NAME}{suffix}"
         path.write_bytes(upload.body)
         try:
@@ -120,7 +125,23 @@ def _import_upload(store: DossierStore, upload: Upload, *, source: str, units: l
                                       progress=progress)
         except ChisoError as exc:
             # The reason names the file: the client's upload, not this server's folders.
-            raise ChisoError(str(exc).replace(str(path), path.name)) from None
+            raise type(exc)(str(exc).replace(str(path), path.name)) from None  # same kind: same status
+
+
+#: An upload folder older than this was left by a crash (no import runs that long).
+STALE_UPLOAD_SECONDS = 6 * 3600
+
+
+def _sweep(spool: Path) -> None:
+    import shutil
+    import time
+
+    for leftover in spool.glob("upload-*"):
+        try:
+            if time.time() - leftover.stat().st_mtime > STALE_UPLOAD_SECONDS:
+                shutil.rmtree(leftover, ignore_errors=True)
+        except OSError:
+            continue
 
 
 def _scrub(summary: ImportSummary) -> None:

@@ -13,6 +13,7 @@ from typing import Any, Sequence
 
 import duckdb
 
+from chiso import sheets
 from chiso.dossiers.duck import Tracker, lit
 from chiso.dossiers.schema import Alias, RecordType, header_key
 from chiso.errors import ChisoError
@@ -212,10 +213,13 @@ class Stager:
             fmt = detect_format(path)
             if fmt == "csv":
                 headers, delim = _sniff_csv(path)
+                sheets.Limits(path).check(1, headers)
                 map_header(self.rt, headers, str(path))
                 plans.append((path, fmt, headers, delim, _estimate_rows(path)))
             elif fmt == "xlsx":
+                sheets.check_xlsx(path)  # a file that unpacks to gigabytes is refused unread
                 headers, rows = self._xlsx_header(path)
+                sheets.Limits(path).check(1, headers)
                 map_header(self.rt, headers, str(path))
                 plans.append((path, fmt, headers, None, rows))
             else:
@@ -338,10 +342,12 @@ class Stager:
                 headers.pop()
             width = len(headers)
             total = max(1, (ws.max_row or 2) - 1)
+            limits = sheets.Limits(path)
             with open(target, "w", encoding="utf-8", newline="") as fh:
                 out = csv.writer(fh)
                 out.writerow(["__line"] + [f"c{k}" for k in range(width)])
                 for number, row in enumerate(rows, 2):
+                    limits.check(number, row)
                     cells = [_cell_text(v) for v in row[:width]]
                     if not any(c.strip() for c in cells):
                         continue
