@@ -408,6 +408,31 @@ def assessment_view(session: Session, *, round_code: str, unit_code: str) -> dic
             "inputs": dict(a.inputs or {}), "leaves": leaves}
 
 
+def assign_appraiser(session: Session, *, user: str, round_code: str, unit: str | None = None,
+                     by: "Actor | None" = None) -> Assignment:
+    """Assign an appraiser to a round (all its units, or one). Here and not in
+    :mod:`chiso.auth`, which only reads assignments into the actor: a round is this
+    package's, and auth stays below the domains."""
+    from chiso.auth.service import get_user
+
+    owner = get_user(session, user)
+    if owner.role != "appraiser":
+        raise ChisoError(_("Only appraisers are assigned to rounds; {name} is {role}.").format(name=owner.name, role=owner.role))
+    rnd = get_round(session, round_code)
+    unit_row = units.get(session, unit) if unit else None
+    existing = session.scalar(select(Assignment).where(
+        Assignment.user_id == owner.id, Assignment.round_id == rnd.id,
+        Assignment.unit_id.is_(None) if unit_row is None else Assignment.unit_id == unit_row.id))
+    if existing is not None:
+        return existing
+    row = Assignment(user_id=owner.id, round_id=rnd.id, unit_id=unit_row.id if unit_row else None)
+    session.add(row)
+    session.flush()
+    audit.record(session, actor=by, action="appraiser.assign", object_type="round", object_key=rnd.code,
+                 unit_id=row.unit_id, after={"user": owner.name, "unit": unit_row.code if unit_row else None})
+    return row
+
+
 # --------------------------------------------------------------------------- results
 
 
