@@ -14,7 +14,7 @@ from contextlib import contextmanager
 import httpx2 as httpx  # the client Starlette's TestClient uses (a declared test dependency)
 
 from tests.mail import free_port
-from tests.web.conftest import PASSWORD, UNIT_A, bearer, dossier
+from tests.web.conftest import PASSWORD, PUBLISHED, UNIT_A, bearer, dossier
 
 
 @contextmanager
@@ -90,6 +90,9 @@ def test_users_add_and_tokens_create_on_the_command_line(world):
     assert r.returncode == 0, r.stderr
     r = _cli("users", "add", "cli-bad", "--role", "editor", "--password-stdin", stdin=PASSWORD + "\n", env=env)
     assert r.returncode != 0 and len(r.stderr.strip().splitlines()) == 1
+    # ``users assign`` is the assessments' command, mounted in the users group: only appraisers.
+    r = _cli("users", "assign", "cli-editor", "--round", PUBLISHED, env=env)
+    assert r.returncode != 0 and "Only appraisers" in r.stderr and len(r.stderr.strip().splitlines()) == 1
     r = _cli("tokens", "create", "--user", "cli-editor", "--scope", "dossiers:write", "--scope", "read", env=env)
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
