@@ -274,7 +274,16 @@ def token_json(row: ApiToken) -> dict[str, Any]:
     }
 
 
-def list_tokens(session: Session, *, user: str | None = None) -> list[dict[str, Any]]:
+def _require_token_management(by: Actor | None) -> None:
+    """A token limited to some scopes manages no tokens unless ``admin`` is one of them:
+    a leaked upload token must not be able to list everyone's tokens or revoke them."""
+    if by is not None and by.token_scopes is not None and "admin" not in by.token_scopes:
+        raise Forbidden(_("This token is limited to {scopes}: it may not manage tokens.").format(
+            scopes=", ".join(sorted(by.token_scopes))))
+
+
+def list_tokens(session: Session, *, user: str | None = None, by: Actor | None = None) -> list[dict[str, Any]]:
+    _require_token_management(by)
     q = select(ApiToken).order_by(ApiToken.id)
     if user:
         q = q.where(ApiToken.user_id == get_user(session, user).id)
@@ -282,6 +291,7 @@ def list_tokens(session: Session, *, user: str | None = None) -> list[dict[str, 
 
 
 def revoke_token(session: Session, *, token_id: int, by: Actor | None = None) -> ApiToken:
+    _require_token_management(by)
     row = session.get(ApiToken, token_id)
     if row is None or (by is not None and by.role != "admin" and row.user_id != by.user_id):
         raise NotFound(_("Unknown token {id}.").format(id=token_id))
