@@ -146,13 +146,26 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "login_max_failures",
-        "Failed logins for one account (or 4× that from one address) within the lock time "
-        "before further attempts are refused.",
+        "Failed logins for one account from one address, within the lock time, after which each "
+        "further attempt from that address must wait (the wait doubles with every failure, up to "
+        "the lock time). Other addresses are not slowed: the account is never locked for everyone.",
         lambda: "5",
     ),
     Setting(
+        "login_delay_seconds",
+        "The first wait once an account and address reach `login_max_failures`, in seconds; "
+        "it doubles with each further failure.",
+        lambda: "2",
+    ),
+    Setting(
+        "login_address_max_failures",
+        "Failed logins from one address (to any accounts) within the lock time after which that "
+        "address alone is refused until the lock time has passed or an administrator unlocks it.",
+        lambda: "20",
+    ),
+    Setting(
         "login_lock_minutes",
-        "How long failed logins count against an account or an address, in minutes.",
+        "How long failed logins count against an address, in minutes; also the longest wait.",
         lambda: "15",
     ),
     Setting(
