@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from chiso import __version__, db
+from chiso.auth.permissions import Actor, can
 from chiso.web import errors
 from chiso.web.cache import ResultCache
-from chiso.web.deps import HERE, make_templates
+from chiso.web.deps import HERE, get_actor, make_templates
 from chiso.web.security import Guard
 
 
@@ -32,10 +33,15 @@ def create_app(*, engine: Engine | None = None, store=None, events_interval: flo
     app.state.results = ResultCache()
     errors.install(app)
 
-    @app.get("/healthz", tags=["health"], summary="Liveness, version and the storage in use")
-    def healthz(request: Request) -> dict:
+    @app.get("/healthz", tags=["health"],
+             summary="Liveness; for an administrator also the version and the storage in use")
+    def healthz(request: Request, actor: Actor = Depends(get_actor)) -> dict:
         with engine.connect() as conn:  # the store answers, or this fails with 500
             conn.execute(text("select 1"))
+        if not can(actor, "admin"):
+            # A monitor needs only the status; the database user, host and data path would
+            # tell an outsider where to aim.
+            return {"status": "ok"}
         return {
             "status": "ok",
             "version": __version__,
