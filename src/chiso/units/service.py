@@ -15,6 +15,7 @@ from __future__ import annotations
 from chiso.units.changes import create, merge, rename, reparent, split
 from chiso.units.groups import add_to_group, create_group, group_members, list_groups, remove_from_group
 from chiso.units.load import LoadSummary, init_province, load_template, normalise_province_code
+from chiso.units.models import Unit  # callers select units by code through this door too
 from chiso.units.registry import (
     EVENT_KINDS,
     LEGACY_PREFIX,
@@ -38,7 +39,7 @@ from chiso.units.registry import (
 
 __all__ = [
     "EVENT_KINDS", "LEGACY_PREFIX", "LEVELS", "REFORM_BASIS", "REFORM_DATE",
-    "LoadSummary", "UnitView",
+    "LoadSummary", "Unit", "UnitView",
     "add_to_group", "create", "create_group", "feeders", "get", "group_members", "home_province",
     "init_province", "lineage", "list_groups", "list_units", "load_template", "merge", "name_on",
     "normalise_province_code", "parent_on", "remove_from_group", "rename", "reparent", "restate",
