@@ -177,3 +177,25 @@ def test_editor_of_a_uploads_for_a_and_every_record_of_b_is_rejected_with_a_reas
     assert r.status_code == 200 and (r.json()["read"], r.json()["rejected"]) == (2, 1)
     assert r.json()["rejects"][0]["line"] == 3
     assert client.get(f"/api/v1/index/766?period=2026-11&unit={UNIT_B}", headers=bearer(world, "editor_a")).status_code == 404
+
+
+NESTED = b"[" * 100_000 + b"]" * 100_000
+NESTED_OBJECT = b'[{"dossier_id": ' + b'{"a": ' * 50_000 + b"1" + b"}" * 50_000 + b"}]"
+
+
+@pytest.mark.parametrize("method,path,content_type,body", [
+    ("POST", "/api/v1/dossiers?source=nested", "application/json", NESTED),
+    ("POST", "/api/v1/dossiers?source=nested", "application/json", NESTED_OBJECT),
+    ("POST", "/api/v1/dossiers?source=nested", "application/x-ndjson", NESTED_OBJECT[1:-1] + b"\n"),
+    ("PUT", "/api/v1/targets/values", "application/json", NESTED),
+    ("PUT", f"/api/v1/assessments/rounds/{ROUND}/units/{UNIT_A}/values", "application/json", NESTED_OBJECT[1:-1]),
+], ids=["array", "object", "ndjson", "targets", "assessments"])
+def test_deeply_nested_json_is_refused_clearly_not_a_server_error(client, world, method, path, content_type, body):
+    """Issue 18: a deeply nested body ended in RecursionError and a 500."""
+    before = world.store.version("dossiers")
+    headers = {**bearer(world, "editor_a"), "accept-language": "en", "content-type": content_type}
+    r = client.request(method, path, content=body, headers=headers)
+    assert r.status_code in (400, 422), r.text[:300]
+    message = r.json()["error"]["message"]
+    assert message and "\n" not in message
+    assert world.store.version("dossiers") == before
