@@ -105,6 +105,25 @@ def test_settings_docs_are_generated_from_the_table():
         assert s.env in page.read_text(encoding="utf-8")
 
 
+@pytest.mark.parametrize("fmt", ["table", "json"])
+def test_settings_never_print_secrets(monkeypatch, capsys, fmt):
+    """Issue 18: `chiso settings` printed the database password and the webhook token."""
+    monkeypatch.setenv("CHISO_DATABASE_URL", "postgresql+psycopg://chiso:db-Secret-1@db.example:5432/chiso?password=db-Secret-2")
+    monkeypatch.setenv("CHISO_WEBHOOK_URL", "https://hooks.example.org/services/T0/B0/hook-Secret-3?token=hook-Secret-4")
+    monkeypatch.setenv("CHISO_SMTP_PASSWORD", "smtp-Secret-5")
+    code, out, err = run(capsys, "settings", "--format", fmt)
+    assert code == 0, err
+    assert "Secret" not in out
+    assert "db.example" in out and "hooks.example.org" in out  # still tells which store and webhook
+
+
+def test_settings_show_urls_without_secrets_unchanged(monkeypatch, capsys):
+    monkeypatch.setenv("CHISO_DATABASE_URL", "sqlite:////srv/chiso/chiso.sqlite3")
+    code, out, _err = run(capsys, "settings", "--format", "json")
+    assert code == 0
+    assert {r["name"]: r["value"] for r in json.loads(out)}["database_url"] == "sqlite:////srv/chiso/chiso.sqlite3"
+
+
 def test_a_command_that_exits_with_a_code_keeps_it(tmp_path, capsys):
     bad = tmp_path / "bad.yaml"
     bad.write_text("id: x\n", encoding="utf-8")

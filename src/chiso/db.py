@@ -7,6 +7,7 @@ table on; :func:`upgrade` brings any store to the newest revision and is safe to
 
 from __future__ import annotations
 
+import os
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -30,6 +31,30 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 
+
+
+#: Store files hold personal data of citizens (dossiers) and password hashes: only the
+#: account that runs chiso may read them, whatever the umask of the shell that started it.
+PRIVATE_FILE = 0o600
+PRIVATE_FOLDER = 0o700
+
+
+def private_folder(path: Path) -> Path:
+    """Make ``path`` (and its missing parents) if missing; a folder made here is private.
+    A folder that already exists keeps its mode: it may be shared on purpose (``/srv``)."""
+    if not path.exists():
+        path.mkdir(parents=True, exist_ok=True, mode=PRIVATE_FOLDER)
+        os.chmod(path, PRIVATE_FOLDER)  # mkdir's mode passes through the umask
+    return path
+
+
+def private_file(path: Path) -> None:
+    """Create ``path`` empty and private if it does not exist yet."""
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, PRIVATE_FILE))
+    except FileExistsError:
+        return
+    os.chmod(path, PRIVATE_FILE)
 
 
 def utcnow() -> datetime:
@@ -61,9 +86,17 @@ def make_engine(url: str | None = None) -> Engine:
     except ArgumentError:
         raise ChisoError(_("Invalid database URL: {url}").format(url=url)) from None
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(parsed)
+        if parsed.database and parsed.database != ":memory:" and not parsed.database.startswith("file:"):
+            path = Path(parsed.database)
+            private_folder(path.parent)
+
+            @event.listens_for(engine, "do_connect")
+            def _private_database(*_args) -> None:
+                # SQLite would create the file with the umask's mode (often 0644); its
+                # -wal and -shm files take the mode of the database file.
+                private_file(path)
+
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":

@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
+from urllib.parse import urlsplit
 
 import platformdirs
 
@@ -24,6 +25,8 @@ class Setting:
     default_doc: str | None = None
     #: Never printed: ``chiso settings`` shows only whether it is set.
     secret: bool = False
+    #: Printed through this, which hides the secret part (a password or token inside a URL).
+    mask: Callable[[str], str] | None = None
 
     @property
     def env(self) -> str:
@@ -37,7 +40,42 @@ class Setting:
         """The value as ``chiso settings`` may print it."""
         if self.secret:
             return "***" if self.value() else ""
+        if self.mask is not None:
+            return self.mask(self.value())
         return self.value()
+
+
+_SECRET_QUERY = ("password", "passwd", "pass", "pwd", "secret", "token", "key", "api_key", "apikey", "access_token", "sig", "signature")
+
+
+def mask_url_password(url: str) -> str:
+    """A store URL without its password (in the user part or in the query), so ``chiso
+    settings`` can be pasted into a ticket."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, host = netloc.rsplit("@", 1)
+        if ":" in userinfo:
+            userinfo = userinfo.split(":", 1)[0] + ":***"
+        netloc = f"{userinfo}@{host}"
+    query = "&".join(
+        f"{k}=***" if k.lower() in _SECRET_QUERY else (f"{k}={v}" if sep else k)
+        for k, sep, v in (pair.partition("=") for pair in parts.query.split("&") if pair)
+    )
+    if (netloc, query) == (parts.netloc, parts.query):
+        return url  # nothing to hide; and rebuilding would spoil ``sqlite:////abs/path``
+    return f"{parts.scheme}://{netloc}{parts.path}" + (f"?{query}" if query else "")
+
+
+def mask_url_path(url: str) -> str:
+    """A webhook URL reduced to its scheme and host: chat bridges carry their token in the
+    path or the query, and a password may sit in the user part."""
+    if not url:
+        return url
+    parts = urlsplit(url)
+    host = parts.netloc.rsplit("@", 1)[-1]
+    hidden = parts.path not in ("", "/") or parts.query or "@" in parts.netloc
+    return f"{parts.scheme}://{host}" + ("/***" if hidden else parts.path)
 
 
 def _data_dir() -> str:
@@ -62,6 +100,7 @@ SETTINGS: tuple[Setting, ...] = (
         "or PostgreSQL, e.g. `postgresql+psycopg://user@127.0.0.1:5432/chiso`.",
         _default_database_url,
         default_doc="`sqlite:///` + `chiso.sqlite3` in the data folder",
+        mask=mask_url_password,
     ),
     Setting(
         "records_path",
@@ -112,9 +151,11 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "webhook_url",
-        "URL the worker POSTs each digest to as JSON (e.g. a chat group's bridge); empty: none.",
+        "URL the worker POSTs each digest to as JSON (e.g. a chat group's bridge); empty: none. "
+        "Printed as its scheme and host only (its path usually carries a token).",
         lambda: "",
         default_doc="empty (no webhook)",
+        mask=mask_url_path,
     ),
     Setting(
         "person_emails",
@@ -146,13 +187,26 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "login_max_failures",
-        "Failed logins for one account (or 4× that from one address) within the lock time "
-        "before further attempts are refused.",
+        "Failed logins for one account from one address, within the lock time, after which each "
+        "further attempt from that address must wait (the wait doubles with every failure, up to "
+        "the lock time). Other addresses are not slowed: the account is never locked for everyone.",
         lambda: "5",
     ),
     Setting(
+        "login_delay_seconds",
+        "The first wait once an account and address reach `login_max_failures`, in seconds; "
+        "it doubles with each further failure.",
+        lambda: "2",
+    ),
+    Setting(
+        "login_address_max_failures",
+        "Failed logins from one address (to any accounts) within the lock time after which that "
+        "address alone is refused until the lock time has passed or an administrator unlocks it.",
+        lambda: "20",
+    ),
+    Setting(
         "login_lock_minutes",
-        "How long failed logins count against an account or an address, in minutes.",
+        "How long failed logins count against an address, in minutes; also the longest wait.",
         lambda: "15",
     ),
     Setting(

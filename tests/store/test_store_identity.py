@@ -186,3 +186,31 @@ def test_bad_records_options_are_refused_and_move_nothing(tmp_path, capsys):
     assert code == 1 and "no records to adopt" in err
     assert files_under(tmp_path / "a.records") == before and not elsewhere.exists()
     assert info(capsys, url)["records_path"] == str(tmp_path / "a.records")
+
+
+@pytest.mark.skipif(__import__("os").name != "posix", reason="file modes are POSIX")
+def test_store_files_are_readable_by_their_account_only(tmp_path, capsys):
+    """Issue 18: the SQLite file, its records folder and backups were 0644 under the usual
+    umask; anyone on the server could read every dossier and password hash."""
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        url = f"sqlite:///{tmp_path / 'store' / 'p.sqlite3'}"
+        assert run(capsys, "init", "--province", "68", url=url)[0] == 0
+        imported(capsys, write(tmp_path / "sept.csv", CASES), url)
+        archive = tmp_path / "p.chiso-backup"
+        code, _out, err = run(capsys, "backup", "--out", str(archive), url=url)
+        assert code == 0, err
+    finally:
+        os.umask(old)
+
+    def mode(p: Path) -> int:
+        return stat.S_IMODE(p.stat().st_mode)
+
+    for path in [tmp_path / "store" / "p.sqlite3", archive,
+                 *(tmp_path / "store").glob("p.sqlite3-*")]:
+        assert mode(path) & 0o077 == 0, f"{path} is {oct(mode(path))}"
+    for folder in (tmp_path / "store", tmp_path / "store" / "p.records"):
+        assert mode(folder) & 0o077 == 0, f"{folder} is {oct(mode(folder))}"

@@ -14,16 +14,6 @@ D0 = date(2020, 1, 1)
 D1 = date(2026, 1, 1)
 
 
-@pytest.fixture
-def tree(engine):
-    """A province with three communes, made by hand (no package data)."""
-    with db.transaction(engine) as s:
-        service.create(s, code="P", name="Tỉnh Thử", level="province", kind="province", parent=None, valid_from=D0)
-        for c in ("A", "B", "C"):
-            service.create(s, code=c, name=f"Xã {c}", level="commune", kind="commune", parent="P", valid_from=D0)
-    return engine
-
-
 def test_merge_into_a_new_unit_keeps_the_old_ones(tree):
     with db.transaction(tree) as s:
         service.merge(s, sources_=["A", "B"], into="AB", effective=D1,
@@ -83,16 +73,3 @@ def test_changes_to_units_that_no_longer_exist_are_refused(tree):
     with pytest.raises(ChisoError):
         with db.transaction(tree) as s:
             service.rename(s, code="B", name="X", effective=date(2026, 6, 1))
-
-
-def test_group_membership_has_history(tree):
-    with db.transaction(tree) as s:
-        service.create_group(s, code="g", name="Nhóm", group_set="set")
-        with pytest.raises(ChisoError):
-            service.create_group(s, code="g", name="Nhóm khác", group_set="set")
-        assert service.add_to_group(s, "g", ["A", "B"], valid_from=D0) == 2
-        assert service.add_to_group(s, "g", ["A"], valid_from=D0) == 0
-        service.remove_from_group(s, "g", ["B"], effective=D1)
-    with db.transaction(tree) as s:
-        assert [u.code for u in service.group_members(s, "g", as_of=date(2025, 1, 1))] == ["A", "B"]
-        assert [u.code for u in service.group_members(s, "g", as_of=D1)] == ["A"]

@@ -36,25 +36,65 @@ def _try(c, name: str, password: str):
     return c.post("/login", data={"name": name, "password": password, "csrf": csrf_of(page.text), "next": "/account"})
 
 
-def test_login_is_throttled_per_account(app, world):
-    name = _user(world, "throttle-acct")
-    for i in range(5):
+def test_wrong_passwords_from_anyone_never_lock_the_owner_out(app, world):
+    """Issue 18: five wrong passwords from anywhere used to lock any account, the
+    administrator's included, for everyone. Now the owner, from their own address, gets in."""
+    name = _user(world, "throttle-acct", role="admin")
+    for i in range(12):
         with browser(app) as c:
             assert _try(c, name, f"wrong-password-{i}").status_code == 401
     with browser(app) as c:
-        r = _try(c, name, PASSWORD)  # even the right password, from a new address
-        assert r.status_code == 429
+        assert _try(c, name, PASSWORD).status_code == 303
+
+
+def test_guessing_from_one_address_waits_longer_each_time(app, world):
+    from datetime import timedelta
+
+    from chiso import db
+    from chiso.auth.models import LoginAttempt
+
+    name = _user(world, "throttle-pair")
     with browser(app) as c:
-        assert _try(c, _user(world, "throttle-other"), PASSWORD).status_code == 303
+        for i in range(5):
+            assert _try(c, name, f"wrong-password-{i}").status_code == 401
+        r = _try(c, name, PASSWORD)  # even the right password waits its turn from here
+        assert r.status_code == 429 and 1 <= int(r.headers["Retry-After"]) <= 2
+        # Backdate the failures so the wait has passed: the next failure doubles it.
+        with db.transaction(world.engine) as session:
+            for row in session.query(LoginAttempt).filter_by(name=name):
+                row.at = row.at - timedelta(seconds=10)
+        assert _try(c, name, "wrong-password-6").status_code == 401
+        r = _try(c, name, PASSWORD)
+        assert r.status_code == 429 and 3 <= int(r.headers["Retry-After"]) <= 4
+    with browser(app) as other:  # the owner elsewhere is not slowed at all
+        assert _try(other, name, PASSWORD).status_code == 303
 
 
 def test_login_is_throttled_per_address(app, world):
     with browser(app) as c:
         for i in range(20):
             assert _try(c, f"nobody-{i}", "wrong-password").status_code == 401
-        assert _try(c, _user(world, "throttle-addr"), PASSWORD).status_code == 429
+        r = _try(c, _user(world, "throttle-addr"), PASSWORD)
+        assert r.status_code == 429 and int(r.headers["Retry-After"]) > 60
     with browser(app) as c:
         assert _try(c, "throttle-addr", PASSWORD).status_code == 303
+
+
+def test_an_administrator_unlocks_an_address(app, world, capsys):
+    from fastapi.testclient import TestClient
+
+    from chiso.cli import main
+
+    address = "10.99.0.7"
+    with TestClient(app, raise_server_exceptions=False, follow_redirects=False, client=(address, 1)) as c:
+        for i in range(20):
+            assert _try(c, f"nobody-{i}", "wrong-password").status_code == 401
+        assert _try(c, _user(world, "throttle-unlock"), PASSWORD).status_code == 429
+        assert main(["users", "unlock", "--address", address]) == 0
+        assert _try(c, "throttle-unlock", PASSWORD).status_code == 303
+    capsys.readouterr()
+    assert main(["users", "unlock"]) != 0
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
 
 
 def test_logout_and_logout_everywhere(app, world):

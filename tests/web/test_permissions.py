@@ -171,3 +171,88 @@ def test_logout_route(app):
         r = c.post("/logout", data={"csrf": token})
         assert r.status_code == 303 and r.headers["location"] == "/login"
         assert c.get("/account").status_code == 303
+
+
+# --------------------------------------------------------------------------- scoped tokens as actors
+
+#: API routes that are open to everyone or describe the API: no token scope applies.
+_OPEN_API = ("/api/v1/public", "/api/v1/openapi")
+#: Managing tokens needs the ``admin`` scope when a token is limited at all.
+_TOKEN_ROUTES = ("/api/v1/tokens",)
+#: Any valid token may ask whom it acts for and with which scopes.
+_WHO_AM_I = "/api/v1/me"
+
+
+def _api_entries() -> list[Entry]:
+    return [e for e in ENTRIES if not e.skip and e.path.startswith("/api/v1/") and not e.path.startswith(_OPEN_API)]
+
+
+@pytest.fixture(scope="module")
+def scoped(app, world):
+    """Two limited tokens: the administrator's for uploads only, editor A's for reading only."""
+    from fastapi.testclient import TestClient
+
+    from chiso import db
+    from chiso.auth import service as auth
+
+    with db.transaction(world.engine) as session:
+        upload, _row = auth.create_token(session, user="admin", scopes=["dossiers:write"], name="matrix-upload")
+    with TestClient(app, raise_server_exceptions=False, follow_redirects=False, client=("10.77.0.20", 1)) as c:
+        yield c, {"admin_upload": upload, "editor_a_read": world.tokens["editor_a_read"]}
+
+
+def _call_with_token(actors: Actors, client, secret: str, e: Entry):
+    return client.request(e.method, actors.fill(e.url), headers={**e.headers, "Authorization": f"Bearer {secret}"},
+                          json=actors.fill(e.json) if e.json is not None else None,
+                          data=actors.fill(e.form) if e.form else None, files=e.files or None, content=e.content)
+
+
+def test_a_token_limited_to_uploads_does_nothing_else(actors, scoped):
+    """The administrator's upload token reads nothing, changes nothing but dossiers, and
+    neither lists nor revokes anyone's tokens (the attack of issue 18: it did both)."""
+    client, secrets = scoped
+    problems = []
+    for e in _api_entries():
+        r = _call_with_token(actors, client, secrets["admin_upload"], e)
+        wanted = e.expect[3] if (e.path == "/api/v1/dossiers" and e.method == "POST") or e.path == _WHO_AM_I else 403
+        if not _ok(r.status_code, wanted):
+            problems.append(f"{e.method} {actors.fill(e.url)} → {r.status_code}, expected {wanted}: {r.text[:200]}")
+    assert not problems, "\n".join(problems)
+
+
+def test_a_read_only_token_reads_as_its_account_and_writes_nothing(actors, scoped):
+    client, secrets = scoped
+    problems = []
+    for e in _api_entries():
+        r = _call_with_token(actors, client, secrets["editor_a_read"], e)
+        as_account = e.expect[2]
+        if e.method == "GET" and not e.path.startswith(_TOKEN_ROUTES):
+            wanted = as_account
+        elif _ok(404, as_account) or _ok(403, as_account):
+            wanted = as_account
+        else:
+            wanted = 403
+        if not _ok(r.status_code, wanted):
+            problems.append(f"{e.method} {actors.fill(e.url)} → {r.status_code}, expected {wanted}: {r.text[:200]}")
+    assert not problems, "\n".join(problems)
+
+
+def test_a_limited_token_may_not_list_or_revoke_tokens(actors, scoped, world):
+    from chiso import db
+    from chiso.auth import service as auth
+
+    client, secrets = scoped
+    with db.transaction(world.engine) as session:
+        _secret, victim = auth.create_token(session, user="editor_b", name="matrix-victim-token")
+        victim_id = victim.id
+    headers = {"Authorization": f"Bearer {secrets['admin_upload']}"}
+    r = client.get("/api/v1/tokens", headers=headers)
+    assert r.status_code == 403 and "matrix-victim-token" not in r.text
+    message = r.json()["error"]["message"]
+    assert message and "\n" not in message
+    assert client.delete(f"/api/v1/tokens/{victim_id}", headers=headers).status_code == 403
+    with db.transaction(world.engine) as session:
+        assert [t for t in auth.list_tokens(session, user="editor_b") if t["id"] == victim_id][0]["revoked"] is False
+    # The same administrator's full token still manages them.
+    full = {"Authorization": f"Bearer {world.tokens['admin']}"}
+    assert client.get("/api/v1/tokens", headers=full).status_code == 200

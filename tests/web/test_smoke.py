@@ -3,10 +3,19 @@
 from tests.web.conftest import UNIT_A, UNIT_B, bearer, dossier, login
 
 
-def test_health_names_version_and_storage(client, world):
+def test_health_tells_the_public_only_the_status(client, world):
+    """Issue 18: without a login, /healthz showed the database user, host, name and path."""
     r = client.get("/healthz")
-    assert r.status_code == 200
-    body = r.json()
+    assert r.status_code == 200 and r.json() == {"status": "ok"}
+    for secret in (world.engine.url.username, world.engine.url.host, world.engine.url.database, str(world.data_dir)):
+        if secret:
+            assert secret not in r.text
+    for name in ("editor_a", "steering"):
+        assert client.get("/healthz", headers=bearer(world, name)).json() == {"status": "ok"}
+
+
+def test_health_names_version_and_storage_to_an_administrator(client, world):
+    body = client.get("/healthz", headers=bearer(world, "admin")).json()
     assert body["status"] == "ok" and body["version"]
     assert body["storage"]["database"] == world.engine.dialect.name
 

@@ -123,6 +123,21 @@ def test_the_database_itself_refuses_to_change_the_audit_log(world):
         assert conn.execute(text("select count(*) from audit_log where id = :i"), {"i": first}).scalar() == 1
 
 
+def test_truncate_cannot_empty_the_append_only_logs(world):
+    """Issue 18: on PostgreSQL TRUNCATE fires no row trigger, so it emptied the audit log.
+    SQLite has no TRUNCATE: its way to empty a table, a DELETE without WHERE, is refused."""
+    empty = "truncate {} cascade" if world.engine.dialect.name == "postgresql" else "delete from {}"
+    with world.engine.connect() as conn:
+        before = conn.execute(text("select count(*) from audit_log")).scalar()
+    assert before
+    for table in ("audit_log", "assessment_events"):
+        with pytest.raises(Exception, match="append-only"):
+            with world.engine.begin() as conn:
+                conn.execute(text(empty.format(table)))
+    with world.engine.connect() as conn:
+        assert conn.execute(text("select count(*) from audit_log")).scalar() >= before
+
+
 def test_the_orm_refuses_too(world):
     from chiso import db
     from chiso.audit.models import AuditEntry

@@ -196,3 +196,25 @@ def test_a_spreadsheet_bomb_or_ten_thousand_columns_are_refused_as_too_large(cli
                     headers={**bearer(world, "admin"), "content-type": "text/csv", "accept-language": "en"})
     assert r.status_code == 413 and "max_columns" in r.json()["error"]["message"], r.text
     assert world.store.version("dossiers") == before
+
+
+NESTED = b"[" * 100_000 + b"]" * 100_000
+NESTED_OBJECT = b'[{"dossier_id": ' + b'{"a": ' * 50_000 + b"1" + b"}" * 50_000 + b"}]"
+
+
+@pytest.mark.parametrize("method,path,content_type,body", [
+    ("POST", "/api/v1/dossiers?source=nested", "application/json", NESTED),
+    ("POST", "/api/v1/dossiers?source=nested", "application/json", NESTED_OBJECT),
+    ("POST", "/api/v1/dossiers?source=nested", "application/x-ndjson", NESTED_OBJECT[1:-1] + b"\n"),
+    ("PUT", "/api/v1/targets/values", "application/json", NESTED),
+    ("PUT", f"/api/v1/assessments/rounds/{ROUND}/units/{UNIT_A}/values", "application/json", NESTED_OBJECT[1:-1]),
+], ids=["array", "object", "ndjson", "targets", "assessments"])
+def test_deeply_nested_json_is_refused_clearly_not_a_server_error(client, world, method, path, content_type, body):
+    """Issue 18: a deeply nested body ended in RecursionError and a 500."""
+    before = world.store.version("dossiers")
+    headers = {**bearer(world, "editor_a"), "accept-language": "en", "content-type": content_type}
+    r = client.request(method, path, content=body, headers=headers)
+    assert r.status_code in (400, 422), r.text[:300]
+    message = r.json()["error"]["message"]
+    assert message and "\n" not in message
+    assert world.store.version("dossiers") == before

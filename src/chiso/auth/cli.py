@@ -96,6 +96,18 @@ def activate_cmd(name: str) -> None:
     _set_active(name, True)
 
 
+@users.command("unlock")
+@click.argument("name", required=False)
+@click.option("--address", help="Also let this address try again (after too many failed logins from it).")
+def unlock_cmd(name: str | None, address: str | None) -> None:
+    """Let an account (from every address) or an address log in again now, without waiting."""
+    if not name and not address:
+        raise ChisoError(_("Say which account or address to unlock."))
+    with db.transaction(engine_ready()) as session:
+        service.unlock(session, name=name, address=address)
+    click.echo(_("Unlocked: {what}.").format(what=", ".join(w for w in (name, address) if w)))
+
+
 @click.group()
 def tokens() -> None:
     """API tokens: shown once, stored hashed, revocable."""

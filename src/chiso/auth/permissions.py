@@ -53,7 +53,7 @@ ACTION_DOCS: dict[str, str] = {
     "targets:write": "enter manual indicator values for units in scope",
     "appraise": "appraise the rounds and units one is assigned to (administrators: any)",
     "manage": "province-wide only: approve, publish and reopen rounds, cancel tasks",
-    "admin": "province-wide only: accounts and everyone's tokens",
+    "admin": "province-wide only: accounts and everyone's tokens; a token limited to other scopes manages no tokens, not even its own",
 }
 
 

@@ -12,11 +12,12 @@ from typing import Any, Iterable
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import column, func, select, table, update
+from sqlalchemy import and_, column, func, or_, select, table, update
 from sqlalchemy.orm import Session
 
 from chiso import settings
 from chiso.audit import service as audit
+from chiso.audit.models import AuditEntry
 from chiso.auth.models import ApiToken, LoginAttempt, User, WebSession
 from chiso.auth.permissions import PUBLIC, ROLES, TOKEN_SCOPES, Actor, Forbidden, scope_units
 from chiso.errors import ChisoError, NotFound
@@ -158,28 +159,81 @@ def _verify(hash_: str, password: str) -> bool:
 # --------------------------------------------------------------------------- logins
 
 
-def _recent_failures(session: Session, *, name: str | None = None, address: str | None = None) -> tuple[int, datetime | None]:
-    since = _now() - timedelta(minutes=int(settings.get("login_lock_minutes")))
-    q = select(func.count(), func.min(LoginAttempt.at)).where(LoginAttempt.at >= since, LoginAttempt.ok.is_(False))
-    if name is not None:
-        q = q.where(LoginAttempt.name == name)
-    if address is not None:
-        q = q.where(LoginAttempt.address == address)
-    n, first = session.execute(q).one()
-    return n, _aware(first)
+def _last_reset(session: Session, *, name: str | None, address: str | None) -> datetime | None:
+    """When an administrator last unlocked this account or address (``login.unlock`` in the
+    audit trail, which keeps every failed attempt: unlocking deletes nothing)."""
+    which = []
+    if name:
+        which.append(and_(AuditEntry.object_type == "user", AuditEntry.object_key == name))
+    if address:
+        which.append(and_(AuditEntry.object_type == "address", AuditEntry.object_key == address))
+    if not which:
+        return None
+    return _aware(session.scalar(select(func.max(AuditEntry.at)).where(AuditEntry.action == "login.unlock",
+                                                                       or_(*which))))
+
+
+def _failures(session: Session, *where, since: datetime) -> tuple[int, datetime | None, datetime | None]:
+    """Failed attempts matching ``where`` since ``since``: how many, the first and the last."""
+    n, first, last = session.execute(
+        select(func.count(), func.min(LoginAttempt.at), func.max(LoginAttempt.at))
+        .where(LoginAttempt.at > since, LoginAttempt.ok.is_(False), *where)
+    ).one()
+    return n, _aware(first), _aware(last)
+
+
+def _throttled(wait: float) -> Throttled:
+    seconds = max(1, int(-(-wait // 1)))
+    if seconds < 60:
+        message = _("Too many failed logins. Try again in {seconds} seconds.").format(seconds=seconds)
+    else:
+        message = _("Too many failed logins. Try again in {minutes} minutes.").format(minutes=round(seconds / 60))
+    return Throttled(message, retry_after=seconds)
 
 
 def _check_throttle(session: Session, name: str, address: str | None) -> None:
-    limit = int(settings.get("login_max_failures"))
+    """Slow down guessing without handing anyone a way to lock the owner out.
+
+    One account from one address: after ``login_max_failures`` failures each further attempt
+    waits ``login_delay_seconds``, doubled per failure, up to the lock time; a successful
+    login from that address starts again. One address, any accounts: after
+    ``login_address_max_failures`` failures that address is refused for the lock time. No
+    count is kept for an account across addresses, so failures from elsewhere never stop
+    the owner."""
+    now = _now()
     lock = timedelta(minutes=int(settings.get("login_lock_minutes")))
-    for n, first, cap in (
-        (*_recent_failures(session, name=name), limit),
-        (*(_recent_failures(session, address=address) if address else (0, None)), limit * 4),
-    ):
-        if n >= cap:
-            wait = max(1, int(((first or _now()) + lock - _now()).total_seconds()))
-            raise Throttled(_("Too many failed logins. Try again in {minutes} minutes.").format(
-                minutes=max(1, round(wait / 60))), retry_after=wait)
+    window = now - lock
+    reset = _last_reset(session, name=None, address=address)
+    if address:
+        since = max(window, reset or window)
+        n, first, _last = _failures(session, LoginAttempt.address == address, since=since)
+        if n >= int(settings.get("login_address_max_failures")):
+            raise _throttled(((first or now) + lock - now).total_seconds())
+    pair_reset = _last_reset(session, name=name, address=address)
+    pair = (LoginAttempt.name == name,
+            LoginAttempt.address.is_(None) if address is None else LoginAttempt.address == address)
+    last_ok = session.scalar(select(func.max(LoginAttempt.at)).where(*pair, LoginAttempt.ok.is_(True)))
+    since = max([window] + [t for t in (pair_reset, _aware(last_ok)) if t is not None])
+    n, _first, last = _failures(session, *pair, since=since)
+    free = int(settings.get("login_max_failures"))
+    if n >= free and last is not None:
+        delay = min(float(settings.get("login_delay_seconds")) * 2 ** (n - free), lock.total_seconds())
+        wait = (last + timedelta(seconds=delay) - now).total_seconds()
+        if wait > 0:
+            raise _throttled(wait)
+
+
+def unlock(session: Session, *, name: str | None = None, address: str | None = None,
+           by: Actor | None = None) -> None:
+    """Let an account or an address try again now. The failed attempts stay on record."""
+    if not name and not address:
+        raise ChisoError(_("Say which account or address to unlock."))
+    if name:
+        user = get_user(session, name)
+        audit.record(session, actor=by, action="login.unlock", object_type="user", object_key=user.name,
+                     unit_id=user.unit_id)
+    if address:
+        audit.record(session, actor=by, action="login.unlock", object_type="address", object_key=address)
 
 
 def authenticate(session: Session, *, name: str, password: str, address: str | None = None) -> User:
@@ -274,7 +328,16 @@ def token_json(row: ApiToken) -> dict[str, Any]:
     }
 
 
-def list_tokens(session: Session, *, user: str | None = None) -> list[dict[str, Any]]:
+def _require_token_management(by: Actor | None) -> None:
+    """A token limited to some scopes manages no tokens unless ``admin`` is one of them:
+    a leaked upload token must not be able to list everyone's tokens or revoke them."""
+    if by is not None and by.token_scopes is not None and "admin" not in by.token_scopes:
+        raise Forbidden(_("This token is limited to {scopes}: it may not manage tokens.").format(
+            scopes=", ".join(sorted(by.token_scopes))))
+
+
+def list_tokens(session: Session, *, user: str | None = None, by: Actor | None = None) -> list[dict[str, Any]]:
+    _require_token_management(by)
     q = select(ApiToken).order_by(ApiToken.id)
     if user:
         q = q.where(ApiToken.user_id == get_user(session, user).id)
@@ -282,6 +345,7 @@ def list_tokens(session: Session, *, user: str | None = None) -> list[dict[str, 
 
 
 def revoke_token(session: Session, *, token_id: int, by: Actor | None = None) -> ApiToken:
+    _require_token_management(by)
     row = session.get(ApiToken, token_id)
     if row is None or (by is not None and by.role != "admin" and row.user_id != by.user_id):
         raise NotFound(_("Unknown token {id}.").format(id=token_id))

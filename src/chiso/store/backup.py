@@ -366,7 +366,8 @@ def backup(engine: Engine, out: Path | str) -> dict[str, Any]:
         "tables": {}, "files": {},
     }
     try:
-        work.mkdir()
+        work.mkdir(mode=db.PRIVATE_FOLDER)
+        db.private_file(temp)  # a backup holds every password hash and dossier of the store
         with tarfile.open(temp, "w", format=tarfile.PAX_FORMAT, copybufsize=_COPY_BUFFER) as tar:
             listed: dict[str, Any] = {}
 

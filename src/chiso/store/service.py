@@ -137,7 +137,7 @@ def _read_marker(folder: Path) -> dict | None:
 
 def write_marker(folder: Path, engine: Engine, ident: Identity) -> None:
     """Name the store ``ident`` in ``folder`` (made if missing), atomically."""
-    folder.mkdir(parents=True, exist_ok=True)
+    db.private_folder(folder)
     body = {"store_id": ident.store_id, "database": db.describe(engine),
             "created_at": ident.created_at.isoformat() if ident.created_at else None,
             "about": "The records of one chiso store. Keep this folder with its database; never share it."}

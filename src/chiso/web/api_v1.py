@@ -205,7 +205,7 @@ def read_audit(action: str | None = Query(None, max_length=64), actor_name: str 
 
 @router.get("/tokens", tags=["accounts"], summary="One's API tokens (all of them for an administrator)")
 def tokens(actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db, scope="function")) -> list[dict[str, Any]]:
-    return auth.list_tokens(session, user=None if actor.role == "admin" else actor.name)
+    return auth.list_tokens(session, user=None if actor.may("admin") else actor.name, by=actor)
 
 
 @router.delete("/tokens/{token_id}", tags=["accounts"], summary="Revoke a token")

@@ -8,7 +8,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from chiso import __version__, db
-from chiso.http.deps import check_csrf
+from chiso.auth.permissions import Actor, can
+from chiso.http.deps import check_csrf, get_actor
 from chiso.web import errors
 from chiso.web.cache import ResultCache
 from chiso.web.security import Guard
@@ -33,10 +34,15 @@ def create_app(*, engine: Engine | None = None, store=None, events_interval: flo
     app.state.results = ResultCache()
     errors.install(app)
 
-    @app.get("/healthz", tags=["health"], summary="Liveness, version and the storage in use")
-    def healthz(request: Request) -> dict:
+    @app.get("/healthz", tags=["health"],
+             summary="Liveness; for an administrator also the version and the storage in use")
+    def healthz(request: Request, actor: Actor = Depends(get_actor)) -> dict:
         with engine.connect() as conn:  # the store answers, or this fails with 500
             conn.execute(text("select 1"))
+        if not can(actor, "admin"):
+            # A monitor needs only the status; the database user, host and data path would
+            # tell an outsider where to aim.
+            return {"status": "ok"}
         return {
             "status": "ok",
             "version": __version__,

@@ -91,6 +91,13 @@ def install(app: FastAPI) -> None:
         return error_response(request, 400, "invalid", _(
             "The request holds a value that cannot be stored (a control character, or a number out of range)."))
 
+    @app.exception_handler(RecursionError)
+    async def too_deep(request: Request, exc: RecursionError):
+        # Python's JSON reader recurses once per level: a body of 100,000 "[" exhausts the
+        # stack wherever it is parsed. The client's input, answered as such, whichever route.
+        log.info("body nested too deeply on %s %s", request.method, request.url.path)
+        return error_response(request, 400, "invalid", _("The request is nested too deeply to be read."))
+
     @app.exception_handler(Exception)
     async def internal(request: Request, exc: Exception):
         # Answered by the outermost middleware, outside the Guard: add its headers here.

@@ -50,7 +50,9 @@ def login(request: Request, name: str = Form("", max_length=64), password: str =
     try:
         user = auth.authenticate(session, name=name, password=password, address=address)
     except auth.Throttled as exc:
-        return render(request, "login.html", status_code=429, next=safe_next(next), error=str(exc), name=name)
+        throttled = render(request, "login.html", status_code=429, next=safe_next(next), error=str(exc), name=name)
+        throttled.headers["Retry-After"] = str(exc.retry_after)
+        return throttled
     except ChisoError as exc:
         # Answered, not raised: the transaction commits and the failed attempt is kept.
         return render(request, "login.html", status_code=401, next=safe_next(next), error=str(exc), name=name)
