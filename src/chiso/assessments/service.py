@@ -37,7 +37,7 @@ from chiso.i18n import _
 from chiso.methods import loader
 from chiso.methods.model import Node, TreeMethod
 from chiso.scoring import tree as engine
-from chiso.scoring.ranking import competition_rank
+from chiso.scoring.ranking import competition_rank, podium
 from chiso.units import service as units
 from chiso.units.models import Unit
 from chiso.audit import service as audit
@@ -540,18 +540,10 @@ def _diff(a: float | None, b: float | None) -> float | None:
 
 
 def announcement(rows: list[dict]) -> list[dict]:
-    """Per group: the 1st, 2nd, 3rd and last (several where tied), then the full table."""
+    """Per group: the 1st, 2nd, 3rd and last (several where tied; the rule is
+    :func:`chiso.scoring.ranking.podium`), then the full table."""
     out = []
     for group in sorted({r["group"] for r in rows}):
         table = [r for r in rows if r["group"] == group]
-        ranked = [r for r in table if r["rank"] is not None]
-        last_rank = max((r["rank"] for r in ranked), default=None)
-        out.append({
-            "group": group,
-            "first": [r["unit"] for r in ranked if r["rank"] == 1],
-            "second": [r["unit"] for r in ranked if r["rank"] == 2],
-            "third": [r["unit"] for r in ranked if r["rank"] == 3],
-            "last": [r["unit"] for r in ranked if r["rank"] == last_rank] if last_rank else [],
-            "table": table,
-        })
+        out.append({"group": group, **podium({r["unit"]: r["rank"] for r in table}), "table": table})
     return out

@@ -26,6 +26,7 @@ from chiso.errors import ChisoError, NotFound
 from chiso.i18n import _, current_language
 from chiso.periods import Period
 from chiso.reports import charts
+from chiso.scoring.ranking import podium
 from chiso.reports.document import (
     Bullets, Column, Document, Header, Heading, Image, PageBreak, Paragraph, Signature, Table, Title, fmt_number,
     language,
@@ -177,12 +178,10 @@ class Cohort:
     name: str
     rows: list[Ranked]
 
-    def at(self, rank: int) -> list[Ranked]:
-        return [r for r in self.rows if r.rank == rank]
-
-    def last(self) -> list[Ranked]:
-        ranked = [r.rank for r in self.rows if r.rank is not None]
-        return self.at(max(ranked)) if len(ranked) > 3 else []
+    def named(self) -> dict[str, list[Ranked]]:
+        """First, second, third and last (:func:`chiso.scoring.ranking.podium`)."""
+        found = podium({i: r.rank for i, r in enumerate(self.rows)})
+        return {place: [self.rows[i] for i in keys] for place, keys in found.items()}
 
 
 @dataclass
@@ -325,12 +324,10 @@ def _who(rows: list[Ranked], decimals: int) -> str:
 
 def _announce(c: Cohort, decimals: int) -> str:
     parts = []
-    for rank, label in ((1, _("first")), (2, _("second")), (3, _("third"))):
-        rows = c.at(rank)
-        if rows:
-            parts.append(_("{position}: {units}").format(position=label, units=_who(rows, decimals)))
-    if c.last():
-        parts.append(_("{position}: {units}").format(position=_("last"), units=_who(c.last(), decimals)))
+    named = c.named()
+    for place, label in (("first", _("first")), ("second", _("second")), ("third", _("third")), ("last", _("last"))):
+        if named[place]:
+            parts.append(_("{position}: {units}").format(position=label, units=_who(named[place], decimals)))
     if not parts:
         return _("No unit of this group is ranked.")
     text = "; ".join(parts) + "."
@@ -423,8 +420,8 @@ def build_ranking(session: Session, store, *, index: str | None = None, period: 
                         previous=ranking.previous_when), italic=True, align="left"))
                     doc.add(Bullets(losses or [_("none")]))
         doc.add(Heading(next(sections), _("Commendation and requests")))
-        firsts = [r.name for c in ranking.cohorts for r in c.at(1)]
-        lasts = [r.name for c in ranking.cohorts for r in c.last()]
+        firsts = [r.name for c in ranking.cohorts for r in c.named()["first"]]
+        lasts = [r.name for c in ranking.cohorts for r in c.named()["last"]]
         if firsts:
             doc.add(Paragraph(_("The Steering Committee commends {units} for leading their groups.").format(
                 units=_names(firsts))))
