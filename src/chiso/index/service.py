@@ -33,6 +33,7 @@ from chiso.errors import ChisoError, NotFound
 from chiso.i18n import _
 from chiso.index import compute
 from chiso.methods import loader
+from chiso.methods.bands import band_name
 from chiso.methods.model import Method
 from chiso.periods import Period
 from chiso.scoring.ranking import changes, competition_rank
@@ -123,7 +124,7 @@ def _cache_key(store, method: Method, versions: dict[str, int] | None = None) ->
     definition (its file's bytes) and the versions of the three record types. The key of
     an earlier version (``--as-of``) is the key the counts had when it was current, so
     either kind of reader can use what the other built."""
-    versions = versions or {kind: store.version(kind) for kind in KINDS}
+    versions = versions or store.kind_versions()
     digest = hashlib.sha256()
     digest.update(COUNTS_FORMAT)
     digest.update(Path(method.path).read_bytes() if method.path else method.id.encode())
@@ -251,7 +252,7 @@ def counting_connection(store, method: Method, *, at_version: int | None = None)
         con.execute("SET memory_limit = ?", [settings.get("duckdb_memory_limit")])
         compute.prepare(con)
         folder = Path(store.root) / "cache"
-        versions = {kind: store.version(kind) for kind in KINDS}
+        versions = store.kind_versions()
         earlier = False
         if at_version is not None:
             wanted = store.kind_versions(at_version)
@@ -428,7 +429,7 @@ def _row(method: Method, period: Period, s: Scored, rank, prev_rank, moved, befo
         "total": score.total,
         "max_total": score.max_total,
         "band": score.band,
-        "band_name": _band_name(method, score.band),
+        "band_name": band_name(method.bands, score.band),
         "rank": rank,
         "previous_total": before.score.total,
         "previous_rank": prev_rank,
@@ -445,15 +446,6 @@ def _row(method: Method, period: Period, s: Scored, rank, prev_rank, moved, befo
             for i in score.indicators.values()
         },
     }
-
-
-def _band_name(method: Method, band: str | None) -> str | None:
-    from chiso.i18n import current_language
-
-    for b in method.bands:
-        if b.id == band:
-            return b.name if current_language() == "vi" else b.name_en
-    return None
 
 
 def explain(
@@ -499,10 +491,12 @@ def _record_ids(con, method: Method, ind, period: Period, members: Sequence[str]
     is not a set of records, its value over them: their number, or the sum of a summed
     measure)} over the views of ``con``; a running period's open records judged on
     ``today`` (see :func:`chiso.index.compute.judged_until`)."""
+    from chiso.index.explain import listable
+
     out = {}
     for side, measure in (("numerator", ind.numerator), ("denominator", ind.denominator)):
         m = method.measures[measure]
-        if m.basis in ("procedure", "derived") or m.distinct:
+        if not listable(method, measure):
             out[side] = (measure, None, None)  # not a set of records; the counts say it
             continue
         sql, params = compute.explain_sql(method, measure, period, today=today)

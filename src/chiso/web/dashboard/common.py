@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from chiso.errors import NotFound
 from chiso.i18n import _, current_language
+from chiso.methods.bands import band_name
 from chiso.periods import Period, PeriodError, parse_period, period_for
 from chiso.web import cache
 
@@ -221,7 +222,7 @@ def store_stamp(app) -> tuple:
     """The store's versions, and the day: a running period's open dossiers are judged as of
     today, so what was computed yesterday is not served today."""
     store = app.state.store
-    return (*(store.version(k) for k in ("dossiers", "procedures", "feedback")), today())
+    return (*store.kind_versions().values(), today())
 
 
 def table_stamp(session: Session, *models) -> tuple:
@@ -245,9 +246,9 @@ def cached(app, session: Session, name: str, parts: tuple, compute: Callable[[],
     return app.state.results.get(key, compute)
 
 
-def _band_names() -> dict[str, str]:
-    en = current_language() == "en"
-    return {b.id: (b.name_en if en else b.name) for b in method().bands}
+def _band_names() -> dict[str, str | None]:
+    bands = method().bands
+    return {b.id: band_name(bands, b.id) for b in bands}
 
 
 def index_rows(app, session: Session, period: Period, group: str | None = None) -> list[dict]:
