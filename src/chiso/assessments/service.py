@@ -500,6 +500,18 @@ def previous_round(session: Session, rnd: AssessmentRound) -> AssessmentRound | 
     )
 
 
+def latest_rounds_of(session: Session, *, unit_code: str) -> list[tuple[AssessmentRound, str]]:
+    """The latest round of each method family the unit is in, with its group there, by
+    round code (what a unit's scorecard shows beside the 766 index)."""
+    unit = units.get(session, unit_code)
+    found: dict[str, tuple[AssessmentRound, str]] = {}
+    q = (select(AssessmentRound, Assessment.group_code).join(Assessment, Assessment.round_id == AssessmentRound.id)
+         .where(Assessment.unit_id == unit.id).order_by(AssessmentRound.year, AssessmentRound.id))
+    for rnd, group in session.execute(q):
+        found[rnd.method_family] = (rnd, group)
+    return sorted(found.values(), key=lambda x: x[0].code)
+
+
 def results(session: Session, *, round_code: str, group: str | None = None) -> list[dict]:
     """Per unit: points and value at every node, total, band, rank in its group, and change
     against the previous round of the same family. Sorted by group, then rank."""

@@ -109,6 +109,30 @@ def targets(session: Session, period: Period, *, province: str | None = None) ->
     return result
 
 
+def overdue(session: Session, store, period: Period, *, at: datetime) -> dict[str, tuple[int, Any]]:
+    """Dossiers open and past their due time at ``at`` (local time), counted for the units
+    scored in ``period`` (a former unit's dossiers count for the unit that replaced it; the
+    province is not one of them): {unit: (count, oldest due time)}."""
+    owner: dict[str, str] = {}
+    for t in targets(session, period):
+        if t.level != "province":
+            for m in t.members:
+                owner.setdefault(m, t.code)
+    con = store.connect()
+    try:
+        found = con.execute(
+            "SELECT unit_code, count(*), min(due_at) FROM dossiers WHERE received_at <= ? AND due_at < ? "
+            "AND (finished_at IS NULL OR finished_at > ?) GROUP BY unit_code", [at, at, at]).fetchall()
+    finally:
+        con.close()
+    out: dict[str, tuple[int, Any]] = {}
+    for unit_code, n, oldest in found:
+        code = owner.get(unit_code, unit_code)
+        count, first = out.get(code, (0, None))
+        out[code] = (count + n, oldest if first is None or oldest < first else first)
+    return out
+
+
 KINDS = ("dossiers", "procedures", "feedback")
 #: How many dossier imports back the counts of an earlier version are brought forward from.
 INCREMENTAL_DEPTH = 50

@@ -17,6 +17,7 @@ from chiso.errors import NotFound
 from chiso.i18n import _
 from chiso.index.explain import ONLY, listable
 from chiso.periods import Period
+from chiso.reports.render import MEDIA_TYPES
 from chiso.web.dashboard import common
 from chiso.web.dashboard.page import fragments, page
 from chiso.web.deps import get_db, get_user_actor
@@ -229,5 +230,4 @@ def export(data: dict, fmt: str, stem: str, end: date, now: datetime | None = No
         ws.append(line)
     out = io.BytesIO()
     wb.save(out)
-    return Response(out.getvalue(), headers=disposition,
-                    media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return Response(out.getvalue(), headers=disposition, media_type=MEDIA_TYPES["xlsx"])
