@@ -51,6 +51,28 @@ class Scored:
     counts: dict[str, float]
 
 
+def has_records(method: Method, scored: Scored | None) -> bool:
+    """Whether the unit received dossiers in the period (a count of a ``dossier_received``
+    measure is not zero): a period before the store's first dossier has only catalogue
+    measures, and its score is not worth drawing on a trend."""
+    if scored is None:
+        return False
+    received = [k for k, m in method.measures.items() if m.basis == "dossier_received"]
+    return not received or any(scored.counts.get(k) for k in received)
+
+
+def on_time_indicator(method: Method) -> str | None:
+    """The indicator that says how many dossiers were settled on time (766: 2.1), which
+    the overview and ``chiso demo`` rank units by: of the indicators over the dossiers
+    being settled (a ``dossier_settlement`` denominator) whose numerator judges them on time
+    (an ``on_time`` rule), the one worth most points, the first in the definition on a tie.
+    None for a method without one."""
+    found = [i for i in method.indicators
+             if method.measures[i.denominator].basis == "dossier_settlement"
+             and method.measures[i.numerator].on_time_finished is not None]
+    return max(found, key=lambda i: i.max).id if found else None
+
+
 def local_now(now: datetime | None = None) -> datetime:
     """``now`` (default: the current time) as the store's wall-clock time: naive, in the
     ``timezone`` setting, as dossier timestamps are kept. A naive ``now`` is taken as

@@ -93,10 +93,8 @@ def _ranking_766(session: Session, store, *, period: Period, groups: Sequence[st
     _tg, scored = service.compute_scores(session, store, period, method=method, extra_periods=series)
     prov_code = units.home_province(session)
     # A period before the first dossier has only catalogue measures: no point on the trend.
-    dossier_measures = [k for k, m in method.measures.items() if m.basis.startswith("dossier")]
-
     def has_data(s) -> bool:
-        return s is not None and any(s.counts.get(m) for m in dossier_measures)
+        return service.has_records(method, s)
 
     now, before = scored[period.code].get(prov_code), scored[period.previous().code].get(prov_code)
     if now is not None:

@@ -284,18 +284,13 @@ def totals_over(app, session: Session, periods: list[Period]) -> dict[str, dict[
         out: dict[str, dict[str, dict]] = {}
         for code, by_unit in scored.items():
             # A period before the store's first dossier has no score worth drawing.
-            out[code] = {u: {"total": s.score.total if _has_records(s) else None, "band": s.score.band,
+            out[code] = {u: {"total": s.score.total if service.has_records(method, s) else None, "band": s.score.band,
                              "rates": {i.id: i.rate for i in s.score.indicators.values()},
                              "points": {i.id: i.points for i in s.score.indicators.values()}}
                          for u, s in by_unit.items()}
         return out
 
     return cached(app, session, "totals-over", tuple(p.code for p in periods), compute)
-
-
-def _has_records(scored) -> bool:
-    ind = scored.score.indicators.get("1.4") or scored.score.indicators.get("2.1")
-    return ind is None or bool(ind.denominator)
 
 
 def method():
