@@ -56,6 +56,23 @@ def _indicator(method: Method, indicator: str):
         raise NotFound(_("Unknown indicator {id} in method {method}.").format(id=indicator, method=method.id)) from None
 
 
+def _sides(method: Method, ind, period: Period, today) -> tuple[str, str | None, dict, bool] | None:
+    """(the listed side's SQL, the numerator's SQL when it is listed beside it, their
+    parameters, whether the listed side is the denominator); None when neither side of the
+    indicator is made of records. The denominator is listed when it can be, each record
+    flagged by whether the numerator counts it (when both count the same kind of record);
+    else the numerator's records, all counted."""
+    num_ok, den_ok = listable(method, ind.numerator), listable(method, ind.denominator)
+    if not (num_ok or den_ok):
+        return None
+    side = ind.denominator if den_ok else ind.numerator
+    side_sql, params = compute.explain_sql(method, side, period, today=today)
+    if num_ok and den_ok and method.measures[ind.numerator].basis == method.measures[side].basis:
+        num_sql, params_num = compute.explain_sql(method, ind.numerator, period, today=today)
+        return side_sql, num_sql, {**params_num, **params}, den_ok
+    return side_sql, None, params, den_ok
+
+
 def query(session: Session, period: Period, *, unit: str, indicator: str, method_id: str | None = None,
           now: datetime | None = None, targets: Sequence[compute.Target] | None = None) -> dict[str, Any]:
     """How to list the records behind one indicator of one unit: the ids of the
@@ -66,23 +83,20 @@ def query(session: Session, period: Period, *, unit: str, indicator: str, method
     method = service.method_for(method_id)
     ind = _indicator(method, indicator)
     tgt = _target(session, period, unit, targets)
-    num_ok, den_ok = listable(method, ind.numerator), listable(method, ind.denominator)
     out: dict[str, Any] = {"indicator": ind, "members": list(tgt.members), "level": tgt.level, "sql": None,
                            "params": None, "table": None, "key": None}
-    if not (num_ok or den_ok):
-        return out
-    side = ind.denominator if den_ok else ind.numerator
     today = service.local_now(now).date()  # a running period's open dossiers are judged now, as the index does
-    side_sql, params = compute.explain_sql(method, side, period, today=today)
-    if num_ok and den_ok and method.measures[ind.numerator].basis == method.measures[side].basis:
-        num_sql, params_num = compute.explain_sql(method, ind.numerator, period, today=today)
-        params = {**params_num, **params}
+    sides = _sides(method, ind, period, today)
+    if sides is None:
+        return out
+    side_sql, num_sql, params, den_ok = sides
+    if num_sql is not None:
         out["sql"] = (f"SELECT d.id, (n.id IS NOT NULL) AS counted FROM ({side_sql}) d "
                       f"LEFT JOIN (SELECT DISTINCT id FROM ({num_sql})) n ON n.id = d.id")
     else:
         out["sql"] = f"SELECT d.id, {'NULL::BOOLEAN' if den_ok else 'TRUE'} AS counted FROM ({side_sql}) d"
     out["params"] = {**params, "units": list(tgt.members)}
-    feedback = method.measures[side].basis == "feedback"
+    feedback = method.measures[ind.denominator if den_ok else ind.numerator].basis == "feedback"
     out["table"], out["key"] = ("feedback_records", "feedback_id") if feedback else ("records", "dossier_id")
     return out
 
@@ -104,17 +118,14 @@ def ids_file(session: Session, store, period: Period, *, indicator: str, method_
     records."""
     method = service.method_for(method_id)
     ind = _indicator(method, indicator)
-    num_ok, den_ok = listable(method, ind.numerator), listable(method, ind.denominator)
-    if not (num_ok or den_ok):
+    today = service.local_now(now).date()
+    sides = _sides(method, ind, period, today)
+    if sides is None:
         return None
+    side_sql, num_sql, params, den_ok = sides
     scored = [t for t in targets or service.targets(session, period) if t.level != "province"]
     pairs = [(m, t.code) for t in scored for m in t.members]
-    side = ind.denominator if den_ok else ind.numerator
-    today = service.local_now(now).date()
-    side_sql, params = compute.explain_sql(method, side, period, today=today)
-    if num_ok and den_ok and method.measures[ind.numerator].basis == method.measures[side].basis:
-        num_sql, params_num = compute.explain_sql(method, ind.numerator, period, today=today)
-        params = {**params_num, **params}
+    if num_sql is not None:
         counted = "(n.id IS NOT NULL)"
         join = (f"LEFT JOIN (SELECT DISTINCT id, unit_code FROM ({_with_unit(num_sql)})) n "
                 "ON n.id = d.id AND n.unit_code = d.unit_code")
