@@ -39,10 +39,7 @@ HTTP_ALLOWED = KERNEL | {"auth", "units"}
 PAGES = ("chiso.web", "chiso.reports.web")
 
 #: Known exceptions to "pages touch no DuckDB": module → why it is still allowed.
-KNOWN_DUCKDB_IN_PAGES = {
-    # The "dossiers behind a number" view moves into index/ (issue 16, another branch).
-    "chiso.web.dashboard.index766": "explain view, moving to chiso.index",
-}
+KNOWN_DUCKDB_IN_PAGES: dict[str, str] = {}
 
 #: Known package-level arrows that close a cycle: (importer, imported) → why. Every other
 #: arrow must leave the package graph without cycles.

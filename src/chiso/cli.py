@@ -252,16 +252,17 @@ def _demo_index(engine, code: str, n: int) -> None:
     click.echo(_("766 index {period}: {name} {total}/{max} ({band}).").format(
         period=f"{quarter.code}, {label}" if label else quarter.code, name=province["name"],
         total=number(province["total"] or 0), max=number(province["max_total"], 0), band=province["band_name"]))
-    communes = [r for r in rows if r["level"] == "commune" and r["indicators"]["2.1"]["rate"] is not None]
-    last = sorted(communes, key=lambda r: r["indicators"]["2.1"]["rate"])[:3]
-    click.echo(_("Last three communes on on-time settlement (2.1):"))
+    on_time = index_service.on_time_indicator(index_service.method_for(None))
+    communes = [r for r in rows if r["level"] == "commune" and r["indicators"][on_time]["rate"] is not None]
+    last = sorted(communes, key=lambda r: r["indicators"][on_time]["rate"])[:3]
+    click.echo(_("Last three communes on on-time settlement ({id}):").format(id=on_time))
     emit_table(
-        [{"unit": r["unit"], "name": r["name"], "rate": 100 * r["indicators"]["2.1"]["rate"],
-          "late": int(r["indicators"]["2.1"]["denominator"] - r["indicators"]["2.1"]["numerator"])} for r in last],
+        [{"unit": r["unit"], "name": r["name"], "rate": 100 * r["indicators"][on_time]["rate"],
+          "late": int(r["indicators"][on_time]["denominator"] - r["indicators"][on_time]["numerator"])} for r in last],
         [("unit", _("code")), ("name", _("name")), ("rate", _("on time %")), ("late", _("late"))],
     )
-    click.echo(_("Why: chiso index explain 766 --period {period} --unit {unit} --indicator 2.1").format(
-        period=quarter.code, unit=last[0]["unit"] if last else code))
+    click.echo(_("Why: chiso index explain 766 --period {period} --unit {unit} --indicator {id}").format(
+        period=quarter.code, unit=last[0]["unit"] if last else code, id=on_time))
 
 
 @cli.command("settings")

@@ -195,7 +195,7 @@ def test_a_full_round(store, method_file, tmp_path, data_dir):
         announced = service.announcement(service.results(s, round_code="r2025"))
     assert [(g["group"], g["first"], g["second"], g["third"], g["last"]) for g in announced] == [
         (WITH, ["99.SNV", "99.STP"], [], ["99.STCM"], ["99.STCM"]),
-        (WITHOUT, ["99.SYT"], [], [], ["99.SYT"]),
+        (WITHOUT, ["99.SYT"], [], [], []),  # alone: first, and no last
     ]
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from chiso.cli import main
 from chiso.dossiers.store import DossierStore, registry_units
-from chiso.index import service
+from chiso.index import explain, service
 
 from index_cases import A, B, CASES, HEADER, SEPT, write  # noqa: F401
 
@@ -66,6 +66,16 @@ def test_the_ids_behind_the_numbers(loaded, store):
     got = service.explain(loaded, store, SEPT, unit=A, indicator="2.1")
     assert sorted(got["numerator_ids"]) == ["d1", "d3", "d5", "d8"]
     assert sorted(got["denominator_ids"]) == ["d1", "d2", "d3", "d4", "d5", "d7", "d8"]
+    # The pages' paged view lists the same records, each flagged by whether the numerator
+    # counts it, the late ones first; a unit's from the cached file, the province's directly.
+    for code in (A, service.targets(loaded, SEPT)[-1].code):
+        chosen = explain.picked(loaded, store, SEPT, unit=code, indicator="2.1", now=datetime(2025, 10, 2))
+        listed = explain.records_page(store, chosen, only="all", page_no=0, limit=100)
+        assert sorted(r["dossier_id"] for r in listed["rows"]) == sorted(got["denominator_ids"])
+        assert sorted(r["dossier_id"] for r in listed["rows"] if r["counted"]) == sorted(got["numerator_ids"])
+        assert (chosen["total"], chosen["counted"]) == (7, 4)
+        late = explain.records_page(store, chosen, only="late", page_no=0, limit=2)
+        assert [r["dossier_id"] for r in late["rows"]] == ["d2", "d4"] and late["matching"] == 3
 
 
 def test_a_later_status_changes_the_score_and_reimport_changes_nothing(loaded, store, tmp_path):

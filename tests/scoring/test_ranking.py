@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chiso.scoring.ranking import changes, competition_rank
+from chiso.scoring.ranking import changes, competition_rank, podium
 
 
 def test_ties_share_a_rank_and_the_next_is_skipped():
@@ -67,3 +67,27 @@ def test_rank_then_changes_end_to_end():
     moved = changes({k: (r1[k], after[k]) for k in after}, {k: (r0[k], before[k]) for k in before})
     assert r1 == {"a": 1, "b": 2, "c": 2}
     assert {k: v["rank_change"] for k, v in moved.items()} == {"a": 1, "b": -1, "c": 1}
+
+
+def test_podium_names_the_places_and_a_last_for_any_group_with_two_ranks():
+    assert podium({"a": 1, "b": 2, "c": 3}) == {"first": ["a"], "second": ["b"], "third": ["c"], "last": ["c"]}
+    assert podium({"a": 1, "b": 2}) == {"first": ["a"], "second": ["b"], "third": [], "last": ["b"]}
+    assert podium({"a": 1, "b": 2, "c": 3, "d": 4, "e": 5})["last"] == ["e"]
+
+
+def test_podium_ties_fill_a_place_with_several_and_empty_the_places_they_cover():
+    named = podium({"a": 1, "b": 1, "c": 3, "d": 4, "e": 4})
+    assert named == {"first": ["a", "b"], "second": [], "third": ["c"], "last": ["d", "e"]}
+    assert podium({"a": 1, "b": 2, "c": 2})["last"] == ["b", "c"]
+
+
+def test_podium_names_no_last_when_every_unit_shares_one_rank_and_skips_the_unranked():
+    assert podium({"a": 1}) == {"first": ["a"], "second": [], "third": [], "last": []}
+    assert podium({"a": 1, "b": 1})["last"] == []
+    assert podium({"x": None, "a": 1, "y": None, "b": 2}) == {"first": ["a"], "second": ["b"], "third": [],
+                                                               "last": ["b"]}
+    assert podium({}) == {"first": [], "second": [], "third": [], "last": []}
+
+
+def test_podium_keeps_the_order_it_is_given():
+    assert podium({"z": 1, "a": 1, "m": 3})["first"] == ["z", "a"]

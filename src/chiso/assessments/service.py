@@ -38,7 +38,7 @@ from chiso.i18n import _
 from chiso.methods import loader
 from chiso.scoring.model import Node, TreeMethod
 from chiso.scoring import tree as engine
-from chiso.scoring.ranking import competition_rank
+from chiso.scoring.ranking import competition_rank, podium
 from chiso.units import service as units
 from chiso.units.models import Unit
 from chiso.audit import service as audit
@@ -495,6 +495,18 @@ def previous_round(session: Session, rnd: AssessmentRound) -> AssessmentRound | 
     )
 
 
+def latest_rounds_of(session: Session, *, unit_code: str) -> list[tuple[AssessmentRound, str]]:
+    """The latest round of each method family the unit is in, with its group there, by
+    round code (what a unit's scorecard shows beside the 766 index)."""
+    unit = units.get(session, unit_code)
+    found: dict[str, tuple[AssessmentRound, str]] = {}
+    q = (select(AssessmentRound, Assessment.group_code).join(Assessment, Assessment.round_id == AssessmentRound.id)
+         .where(Assessment.unit_id == unit.id).order_by(AssessmentRound.year, AssessmentRound.id))
+    for rnd, group in session.execute(q):
+        found[rnd.method_family] = (rnd, group)
+    return sorted(found.values(), key=lambda x: x[0].code)
+
+
 def results(session: Session, *, round_code: str, group: str | None = None) -> list[dict]:
     """Per unit: points and value at every node, total, band, rank in its group, and change
     against the previous round of the same family. Sorted by group, then rank."""
@@ -535,18 +547,10 @@ def _diff(a: float | None, b: float | None) -> float | None:
 
 
 def announcement(rows: list[dict]) -> list[dict]:
-    """Per group: the 1st, 2nd, 3rd and last (several where tied), then the full table."""
+    """Per group: the 1st, 2nd, 3rd and last (several where tied; the rule is
+    :func:`chiso.scoring.ranking.podium`), then the full table."""
     out = []
     for group in sorted({r["group"] for r in rows}):
         table = [r for r in rows if r["group"] == group]
-        ranked = [r for r in table if r["rank"] is not None]
-        last_rank = max((r["rank"] for r in ranked), default=None)
-        out.append({
-            "group": group,
-            "first": [r["unit"] for r in ranked if r["rank"] == 1],
-            "second": [r["unit"] for r in ranked if r["rank"] == 2],
-            "third": [r["unit"] for r in ranked if r["rank"] == 3],
-            "last": [r["unit"] for r in ranked if r["rank"] == last_rank] if last_rank else [],
-            "table": table,
-        })
+        out.append({"group": group, **podium({r["unit"]: r["rank"] for r in table}), "table": table})
     return out

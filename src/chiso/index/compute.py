@@ -651,3 +651,10 @@ def explain_sql(method: Method, measure: str, period: Period, *, today: date | N
     else:
         raise ValueError(f"measure {measure} ({m.basis}) is not made of records")
     return f"SELECT dossier_id AS id FROM records WHERE {base} AND received_at IS NOT NULL AND {cond} ORDER BY id", params
+
+
+def listable(method, measure: str) -> bool:
+    """Whether a measure is a set of records one can list (not a count over procedures, a
+    figure derived from others, or a count of distinct values)."""
+    m = method.measures[measure]
+    return not (m.basis in ("procedure", "derived") or m.distinct)

@@ -33,6 +33,7 @@ from chiso.errors import ChisoError, NotFound
 from chiso.i18n import _
 from chiso.index import compute
 from chiso.methods import loader
+from chiso.methods.bands import band_name
 from chiso.scoring.model import Method
 from chiso.periods import Period
 from chiso.scoring.ranking import changes, competition_rank
@@ -48,6 +49,28 @@ class Scored:
     name: str
     score: UnitScore
     counts: dict[str, float]
+
+
+def has_records(method: Method, scored: Scored | None) -> bool:
+    """Whether the unit received dossiers in the period (a count of a ``dossier_received``
+    measure is not zero): a period before the store's first dossier has only catalogue
+    measures, and its score is not worth drawing on a trend."""
+    if scored is None:
+        return False
+    received = [k for k, m in method.measures.items() if m.basis == "dossier_received"]
+    return not received or any(scored.counts.get(k) for k in received)
+
+
+def on_time_indicator(method: Method) -> str | None:
+    """The indicator that says how many dossiers were settled on time (766: 2.1), which
+    the overview and ``chiso demo`` rank units by: of the indicators over the dossiers
+    being settled (a ``dossier_settlement`` denominator) whose numerator judges them on time
+    (an ``on_time`` rule), the one worth most points, the first in the definition on a tie.
+    None for a method without one."""
+    found = [i for i in method.indicators
+             if method.measures[i.denominator].basis == "dossier_settlement"
+             and method.measures[i.numerator].on_time_finished is not None]
+    return max(found, key=lambda i: i.max).id if found else None
 
 
 def is_running(period: Period, now: datetime | None = None) -> bool:
@@ -96,6 +119,30 @@ def targets(session: Session, period: Period, *, province: str | None = None) ->
     return result
 
 
+def overdue(session: Session, store, period: Period, *, at: datetime) -> dict[str, tuple[int, Any]]:
+    """Dossiers open and past their due time at ``at`` (local time), counted for the units
+    scored in ``period`` (a former unit's dossiers count for the unit that replaced it; the
+    province is not one of them): {unit: (count, oldest due time)}."""
+    owner: dict[str, str] = {}
+    for t in targets(session, period):
+        if t.level != "province":
+            for m in t.members:
+                owner.setdefault(m, t.code)
+    con = store.connect()
+    try:
+        found = con.execute(
+            "SELECT unit_code, count(*), min(due_at) FROM dossiers WHERE received_at <= ? AND due_at < ? "
+            "AND (finished_at IS NULL OR finished_at > ?) GROUP BY unit_code", [at, at, at]).fetchall()
+    finally:
+        con.close()
+    out: dict[str, tuple[int, Any]] = {}
+    for unit_code, n, oldest in found:
+        code = owner.get(unit_code, unit_code)
+        count, first = out.get(code, (0, None))
+        out[code] = (count + n, oldest if first is None or oldest < first else first)
+    return out
+
+
 KINDS = ("dossiers", "procedures", "feedback")
 #: How many dossier imports back the counts of an earlier version are brought forward from.
 INCREMENTAL_DEPTH = 50
@@ -111,7 +158,7 @@ def _cache_key(store, method: Method, versions: dict[str, int] | None = None) ->
     definition (its file's bytes) and the versions of the three record types. The key of
     an earlier version (``--as-of``) is the key the counts had when it was current, so
     either kind of reader can use what the other built."""
-    versions = versions or {kind: store.version(kind) for kind in KINDS}
+    versions = versions or store.kind_versions()
     digest = hashlib.sha256()
     digest.update(COUNTS_FORMAT)
     digest.update(Path(method.path).read_bytes() if method.path else method.id.encode())
@@ -239,7 +286,7 @@ def counting_connection(store, method: Method, *, at_version: int | None = None)
         con.execute("SET memory_limit = ?", [settings.get("duckdb_memory_limit")])
         compute.prepare(con)
         folder = Path(store.root) / "cache"
-        versions = {kind: store.version(kind) for kind in KINDS}
+        versions = store.kind_versions()
         earlier = False
         if at_version is not None:
             wanted = store.kind_versions(at_version)
@@ -416,7 +463,7 @@ def _row(method: Method, period: Period, s: Scored, rank, prev_rank, moved, befo
         "total": score.total,
         "max_total": score.max_total,
         "band": score.band,
-        "band_name": _band_name(method, score.band),
+        "band_name": band_name(method.bands, score.band),
         "rank": rank,
         "previous_total": before.score.total,
         "previous_rank": prev_rank,
@@ -433,15 +480,6 @@ def _row(method: Method, period: Period, s: Scored, rank, prev_rank, moved, befo
             for i in score.indicators.values()
         },
     }
-
-
-def _band_name(method: Method, band: str | None) -> str | None:
-    from chiso.i18n import current_language
-
-    for b in method.bands:
-        if b.id == band:
-            return b.name if current_language() == "vi" else b.name_en
-    return None
 
 
 def explain(
@@ -490,7 +528,7 @@ def _record_ids(con, method: Method, ind, period: Period, members: Sequence[str]
     out = {}
     for side, measure in (("numerator", ind.numerator), ("denominator", ind.denominator)):
         m = method.measures[measure]
-        if m.basis in ("procedure", "derived") or m.distinct:
+        if not compute.listable(method, measure):
             out[side] = (measure, None, None)  # not a set of records; the counts say it
             continue
         sql, params = compute.explain_sql(method, measure, period, today=today)

@@ -33,12 +33,12 @@ from sqlalchemy.orm import Session
 from chiso import db, settings
 from chiso.errors import ChisoError, NotFound
 from chiso.i18n import LANGUAGES, _
+from chiso.reports.kinds import KINDS
 from chiso.reports.models import ReportRun, ReportSchedule
 
 log = logging.getLogger("chiso.reports")
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-KINDS = ("ranking", "scorecard", "periodic")
 MAX_ATTEMPTS = 3
 _RULE = re.compile(r"^(weekly|monthly):([a-z]{3}|\d{1,2})@(\d{1,2}):(\d{2})$")
 

@@ -24,16 +24,11 @@ from chiso.http.render import render as render_page
 from chiso.http.scope import unit_ids
 from chiso.i18n import LANGUAGES, _, current_language
 from chiso.reports import document as doc
-from chiso.reports.render import FORMATS, render
+from chiso.reports.kinds import KINDS
+from chiso.reports.render import FORMATS, MEDIA_TYPES, render
 
 router = APIRouter(dependencies=[Depends(check_csrf)], include_in_schema=False)
 
-KINDS = ("ranking", "scorecard", "periodic")
-MEDIA = {
-    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    "pdf": "application/pdf",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-}
 
 
 def _kind_label(kind: str) -> str:
@@ -122,7 +117,7 @@ def download(request: Request, kind: str = Query("scorecard", max_length=16), fo
 
 
 def _file(data: bytes, name: str, fmt: str) -> Response:
-    return Response(data, media_type=MEDIA[fmt], headers={
+    return Response(data, media_type=MEDIA_TYPES[fmt], headers={
         "Content-Disposition": f"attachment; filename=\"{name.encode('ascii', 'replace').decode()}\"; "
                                f"filename*=UTF-8''{quote(name)}",
         "Cache-Control": "no-store"})
@@ -155,7 +150,7 @@ def run_file(run_id: int, actor: Actor = Depends(get_user_actor), session: Sessi
     if path is None or not path.is_relative_to(folder) or not path.is_file():
         raise NotFound(_("Not found."))
     fmt = path.suffix.lstrip(".")
-    if fmt not in MEDIA:
+    if fmt not in MEDIA_TYPES:
         raise NotFound(_("Not found."))
     return _file(path.read_bytes(), path.name, fmt)
 

@@ -7,7 +7,7 @@ skipped ("standard competition ranking": 1, 2, 2, 4).
 from __future__ import annotations
 
 import math
-from typing import Hashable, Mapping, TypedDict, TypeVar
+from typing import Generic, Hashable, Mapping, TypedDict, TypeVar
 
 K = TypeVar("K", bound=Hashable)
 
@@ -63,3 +63,36 @@ def changes(
             value_change=None if value is None or before_value is None else value - before_value,
         )
     return out
+
+
+class Podium(TypedDict, Generic[K]):
+    first: list[K]
+    second: list[K]
+    third: list[K]
+    last: list[K]
+
+
+def podium(ranks: Mapping[K, int | None]) -> Podium[K]:
+    """Who an announcement names first, second, third and last in one group, from its ranks
+    (:func:`competition_rank`, ties sharing a rank); keys keep the order of ``ranks``.
+
+    The rule, for the CLI, the pages and the reports alike:
+
+    - first, second and third are the units at rank 1, 2 and 3; a tie fills a place with
+      several units and empties the places it covers (ranks 1, 1, 3: two firsts, no second,
+      one third);
+    - last is every unit at the lowest rank, named whenever the group has more than one
+      rank, even when the lowest is 2 or 3 (a group ranked 1, 2, 3 has a last: the unit a
+      steering committee asks for remedies is the one at the bottom, however short the
+      list). A group whose units all share one rank, or hold one unit, has no last;
+    - units without a rank are named nowhere.
+    """
+    ranked = [(k, r) for k, r in ranks.items() if r is not None]
+    distinct = {r for _k, r in ranked}
+    lowest = max(distinct) if len(distinct) > 1 else None
+    return Podium(
+        first=[k for k, r in ranked if r == 1],
+        second=[k for k, r in ranked if r == 2],
+        third=[k for k, r in ranked if r == 3],
+        last=[k for k, r in ranked if r == lowest],
+    )

@@ -63,7 +63,7 @@ def index_766(app, session: Session, period, *, group: str | None = None, method
 
     store = app.state.store
     # The day too: a running period's open dossiers are judged as of today.
-    key = ("766", period.code, group, method_id, store.version("dossiers"), store.version("procedures"),
-           store.version("feedback"), registry_stamp(session), current_language(), service.local_now().date())
+    key = ("766", period.code, group, method_id, *store.kind_versions().values(), registry_stamp(session),
+           current_language(), service.local_now().date())
     return app.state.results.get(
         key, lambda: service.index_766(session, store, period, group=group, method_id=method_id))

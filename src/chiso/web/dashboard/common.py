@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from chiso.errors import NotFound
 from chiso.i18n import _, current_language
 from chiso.http.periods import period_label, pick_period, picker, today  # noqa: F401  (the pages call them as common.*)
+from chiso.methods.bands import band_name
 from chiso.periods import Period
 from chiso.web import cache
 
@@ -162,7 +163,7 @@ def store_stamp(app) -> tuple:
     """The store's versions, and the day: a running period's open dossiers are judged as of
     today, so what was computed yesterday is not served today."""
     store = app.state.store
-    return (*(store.version(k) for k in ("dossiers", "procedures", "feedback")), today())
+    return (*store.kind_versions().values(), today())
 
 
 def table_stamp(session: Session, *models) -> tuple:
@@ -186,9 +187,9 @@ def cached(app, session: Session, name: str, parts: tuple, compute: Callable[[],
     return app.state.results.get(key, compute)
 
 
-def _band_names() -> dict[str, str]:
-    en = current_language() == "en"
-    return {b.id: (b.name_en if en else b.name) for b in method().bands}
+def _band_names() -> dict[str, str | None]:
+    bands = method().bands
+    return {b.id: band_name(bands, b.id) for b in bands}
 
 
 def index_rows(app, session: Session, period: Period, group: str | None = None) -> list[dict]:
@@ -224,18 +225,13 @@ def totals_over(app, session: Session, periods: list[Period]) -> dict[str, dict[
         out: dict[str, dict[str, dict]] = {}
         for code, by_unit in scored.items():
             # A period before the store's first dossier has no score worth drawing.
-            out[code] = {u: {"total": s.score.total if _has_records(s) else None, "band": s.score.band,
+            out[code] = {u: {"total": s.score.total if service.has_records(method, s) else None, "band": s.score.band,
                              "rates": {i.id: i.rate for i in s.score.indicators.values()},
                              "points": {i.id: i.points for i in s.score.indicators.values()}}
                          for u, s in by_unit.items()}
         return out
 
     return cached(app, session, "totals-over", tuple(p.code for p in periods), compute)
-
-
-def _has_records(scored) -> bool:
-    ind = scored.score.indicators.get("1.4") or scored.score.indicators.get("2.1")
-    return ind is None or bool(ind.denominator)
 
 
 def method():

@@ -16,7 +16,10 @@ from chiso.auth.permissions import Actor, require
 from chiso.errors import NotFound
 from chiso.http.deps import get_db, get_user_actor
 from chiso.i18n import _
+from chiso.index.explain import ONLY, listable
 from chiso.periods import Period
+from chiso.reports.render import MEDIA_TYPES
+from chiso.sheets import csv_safe, xlsx_safe
 from chiso.web.dashboard import common
 from chiso.web.dashboard.page import fragments, page
 
@@ -24,9 +27,6 @@ router = APIRouter()
 PAGE_SIZE = 50
 EXPORT_LIMIT = 200_000
 LEVELS = ("commune", "agency", "province")
-#: The dossier fields the explain view shows and exports, in this order.
-DOSSIER_COLUMNS = ("dossier_id", "procedure_code", "received_at", "due_at", "finished_at", "status", "channel",
-                   "source")
 
 
 def column_label(name: str) -> str:
@@ -91,7 +91,7 @@ def unit_page(request: Request, code: str, period: str | None = None, actor: Act
                 continue
             series = [trend[x.code].get(info.code, {}).get("rates", {}).get(ind.id) for x in periods]
             inds.append({"id": ind.id, "name": ind_names.get(ind.id, ind.id), **r, "series": series,
-                         "unit": ind.rate_unit, "listable": _listable(m, ind.numerator) or _listable(m, ind.denominator)})
+                         "unit": ind.rate_unit, "listable": listable(m, ind.numerator) or listable(m, ind.denominator)})
         groups.append({"id": g.id, "name": names.get(g.id, g.id), "points": gr.get("points"), "max": gr.get("max"),
                        "indicators": inds})
     total_trend = [(common.short_label(x), trend[x.code].get(info.code, {}).get("total")) for x in periods]
@@ -109,189 +109,24 @@ def _targets(app, session: Session, p: Period) -> dict:
                          lambda: {t.code: t for t in service.targets(session, p)}, store=False)
 
 
-def _listable(method, measure: str) -> bool:
-    m = method.measures[measure]
-    return not (m.basis in ("procedure", "derived") or m.distinct)
-
-
-def explain_query(app, session: Session, p: Period, code: str, indicator: str) -> dict:
-    """How to list the records behind one indicator of one unit: the ids of the
-    denominator's records, each with whether the numerator counts it (or, when the
-    denominator is not made of records, the numerator's ids), from the same SQL as
-    ``chiso index explain``, so they add up to the index's numbers."""
-    from chiso.index import compute
-
-    method = common.method()
-    try:
-        ind = method.indicator(indicator)
-    except KeyError:
-        raise NotFound(_("Unknown indicator {id} in method {method}.").format(id=indicator, method=method.id)) from None
-    tgt = _targets(app, session, p).get(code)
-    if tgt is None:
-        raise NotFound(_("Unit {code} is not scored for {period}.").format(code=code, period=p.code))
-    num_ok, den_ok = _listable(method, ind.numerator), _listable(method, ind.denominator)
-    out = {"indicator": ind, "members": list(tgt.members), "sql": None, "params": None, "table": None}
-    if not (num_ok or den_ok):
-        return out
-    side = ind.denominator if den_ok else ind.numerator
-    today = common.today()  # a running period's open dossiers are judged now, as the index does
-    side_sql, params = compute.explain_sql(method, side, p, today=today)
-    feedback = method.measures[side].basis == "feedback"
-    if num_ok and den_ok and method.measures[ind.numerator].basis == method.measures[side].basis:
-        num_sql, params_num = compute.explain_sql(method, ind.numerator, p, today=today)
-        params = {**params_num, **params}
-        out["sql"] = (f"SELECT d.id, (n.id IS NOT NULL) AS counted FROM ({side_sql}) d "
-                      f"LEFT JOIN (SELECT DISTINCT id FROM ({num_sql})) n ON n.id = d.id")
-    else:
-        out["sql"] = f"SELECT d.id, {'NULL::BOOLEAN' if den_ok else 'TRUE'} AS counted FROM ({side_sql}) d"
-    out["params"] = {**params, "units": list(tgt.members)}
-    out["table"], out["key"] = ("feedback_records", "feedback_id") if feedback else ("records", "dossier_id")
-    return out
-
-
-def _with_unit(sql: str) -> str:
-    """``compute.explain_sql``'s query, also naming each record's unit."""
-    for head in ("SELECT dossier_id AS id FROM", "SELECT feedback_id AS id FROM"):
-        if sql.startswith(head):
-            return head.replace(" AS id ", " AS id, unit_code ") + sql[len(head):]
-    raise ValueError(sql[:60])
-
-
-def ids_file(app, session: Session, p: Period, indicator: str):
-    """A Parquet file of (target, id, counted) for every unit but the province, for one
-    indicator and period: one scan of the store instead of one per unit, written once per
-    store version into the store's cache folder (as the per-day counts are), sorted by unit
-    so that reading one unit's ids skips the rest. None when the indicator is not made of
-    records."""
-    import hashlib
-    import os
-    import uuid
-    from pathlib import Path
-
-    from chiso.index import compute
-
-    def build():
-        method = common.method()
-        ind = method.indicator(indicator)
-        num_ok, den_ok = _listable(method, ind.numerator), _listable(method, ind.denominator)
-        if not (num_ok or den_ok):
-            return None
-        targets = [t for t in _targets(app, session, p).values() if t.level != "province"]
-        pairs = [(m, t.code) for t in targets for m in t.members]
-        side = ind.denominator if den_ok else ind.numerator
-        today = common.today()
-        side_sql, params = compute.explain_sql(method, side, p, today=today)
-        if num_ok and den_ok and method.measures[ind.numerator].basis == method.measures[side].basis:
-            num_sql, params_num = compute.explain_sql(method, ind.numerator, p, today=today)
-            params = {**params_num, **params}
-            counted = "(n.id IS NOT NULL)"
-            join = (f"LEFT JOIN (SELECT DISTINCT id, unit_code FROM ({_with_unit(num_sql)})) n "
-                    "ON n.id = d.id AND n.unit_code = d.unit_code")
-        else:
-            counted, join = ("NULL::BOOLEAN" if den_ok else "TRUE"), ""
-        store = app.state.store
-        digest = hashlib.sha256(repr((method.id, p.code, indicator, store_versions(store), sorted(pairs),
-                                      compute.judged_until(p, today))).encode()).hexdigest()[:20]
-        folder = Path(store.root) / "cache"
-        path = folder / f"explain-{digest}.parquet"
-        if path.exists():
-            return path
-        folder.mkdir(parents=True, exist_ok=True)
-        temp = folder / f".tmp-{os.getpid()}-{uuid.uuid4().hex}-{path.name}"  # unique per writer
-        con = store.connect()
-        try:
-            compute.prepare(con)
-            con.execute("CREATE TEMP TABLE members (unit VARCHAR, target VARCHAR)")
-            con.executemany("INSERT INTO members VALUES (?, ?)", pairs)
-            con.execute(
-                f"COPY (SELECT m.target, d.id, {counted} AS counted FROM ({_with_unit(side_sql)}) d "
-                f"JOIN members m ON m.unit = d.unit_code {join} "
-                f"ORDER BY m.target, counted NULLS FIRST, d.id) TO '{temp}' (FORMAT parquet)",
-                {**params, "units": sorted({m for m, _t in pairs})})
-        finally:
-            con.close()
-        os.replace(temp, path)
-        for old in folder.glob("explain-*.parquet"):  # earlier versions of the store
-            if old != path and old.stat().st_mtime < path.stat().st_mtime - 3600:
-                old.unlink(missing_ok=True)
-        return path
-
-    return common.cached(app, session, "explain-file", (p.code, indicator), build)
-
-
-def store_versions(store) -> tuple:
-    return tuple(store.version(k) for k in ("dossiers", "procedures", "feedback"))
-
-
 def picked(app, session: Session, p: Period, code: str, indicator: str) -> dict:
-    """The ids behind one indicator of one unit, each with whether the numerator counts it,
-    ordered as pages show them (not counted first), with the totals; cached per store
-    version and shared by every filter, page and export of the explain view. A unit's ids
-    come from :func:`ids_file` (every unit's at once); the province's, which are all the
-    store's, are selected on their own."""
-    from chiso.index import compute
+    """:func:`chiso.index.explain.picked`, kept per store version and shared by every filter,
+    page and export of the explain view."""
+    from chiso.index import explain as records
 
-    def load():
-        q = explain_query(app, session, p, code, indicator)
-        if q["sql"] is None:
-            return {"query": q, "ids": [], "flags": [], "total": None, "counted": None}
-        path = None if _targets(app, session, p)[code].level == "province" else ids_file(app, session, p, indicator)
-        if path is not None:
-            import duckdb
-
-            with duckdb.connect() as con:
-                found = con.execute("SELECT id, counted FROM read_parquet(?) WHERE target = ? "
-                                    "ORDER BY counted NULLS FIRST, id", [str(path), code]).fetchall()
-        else:
-            con = app.state.store.connect()
-            try:
-                compute.prepare(con)
-                found = con.execute(f"SELECT id, counted FROM ({q['sql']}) ORDER BY counted NULLS FIRST, id",
-                                    q["params"]).fetchall()
-            finally:
-                con.close()
-        return {"query": q, "ids": [i for i, _c in found], "flags": [c for _i, c in found], "total": len(found),
-                "counted": sum(1 for _i, c in found if c)}
-
-    return common.cached(app, session, "explain-ids", (p.code, code, indicator), load)
+    return common.cached(app, session, "explain-ids", (p.code, code, indicator), lambda: records.picked(
+        session, app.state.store, p, unit=code, indicator=indicator, targets=list(_targets(app, session, p).values())))
 
 
 def explain_page(app, session: Session, p: Period, code: str, indicator: str, *, only: str, page_no: int,
                  limit: int, use_cache: bool = True) -> dict:
-    """One page of the records: the ids from :func:`picked`, then only the page's records
-    read in full from the store."""
-    from chiso.index import compute
+    """One page of the records (:func:`chiso.index.explain.records_page`)."""
+    from chiso.index import explain as records
 
     ids = picked(app, session, p, code, indicator)
-    q = ids["query"]
 
     def compute_page():
-        if q["sql"] is None:
-            return {"columns": [], "rows": [], "total": None, "counted": None}
-        pairs = list(zip(ids["ids"], ids["flags"]))
-        if only == "late":
-            pairs = [x for x in pairs if x[1] is not True]
-        elif only == "counted":
-            pairs = [x for x in pairs if x[1]]
-        chosen = pairs[page_no * limit:(page_no + 1) * limit]
-        flags = dict(chosen)
-        con = app.state.store.connect()
-        try:
-            compute.prepare(con)
-            cur = con.execute(f"SELECT * FROM {q['table']} WHERE unit_code IN (SELECT unnest($units)) "
-                              f"AND {q['key']} IN (SELECT unnest($ids))", {"units": q["params"]["units"],
-                                                                         "ids": list(flags)})
-            names = [d[0] for d in cur.description]
-            found: dict = {}
-            for r in cur.fetchall():
-                row = dict(zip(names, r))
-                found.setdefault(row[q["key"]], []).append(row)
-        finally:
-            con.close()
-        shown = [c for c in (DOSSIER_COLUMNS if q["key"] == "dossier_id" else names) if c in names]
-        rows = [dict(row, counted=flags[i]) for i, _c in chosen for row in found.get(i, ())]
-        return {"columns": shown, "rows": rows, "total": ids["total"], "counted": ids["counted"],
-                "matching": len(pairs)}
+        return records.records_page(app.state.store, ids, only=only, page_no=page_no, limit=limit)
 
     if not use_cache:
         return compute_page()
@@ -359,7 +194,7 @@ def explain(request: Request, code: str, indicator: str, period: str | None = No
     app = request.app
     info = common.unit_or_404(app, session, actor, code)
     p = common.pick_period(period)
-    only = only if only in ("all", "late", "counted") else "all"
+    only = only if only in ONLY else "all"
     row = common.index_by_unit(app, session, p).get(info.code)
     if row is None or indicator not in row["indicators"]:
         raise NotFound(_("Unknown indicator {id} in method {method}.").format(id=indicator, method=common.method().id))
@@ -385,7 +220,7 @@ def export(data: dict, fmt: str, stem: str, end: date, now: datetime | None = No
         buf = io.StringIO()
         writer = csv.writer(buf)
         writer.writerow(header)
-        writer.writerows(body)
+        writer.writerows([csv_safe(v) for v in line] for line in body)  # no cell becomes a formula
         return Response("\ufeff" + buf.getvalue(), media_type="text/csv; charset=utf-8", headers=disposition)
     from openpyxl import Workbook
 
@@ -393,8 +228,7 @@ def export(data: dict, fmt: str, stem: str, end: date, now: datetime | None = No
     ws = wb.create_sheet(stem[:31])
     ws.append(header)
     for line in body:
-        ws.append(line)
+        ws.append([xlsx_safe(ws, v) for v in line])  # a dossier id "=HYPERLINK(...)" stays text
     out = io.BytesIO()
     wb.save(out)
-    return Response(out.getvalue(), headers=disposition,
-                    media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return Response(out.getvalue(), headers=disposition, media_type=MEDIA_TYPES["xlsx"])

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from chiso.auth.permissions import Actor
 from chiso.http.deps import get_actor, get_db
+from chiso.index import service as index_service
 from chiso.periods import Period
 from chiso.web.dashboard import common
 from chiso.web.dashboard.page import page
@@ -78,9 +79,10 @@ def overview(request: Request, period: str | None = None, actor: Actor = Depends
     rows = common.in_scope(app, session, actor, [r for r in by_unit.values() if r["level"] == "commune"])
     movers = sorted((r for r in rows if r["rank_change"]), key=lambda r: -r["rank_change"])
     risers, fallers = movers[:5], [r for r in reversed(movers) if r["rank_change"] < 0][:5]
-    rated = [r for r in rows if r["indicators"].get("2.1", {}).get("rate") is not None]
+    on_time = index_service.on_time_indicator(common.method())
+    rated = [r for r in rows if r["indicators"].get(on_time, {}).get("rate") is not None]
     # Ties as `chiso demo` and `chiso index 766` break them: by rank, then code.
-    last_on_time = sorted(rated, key=lambda r: (r["indicators"]["2.1"]["rate"], r["rank"] is None, r["rank"] or 0,
+    last_on_time = sorted(rated, key=lambda r: (r["indicators"][on_time]["rate"], r["rank"] is None, r["rank"] or 0,
                                                 r["unit"]))[:3]
     lists = steering_lists(app, session)
     mine = common.in_scope(app, session, actor, lists["tasks"])
@@ -89,7 +91,7 @@ def overview(request: Request, period: str | None = None, actor: Actor = Depends
     red = common.in_scope(app, session, actor, lists["red"])
     own = [] if actor.province_wide else [r for r in by_unit.values() if common.visible(actor, reg.get(r["unit"]))]
     return page(request, "overview.html", period=p, picker=common.picker(p), province=province, trend=trend_points,
-                groups=groups, risers=risers, fallers=fallers, last_on_time=last_on_time, overdue=overdue,
+                groups=groups, risers=risers, fallers=fallers, on_time=on_time, last_on_time=last_on_time, overdue=overdue,
                 upcoming=upcoming, red=red, reg=reg, own=own, live_url="/")
 
 

@@ -12,6 +12,7 @@ from chiso.errors import ChisoError, NotFound
 from chiso.http.deps import get_db, get_user_actor
 from chiso.i18n import _
 from chiso.periods import Period, parse_period
+from chiso.scoring.ranking import podium
 from chiso.web.dashboard import common
 from chiso.web.dashboard.page import fragments, page
 
@@ -30,11 +31,9 @@ def year_before(p: Period) -> Period:
 
 
 def announcement(rows: list[dict], key: str = "rank") -> dict:
-    ranked = [r for r in rows if r.get(key) is not None]
-    last = max((r[key] for r in ranked), default=None)
-    return {"first": [r for r in ranked if r[key] == 1], "second": [r for r in ranked if r[key] == 2],
-            "third": [r for r in ranked if r[key] == 3],
-            "last": [r for r in ranked if r[key] == last] if last and last > 3 else []}
+    """The rows a section names first, second, third and last (:func:`chiso.scoring.ranking.podium`)."""
+    named = podium({i: r.get(key) for i, r in enumerate(rows)})
+    return {place: [rows[i] for i in found] for place, found in named.items()}
 
 
 def rounds_list(app, session: Session) -> list[dict]:

@@ -1,0 +1,150 @@
+"""What every report kind shares: the words (periods, names, changes), the frame of an
+official document (issuer, place, date, signature) and the groups' names."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Iterable, Sequence
+
+from sqlalchemy.orm import Session
+
+from chiso.errors import ChisoError, NotFound
+from chiso.i18n import _, current_language
+from chiso.periods import Period
+from chiso.reports.document import Header, Signature, fmt_number
+from chiso.units import service as units
+
+ROMAN = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X")
+#: The cohorts :func:`chiso.index.service.index_766` ranks in without a group.
+LEVEL_COHORTS = ("agency", "commune")
+TREND_PERIODS = 6
+
+
+def local_now() -> datetime:
+    """Now, as the store's wall-clock time (:func:`chiso.index.service.local_now`)."""
+    from chiso.index import service
+
+    return service.local_now()
+
+
+# --------------------------------------------------------------------------- words
+
+
+def period_label(period: Period) -> str:
+    """A period in words: "quý III năm 2026", "tuần 49 năm 2025 (01/12–07/12/2025)"."""
+    y, n = period.year, period.number
+    if period.kind == "week":
+        return _("week {number} of {year} ({start}–{end})").format(
+            number=n, year=y, start=period.start.strftime("%d/%m"), end=period.end.strftime("%d/%m/%Y"))
+    if period.kind == "month":
+        return _("month {number} of {year}").format(number=n, year=y)
+    if period.kind == "quarter":
+        return _("quarter {roman} of {year}").format(roman=ROMAN[n - 1], year=y)
+    if period.kind == "half":
+        return (_("first half of {year}") if n == 1 else _("second half of {year}")).format(year=y)
+    if period.kind == "nine_months":
+        return _("nine months of {year}").format(year=y)
+    if period.kind == "year":
+        return _("year {year}").format(year=y)
+    return _("from the start of {year} to the end of month {number}").format(year=y, number=n)
+
+
+def period_now_label(period: Period, now: datetime | None = None) -> str:
+    """:func:`period_label`, and for a period still running until when its figures are
+    ("quý IV năm 2026, đến 06/12/2026"): its open dossiers are judged now."""
+    from chiso.index import service
+
+    until = service.until_label(period, now)
+    return f"{period_label(period)}, {until}" if until else period_label(period)
+
+
+def join_names(items: Sequence[str]) -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    return _("{first} and {last}").format(first=", ".join(items[:-1]), last=items[-1])
+
+
+def points_text(value: float | None, decimals: int = 2) -> str:
+    return _("{value} points").format(value=fmt_number(value or 0.0, decimals))
+
+
+def signed(value: float, decimals: int = 2) -> str:
+    text = fmt_number(abs(value), decimals)
+    return ("+" if value > 0 else "−" if value < 0 else "") + text
+
+
+def movement(change: int | None) -> str | None:
+    if change is None:
+        return None
+    if change > 0:
+        return _("up {n} places").format(n=change)
+    if change < 0:
+        return _("down {n} places").format(n=-change)
+    return _("same rank")
+
+
+def numbered_sections() -> Iterable[str]:
+    for r in ROMAN:
+        yield f"{r}."
+
+
+def place_of(province_name: str) -> str:
+    for prefix in ("Tỉnh ", "Thành phố ", "TP. "):
+        if province_name.startswith(prefix):
+            return province_name[len(prefix):]
+    return province_name
+
+
+# --------------------------------------------------------------------------- frame
+
+
+@dataclass
+class Frame:
+    """What every report of one store shares: the province, the issuing body, the date."""
+
+    province: str
+    province_name: str
+    place: str
+    issuer: tuple[str, ...]
+    day: date
+    lang: str
+
+    def header(self, number: str | None = None) -> Header:
+        return Header(issuer=self.issuer, place=self.place, day=self.day, number=number)
+
+    def signature(self) -> Signature:
+        return Signature(
+            recipients=[_("Members of the Steering Committee"), _("Provincial departments and agencies"),
+                        _("People's Committees of communes and wards"), _("Archive")],
+            lines=[_("On behalf of the Steering Committee"), _("Head")])
+
+
+def frame(session: Session, *, lang: str, day: date | None = None, issuer: Sequence[str] | None = None) -> Frame:
+    code = units.home_province(session)
+    if code is None:
+        raise ChisoError(_("No province is loaded; run `chiso init --province CODE` first."))
+    name = units.get(session, code).name
+    issuer = tuple(s for s in (issuer or ()) if s.strip()) or (
+        _("People's Committee of {province}").format(province=name), _("Steering Committee for Administrative Reform"))
+    return Frame(province=code, province_name=name, place=place_of(name), issuer=issuer,
+                 day=day or local_now().date(), lang=lang)
+
+
+def group_name(session: Session, code: str) -> str:
+    names = {"agency": _("Provincial departments and agencies"),
+             "commune": _("Communes, wards and special zones")}
+    if code in names:
+        return names[code]
+    for g in units.list_groups(session):
+        if g["code"] == code:
+            return (g["name_en"] or g["name"]) if current_language() == "en" else g["name"]
+    return code
+
+
+
+def unit_name(session: Session, code: str, period: Period) -> str:
+    try:
+        return units.name_on(units.get(session, code), period.end)
+    except NotFound:
+        return code
