@@ -68,6 +68,8 @@ def shots(tmp_path_factory) -> Path:
 
 def new_page(browser, lang: str = "vi", width: int = 1280):
     context = browser.new_context(viewport={"width": width, "height": 900}, locale="vi-VN" if lang == "vi" else "en-GB")
+    if lang != "vi":  # pages speak the store's language whatever the browser says: choose
+        context.add_cookies([{"name": "chiso_lang", "value": lang, "domain": "127.0.0.1", "path": "/"}])
     page = context.new_page()
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)

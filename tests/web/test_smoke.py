@@ -65,3 +65,14 @@ def test_every_route_commits_before_it_answers(app):
         walk(route.dependant, route.path)
         found += "get_db" in repr(route.dependant)
     assert found > 30
+
+
+def test_pages_speak_the_stores_language_whatever_the_browser_says(client):
+    """Issue 14: every page in lang="vi" by default, even for a browser set to English; the
+    reader's own choice (the language link, a cookie) wins; the API honours Accept-Language."""
+    r = client.get("/login", headers={"accept-language": "en-GB,en;q=0.9"})
+    assert r.status_code == 200 and '<html lang="vi"' in r.text
+    r = client.get("/login?lang=en", headers={"accept-language": "vi"})
+    assert '<html lang="en"' in r.text
+    r = client.get("/api/v1/units/NOPE", headers={"accept-language": "en"})
+    assert r.status_code in (401, 404) and r.json()["error"]["message"].isascii()

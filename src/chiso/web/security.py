@@ -67,7 +67,10 @@ def is_https(scope) -> bool:
 
 
 def request_language(scope) -> str | None:
-    """?lang= first, then the language cookie, then (for API clients) Accept-Language."""
+    """?lang= first, then the language cookie (a person's choice), then, for API clients
+    only, Accept-Language. Pages ignore the browser's language: government PCs are often set
+    to English, and the store speaks its own language (setting ``lang``) until the reader
+    chooses another."""
     query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
     if query.get("lang") and query["lang"][0] in LANGUAGES:
         return query["lang"][0]
@@ -79,6 +82,8 @@ def request_language(scope) -> str | None:
         pass
     if LANG_COOKIE in cookie and cookie[LANG_COOKIE].value in LANGUAGES:
         return cookie[LANG_COOKIE].value
+    if not (scope.get("path", "").startswith("/api/") or "authorization" in headers):
+        return None
     for part in headers.get("accept-language", "").split(","):
         code = part.split(";")[0].strip().lower()[:2]
         if code in LANGUAGES:
