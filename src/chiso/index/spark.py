@@ -39,7 +39,7 @@ import subprocess
 import threading
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import duckdb
 import sqlglot
