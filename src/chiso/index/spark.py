@@ -17,8 +17,13 @@ What runs where:
   ``compute._procedure_measures``) and the record selections of ``chiso index explain``
   (``compute.explain_sql``).
 - **Here**, on the small per-(unit, day) table brought back from Spark: the running totals
-  at the period bounds (``compute._totals``, in an in-memory DuckDB), the derived measures
-  and the scoring engine, as for DuckDB.
+  at the period bounds and at the day a running period is judged on
+  (``compute._totals``, ``compute.judged_until``, in an in-memory DuckDB), the derived
+  measures and the scoring engine, as for DuckDB.
+
+An earlier version (``--as-of``, ``--version``) is read from that version's files
+(``store.snapshot(kind, at_version=N)``), as the DuckDB engine reads them. Sums are whole
+millionths per record (``compute.SUM_SCALE``), so both engines give every figure to the bit.
 
 The SQL is never written twice: the statements :mod:`chiso.index.compute` generates from
 the method definitions, in DuckDB's dialect, are translated by sqlglot (:func:`translate`)
