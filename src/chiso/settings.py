@@ -125,6 +125,20 @@ SETTINGS: tuple[Setting, ...] = (
         lambda: "400",
     ),
     Setting(
+        "engine",
+        "Engine that counts the index measures in the records: `duckdb` (in this process) or "
+        "`spark` (Apache Spark at `spark_master`; needs `pip install 'chiso[spark]'` and Java 17). "
+        "`--engine` on `chiso index` overrides it; see docs/scale.md.",
+        lambda: "duckdb",
+    ),
+    Setting(
+        "spark_master",
+        "Where the `spark` engine runs: `local[*]` (Spark inside this process, every core), "
+        "`local[N]`, or a standalone cluster's master, `spark://host:7077`, whose workers see "
+        "the records folder at the same path.",
+        lambda: "local[*]",
+    ),
+    Setting(
         "lang",
         "Language of messages and pages: `vi` (Vietnamese, the default) or `en`.",
         lambda: "vi",

@@ -150,6 +150,29 @@ def generate(
     # machine's memory; DuckDB spills to the output folder instead.
     con.execute("SET memory_limit = ?", [settings.get("duckdb_memory_limit")])
     con.execute("SET temp_directory = ?", [str(out_dir / ".spill")])
+    prepare_tables(con, units, weights, procedures, year=year, until=until)
+
+    dossiers = out_dir / "dossiers.csv"
+    con.execute(f"""
+    COPY (
+    SELECT {", ".join(DOSSIER_COLUMNS)} FROM (
+    {dossiers_select(n=n, seed=seed, province=province, year=year, until=until)}
+    ) ORDER BY i
+    ) TO '{dossiers}' (HEADER, DELIMITER ',')
+    """)
+
+    procedures_path = out_dir / "procedures.csv"
+    _write_csv(procedures_path, procedures)
+    feedback_path = out_dir / "feedback.csv"
+    _write_csv(feedback_path, _feedback(units, rng, max(1, n // 200), year, until))
+    con.close()
+    return DemoFiles(dossiers, procedures_path, feedback_path, n)
+
+
+def prepare_tables(con: duckdb.DuckDBPyConnection, units: list[DemoUnit], weights: dict[str, float],
+                   procedures: list[dict], *, year: int, until: date) -> None:
+    """The tables :func:`dossiers_select` draws from: units, procedures, days with their
+    weights, and the appointment date of each (day, statutory time)."""
     con.execute("CREATE TABLE units(idx INTEGER, code VARCHAR, level VARCHAR, weight DOUBLE)")
     con.executemany("INSERT INTO units VALUES (?, ?, ?, ?)",
                     [(i, u.code, u.level, weights[u.code]) for i, u in enumerate(units)])
@@ -180,9 +203,13 @@ def generate(
         (d, k, cal.add_working_days(d, k)) for d, _w in days for k in stat_days
     ])
 
-    dossiers = out_dir / "dossiers.csv"
-    con.execute(f"""
-    COPY (
+
+
+def dossiers_select(*, n: int, seed: int, province: str, year: int, until: date) -> str:
+    """SELECT of ``n`` demo dossiers (column ``i`` and :data:`DOSSIER_COLUMNS`, as the
+    text a one-stop system exports, a few rows deliberately dirty), over the tables of
+    :func:`prepare_tables`."""
+    return f"""
     WITH draws AS (
         SELECT i,
                {_r('i', seed, 1)} AS r_unit, {_r('i', seed, 2)} AS r_day, {_r('i', seed, 3)} AS r_proc,
@@ -225,7 +252,7 @@ def generate(
         FROM timed t
     )
     SELECT
-        format('{province}-{year % 100:02d}-{{:08d}}', i) AS dossier_id,
+        i, format('{province}-{year % 100:02d}-{{:08d}}', i) AS dossier_id,
         proc AS procedure_code,
         CASE WHEN i % 997 = 13 THEN 'XX' || (i % 1000) ELSE unit END AS unit_code,
         CASE WHEN i % 2999 = 7 THEN '31/02/{year}' ELSE strftime(received, '%Y-%m-%dT%H:%M:%S') END AS received_at,
@@ -253,16 +280,7 @@ def generate(
         r_reuse < 0.6 AS population_db,
         CASE WHEN r_rate < 0.86 THEN 'satisfied' WHEN r_rate < 0.97 THEN 'neutral' ELSE 'dislike' END AS rating
     FROM ended
-    ORDER BY i
-    ) TO '{dossiers}' (HEADER, DELIMITER ',')
-    """)
-
-    procedures_path = out_dir / "procedures.csv"
-    _write_csv(procedures_path, procedures)
-    feedback_path = out_dir / "feedback.csv"
-    _write_csv(feedback_path, _feedback(units, rng, max(1, n // 200), year, until))
-    con.close()
-    return DemoFiles(dossiers, procedures_path, feedback_path, n)
+    """
 
 
 def _r(expr: str, seed: int, purpose: int) -> str:

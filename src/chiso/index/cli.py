@@ -44,6 +44,10 @@ def _at_version(store, as_of: str | None, version: int | None):
     return None, None
 
 
+_engine = click.option("--engine", "engine_name", type=click.Choice(["duckdb", "spark"]),
+                       help="Count with DuckDB here or on Apache Spark (default: the setting `engine`).")
+
+
 @click.group("index")
 def index() -> None:
     """Official indexes computed from the records."""
@@ -56,9 +60,10 @@ def index() -> None:
 @_method
 @_as_of
 @_version
+@_engine
 @click.option("--format", "fmt", type=FORMATS, default="table")
 def index_766(period_text: str, unit: str | None, group: str | None, method_id: str | None, as_of: str | None,
-              version: int | None, fmt: str) -> None:
+              version: int | None, engine_name: str | None, fmt: str) -> None:
     """Scores, bands and ranks on the real-time service index (Decision 766/QĐ-TTg)."""
     from chiso.index import service
 
@@ -68,7 +73,7 @@ def index_766(period_text: str, unit: str | None, group: str | None, method_id: 
     at_version, moment = _at_version(store, as_of, version)
     with db.transaction(engine) as session:
         rows = service.index_766(session, store, period, unit=unit, group=group, method_id=method_id,
-                                 at_version=at_version, now=moment)
+                                 at_version=at_version, now=moment, engine=engine_name)
     if fmt == "json":
         emit_json(rows)
         return
@@ -98,9 +103,10 @@ def index_766(period_text: str, unit: str | None, group: str | None, method_id: 
 @_method
 @_as_of
 @_version
+@_engine
 @click.option("--format", "fmt", type=FORMATS, default="table")
 def explain(index_name: str, period_text: str, unit: str, indicator: str, method_id: str | None, as_of: str | None,
-            version: int | None, fmt: str) -> None:
+            version: int | None, engine_name: str | None, fmt: str) -> None:
     """The dossiers counted in an indicator's numerator and denominator."""
     from chiso.index import service
 
@@ -110,7 +116,7 @@ def explain(index_name: str, period_text: str, unit: str, indicator: str, method
     at_version, moment = _at_version(store, as_of, version)
     with db.transaction(engine) as session:
         data = service.explain(session, store, period, unit=unit, indicator=indicator,
-                               method_id=method_id, at_version=at_version, now=moment)
+                               method_id=method_id, at_version=at_version, now=moment, engine=engine_name)
     if fmt == "json":
         emit_json(data)
         return

@@ -88,19 +88,7 @@ def prepare(con: duckdb.DuckDBPyConnection, *, dossiers: str = "dossiers", name:
         has_catalogue = True
     except duckdb.Error:
         has_catalogue = False
-    if has_catalogue:
-        con.execute(f"""
-            CREATE OR REPLACE TEMP VIEW {name} AS
-            SELECT d.* REPLACE (coalesce(d.has_fee, p.has_fee) AS has_fee,
-                                coalesce(d.requires_paper_result, p.paper_result) AS requires_paper_result),
-                   p.statutory_days, p.online_level
-            FROM {dossiers} d LEFT JOIN procedures p ON p.procedure_code = d.procedure_code
-        """)
-    else:
-        con.execute(f"""
-            CREATE OR REPLACE TEMP VIEW {name} AS
-            SELECT *, CAST(NULL AS DOUBLE) AS statutory_days, CAST(NULL AS VARCHAR) AS online_level FROM {dossiers}
-        """)
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {records_sql(dossiers, catalogue=has_catalogue)}")
     if name != "records":
         return
     try:
@@ -110,16 +98,39 @@ def prepare(con: duckdb.DuckDBPyConnection, *, dossiers: str = "dossiers", name:
         source = ("(SELECT NULL::VARCHAR AS feedback_id, NULL::VARCHAR AS unit_code, NULL::TIMESTAMP AS received_at, "
                   "NULL::TIMESTAMP AS due_at, NULL::TIMESTAMP AS handled_at, NULL::VARCHAR AS outcome, "
                   "NULL::VARCHAR AS rating, NULL::BOOLEAN AS repeated WHERE FALSE)")
-    # The methods read two facts the feedback record implies: handled by its due time, and
-    # whether the applicant was satisfied (no rating: not counted as unsatisfied).
-    con.execute(f"""
-        CREATE OR REPLACE TEMP VIEW feedback_records AS
+    con.execute(f"CREATE OR REPLACE TEMP VIEW feedback_records AS {feedback_records_sql(source)}")
+
+
+#: Dossier facts the catalogue supplies where a dossier does not state them: column → the
+#: catalogue's column.
+CATALOGUE_FALLBACKS = {"has_fee": "has_fee", "requires_paper_result": "paper_result"}
+
+
+def records_sql(dossiers: str, *, catalogue: bool = True, columns: Sequence[str] | None = None) -> str:
+    """The SELECT behind the view ``records`` (see :func:`prepare`). ``columns`` lists the
+    dossier columns for an engine without ``* REPLACE`` (Spark); DuckDB's own view keeps
+    whatever columns the relation has."""
+    if not catalogue:
+        return (f"SELECT *, CAST(NULL AS DOUBLE) AS statutory_days, CAST(NULL AS VARCHAR) AS online_level "
+                f"FROM {dossiers}")
+    replaced = {c: f"coalesce(d.{c}, p.{p}) AS {c}" for c, p in CATALOGUE_FALLBACKS.items()}
+    head = (f"d.* REPLACE ({', '.join(replaced.values())})" if columns is None
+            else ", ".join(replaced.get(c, f"d.{c}") for c in columns))
+    return (f"SELECT {head}, p.statutory_days, p.online_level "
+            f"FROM {dossiers} d LEFT JOIN procedures p ON p.procedure_code = d.procedure_code")
+
+
+def feedback_records_sql(source: str) -> str:
+    """The SELECT behind the view ``feedback_records``. The methods read two facts a
+    feedback record implies: handled by its due time, and whether the applicant was
+    satisfied (no rating: not counted as unsatisfied)."""
+    return f"""
         SELECT f.*,
                CASE WHEN f.handled_at IS NOT NULL THEN f.handled_at <= coalesce(f.due_at, f.handled_at) END
                  AS handled_on_time,
                CASE WHEN f.rating IS NOT NULL THEN f.rating <> 'dislike' END AS satisfied
         FROM {source} f
-    """)
+    """
 
 
 def _col(measure: str, part: str) -> str:
@@ -180,6 +191,13 @@ def _parts(method: Method) -> dict[str, list[tuple[str, str, str]]]:
 def _day_sql(method: Method, unit_filter: str, *, records: str = "records",
              feedback: str | None = "feedback_records") -> str:
     """SQL of the per-unit, per-day table of every day-based measure component."""
+    return " UNION ALL BY NAME ".join(_day_selects(method, unit_filter, records=records, feedback=feedback))
+
+
+def _day_selects(method: Method, unit_filter: str, *, records: str = "records",
+                 feedback: str | None = "feedback_records") -> list[str]:
+    """One SELECT per source of :func:`_day_sql`, each with its own columns (an engine
+    without ``UNION ALL BY NAME`` unites them by name itself)."""
     parts = _parts(method)
     selects = []
     for source, cols in parts.items():
@@ -203,7 +221,7 @@ def _day_sql(method: Method, unit_filter: str, *, records: str = "records",
             f"SELECT unit_code AS unit, {day} AS day, {aggs} FROM {frm} "
             f"WHERE received_at IS NOT NULL{extra}{unit_filter} GROUP BY ALL"
         )
-    return " UNION ALL BY NAME ".join(selects)
+    return selects
 
 
 def day_table(con: duckdb.DuckDBPyConnection, method: Method, *, units: Iterable[str] | None = None) -> str:
@@ -387,6 +405,23 @@ def _period_counts(
     periods: Sequence[Period],
     today: date | None,
 ) -> dict[tuple[str, str], dict[str, float]]:
+    result = _totals(con, method, targets, periods, today)
+    _presence(con, periods)
+    _distinct_measures(con, method, periods, result)
+    _procedure_measures(con, method, targets, periods, result)
+    _derived_measures(method, result)
+    return result
+
+
+def _totals(
+    con: duckdb.DuckDBPyConnection,
+    method: Method,
+    targets: Sequence[Target],
+    periods: Sequence[Period],
+    today: date | None,
+) -> dict[tuple[str, str], dict[str, float]]:
+    """The day-based measures of every target and period, from ``day_counts``; also
+    leaves the tables ``scope_members`` and ``periods`` for the steps after it."""
     bounds = sorted({p.start for p in periods} | {p.end + timedelta(days=1) for p in periods}
                     | {judged_until(p, today) for p in periods})
     parts = _parts(method)
@@ -437,10 +472,6 @@ def _period_counts(
     }
     for target, period, *vals in rows:
         result[(target, period)] = dict(zip(names, vals))
-    _presence(con, periods)
-    _distinct_measures(con, method, periods, result)
-    _procedure_measures(con, method, targets, periods, result)
-    _derived_measures(method, result)
     return result
 
 
@@ -658,3 +689,15 @@ def listable(method, measure: str) -> bool:
     figure derived from others, or a count of distinct values)."""
     m = method.measures[measure]
     return not (m.basis in ("procedure", "derived") or m.distinct)
+
+
+# The steps the Spark engine (chiso.index.spark) runs too, its SQL translated to Spark's
+# dialect: public names, so that the second engine reuses them without reaching into
+# this module's private ones.
+parts = _parts
+day_selects = _day_selects
+keys_sql = _keys_sql
+totals = _totals
+distinct_measures = _distinct_measures
+procedure_measures = _procedure_measures
+derived_measures = _derived_measures

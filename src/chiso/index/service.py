@@ -361,27 +361,40 @@ def _names(session: Session, codes: Sequence[str], day) -> dict[str, str]:
 
 def compute_scores(
     session: Session, store, period: Period, *, method: Method, extra_periods: Sequence[Period] = (),
-    at_version: int | None = None, now: datetime | None = None,
+    at_version: int | None = None, now: datetime | None = None, engine: str | None = None,
 ) -> tuple[list[compute.Target], dict[str, dict[str, Scored]]]:
     """Scores of every target for ``period`` and ``extra_periods``: {period code: {unit: Scored}}.
 
     ``at_version``: from the records as the store held them at that version (the unit
     registry and the method are today's). ``now`` (default: the current time; for
     ``--as-of``, that moment): open dossiers of a period still running then are judged
-    then."""
+    then. ``engine`` counts the measures with DuckDB here or on Apache Spark
+    (:mod:`chiso.index.spark`); default: the setting ``engine``."""
     today = local_now(now).date()
     tgts = targets(session, period)
     periods = [period, *extra_periods]
-    con = counting_connection(store, method, at_version=at_version)
-    try:
-        # An agency that never received a dossier handles no procedure: the index does not
-        # score it (Party bodies, the Fatherland Front...). Communes are always scored.
-        active = {r[0] for r in con.execute("SELECT DISTINCT unit FROM day_counts").fetchall()}
-        tgts = [t for t in tgts if t.level != "agency" or active & set(t.members)]
-        with compute.gc_paused():  # tens of thousands of small dicts, no cycles
-            counts = compute.period_counts(con, method, tgts, periods, today=today)
-    finally:
-        con.close()
+    if _engine(engine) == "spark":
+        from chiso.index import spark
+
+        counting = spark.Counting(store, method, at_version=at_version)
+        try:
+            active = counting.active_units()
+            tgts = [t for t in tgts if t.level != "agency" or active & set(t.members)]
+            with compute.gc_paused():
+                counts = counting.period_counts(tgts, periods, today=today)
+        finally:
+            counting.close()
+    else:
+        con = counting_connection(store, method, at_version=at_version)
+        try:
+            # An agency that never received a dossier handles no procedure: the index does not
+            # score it (Party bodies, the Fatherland Front...). Communes are always scored.
+            active = {r[0] for r in con.execute("SELECT DISTINCT unit FROM day_counts").fetchall()}
+            tgts = [t for t in tgts if t.level != "agency" or active & set(t.members)]
+            with compute.gc_paused():  # tens of thousands of small dicts, no cycles
+                counts = compute.period_counts(con, method, tgts, periods, today=today)
+        finally:
+            con.close()
     names = _names(session, [t.code for t in tgts], period.end)
     with compute.gc_paused():
         scores = score_many(method, counts, {t.code: t.level for t in tgts})
@@ -403,6 +416,7 @@ def index_766(
     method_id: str | None = None,
     at_version: int | None = None,
     now: datetime | None = None,
+    engine: str | None = None,
 ) -> list[dict[str, Any]]:
     """One object per unit, the shape of ``chiso index 766 --format json``. ``now``
     (default: the current time): the moment a running period is judged at; with
@@ -411,7 +425,7 @@ def index_766(
     method = method_for(method_id)
     previous = period.previous()
     tgts, scored = compute_scores(session, store, period, method=method, extra_periods=[previous],
-                                  at_version=at_version, now=now)
+                                  at_version=at_version, now=now, engine=engine)
     until = period_until(period, now)
     current, before = scored[period.code], scored[previous.code]
 
@@ -482,22 +496,34 @@ def _row(method: Method, period: Period, s: Scored, rank, prev_rank, moved, befo
     }
 
 
+def _engine(engine: str | None) -> str:
+    from chiso.index.spark import engine_name
+
+    return engine_name(engine)
+
+
 def explain(
     session: Session, store, period: Period, *, unit: str, indicator: str, method_id: str | None = None,
-    at_version: int | None = None, now: datetime | None = None,
+    at_version: int | None = None, now: datetime | None = None, engine: str | None = None,
 ) -> dict[str, Any]:
     """The records behind one indicator of one unit and period (a running period judged at
-    ``now``, as :func:`index_766` does; as of ``at_version``). A measure that sums a value
-    over its records lists the records and gives the sum."""
+    ``now``, as :func:`index_766` does; as of ``at_version``; selected by ``engine``, default
+    the setting ``engine``). A measure that sums a value over its records lists the records
+    and gives the sum."""
     now = local_now(now)
     method = method_for(method_id)
     ind = _indicator(method, indicator)
     tgt = next((t for t in targets(session, period) if t.code == units.get(session, unit, on=period.end).code), None)
     if tgt is None:
         raise NotFound(_("Unit {code} is not scored for {period}.").format(code=unit, period=period.code))
-    con = store.connect(at_version=at_version)
-    try:
+    if _engine(engine) == "spark":
+        from chiso.index import spark
+
+        con = spark.connect(store, at_version=at_version)
+    else:
+        con = store.connect(at_version=at_version)
         compute.prepare(con)
+    try:
         until = period_until(period, now)
         out: dict[str, Any] = {"unit": tgt.code, "period": period.code, "indicator": ind.id, "method": method.id,
                                "running": until is not None, "until": until.isoformat() if until else None}
