@@ -117,17 +117,20 @@ def build(package: Path = PACKAGE) -> Graph:
     return graph
 
 
-def cycles(graph: Graph) -> list[list[str]]:
-    """Strongly connected groups of more than one component (eager arrows), Tarjan's way."""
-    index, low, stack, on, out = {}, {}, [], set(), []
-    counter = [0]
+def strongly_connected(edges) -> list[list[str]]:
+    """The groups of more than one node that reach each other (Tarjan), each sorted, for a
+    mapping of node -> nodes it points to. ``tests/test_layout.py`` uses it too."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on: set[str] = set()
+    out: list[list[str]] = []
 
-    def visit(v):
-        index[v] = low[v] = counter[0]
-        counter[0] += 1
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
         stack.append(v)
         on.add(v)
-        for w in sorted(graph.eager[v]):
+        for w in sorted(edges.get(v, ())):
             if w not in index:
                 visit(w)
                 low[v] = min(low[v], low[w])
@@ -144,10 +147,15 @@ def cycles(graph: Graph) -> list[list[str]]:
             if len(group) > 1:
                 out.append(sorted(group))
 
-    for v in sorted(graph.components):
+    for v in sorted(edges):
         if v not in index:
             visit(v)
     return out
+
+
+def cycles(graph: Graph) -> list[list[str]]:
+    """Strongly connected groups of more than one component (eager arrows)."""
+    return strongly_connected({c: graph.eager[c] for c in graph.components})
 
 
 def layers(graph: Graph) -> dict[str, int]:
