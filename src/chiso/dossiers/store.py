@@ -418,7 +418,7 @@ class DossierStore:
                         else datetime.fromtimestamp(seg.path.stat().st_mtime, timezone.utc))
             except (FileNotFoundError, ValueError):
                 continue
-            number = lambda key: int(meta[key]) if key in meta else None  # noqa: E731
+            number = lambda key, meta=meta: int(meta[key]) if key in meta else None  # noqa: E731
             out[(seg.seq, kind)] = Version(seg.seq, when, kind, meta.get("source"), number("inserted"),
                                            number("updated"))
         return floor, sorted(out.values(), key=lambda v: (v.number, v.kind))
