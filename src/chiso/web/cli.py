@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import logging
 import socket
 import threading
@@ -12,6 +14,9 @@ from chiso import db
 from chiso.clitools import engine_ready
 from chiso.errors import ChisoError
 from chiso.i18n import _
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 
 def listen(host: str, port: int) -> socket.socket:
@@ -48,7 +53,7 @@ def run_server(*, host: str, port: int, engine=None, sock: socket.socket | None 
     uvicorn.Server(config).run(sockets=[sock])
 
 
-def _warm(app) -> None:
+def _warm(app: FastAPI) -> None:
     from chiso.web.dashboard.overview import warm
 
     try:

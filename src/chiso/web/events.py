@@ -5,6 +5,8 @@ shows. Any number of server processes can serve it: the numbers come from the st
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import asyncio
 import json
 import time
@@ -19,11 +21,14 @@ from chiso.audit.models import AuditEntry
 from chiso.auth.permissions import Actor
 from chiso.http.deps import resolve_actor
 
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
 router = APIRouter()
 HEARTBEAT_SECONDS = 15.0
 
 
-def state_for(app, actor: Actor) -> dict[str, int]:
+def state_for(app: FastAPI, actor: Actor) -> dict[str, int]:
     """What the reader's pages depend on, as numbers that grow when it changes."""
     out = {"dossiers": app.state.store.version("dossiers")}
     if not actor.is_public:

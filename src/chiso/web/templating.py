@@ -3,6 +3,8 @@ and the main menu."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pathlib import Path
 
 from fastapi import Request
@@ -12,6 +14,9 @@ from chiso import __version__
 from chiso.auth.permissions import Actor
 from chiso.i18n import _, current_language, ngettext
 from chiso.output import number
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 HERE = Path(__file__).parent
 
@@ -35,7 +40,7 @@ def nav_items(request: Request, actor: Actor) -> list[tuple[str, str]]:
     return [(href, label) for href, label in items if href in paths]
 
 
-def app_routes(app) -> list:
+def app_routes(app: FastAPI) -> list:
     """Every route of ``app``, those of included routers too (recent FastAPI keeps an
     included router as one entry of ``app.routes``; each item here has ``path``,
     ``methods``, ``endpoint``)."""

@@ -4,6 +4,8 @@ its unit page. Drawn on the server as SVG: no map tiles, nothing from the intern
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import math
 
 from fastapi import APIRouter, Depends, Request
@@ -18,11 +20,14 @@ from chiso.web.dashboard.overview import province_code
 from chiso.web.dashboard.page import page
 from chiso.web.dashboard.steering import heat, visible_targets
 
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
 router = APIRouter()
 WIDTH = 720
 
 
-def communes(app, session: Session) -> list[str]:
+def communes(app: FastAPI, session: Session) -> list[str]:
     from chiso.units import service as units
 
     code = province_code(app, session)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from datetime import timedelta
 
 from fastapi import APIRouter, Depends, Request
@@ -15,10 +17,13 @@ from chiso.periods import Period
 from chiso.web.dashboard import common
 from chiso.web.dashboard.page import page
 
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
 router = APIRouter()
 
 
-def province_code(app, session: Session) -> str:
+def province_code(app: FastAPI, session: Session) -> str:
     from chiso.units import service as units
 
     return common.cached(app, session, "home-province", (), lambda: units.home_province(session), store=False)
@@ -35,7 +40,7 @@ def year_months(p: Period) -> list[Period]:
     return list(reversed(months))
 
 
-def steering_lists(app, session: Session) -> dict:
+def steering_lists(app: FastAPI, session: Session) -> dict:
     """Tasks and recent flips, cached until a task, a progress report or a flip is added."""
     from chiso.targets import service as targets
     from chiso.targets.models import Flip
@@ -95,7 +100,7 @@ def overview(request: Request, period: str | None = None, actor: Actor = Depends
                 upcoming=upcoming, red=red, reg=reg, own=own, live_url="/")
 
 
-def warm(app) -> None:
+def warm(app: FastAPI) -> None:
     """Compute what the overview of the current quarter needs, so that the first person to
     open it after the server starts does not wait for the computation (about 2 s at 10
     million dossiers). Run in a background thread at start-up; a failure only costs time."""

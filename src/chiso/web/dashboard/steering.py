@@ -4,6 +4,8 @@ page with its six "clear" fields, progress history and evidence."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from collections import Counter
 from datetime import date
 
@@ -18,11 +20,14 @@ from chiso.web.dashboard import common
 from chiso.web.dashboard.overview import steering_lists
 from chiso.web.dashboard.page import fragments, page
 
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
 router = APIRouter()
 BOARD = ("overdue", "in_progress", "not_started", "done_on_time", "done_late", "cancelled")
 
 
-def heat(app, session: Session) -> dict:
+def heat(app: FastAPI, session: Session) -> dict:
     """Every (target, unit) light today, as plain data, cached until the store, a target, a
     manual value or the day changes."""
     from chiso.targets import lights
@@ -81,7 +86,7 @@ def visible_targets(actor: Actor, reg: dict, data: dict) -> list[dict]:
     return [t for t in data["cols"] if t["code"] in seen]
 
 
-def members(app, session: Session) -> list[dict]:
+def members(app: FastAPI, session: Session) -> list[dict]:
     from chiso.tasks import service as tasks
     from chiso.tasks.models import CommitteeMember, MemberUnit
 
