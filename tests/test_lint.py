@@ -5,7 +5,7 @@ variables, mutable defaults); ``mypy`` holds the typed seams, strictly on the en
 (``chiso.scoring``), the index and the dossier store. Both run as subprocesses of the test's
 own interpreter, so they check the code with the installed dependencies; their output is the
 failure message. mypy keeps its cache in ``.mypy_cache`` at the root: a warm run takes
-seconds, a cold one under a minute.
+seconds, a cold one about a minute and a half on a busy two-core machine.
 """
 
 from __future__ import annotations
