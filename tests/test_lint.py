@@ -2,7 +2,7 @@
 
 ``ruff check`` looks for bugs a reader misses (unused and undefined names, late-bound loop
 variables, mutable defaults); ``mypy`` holds the typed seams, strictly on the engine
-(``chiso.scoring``), the index and the dossier store. Both run as subprocesses of the test's
+(``chiso.scoring``), the index, the dossier store, the kernel and the HTTP helpers. Both run as subprocesses of the test's
 own interpreter, so they check the code with the installed dependencies; their output is the
 failure message. mypy keeps its cache in ``.mypy_cache`` at the root: a warm run takes
 seconds, a cold one about a minute and a half on a busy two-core machine.

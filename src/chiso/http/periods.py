@@ -55,7 +55,7 @@ def pick_period(text: str | None, default_kind: str = "quarter") -> Period:
     return period_for(default_kind, today())
 
 
-def picker(current: Period) -> list[dict]:
+def picker(current: Period) -> list[dict[str, Any]]:
     """Options of the period picker: recent periods of each kind, grouped."""
     d = today()
     groups: list[dict[str, Any]] = []
