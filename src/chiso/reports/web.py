@@ -6,10 +6,9 @@ worker's schedules are listed for province-wide readers, to download again."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import base64
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request

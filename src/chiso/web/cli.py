@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import logging
 import socket
 import threading
+from typing import TYPE_CHECKING
 
 import click
 

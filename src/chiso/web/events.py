@@ -5,13 +5,11 @@ shows. Any number of server processes can serve it: the numbers come from the st
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import asyncio
 import json
 import time
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
@@ -20,10 +18,6 @@ from chiso import db
 from chiso.audit.models import AuditEntry
 from chiso.auth.permissions import Actor
 from chiso.http.deps import resolve_actor
-
-if TYPE_CHECKING:
-    from fastapi import FastAPI
-
 router = APIRouter()
 HEARTBEAT_SECONDS = 15.0
 

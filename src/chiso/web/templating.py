@@ -3,20 +3,15 @@ and the main menu."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from pathlib import Path
 
-from fastapi import Request
+from fastapi import FastAPI, Request
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from chiso import __version__
 from chiso.auth.permissions import Actor
 from chiso.i18n import _, current_language, ngettext
 from chiso.output import number
-
-if TYPE_CHECKING:
-    from fastapi import FastAPI
 
 HERE = Path(__file__).parent
 

@@ -4,11 +4,9 @@ its unit page. Drawn on the server as SVG: no map tiles, nothing from the intern
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import math
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from sqlalchemy.orm import Session
 
 from chiso.auth.permissions import Actor, require
@@ -19,10 +17,6 @@ from chiso.web.dashboard import common
 from chiso.web.dashboard.overview import province_code
 from chiso.web.dashboard.page import page
 from chiso.web.dashboard.steering import heat, visible_targets
-
-if TYPE_CHECKING:
-    from fastapi import FastAPI
-
 router = APIRouter()
 WIDTH = 720
 

@@ -4,13 +4,11 @@ exportable as CSV and XLSX)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import csv
 import io
 from datetime import date, datetime
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
@@ -24,10 +22,6 @@ from chiso.reports.render import MEDIA_TYPES
 from chiso.sheets import csv_safe, xlsx_safe
 from chiso.web.dashboard import common
 from chiso.web.dashboard.page import fragments, page
-
-if TYPE_CHECKING:
-    from fastapi import FastAPI
-
 router = APIRouter()
 PAGE_SIZE = 50
 EXPORT_LIMIT = 200_000

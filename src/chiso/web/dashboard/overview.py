@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from datetime import timedelta
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
@@ -16,9 +14,6 @@ from chiso.index import service as index_service
 from chiso.periods import Period
 from chiso.web.dashboard import common
 from chiso.web.dashboard.page import page
-
-if TYPE_CHECKING:
-    from fastapi import FastAPI
 
 router = APIRouter()
 

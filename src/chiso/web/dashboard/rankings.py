@@ -4,9 +4,7 @@ previous period or the same period a year earlier."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from sqlalchemy.orm import Session
 
 from chiso.auth.permissions import Actor, require
@@ -17,9 +15,6 @@ from chiso.periods import Period, parse_period
 from chiso.scoring.ranking import podium
 from chiso.web.dashboard import common
 from chiso.web.dashboard.page import fragments, page
-
-if TYPE_CHECKING:
-    from fastapi import FastAPI
 
 router = APIRouter()
 

@@ -4,12 +4,10 @@ page with its six "clear" fields, progress history and evidence."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from collections import Counter
 from datetime import date
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from sqlalchemy.orm import Session
 
 from chiso.auth.permissions import Actor, require
@@ -19,9 +17,6 @@ from chiso.i18n import _
 from chiso.web.dashboard import common
 from chiso.web.dashboard.overview import steering_lists
 from chiso.web.dashboard.page import fragments, page
-
-if TYPE_CHECKING:
-    from fastapi import FastAPI
 
 router = APIRouter()
 BOARD = ("overdue", "in_progress", "not_started", "done_on_time", "done_late", "cancelled")
