@@ -388,7 +388,7 @@ def _confidence(value: Any, where: str) -> str:
                 where=where, levels=", ".join(CONFIDENCE_LEVELS), value=value
             )
         )
-    return value
+    return str(value)
 
 
 def _parse_date(value: Any, where: str) -> date:

@@ -229,7 +229,7 @@ def _demo_accounts(engine, code: str) -> None:
             except NotFound:
                 auth.add_user(session, name=name, role=role, unit=unit, full_name=full, password=password)
     click.echo(_("Demo login: account {name}, password {password}").format(name="admin", password=password))
-    for name, _role, unit, full in accounts[1:]:
+    for name, _role, _unit, full in accounts[1:]:
         click.echo(_("Commune editor: account {name} ({unit}), same password").format(name=name, unit=full))
 
 

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING
 
 import click
 
 from chiso.i18n import _
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+    from sqlalchemy.orm import Session
 
 FORMATS = click.Choice(["table", "json"])
 
@@ -28,7 +33,7 @@ class DateType(click.ParamType):
 DATE = DateType()
 
 
-def engine_ready():
+def engine_ready() -> Engine:
     """The configured store, refusing one that ``chiso init`` has not prepared."""
     from chiso import db  # SQLAlchemy only for the commands that open a store
 
@@ -37,7 +42,9 @@ def engine_ready():
     return engine
 
 
-def records(where):
+# Returns a chiso.dossiers.store.DossierStore; not annotated, since naming it here would be an
+# arrow from the commands' helpers to a domain (tests/test_layout.py).
+def records(where: Engine | Session):
     """The columnar records of the store of ``where`` (an engine or a session), in the
     store's own folder, refused when that folder is another store's."""
     from chiso.store.service import open_records

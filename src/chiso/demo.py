@@ -9,6 +9,8 @@ relative to ``today``) and idempotent: running it again changes nothing that is 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import csv
 import random
 import tempfile
@@ -19,6 +21,9 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from chiso import db
+
+if TYPE_CHECKING:
+    from chiso.dossiers.store import DossierStore
 
 ACTOR = "demo"
 SEED = 7
@@ -58,7 +63,7 @@ def _pdf(folder: Path, name: str) -> Path:
     return path
 
 
-def seed_demo(engine: Engine, province_code: str, *, today: date | None = None, store=None,
+def seed_demo(engine: Engine, province_code: str, *, today: date | None = None, store: DossierStore | None = None,
               communes_in_round: int = 40) -> dict:
     """Create the demonstration's committee, tasks, targets and rounds (see the module
     docstring); returns counts of what it added."""
@@ -132,7 +137,7 @@ def seed_demo(engine: Engine, province_code: str, *, today: date | None = None, 
         # ---------------------------------------------------------------- targets
         year_end = date(today.year, 12, 31)
         quarter = f"{today.year}-Q{(today.month - 1) // 3 + 1}"
-        specs = [
+        specs: list[dict[str, Any]] = [
             {"code": "CT-766-XA", "name": "Điểm Bộ chỉ số 766 của xã đạt từ 80 điểm", "indicator": "766.total",
              "level": "commune", "direction": "higher", "goal": 80, "deadline": year_end, "period": quarter,
              "amber": {"amber_within": 0.1}, "source": "Kế hoạch CCHC năm 2026"},

@@ -16,7 +16,7 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterable, Sequence
 
 from chiso.i18n import _
 from chiso.sheets import csv_safe
@@ -122,7 +122,7 @@ def rejects_path_for(path: Path) -> Path:
     return path.with_name(path.name + ".rejects.csv")
 
 
-def write_rejects(source: Path, rejects: Sequence[Reject], columns: Sequence[str]) -> str | None:
+def write_rejects(source: Path, rejects: Sequence[Reject], columns: Iterable[str]) -> str | None:
     """Write ``<source>.rejects.csv`` beside the input (UTF-8 with a byte-order mark, so
     Excel shows Vietnamese correctly): line, reason (headed in the reader's language, as the
     dossier import's rejects file is) and the row's values. With no rejects,

@@ -44,7 +44,7 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def emit_table(rows: Iterable[dict], columns: Sequence[tuple[str, str]]) -> None:
+def emit_table(rows: Iterable[dict[str, Any]], columns: Sequence[tuple[str, str]]) -> None:
     """``columns`` is (key, heading) pairs; headings are already translated."""
     body = [[_cell(row.get(key)) for key, _h in columns] for row in rows]
     heads = [h for _k, h in columns]

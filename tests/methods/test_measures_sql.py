@@ -109,7 +109,10 @@ def add_settlement_cases(con, unit: str = "68") -> None:
                     supplement_days=supplement, procedure_code="S5" if statutory else "1.000001")
 
 
-def counts(con, method, targets=(Target("68", "commune", ("68",)),), periods=(JULY,)):
+TARGET_68 = (Target("68", "commune", ("68",)),)
+
+
+def counts(con, method, targets=TARGET_68, periods=(JULY,)):
     compute.day_table(con, method)
     return compute.period_counts(con, method, list(targets), list(periods))
 

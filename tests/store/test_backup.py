@@ -24,7 +24,6 @@ from sqlalchemy import text
 from chiso import db
 from chiso.cli import main
 from chiso.periods import period_for
-from chiso.store import backup
 from tests.conftest import PgDatabase, _need_pg
 from tests.store.conftest import run
 from tests.index.index_cases import write

@@ -45,7 +45,8 @@ def test_openapi_document_holds_under_generated_requests(app, world, who):
                 r = case.call_and_validate(headers=headers, checks=checks)
                 statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
             except Exception as exc:  # collect all, report together
-                failures.append(f"{op.method.upper()} {op.path}: {str(exc)[:600]}")
+                # run() is called within this iteration, so `op` is the current operation.
+                failures.append(f"{op.method.upper()} {op.path}: {str(exc)[:600]}")  # noqa: B023
                 raise
 
         try:

@@ -116,7 +116,8 @@ def test_the_database_itself_refuses_to_change_the_audit_log(world):
     assert first
     for sql in ("update audit_log set actor = 'someone else' where id = :i", "delete from audit_log where id = :i",
                 "update audit_log set after = null"):
-        with pytest.raises(Exception):
+        # The refusal comes from a trigger or a rule: its exception class differs per database.
+        with pytest.raises(Exception):  # noqa: B017
             with world.engine.begin() as conn:
                 conn.execute(text(sql), {"i": first})
     with world.engine.connect() as conn:

@@ -9,7 +9,7 @@ from typing import Sequence
 
 import duckdb
 
-from chiso.dossiers.duck import Tracker, ident, lit
+from chiso.dossiers.duck import Tracker, count, ident, lit
 from chiso.dossiers.schema import RecordType
 from chiso.dossiers.stage import Staged
 
@@ -48,11 +48,11 @@ class Classifier:
                 f"QUALIFY row_number() OVER (PARTITION BY {self.rt.key} ORDER BY {self._rank_sql('a')} DESC, "
                 f"{self._order_sql('a')} DESC, __file DESC) = 1"
             )
-            total = self.con.execute("SELECT count(*) FROM checked WHERE __why IS NULL").fetchone()[0]
+            total = count(self.con, "SELECT count(*) FROM checked WHERE __why IS NULL")
         else:
             self.con.execute(f"CREATE VIEW accepted AS SELECT {fields} FROM checked WHERE __why IS NULL")
             total = None
-        kept = self.con.execute("SELECT count(*) FROM accepted").fetchone()[0]
+        kept = count(self.con, "SELECT count(*) FROM accepted")
         self.superseded = (total - kept) if total is not None else 0
         return kept
 
@@ -149,7 +149,9 @@ _HASH_PROBE_SQL = "SELECT hash('chiso', 1::BIGINT, 1.5::DOUBLE, TIMESTAMP '2025-
 
 def hash_probe(con: duckdb.DuckDBPyConnection) -> str:
     """The probe hash of the running DuckDB (see ``row_hash_sql``)."""
-    return str(con.execute(_HASH_PROBE_SQL).fetchone()[0])
+    row = con.execute(_HASH_PROBE_SQL).fetchone()
+    assert row is not None
+    return str(row[0])
 
 
 def hashes_valid(con: duckdb.DuckDBPyConnection, files: Sequence[Path]) -> bool:

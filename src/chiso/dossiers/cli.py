@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
 from chiso import db
 from chiso.clitools import FORMATS, engine_ready, records
+from chiso.dossiers.duck import Progress
 from chiso.i18n import _
 from chiso.imports import ImportSummary
 from chiso.output import emit_json, emit_table
@@ -16,7 +18,7 @@ from chiso.output import emit_json, emit_table
 KINDS = click.Choice(["dossiers", "procedures", "feedback"])
 
 
-def _progress_bar(label: str):
+def _progress_bar(label: str) -> tuple[Progress | None, Any]:
     """A progress callback for a terminal; None when output is not a terminal."""
     if not sys.stderr.isatty():
         return None, None
@@ -30,7 +32,8 @@ def _progress_bar(label: str):
     return progress, bar
 
 
-def import_into_store(paths: list[Path], *, source: str, kind: str, progress=None) -> ImportSummary:
+def import_into_store(paths: list[Path], *, source: str, kind: str,
+                      progress: Progress | None = None) -> ImportSummary:
     """The one import (:func:`chiso.dossiers.service.import_records`), as this machine's user."""
     from chiso.auth.permissions import command_line
     from chiso.dossiers import service

@@ -23,11 +23,15 @@ import random
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
 from chiso import settings
 from chiso.calendar import default_calendar
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 #: Procedure names by the level that handles them; codes are synthetic (prefix 9.) so they
 #: can never be mistaken for entries of the national procedure database.
@@ -74,7 +78,7 @@ class DemoUnit:
     kind: str   # ward, commune, special_zone, department, party, ...
 
 
-def units_receiving_dossiers(session, province: str, day: date) -> list[DemoUnit]:
+def units_receiving_dossiers(session: Session, province: str, day: date) -> list[DemoUnit]:
     """The units of ``province`` on ``day`` that receive dossiers: every commune, and the
     agencies that handle administrative procedures (every agency when the province's
     template has no such group)."""
@@ -104,7 +108,7 @@ def _unit_weight(u: DemoUnit, rng: random.Random) -> float:
     return base * (0.5 + rng.random())
 
 
-def procedures_for(province: str, units: list[DemoUnit]) -> list[dict]:
+def procedures_for(province: str, units: list[DemoUnit]) -> list[dict[str, Any]]:
     """The demo procedure catalogue: one entry per (name, level), with the catalogue columns."""
     rows = []
     for level, items in PROCEDURES.items():
@@ -170,7 +174,7 @@ def generate(
 
 
 def prepare_tables(con: duckdb.DuckDBPyConnection, units: list[DemoUnit], weights: dict[str, float],
-                   procedures: list[dict], *, year: int, until: date) -> None:
+                   procedures: list[dict[str, Any]], *, year: int, until: date) -> None:
     """The tables :func:`dossiers_select` draws from: units, procedures, days with their
     weights, and the appointment date of each (day, statutory time)."""
     con.execute("CREATE TABLE units(idx INTEGER, code VARCHAR, level VARCHAR, weight DOUBLE)")
@@ -303,7 +307,7 @@ def _slots_sql(name: str, table: str, weight: str, slots: int) -> str:
     """
 
 
-def _feedback(units: list[DemoUnit], rng: random.Random, n: int, year: int, until: date) -> list[dict]:
+def _feedback(units: list[DemoUnit], rng: random.Random, n: int, year: int, until: date) -> list[dict[str, Any]]:
     """Feedback items (phản ánh, kiến nghị): on-time handling and satisfaction vary by unit."""
     span = (until - date(year, 1, 1)).days + 1
     cal = default_calendar()
@@ -325,7 +329,7 @@ def _feedback(units: list[DemoUnit], rng: random.Random, n: int, year: int, unti
     return rows
 
 
-def _write_csv(path: Path, rows: list[dict]) -> None:
+def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
     with path.open("w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()

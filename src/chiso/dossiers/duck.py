@@ -34,6 +34,13 @@ def str_list(values: Iterable[str]) -> str:
     return "[" + ", ".join(lit(v) for v in values) + "]"
 
 
+def count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
+    """The number a ``SELECT count(...)`` returns (an aggregate always gives one row)."""
+    row = con.execute(sql).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
 
 class Tracker:
     """Turns the progress of DuckDB statements into ``progress(done, total)`` calls.

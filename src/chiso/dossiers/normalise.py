@@ -11,7 +11,7 @@ from typing import Any, Sequence
 
 import duckdb
 
-from chiso.dossiers.duck import Tracker, lit, str_list
+from chiso.dossiers.duck import Tracker, count, lit, str_list
 from chiso.dossiers.schema import EXTRA_TIMESTAMP_FORMATS, FALSE_WORDS, TRUE_WORDS, Alias, Field, RecordType
 from chiso.dossiers.stage import Staged
 
@@ -185,9 +185,9 @@ class Normaliser:
             lo = 0.4 + 0.2 * k / n
             self.tracker.execute(self.con, f"{verb} {self._normalise_sql(st)}", lo, lo + 0.2 / n)
         for st in self.staged:
-            st.read = self.con.execute(f"SELECT count(*) FROM batch WHERE __file = {st.index}").fetchone()[0]
+            st.read = count(self.con, f"SELECT count(*) FROM batch WHERE __file = {st.index}")
             if st.malformed:
-                st.read += self.con.execute(f"SELECT count(DISTINCT line) FROM {st.malformed}").fetchone()[0]
+                st.read += count(self.con, f"SELECT count(DISTINCT line) FROM {st.malformed}")
         # The estimate made from file sizes gives way to the real count.
         self.tracker.total = max(1, sum(st.read for st in self.staged))
         self.tracker.done = min(self.tracker.done, self.tracker.total)
@@ -305,7 +305,7 @@ class Normaliser:
                 code = {"timestamp": "bad_timestamp", "date": "bad_date", "boolean": "bad_boolean",
                         "number": "bad_number", "choice": "bad_choice"}[f.type]
                 other = lit(", ".join(f.allowed())) if f.type == "choice" else "NULL"
-                if alias[f.name] is not None and alias[f.name].decode == "satisfied_flag":
+                if (a := alias[f.name]) is not None and a.decode == "satisfied_flag":
                     code, other = "bad_boolean", "NULL"
                 cases.append(f"WHEN {p} IS NULL AND NOT {_blank(f, f.name)} THEN {_struct(code, h, x, other)}")
             if f.type in ("timestamp", "date"):

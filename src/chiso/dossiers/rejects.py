@@ -9,7 +9,7 @@ from pathlib import Path
 
 import duckdb
 
-from chiso.dossiers.duck import ident, lit
+from chiso.dossiers.duck import count, ident, lit
 from chiso.dossiers.stage import Staged
 from chiso.i18n import _
 from chiso.imports import Reject, rejects_path_for
@@ -110,7 +110,7 @@ class RejectWriter:
         samples: list[Reject] = []
         for st in self.staged:
             body = self._rejects_sql(st)
-            st.rejected = self.con.execute(f"SELECT count(*) FROM ({body})").fetchone()[0]
+            st.rejected = count(self.con, f"SELECT count(*) FROM ({body})")
             if st.rejected and (sample_limit is None or len(samples) < sample_limit):
                 limit = "" if sample_limit is None else f"LIMIT {sample_limit - len(samples)}"
                 for line, code, reason in self.con.execute(
@@ -127,8 +127,7 @@ class RejectWriter:
         return samples
 
     def _copy_rejects(self, st: Staged, body: str, target: Path) -> None:
-        has_malformed = bool(st.malformed) and self.con.execute(
-            f"SELECT count(*) FROM {st.malformed}").fetchone()[0] > 0
+        has_malformed = bool(st.malformed) and count(self.con, f"SELECT count(*) FROM {st.malformed}") > 0
         names = [_("line"), _("reason")] + st.headers + ([_("original line")] if has_malformed else [])
         seen: set[str] = set()
         unique = []

@@ -34,7 +34,7 @@ flag, processing ↔ supplement requested) replaces it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Mapping
+from typing import Iterable, Literal, Mapping
 
 #: How a field's text is turned into a value (see ``normalise._fast_sql`` and ``normalise._full_sql``).
 FieldType = Literal["text", "timestamp", "date", "boolean", "number", "choice"]
@@ -257,7 +257,8 @@ FEEDBACK_RANKS: dict[str, int] = {
 }
 
 
-def _bool(name: str, *, empty: str | None = "false", absent: str | None = None, aliases=(), help: str = "") -> Field:
+def _bool(name: str, *, empty: str | None = "false", absent: str | None = None, aliases: Iterable[Alias] = (),
+          help: str = "") -> Field:
     return Field(name, "boolean", empty=empty, absent=absent, aliases=tuple(aliases), help=help)
 
 

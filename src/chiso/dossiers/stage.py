@@ -14,7 +14,7 @@ from typing import Any, Sequence
 import duckdb
 
 from chiso import sheets
-from chiso.dossiers.duck import Tracker, lit
+from chiso.dossiers.duck import Tracker, count, lit
 from chiso.dossiers.schema import Alias, RecordType, header_key
 from chiso.errors import ChisoError
 from chiso.i18n import _
@@ -71,8 +71,8 @@ def map_header(rt: RecordType, headers: Sequence[str], label: str) -> dict[str, 
     lookup: dict[str, tuple[str, Alias | None]] = {}
     for f in rt.fields:
         lookup[header_key(f.name)] = (f.name, None)
-        for alias in f.aliases:
-            lookup[header_key(alias.name)] = (f.name, alias)
+        for a in f.aliases:
+            lookup[header_key(a.name)] = (f.name, a)
     mapping: dict[str, tuple[int, Alias | None]] = {}
     for i, name in enumerate(headers):
         hit = lookup.get(header_key(name))
@@ -205,7 +205,7 @@ class Stager:
 
     def stage_files(self, paths: Sequence[Path]) -> None:
         """Read every file; refuse them all, before reading any, if one header is wrong."""
-        plans = []
+        plans: list[tuple[Path, str, list[str] | None, str | None, int]] = []
         for path in paths:
             path = Path(path)
             if not path.is_file():
@@ -227,12 +227,13 @@ class Stager:
         self.tracker.total = max(1, sum(p[4] for p in plans))
         sizes = [max(1, p[4]) for p in plans]
         start = 0.0
-        for i, (path, fmt, headers, delim, _rows) in enumerate(plans):
+        for i, (path, fmt, header, sep, _rows) in enumerate(plans):
             span = 0.4 * sizes[i] / sum(sizes)
             lo, hi = start, start + span
             start = hi
             if fmt == "csv":
-                self._stage_csv(i, path, headers, delim, lo, hi)
+                assert header is not None and sep is not None  # sniffed above for every CSV
+                self._stage_csv(i, path, header, sep, lo, hi)
             elif fmt == "xlsx":
                 self._stage_xlsx(i, path, lo, hi)
             else:
@@ -291,7 +292,7 @@ class Stager:
         skipped = set()
         if st.malformed:
             skipped |= {line for (line,) in self.con.execute(f"SELECT DISTINCT line FROM {st.malformed}").fetchall()}
-        rows = self.con.execute(f"SELECT count(*) FROM {st.raw}").fetchone()[0]
+        rows = count(self.con, f"SELECT count(*) FROM {st.raw}")
         skipped |= set(_blank_lines(path, rows + len(skipped) + first - 1))
         st.line_sql = f"r.rowid + {first}"
         if not skipped:
@@ -379,7 +380,7 @@ class Stager:
         first = self.con.execute(
             f"SELECT json_keys(j) FROM obj_{i} WHERE json_type(j) = 'OBJECT' ORDER BY rowid LIMIT 1"
         ).fetchone()
-        if first is None and not self.con.execute(f"SELECT count(*) FROM obj_{i}").fetchone()[0]:
+        if first is None and not count(self.con, f"SELECT count(*) FROM obj_{i}"):
             # An empty array imports nothing; read it as the canonical header with no rows.
             keys = list(self.rt.required)
         else:

@@ -69,13 +69,14 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 import time
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 from zoneinfo import ZoneInfo
 
 import duckdb
@@ -84,7 +85,7 @@ from chiso import settings
 from chiso.errors import ChisoError
 from chiso.i18n import _
 from chiso.dossiers.classify import HASH_PROBE_KEY, hash_probe, hashes_valid, row_hash_sql
-from chiso.dossiers.duck import Progress
+from chiso.dossiers.duck import Progress, count
 from chiso.dossiers.ingest import Batch, pid_alive
 from chiso.dossiers.normalise import UnitRow
 from chiso.dossiers.rejects import SAMPLE_LIMIT
@@ -152,6 +153,10 @@ class Version:
             "inserted": self.inserted,
             "updated": self.updated,
         }
+
+
+def _int_or_none(meta: dict[str, str], key: str) -> int | None:
+    return int(meta[key]) if key in meta else None
 
 
 def store_timezone() -> ZoneInfo:
@@ -289,7 +294,7 @@ class DossierStore:
         deltas = tuple(sorted((s for s in segments if s.kind == "seg" and s.seq > floor), key=lambda s: s.seq))
         return Snapshot(kind, base, deltas)
 
-    def _snapshot_at(self, kind: str, segments: list[Segment], number: int, logged: dict[int, dict]) -> Snapshot:
+    def _snapshot_at(self, kind: str, segments: list[Segment], number: int, logged: dict[int, dict[str, Any]]) -> Snapshot:
         base = max((s for s in segments if s.kind == "base" and s.seq <= number), key=lambda s: s.seq, default=None)
         low = base.seq if base else 0
         deltas = tuple(sorted((s for s in segments if s.kind == "seg" and low < s.seq <= number),
@@ -353,7 +358,7 @@ class DossierStore:
 
     # ------------------------------------------------------------------ versions
 
-    def _read_log(self) -> tuple[int | None, dict[int, dict]]:
+    def _read_log(self) -> tuple[int | None, dict[int, dict[str, Any]]]:
         """(``retained_from`` or None when the log never set it, {number: entry})."""
         try:
             text = (self.root / VERSION_LOG).read_text(encoding="utf-8")
@@ -418,9 +423,8 @@ class DossierStore:
                         else datetime.fromtimestamp(seg.path.stat().st_mtime, timezone.utc))
             except (FileNotFoundError, ValueError):
                 continue
-            number = lambda key: int(meta[key]) if key in meta else None  # noqa: E731
-            out[(seg.seq, kind)] = Version(seg.seq, when, kind, meta.get("source"), number("inserted"),
-                                           number("updated"))
+            out[(seg.seq, kind)] = Version(seg.seq, when, kind, meta.get("source"), _int_or_none(meta, "inserted"),
+                                           _int_or_none(meta, "updated"))
         return floor, sorted(out.values(), key=lambda v: (v.number, v.kind))
 
     @staticmethod
@@ -490,7 +494,7 @@ class DossierStore:
     def count(self, kind: str = "dossiers") -> int:
         con = self.connect()
         try:
-            return int(con.execute(f"SELECT count(*) FROM {record_type(kind).name}").fetchone()[0])
+            return count(con, f"SELECT count(*) FROM {record_type(kind).name}")
         finally:
             con.close()
 
@@ -515,6 +519,7 @@ class DossierStore:
             return f"SELECT {', '.join(typed)} WHERE false"
 
         if not snap.deltas:
+            assert snap.base is not None  # files but no deltas: the base is the one file
             return f"SELECT {select} FROM {DossierStore.scan_sql([snap.base.path])}"
         key = rt.key
         if len(snap.deltas) == 1:
@@ -542,7 +547,7 @@ class DossierStore:
         self.root.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.root / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            if os.name == "nt":  # pragma: no cover - exercised on Windows only
+            if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
                 import msvcrt
 
                 while True:
@@ -589,7 +594,7 @@ class DossierStore:
             fh.flush()
             os.fsync(fh.fileno())
 
-    def _write_log(self, floor: int, entries: dict[int, dict]) -> None:
+    def _write_log(self, floor: int, entries: dict[int, dict[str, Any]]) -> None:
         path = self.root / VERSION_LOG
         temp = path.with_name(f".tmp-{os.getpid()}-{uuid.uuid4().hex}-{VERSION_LOG}")
         with open(temp, "w", encoding="utf-8") as fh:
@@ -689,12 +694,12 @@ class DossierStore:
         :func:`registry_units`); not needed for ``kind="procedures"``. Each input with
         rejected rows gets ``<input>.rejects.csv``. Raises :class:`chiso.errors.ChisoError`
         (nothing written) when a file cannot be read or its header lacks a required column."""
-        paths = [Path(p) for p in paths]
-        if not paths:
+        files = [Path(p) for p in paths]
+        if not files:
             return ImportSummary(kind=kind, source=source, seconds=0.0)
         return self._import(
             kind, source, units, progress, scoped=scoped,
-            stage=lambda batch: batch.stage_files(paths),
+            stage=lambda batch: batch.stage_files(files),
             to_files=True, sample_limit=SAMPLE_LIMIT,
         )
 
@@ -719,7 +724,9 @@ class DossierStore:
             to_files=False, sample_limit=None,
         )
 
-    def _import(self, kind, source, units, progress, *, stage, to_files, sample_limit, scoped=False) -> ImportSummary:
+    def _import(self, kind: str, source: str, units: Iterable[Any] | None, progress: Progress | None, *,
+                stage: Callable[[Batch], None], to_files: bool, sample_limit: int | None,
+                scoped: bool = False) -> ImportSummary:
         rt = record_type(kind)
         if not source or not str(source).strip():
             raise ValueError("source must name where the records come from")

@@ -48,7 +48,7 @@ def get_actor(request: Request, session: Session = Depends(get_db, scope="functi
 
 
 def resolve_actor(request: Request, session: Session) -> Actor:
-    cached = getattr(request.state, "actor", None)
+    cached: Actor | None = getattr(request.state, "actor", None)
     if cached is not None:
         return cached
     address = getattr(request.state, "client_address", None)
@@ -92,7 +92,8 @@ def get_user_actor(request: Request, actor: Actor = Depends(get_actor)) -> Actor
 def csrf_token(request: Request) -> str:
     web = getattr(request.state, "web_session", None)
     if web is not None:
-        return getattr(request.state, "csrf", None) or web.csrf
+        current: str = getattr(request.state, "csrf", None) or web.csrf
+        return current
     token = getattr(request.state, "prelogin", None) or request.cookies.get(PRELOGIN_COOKIE)
     if not token or len(token) > 64:
         token = secrets.token_urlsafe(24)

@@ -5,6 +5,7 @@ reader says them with (Quý 4/2026, Tháng 11/2026...)."""
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from chiso.clock import local_now
 from chiso.errors import NotFound
@@ -54,10 +55,10 @@ def pick_period(text: str | None, default_kind: str = "quarter") -> Period:
     return period_for(default_kind, today())
 
 
-def picker(current: Period) -> list[dict]:
+def picker(current: Period) -> list[dict[str, Any]]:
     """Options of the period picker: recent periods of each kind, grouped."""
     d = today()
-    groups = []
+    groups: list[dict[str, Any]] = []
     for kind, n in PICKER:
         p = period_for(kind, d)
         options = []

@@ -4,6 +4,8 @@ sent only over HTTPS."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment
@@ -14,7 +16,7 @@ from chiso.http.deps import PRELOGIN_COOKIE, csrf_token
 from chiso.i18n import current_language
 
 
-def render(request: Request, template: str, status_code: int = 200, **context) -> HTMLResponse:
+def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     env: Environment = request.app.state.templates
     actor = getattr(request.state, "actor", None) or PUBLIC
     html = env.get_template(template).render(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from chiso import db
@@ -9,8 +11,14 @@ from chiso.clitools import FORMATS, engine_ready, records
 from chiso.i18n import _
 from chiso.output import emit_json, emit_table
 
+if TYPE_CHECKING:
+    from datetime import datetime
 
-def _period(text: str):
+    from chiso.dossiers.store import DossierStore
+    from chiso.periods import Period
+
+
+def _period(text: str) -> Period:
     from chiso.periods import parse_period
 
     return parse_period(text)
@@ -25,7 +33,7 @@ _version = click.option("--version", "version", type=int, metavar="N",
                         help="The index as the store held its records at version N (see `chiso store info`).")
 
 
-def _at_version(store, as_of: str | None, version: int | None):
+def _at_version(store: DossierStore, as_of: str | None, version: int | None) -> tuple[int | None, datetime | None]:
     """(version number or None for the current records, the moment for "now" or None)."""
     from chiso.dossiers.store import parse_moment
     from chiso.errors import ChisoError
@@ -169,7 +177,7 @@ def diff(period_text: str, from_version: int, to_version: int, method_id: str | 
                     click.echo("    " + _("{part} −: {ids}").format(part=label, ids=_ids(left)))
 
 
-def _cell(value) -> str:
+def _cell(value: object) -> str:
     from chiso.output import number
 
     if value is None:

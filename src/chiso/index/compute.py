@@ -42,7 +42,7 @@ import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Iterable, Iterator, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 import duckdb
 
@@ -208,6 +208,7 @@ def _day_selects(method: Method, unit_filter: str, *, records: str = "records",
         elif source == "finished":
             frm, day = records, "CAST(finished_at AS DATE)"
         elif source == "feedback":
+            assert feedback is not None  # skipped above when there is no feedback
             frm, day = feedback, "CAST(received_at AS DATE)"
         else:
             # "late_day:<open_until>": one scan per distinct on-time rule (the 766 methods have one).
@@ -346,13 +347,24 @@ def apply_changes(con: duckdb.DuckDBPyConnection, method: Method, *, old: str, n
     # A new version that counts exactly as the old one (a corrected flag no measure reads,
     # a dossier finished after a period's end) moves nothing.
     moved = " OR ".join(f"{c} <> 0" for c in dossier_cols) or "FALSE"
-    units, first = con.execute(f"""
+    units, first = one_row(con.execute(f"""
         SELECT list(DISTINCT unit), min(day) FROM (
             SELECT unit, day FROM day_delta WHERE {moved}
             UNION ALL SELECT unit, day FROM key_delta
         )
-    """).fetchone()
+    """))
     return Change(frozenset(units or ()), first)
+
+
+#: {(target, period): {measure: value}}: what the measures of a method count.
+Counts = dict[tuple[str, str], dict[str, float]]
+
+
+def one_row(cur: duckdb.DuckDBPyConnection) -> tuple[Any, ...]:
+    """The one row of an aggregate query (without GROUP BY there is always one)."""
+    row = cur.fetchone()
+    assert row is not None
+    return row
 
 
 def period_counts(
@@ -496,7 +508,7 @@ def _period_sql(name: str, m: Measure) -> str | None:
     return None
 
 
-def _periods_table(con, periods: Sequence[Period], today: date | None = None) -> None:
+def _periods_table(con: duckdb.DuckDBPyConnection, periods: Sequence[Period], today: date | None = None) -> None:
     con.execute(
         "CREATE OR REPLACE TEMP TABLE periods AS "
         "SELECT unnest($c::VARCHAR[]) AS code, unnest($s::DATE[]) AS start, unnest($e::DATE[]) AS stop, "
@@ -506,14 +518,14 @@ def _periods_table(con, periods: Sequence[Period], today: date | None = None) ->
     )
 
 
-def _presence(con, periods: Sequence[Period]) -> None:
+def _presence(con: duckdb.DuckDBPyConnection, periods: Sequence[Period]) -> None:
     """Table ``present(target, label, key, period)``: the keys (procedure codes, say) of
     each label that occur on at least one day of each period, for each target.
 
     Occurrences are not additive over days: each (target, label, key) gets a bit string with
     one bit per day it occurs on, and it occurs in a period when that string meets the
     period's days."""
-    first, last = con.execute("SELECT min(day), max(day) FROM day_keys WHERE n > 0").fetchone()
+    first, last = one_row(con.execute("SELECT min(day), max(day) FROM day_keys WHERE n > 0"))
     if first is None:
         con.execute("CREATE OR REPLACE TEMP TABLE present(target VARCHAR, label VARCHAR, key VARCHAR, period VARCHAR)")
         return
@@ -541,7 +553,7 @@ def _presence(con, periods: Sequence[Period]) -> None:
     """)
 
 
-def _distinct_measures(con, method: Method, periods: Sequence[Period], result) -> None:
+def _distinct_measures(con: duckdb.DuckDBPyConnection, method: Method, periods: Sequence[Period], result: Counts) -> None:
     """Distinct counts (e.g. procedures with at least one dossier paid online)."""
     measures = [n for n, m in method.measures.items() if m.distinct and m.basis == "dossier_received"]
     for key in result:
@@ -552,7 +564,8 @@ def _distinct_measures(con, method: Method, periods: Sequence[Period], result) -
         result.setdefault((target, period), {})[label] = float(n)
 
 
-def _procedure_measures(con, method: Method, targets: Sequence[Target], periods: Sequence[Period], result) -> None:
+def _procedure_measures(con: duckdb.DuckDBPyConnection, method: Method, targets: Sequence[Target], periods: Sequence[Period],
+                        result: Counts) -> None:
     """Catalogue measures: the procedures a target's level handles, per period.
 
     A catalogue row's value depends on the target only through its per-period flags
@@ -631,10 +644,10 @@ _COMMUNE_PROCEDURES = "coalesce(levels ILIKE '%commune%', TRUE)"
 _OTHER_PROCEDURES = "coalesce(levels NOT ILIKE '%commune%' OR levels ILIKE '%province%', TRUE)"
 
 
-def _derived_measures(method: Method, result) -> None:
+def _derived_measures(method: Method, result: Counts) -> None:
     from chiso.scoring.expression import compile_formula, evaluate
 
-    derived = {n: compile_formula(m.expression) for n, m in method.measures.items() if m.basis == "derived"}
+    derived = {n: compile_formula(m.expression or "") for n, m in method.measures.items() if m.basis == "derived"}
     # Dependency order: a derived measure may read another one defined after it (the loader
     # refuses cycles).
     ordered: list[str] = []
@@ -655,7 +668,7 @@ def _derived_measures(method: Method, result) -> None:
                 counts[name] = evaluate(formula, counts)
 
 
-def explain_sql(method: Method, measure: str, period: Period, *, today: date | None = None) -> tuple[str, dict]:
+def explain_sql(method: Method, measure: str, period: Period, *, today: date | None = None) -> tuple[str, dict[str, Any]]:
     """SQL (with parameters ``units``, ``start``, ``end`` and, for an on-time rule, ``cut``)
     selecting the ids of the records a dossier or feedback measure counts for the given units
     and period; ``today`` as for :func:`period_counts`."""
@@ -684,7 +697,7 @@ def explain_sql(method: Method, measure: str, period: Period, *, today: date | N
     return f"SELECT dossier_id AS id FROM records WHERE {base} AND received_at IS NOT NULL AND {cond} ORDER BY id", params
 
 
-def listable(method, measure: str) -> bool:
+def listable(method: Method, measure: str) -> bool:
     """Whether a measure is a set of records one can list (not a count over procedures, a
     figure derived from others, or a count of distinct values)."""
     m = method.measures[measure]

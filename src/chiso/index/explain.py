@@ -14,20 +14,24 @@ from __future__ import annotations
 import hashlib
 import os
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import duckdb
 from sqlalchemy.orm import Session
 
+from chiso.clock import local_now
 from chiso.errors import NotFound
 from chiso.i18n import _
 from chiso.index import compute
 from chiso.index.compute import listable  # noqa: F401  (the page asks the explain view)
 from chiso.index import service
-from chiso.scoring.model import Method
+from chiso.scoring.model import Indicator, Method
 from chiso.periods import Period
+
+if TYPE_CHECKING:
+    from chiso.dossiers.store import DossierStore
 
 #: The dossier fields the explain view shows and exports, in this order.
 DOSSIER_COLUMNS = ("dossier_id", "procedure_code", "received_at", "due_at", "finished_at", "status", "channel",
@@ -36,21 +40,22 @@ DOSSIER_COLUMNS = ("dossier_id", "procedure_code", "received_at", "due_at", "fin
 ONLY = ("all", "late", "counted")
 
 
-def _target(session: Session, period: Period, unit: str, targets: Sequence[compute.Target] | None):
+def _target(session: Session, period: Period, unit: str, targets: Sequence[compute.Target] | None) -> compute.Target:
     found = next((t for t in targets or service.targets(session, period) if t.code == unit), None)
     if found is None:
         raise NotFound(_("Unit {code} is not scored for {period}.").format(code=unit, period=period.code))
     return found
 
 
-def _indicator(method: Method, indicator: str):
+def _indicator(method: Method, indicator: str) -> Indicator:
     try:
         return method.indicator(indicator)
     except KeyError:
         raise NotFound(_("Unknown indicator {id} in method {method}.").format(id=indicator, method=method.id)) from None
 
 
-def _sides(method: Method, ind, period: Period, today) -> tuple[str, str | None, dict, bool] | None:
+def _sides(method: Method, ind: Indicator, period: Period,
+           today: date | None) -> tuple[str, str | None, dict[str, Any], bool] | None:
     """(the listed side's SQL, the numerator's SQL when it is listed beside it, their
     parameters, whether the listed side is the denominator); None when neither side of the
     indicator is made of records. The denominator is listed when it can be, each record
@@ -79,7 +84,7 @@ def query(session: Session, period: Period, *, unit: str, indicator: str, method
     tgt = _target(session, period, unit, targets)
     out: dict[str, Any] = {"indicator": ind, "members": list(tgt.members), "level": tgt.level, "sql": None,
                            "params": None, "table": None, "key": None}
-    today = service.local_now(now).date()  # a running period's open dossiers are judged now, as the index does
+    today = local_now(now).date()  # a running period's open dossiers are judged now, as the index does
     sides = _sides(method, ind, period, today)
     if sides is None:
         return out
@@ -103,7 +108,7 @@ def _with_unit(sql: str) -> str:
     raise ValueError(sql[:60])
 
 
-def ids_file(session: Session, store, period: Period, *, indicator: str, method_id: str | None = None,
+def ids_file(session: Session, store: DossierStore, period: Period, *, indicator: str, method_id: str | None = None,
              now: datetime | None = None, targets: Sequence[compute.Target] | None = None) -> Path | None:
     """A Parquet file of (target, id, counted) for every unit but the province, for one
     indicator and period: one scan of the store instead of one per unit, written once per
@@ -112,7 +117,7 @@ def ids_file(session: Session, store, period: Period, *, indicator: str, method_
     records."""
     method = service.method_for(method_id)
     ind = _indicator(method, indicator)
-    today = service.local_now(now).date()
+    today = local_now(now).date()
     sides = _sides(method, ind, period, today)
     if sides is None:
         return None
@@ -153,7 +158,7 @@ def ids_file(session: Session, store, period: Period, *, indicator: str, method_
     return path
 
 
-def picked(session: Session, store, period: Period, *, unit: str, indicator: str, method_id: str | None = None,
+def picked(session: Session, store: DossierStore, period: Period, *, unit: str, indicator: str, method_id: str | None = None,
            now: datetime | None = None, targets: Sequence[compute.Target] | None = None) -> dict[str, Any]:
     """The ids behind one indicator of one unit, each with whether the numerator counts it,
     ordered as pages show them (not counted first), with the totals: {"query", "ids",
@@ -181,7 +186,7 @@ def picked(session: Session, store, period: Period, *, unit: str, indicator: str
             "counted": sum(1 for _i, c in found if c)}
 
 
-def records_page(store, chosen: dict[str, Any], *, only: str, page_no: int, limit: int) -> dict[str, Any]:
+def records_page(store: DossierStore, chosen: dict[str, Any], *, only: str, page_no: int, limit: int) -> dict[str, Any]:
     """One page of the records of :func:`picked` (``chosen``): only the page's records read
     in full from the store. ``only``: one of :data:`ONLY`. {"columns", "rows" (each record's
     fields and "counted"), "total", "counted", "matching" (records of ``only``)}."""
@@ -202,7 +207,7 @@ def records_page(store, chosen: dict[str, Any], *, only: str, page_no: int, limi
                           f"AND {q['key']} IN (SELECT unnest($ids))", {"units": q["params"]["units"],
                                                                      "ids": list(flags)})
         names = [d[0] for d in cur.description]
-        found: dict = {}
+        found: dict[Any, list[dict[str, Any]]] = {}
         for r in cur.fetchall():
             row = dict(zip(names, r))
             found.setdefault(row[q["key"]], []).append(row)

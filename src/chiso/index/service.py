@@ -22,7 +22,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import duckdb
 from sqlalchemy.orm import Session
@@ -34,11 +34,14 @@ from chiso.i18n import _
 from chiso.index import compute
 from chiso.methods import loader
 from chiso.methods.bands import band_name
-from chiso.scoring.model import Method
+from chiso.scoring.model import Indicator, Method
 from chiso.periods import Period
 from chiso.scoring.ranking import changes, competition_rank
 from chiso.scoring.rules import UnitScore, score_many
 from chiso.units import service as units
+
+if TYPE_CHECKING:
+    from chiso.dossiers.store import DossierStore
 
 SCORED_LEVELS = ("commune", "agency")
 
@@ -93,7 +96,9 @@ def until_label(period: Period, now: datetime | None = None) -> str:
 
 
 def method_for(method_id: str | None) -> Method:
-    return loader.load(method_id, kind="flat") if method_id else loader.default_method("766")
+    method = loader.load(method_id, kind="flat") if method_id else loader.default_method("766")
+    assert isinstance(method, Method)  # kind="flat" loads flat methods only
+    return method
 
 
 def targets(session: Session, period: Period, *, province: str | None = None) -> list[compute.Target]:
@@ -119,7 +124,7 @@ def targets(session: Session, period: Period, *, province: str | None = None) ->
     return result
 
 
-def overdue(session: Session, store, period: Period, *, at: datetime) -> dict[str, tuple[int, Any]]:
+def overdue(session: Session, store: DossierStore, period: Period, *, at: datetime) -> dict[str, tuple[int, Any]]:
     """Dossiers open and past their due time at ``at`` (local time), counted for the units
     scored in ``period`` (a former unit's dossiers count for the unit that replaced it; the
     province is not one of them): {unit: (count, oldest due time)}."""
@@ -153,7 +158,7 @@ INCREMENTAL_DEPTH = 50
 COUNTS_FORMAT = b"counts:2;"
 
 
-def _cache_key(store, method: Method, versions: dict[str, int] | None = None) -> str:
+def _cache_key(store: DossierStore, method: Method, versions: dict[str, int] | None = None) -> str:
     """Names the per-day counts of one method over one state of the store: the method's
     definition (its file's bytes) and the versions of the three record types. The key of
     an earlier version (``--as-of``) is the key the counts had when it was current, so
@@ -177,7 +182,7 @@ AS_OF_FOLDER = "as-of"
 AS_OF_KEPT = 8
 
 
-def _bring_forward(con, store, method: Method, folder: Path, versions: dict[str, int]) -> bool:
+def _bring_forward(con: duckdb.DuckDBPyConnection, store: DossierStore, method: Method, folder: Path, versions: dict[str, int]) -> bool:
     """Build the counts of the current version from those of an earlier dossier version
     (same catalogue and feedback) by :func:`compute.apply_changes`: only the dossiers
     imported since are read, instead of the whole store. False when no earlier counts can
@@ -213,7 +218,7 @@ def _bring_forward(con, store, method: Method, folder: Path, versions: dict[str,
 AS_OF_DEPTH = 200
 
 
-def _bring_to(con, store, method: Method, folders: Sequence[Path], versions: dict[str, int],
+def _bring_to(con: duckdb.DuckDBPyConnection, store: DossierStore, method: Method, folders: Sequence[Path], versions: dict[str, int],
               at_version: int) -> bool:
     """The counts of the store as of ``at_version`` from the kept counts of the nearest
     other dossier version with the same catalogue and feedback (the current counts, which
@@ -265,7 +270,8 @@ def _bring_to(con, store, method: Method, folders: Sequence[Path], versions: dic
     return True
 
 
-def counting_connection(store, method: Method, *, at_version: int | None = None):
+def counting_connection(store: DossierStore, method: Method, *,
+                        at_version: int | None = None) -> duckdb.DuckDBPyConnection:
     """A connection to the store with the per-day counts of ``method`` ready.
 
     The counts are kept in the store's ``cache`` folder as Parquet, one file per method and
@@ -302,6 +308,7 @@ def counting_connection(store, method: Method, *, at_version: int | None = None)
                     os.utime(counts)  # used: kept longer
                 return con
             if earlier:
+                assert at_version is not None  # only a past version is earlier
                 if not _bring_to(con, store, method, [folder, home], versions, at_version):
                     compute.day_table(con, method)
                 _keep(con, method, home, key, counts, keys, prune=False)
@@ -335,7 +342,7 @@ def _building(key: str) -> threading.Lock:
         return _LOCKS.setdefault(key, threading.Lock())
 
 
-def _keep(con, method: Method, folder: Path, key: str, counts: Path, keys: Path, *, prune: bool = True) -> None:
+def _keep(con: duckdb.DuckDBPyConnection, method: Method, folder: Path, key: str, counts: Path, keys: Path, *, prune: bool = True) -> None:
     """Write the counts of this version to the cache folder and (``prune``) drop older
     versions'."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -351,7 +358,7 @@ def _keep(con, method: Method, folder: Path, key: str, counts: Path, keys: Path,
             old.unlink(missing_ok=True)
 
 
-def _names(session: Session, codes: Sequence[str], day) -> dict[str, str]:
+def _names(session: Session, codes: Sequence[str], day: date) -> dict[str, str]:
     out = {}
     for code in codes:
         unit = units.get(session, code)
@@ -360,7 +367,7 @@ def _names(session: Session, codes: Sequence[str], day) -> dict[str, str]:
 
 
 def compute_scores(
-    session: Session, store, period: Period, *, method: Method, extra_periods: Sequence[Period] = (),
+    session: Session, store: DossierStore, period: Period, *, method: Method, extra_periods: Sequence[Period] = (),
     at_version: int | None = None, now: datetime | None = None, engine: str | None = None,
 ) -> tuple[list[compute.Target], dict[str, dict[str, Scored]]]:
     """Scores of every target for ``period`` and ``extra_periods``: {period code: {unit: Scored}}.
@@ -408,7 +415,7 @@ def compute_scores(
 
 def index_766(
     session: Session,
-    store,
+    store: DossierStore,
     period: Period,
     *,
     unit: str | None = None,
@@ -431,9 +438,9 @@ def index_766(
 
     if group:
         members = {u.code for u in units.group_members(session, group, as_of=period.end)}
-        cohorts = {"group": [t.code for t in tgts if t.code in members]}
+        cohorts: dict[str, list[str]] = {"group": [t.code for t in tgts if t.code in members]}
     else:
-        cohorts: dict[str, list[str]] = {}
+        cohorts = {}
         for t in tgts:
             cohorts.setdefault(t.level, []).append(t.code)
     # The province alone has no peers here (its national rank comes from the portal).
@@ -462,7 +469,8 @@ def index_766(
     return rows
 
 
-def _row(method: Method, period: Period, s: Scored, rank, prev_rank, moved, before: Scored,
+def _row(method: Method, period: Period, s: Scored, rank: int | None, prev_rank: int | None, moved: Any,
+         before: Scored,
          until: date | None) -> dict[str, Any]:
     score = s.score
     return {
@@ -503,7 +511,7 @@ def _engine(engine: str | None) -> str:
 
 
 def explain(
-    session: Session, store, period: Period, *, unit: str, indicator: str, method_id: str | None = None,
+    session: Session, store: DossierStore, period: Period, *, unit: str, indicator: str, method_id: str | None = None,
     at_version: int | None = None, now: datetime | None = None, engine: str | None = None,
 ) -> dict[str, Any]:
     """The records behind one indicator of one unit and period (a running period judged at
@@ -516,6 +524,7 @@ def explain(
     tgt = next((t for t in targets(session, period) if t.code == units.get(session, unit, on=period.end).code), None)
     if tgt is None:
         raise NotFound(_("Unit {code} is not scored for {period}.").format(code=unit, period=period.code))
+    con: Any  # a DuckDB connection, or the Spark engine's with the same calls
     if _engine(engine) == "spark":
         from chiso.index import spark
 
@@ -538,20 +547,20 @@ def explain(
         con.close()
 
 
-def _indicator(method: Method, indicator: str):
+def _indicator(method: Method, indicator: str) -> Indicator:
     try:
         return method.indicator(indicator)
     except KeyError:
         raise NotFound(_("Unknown indicator {id} in method {method}.").format(id=indicator, method=method.id)) from None
 
 
-def _record_ids(con, method: Method, ind, period: Period, members: Sequence[str], *,
-                today: date | None = None) -> dict[str, tuple[str, list | None, float | None]]:
+def _record_ids(con: duckdb.DuckDBPyConnection, method: Method, ind: Indicator, period: Period, members: Sequence[str], *,
+                today: date | None = None) -> dict[str, tuple[str, list[Any] | None, float | None]]:
     """{"numerator" | "denominator": (measure, ids of the records it counts or None when it
     is not a set of records, its value over them: their number, or the sum of a summed
     measure)} over the views of ``con``; a running period's open records judged on
     ``today`` (see :func:`chiso.index.compute.judged_until`)."""
-    out = {}
+    out: dict[str, tuple[str, list[Any] | None, float | None]] = {}
     for side, measure in (("numerator", ind.numerator), ("denominator", ind.denominator)):
         m = method.measures[measure]
         if not compute.listable(method, measure):
@@ -564,7 +573,7 @@ def _record_ids(con, method: Method, ind, period: Period, members: Sequence[str]
         if m.sum:  # the same records, their values summed
             tail = sql.split(" FROM ", 1)[1]
             total = f"SELECT {compute.sum_sql(m)} FROM {tail.removesuffix(' ORDER BY id')}"
-            value = float(con.execute(total, params).fetchone()[0])
+            value = float(compute.one_row(con.execute(total, params))[0])
         out[side] = (measure, ids, value)
     return out
 
@@ -576,14 +585,14 @@ _UNIT_FIELDS = ("total", "rank", "band")
 _INDICATOR_FIELDS = ("numerator", "denominator", "rate", "points", "applicable")
 
 
-def version_moment(store, number: int) -> datetime | None:
+def version_moment(store: DossierStore, number: int) -> datetime | None:
     """When version ``number`` was committed (None when the store tells no time): the
     moment a running period is judged at when shown as of that version."""
     made = [v for v in store.versions() if v.number <= number]
     return made[-1].committed_at if made else None
 
 
-def version_info(store, number: int) -> dict[str, Any]:
+def version_info(store: DossierStore, number: int) -> dict[str, Any]:
     """{"version": N, "committed_at": the commit time of the newest import ≤ N}."""
     from chiso.dossiers.store import local_time
 
@@ -591,7 +600,8 @@ def version_info(store, number: int) -> dict[str, Any]:
     return {"version": number, "committed_at": local_time(made[-1].committed_at).isoformat() if made else None}
 
 
-def _changed_records_connection(store, at_version: int, between: dict[str, list[Path]]):
+def _changed_records_connection(store: DossierStore, at_version: int,
+                                between: dict[str, list[Path]]) -> duckdb.DuckDBPyConnection:
     """A connection on the store as of ``at_version`` whose views hold only the records of
     the kinds in ``between`` that the given segment files touched."""
     from chiso.dossiers.schema import record_type
@@ -615,7 +625,7 @@ def _changed_records_connection(store, at_version: int, between: dict[str, list[
 
 
 def diff(
-    session: Session, store, period: Period, *, from_version: int, to_version: int, method_id: str | None = None,
+    session: Session, store: DossierStore, period: Period, *, from_version: int, to_version: int, method_id: str | None = None,
 ) -> dict[str, Any]:
     """What moved in the index of ``period`` between two versions of the store: every unit
     whose total, rank, band or an indicator changed, and per changed indicator the records
@@ -644,7 +654,7 @@ def diff(
         "period": period.code, "method": method.id,
         "from": version_info(store, from_version), "to": version_info(store, to_version), "units": [],
     }
-    cons = {}
+    cons: dict[str, duckdb.DuckDBPyConnection] = {}
     try:
         for code in sorted(rows["from"].keys() | rows["to"].keys()):
             before, after = rows["from"].get(code), rows["to"].get(code)
@@ -670,6 +680,7 @@ def diff(
             if head_before == head_after and not moved:
                 continue
             any_row = after or before
+            assert any_row is not None  # the code is in one of the two versions
             result["units"].append({
                 "unit": code, "name": any_row["name"], "level": any_row["level"],
                 "from": head_before, "to": head_after, "indicators": moved,
@@ -680,5 +691,5 @@ def diff(
     return result
 
 
-def _fields(row: dict | None, names: Sequence[str]) -> dict[str, Any] | None:
+def _fields(row: dict[str, Any] | None, names: Sequence[str]) -> dict[str, Any] | None:
     return None if row is None else {n: row.get(n) for n in names}

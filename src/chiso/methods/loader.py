@@ -157,6 +157,6 @@ def load_shipped(kind: str | None = "flat") -> list[AnyMethod]:
 def default_method(family: str = "766") -> Method:
     """The shipped flat method of ``family`` marked ``default: true``."""
     for method in load_shipped():
-        if method.family == family and method.default:
+        if isinstance(method, Method) and method.family == family and method.default:
             return method
     raise NotFound(_("no default method for family {family!r}").format(family=family))

@@ -155,7 +155,7 @@ def _signature(doc, s: d.Signature) -> None:
         _cell_text(left, _("Recipients:"), size=12, bold=True, italic=True, align="left")
         for r in s.recipients:
             _cell_text(left, f"- {r};", size=11, align="left")
-    for i, line in enumerate(s.lines):
+    for line in s.lines:
         _cell_text(right, line.upper(), size=13, bold=True)
     _widths(t, (PAGE_WIDTH_MM * 0.45, PAGE_WIDTH_MM * 0.55))
 

@@ -23,7 +23,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, or_, select, update
@@ -35,6 +35,9 @@ from chiso.errors import ChisoError, NotFound
 from chiso.i18n import LANGUAGES, _
 from chiso.reports.kinds import KINDS
 from chiso.reports.models import ReportRun, ReportSchedule
+
+if TYPE_CHECKING:
+    from chiso.dossiers.store import DossierStore
 
 log = logging.getLogger("chiso.reports")
 
@@ -217,7 +220,7 @@ def period_of(params: dict[str, Any], due_local: date):
     return period_for(params.get("period_kind", "week"), due_local).previous()
 
 
-def build_document(session: Session, store, *, kind: str, params: dict[str, Any], lang: str | None,
+def build_document(session: Session, store: DossierStore, *, kind: str, params: dict[str, Any], lang: str | None,
                    day: date | None = None, period=None):
     """The document of one report described as a schedule describes it."""
     from chiso.reports import build
@@ -283,7 +286,7 @@ def _write(folder: Path, name: str, data: bytes) -> Path:
     return path
 
 
-def execute(engine: Engine, sched: dict[str, Any], due: datetime, *, store=None) -> tuple[Path, str, bool]:
+def execute(engine: Engine, sched: dict[str, Any], due: datetime, *, store: DossierStore | None = None) -> tuple[Path, str, bool]:
     """Build the run's file, write it and e-mail it: (path, sha256, e-mailed)."""
     from chiso.reports.document import language
     from chiso.store.service import files_root, open_records
@@ -316,7 +319,7 @@ def execute(engine: Engine, sched: dict[str, Any], due: datetime, *, store=None)
         return path, digest, True
 
 
-def run_due(engine: Engine, *, now: datetime | None = None, worker: str | None = None, store=None) -> dict[str, Any]:
+def run_due(engine: Engine, *, now: datetime | None = None, worker: str | None = None, store: DossierStore | None = None) -> dict[str, Any]:
     """One pass: every active schedule's latest due run that no worker has taken is built,
     written and e-mailed. Returns ``sent``, ``written`` (no recipients), ``failed`` and
     ``already`` (claimed elsewhere or earlier), each a list of {schedule, due}."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -27,6 +28,9 @@ from chiso.reports import document as doc
 from chiso.reports.kinds import KINDS
 from chiso.reports.render import FORMATS, MEDIA_TYPES, render
 
+if TYPE_CHECKING:
+    from chiso.dossiers.store import DossierStore
+
 router = APIRouter(dependencies=[Depends(check_csrf)], include_in_schema=False)
 
 
@@ -36,7 +40,7 @@ def _kind_label(kind: str) -> str:
             "periodic": _("Periodic 766 report")}[kind]
 
 
-def build(session: Session, store, actor: Actor, *, kind: str, period: str | None, round_code: str | None,
+def build(session: Session, store: DossierStore, actor: Actor, *, kind: str, period: str | None, round_code: str | None,
           group: str | None, unit: str | None, lang: str | None) -> doc.Document:
     """The document asked for, after the permission check."""
     from chiso.periods import parse_period

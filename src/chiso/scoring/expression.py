@@ -149,6 +149,7 @@ def _eval(node: ast.AST, values: Mapping[str, float]) -> float:
     if isinstance(node, ast.Expression):
         return _eval(node.body, values)
     if isinstance(node, ast.Constant):
+        assert isinstance(node.value, (int, float))  # the parser admits numbers only
         return float(node.value)
     if isinstance(node, ast.Name):
         try:

@@ -305,6 +305,8 @@ def score_unit(method: Method, counts: Mapping[str, float], *, level: str) -> Un
 
     indicators: dict[str, IndicatorScore] = {}
     ratios: dict[str, float | None] = {}
+    num: float | None
+    den: float | None
     for group_id, ind, in_scope, num_name, den_name, num_signed, den_signed, outside in plan.rows:
         if in_scope:
             num = _number(counts, num_name, signed=num_signed)
@@ -312,6 +314,7 @@ def score_unit(method: Method, counts: Mapping[str, float], *, level: str) -> Un
             out = _outcome(method, ind, num, den)
         else:
             num = den = None
+            assert outside is not None  # the plan gives every row out of scope its outcome
             out = outside
         ratios[ind.id] = out.ratio
         indicators[ind.id] = IndicatorScore(

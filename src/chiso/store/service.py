@@ -34,7 +34,7 @@ import shutil
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import inspect, select, text, update
 from sqlalchemy.engine import Engine, make_url
@@ -45,6 +45,9 @@ from chiso import db, settings
 from chiso.errors import ChisoError
 from chiso.i18n import _
 from chiso.store.models import StoreIdentity
+
+if TYPE_CHECKING:
+    from chiso.dossiers.store import DossierStore
 
 #: The file in a records folder that names the store it belongs to.
 IDENTITY_FILE = "STORE.json"
@@ -187,7 +190,7 @@ def files_root(where: Engine | Session) -> Path:
                         session=where if isinstance(where, Session) else None)
 
 
-def open_records(where: Engine | Session, *, memory_limit: str | None = None):
+def open_records(where: Engine | Session, *, memory_limit: str | None = None) -> DossierStore:
     """The store's columnar dossier store, in its own checked records folder."""
     from chiso.dossiers.store import DossierStore
 

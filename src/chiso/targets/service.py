@@ -19,7 +19,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -35,6 +35,10 @@ from chiso.units import service as units
 from chiso.units.models import Unit
 from chiso.audit import service as audit
 
+if TYPE_CHECKING:
+    from chiso.auth.permissions import Actor
+    from chiso.dossiers.store import DossierStore
+
 COMPUTED_PREFIX = "766."
 
 
@@ -45,7 +49,7 @@ def is_computed(indicator: str) -> bool:
     return indicator.startswith(COMPUTED_PREFIX)
 
 
-def _index_rows(session: Session, store, period_code: str, cache: dict) -> dict[str, dict]:
+def _index_rows(session: Session, store: DossierStore, period_code: str, cache: dict) -> dict[str, dict]:
     key = ("766", period_code)
     if key not in cache:
         from chiso.index.service import index_766
@@ -89,7 +93,7 @@ def resolve_value(session: Session, indicator: str, unit: str, as_of: date, *, p
 
 
 def set_value(session: Session, *, indicator: str, unit: str, period: str, value: float, entered_by: str,
-              at: datetime | None = None, who=None) -> dict[str, Any]:
+              at: datetime | None = None, who: Actor | None = None) -> dict[str, Any]:
     """Enter (or replace) a manual value of ``indicator`` for ``unit`` and ``period``."""
     if is_computed(indicator):
         raise ChisoError(_("{indicator} is computed; only manual indicators take entered values.")
@@ -210,7 +214,7 @@ FIELDS = ("name", "indicator", "unit_id", "include_subunits", "level", "directio
           "amber", "source")
 
 
-def save_target(session: Session, *, who=None, **fields) -> tuple[Target, str]:
+def save_target(session: Session, *, who: Actor | None = None, **fields) -> tuple[Target, str]:
     """Create or update a target by code; returns it and ``inserted|updated|unchanged``."""
     try:
         clean = _check(session, fields)
@@ -219,7 +223,7 @@ def save_target(session: Session, *, who=None, **fields) -> tuple[Target, str]:
     return _upsert(session, clean, who=who)
 
 
-def _upsert(session: Session, clean: dict, *, who=None) -> tuple[Target, str]:
+def _upsert(session: Session, clean: dict, *, who: Actor | None = None) -> tuple[Target, str]:
     t = session.scalar(select(Target).where(Target.code == clean["code"]))
     values = {k: clean[k] for k in FIELDS}
     if t is None:
@@ -256,7 +260,7 @@ def _cells(path: Path) -> Iterator[tuple[int, list[str]]]:
     return sheets.rows(path, unsupported=_("Cannot read {path}: a target file is CSV or XLSX.").format(path=path))
 
 
-def import_targets(session: Session, *, path: str | Path, who=None) -> ImportSummary:
+def import_targets(session: Session, *, path: str | Path, who: Actor | None = None) -> ImportSummary:
     """Import targets from a CSV/XLSX file, all or nothing: a file with any bad row imports
     nothing and every bad row is reported with its line and reason, and written with its
     values to ``<file>.rejects.csv`` beside the input. Idempotent by code. The summary's
@@ -345,7 +349,7 @@ def target_units(session: Session, t: Target, as_of: date) -> list[Unit]:
     return out
 
 
-def items(session: Session, *, as_of: date, store=None, target: str | None = None) -> list[Item]:
+def items(session: Session, *, as_of: date, store: DossierStore | None = None, target: str | None = None) -> list[Item]:
     """Every (target, unit) with its value and light on ``as_of``."""
     cache: dict = {}
     targets = [get_target(session, target)] if target else list(session.scalars(select(Target).order_by(Target.code)))
@@ -362,7 +366,7 @@ def items(session: Session, *, as_of: date, store=None, target: str | None = Non
 STATUS_KEYS = ("target", "unit", "colour", "value", "goal", "deadline")
 
 
-def status(session: Session, *, as_of: date, store=None, target: str | None = None) -> list[dict[str, Any]]:
+def status(session: Session, *, as_of: date, store: DossierStore | None = None, target: str | None = None) -> list[dict[str, Any]]:
     """The issue's ``targets status`` rows: {target, unit, colour, value, goal, deadline}."""
     return [{k: i.to_json()[k] for k in STATUS_KEYS} for i in items(session, as_of=as_of, store=store, target=target)]
 
@@ -374,7 +378,7 @@ def _latest_flips(session: Session, as_of: date) -> dict[tuple[int, int], Flip]:
     return latest
 
 
-def evaluate(session: Session, *, as_of: date, store=None) -> dict[str, Any]:
+def evaluate(session: Session, *, as_of: date, store: DossierStore | None = None) -> dict[str, Any]:
     """Colour every (target, unit) on ``as_of`` and append a flip for each one whose colour
     differs from its last recorded colour on or before that date. Running it again for the
     same date records nothing."""
@@ -417,7 +421,7 @@ def flips(session: Session, *, since: date | None = None, until: date | None = N
              "why": f.why, "value": f.value} for f, t, u in session.execute(query)]
 
 
-def rollup(session: Session, *, as_of: date, store=None, rule: dict | None = None) -> dict[str, Any]:
+def rollup(session: Session, *, as_of: date, store: DossierStore | None = None, rule: dict | None = None) -> dict[str, Any]:
     """Each unit's overall colour over its items, and the province's over every item, by
     :func:`chiso.targets.lights.roll_up` (green only when all are green; red if any is red)."""
     rule = {**lights.ROLLUP, **(rule or {})}

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 import yaml
 from sqlalchemy import select
@@ -32,6 +32,9 @@ from chiso.periods import parse_period
 from chiso.tasks.models import CommitteeMember, MemberUnit, Task, TaskProgress, TaskUnit
 from chiso.units import service as units
 from chiso.audit import service as audit
+
+if TYPE_CHECKING:
+    from chiso.auth.permissions import Actor
 
 STATUSES = ("not_started", "in_progress", "done", "cancelled")
 DERIVED = ("not_started", "in_progress", "done_on_time", "done_late", "overdue", "cancelled")
@@ -179,7 +182,7 @@ def _member_json(session: Session, m: CommitteeMember) -> dict[str, Any]:
 
 
 def add_member(session: Session, *, code: str, name: str, role: str | None = None, email: str | None = None,
-               unit_codes: list[str] | tuple[str, ...] = (), who=None) -> CommitteeMember:
+               unit_codes: list[str] | tuple[str, ...] = (), who: Actor | None = None) -> CommitteeMember:
     """Add or update a committee member; ``unit_codes`` replaces the units in their charge."""
     code = code.strip()
     if not code or not name.strip():
@@ -226,14 +229,14 @@ def _state(task: Task) -> dict[str, Any]:
             "completed_at": _iso(task.completed_at), "cancel_reason": task.cancel_reason}
 
 
-def _audit(session: Session, who, action: str, task: Task, before: dict, extra: dict | None = None) -> None:
+def _audit(session: Session, who: Actor, action: str, task: Task, before: dict, extra: dict | None = None) -> None:
     session.flush()
     audit.record(session, actor=who, action=action, object_type="task", object_key=task.code, unit_id=task.unit_id,
                  before=before, after={**_state(task), **(extra or {})})
 
 
 def update_progress(session: Session, *, code: str, percent: int, note: str | None = None, by: str | None = None,
-                    on: date | None = None, evidence: Path | None = None, who=None,
+                    on: date | None = None, evidence: Path | None = None, who: Actor | None = None,
                     evidence_name: str | None = None) -> Task:
     """Append a progress report, with an optional evidence file; a task not started is in
     progress from then on."""
@@ -266,7 +269,7 @@ def _evidence_fields(session: Session, path: Path | None, name: str | None = Non
 
 
 def mark_done(session: Session, *, code: str, on: date, by: str | None = None, note: str | None = None,
-              evidence: Path | None = None, who=None, evidence_name: str | None = None) -> Task:
+              evidence: Path | None = None, who: Actor | None = None, evidence_name: str | None = None) -> Task:
     task = get(session, code)
     if task.status == "cancelled":
         raise ChisoError(_("Task {id} is cancelled.").format(id=code))
@@ -283,7 +286,7 @@ def mark_done(session: Session, *, code: str, on: date, by: str | None = None, n
     return task
 
 
-def cancel(session: Session, *, code: str, reason: str, by: str | None = None, who=None) -> Task:
+def cancel(session: Session, *, code: str, reason: str, by: str | None = None, who: Actor | None = None) -> Task:
     task = get(session, code)
     if not reason or not reason.strip():
         raise ChisoError(_("Cancelling a task needs a reason."))
@@ -366,7 +369,7 @@ def _check_row(session: Session, v: dict[str, str], unit_cache: dict[str, Any]) 
     return reasons, parsed
 
 
-def import_tasks(session: Session, *, path: str | Path, write_rejects: bool = True, who=None) -> ImportSummary:
+def import_tasks(session: Session, *, path: str | Path, write_rejects: bool = True, who: Actor | None = None) -> ImportSummary:
     """Import a work programme (chương trình công tác). Atomic: a file with any bad row
     imports nothing and every bad row is reported with its line and reasons. Idempotent by
     ``id``: running it again updates the tasks that changed and counts the rest unchanged.

@@ -137,7 +137,7 @@ def load_template(path: Path | None = None) -> dict:
     try:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
-        raise ChisoError(_("Cannot read the agency template {path}: {reason}").format(path=path, reason=exc))
+        raise ChisoError(_("Cannot read the agency template {path}: {reason}").format(path=path, reason=exc)) from exc
     if not isinstance(data, dict) or not isinstance(data.get("agencies"), list):
         raise ChisoError(_("The agency template {path} has no list of agencies.").format(path=path))
     codes = [a.get("code") for a in data["agencies"]]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
@@ -15,8 +17,11 @@ from chiso.web.cache import ResultCache
 from chiso.web.security import Guard
 from chiso.web.templating import HERE, make_templates
 
+if TYPE_CHECKING:
+    from chiso.dossiers.store import DossierStore
 
-def create_app(*, engine: Engine | None = None, store=None, events_interval: float = 2.0) -> FastAPI:
+
+def create_app(*, engine: Engine | None = None, store: DossierStore | None = None, events_interval: float = 2.0) -> FastAPI:
     from chiso.store.service import open_records
 
     engine = engine or db.make_engine()

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 MAX_ENTRIES = 256
 
@@ -56,14 +59,15 @@ def registry_stamp(session: Session) -> tuple:
     )
 
 
-def index_766(app, session: Session, period, *, group: str | None = None, method_id: str | None = None) -> list[dict]:
+def index_766(app: FastAPI, session: Session, period, *, group: str | None = None, method_id: str | None = None) -> list[dict]:
     """``chiso.index.service.index_766`` for all units, cached; callers filter by scope."""
+    from chiso.clock import local_now
     from chiso.i18n import current_language
     from chiso.index import service
 
     store = app.state.store
     # The day too: a running period's open dossiers are judged as of today.
     key = ("766", period.code, group, method_id, *store.kind_versions().values(), registry_stamp(session),
-           current_language(), service.local_now().date())
+           current_language(), local_now().date())
     return app.state.results.get(
         key, lambda: service.index_766(session, store, period, group=group, method_id=method_id))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import socket
 import threading
+from typing import TYPE_CHECKING
 
 import click
 
@@ -12,6 +13,9 @@ from chiso import db
 from chiso.clitools import engine_ready
 from chiso.errors import ChisoError
 from chiso.i18n import _
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 
 def listen(host: str, port: int) -> socket.socket:
@@ -48,7 +52,7 @@ def run_server(*, host: str, port: int, engine=None, sock: socket.socket | None 
     uvicorn.Server(config).run(sockets=[sock])
 
 
-def _warm(app) -> None:
+def _warm(app: FastAPI) -> None:
     from chiso.web.dashboard.overview import warm
 
     try:

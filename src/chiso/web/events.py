@@ -9,7 +9,7 @@ import asyncio
 import json
 import time
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
@@ -18,12 +18,11 @@ from chiso import db
 from chiso.audit.models import AuditEntry
 from chiso.auth.permissions import Actor
 from chiso.http.deps import resolve_actor
-
 router = APIRouter()
 HEARTBEAT_SECONDS = 15.0
 
 
-def state_for(app, actor: Actor) -> dict[str, int]:
+def state_for(app: FastAPI, actor: Actor) -> dict[str, int]:
     """What the reader's pages depend on, as numbers that grow when it changes."""
     out = {"dossiers": app.state.store.version("dossiers")}
     if not actor.is_public:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import Request
+from fastapi import FastAPI, Request
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from chiso import __version__
@@ -35,7 +35,7 @@ def nav_items(request: Request, actor: Actor) -> list[tuple[str, str]]:
     return [(href, label) for href, label in items if href in paths]
 
 
-def app_routes(app) -> list:
+def app_routes(app: FastAPI) -> list:
     """Every route of ``app``, those of included routers too (recent FastAPI keeps an
     included router as one entry of ``app.routes``; each item here has ``path``,
     ``methods``, ``endpoint``)."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 from datetime import date, datetime
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from sqlalchemy.orm import Session
 
@@ -18,7 +18,10 @@ from chiso.reports.kinds.common import (
     LEVEL_COHORTS, frame, group_name, local_now, numbered_sections, period_label, period_now_label, unit_name,
 )
 
-def overdue_dossiers(session: Session, store, *, period: Period, at: datetime) -> dict[str, tuple[int, Any]]:
+if TYPE_CHECKING:
+    from chiso.dossiers.store import DossierStore
+
+def overdue_dossiers(session: Session, store: DossierStore, *, period: Period, at: datetime) -> dict[str, tuple[int, Any]]:
     """:func:`chiso.index.service.overdue`: {unit: (count, oldest due)} at ``at``."""
     from chiso.index import service
 
@@ -31,7 +34,7 @@ def lowest_band_boundary(method) -> float:
     return bands[0].max if bands else 50.0
 
 
-def build_periodic(session: Session, store, *, period: Period, threshold: float | None = None,
+def build_periodic(session: Session, store: DossierStore, *, period: Period, threshold: float | None = None,
                    lang: str | None = None, day: date | None = None, at: datetime | None = None,
                    issuer: Sequence[str] | None = None, method_id: str | None = None) -> Document:
     """The 766 report of a period: the province by indicator group, the cohorts, the units

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from sqlalchemy.orm import Session
 
@@ -24,6 +24,9 @@ from chiso.reports.kinds.common import (
 )
 from chiso.scoring.ranking import podium
 from chiso.units import service as units
+
+if TYPE_CHECKING:
+    from chiso.dossiers.store import DossierStore
 
 @dataclass
 class Ranked:
@@ -65,7 +68,7 @@ class Ranking:
     previous_when: str | None = None
 
 
-def _ranking_766(session: Session, store, *, period: Period, groups: Sequence[str], method_id: str | None) -> Ranking:
+def _ranking_766(session: Session, store: DossierStore, *, period: Period, groups: Sequence[str], method_id: str | None) -> Ranking:
     from chiso.index import service
 
     method = service.method_for(method_id)
@@ -211,7 +214,7 @@ def _bar_colour(index: int, count: int) -> str:
     return charts.BAND_COLOURS[pos]
 
 
-def build_ranking(session: Session, store, *, index: str | None = None, period: Period | None = None,
+def build_ranking(session: Session, store: DossierStore, *, index: str | None = None, period: Period | None = None,
                   round_code: str | None = None, groups: Sequence[str] = (), lang: str | None = None,
                   day: date | None = None, issuer: Sequence[str] | None = None,
                   method_id: str | None = None) -> Document:

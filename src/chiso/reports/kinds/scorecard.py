@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from sqlalchemy.orm import Session
 
@@ -17,6 +17,9 @@ from chiso.periods import Period
 from chiso.reports.document import Bullets, Column, Document, Heading, PageBreak, Paragraph, Table, Title, fmt_number, language
 from chiso.reports.kinds.common import Frame, frame, numbered_sections, period_now_label
 from chiso.units import service as units
+
+if TYPE_CHECKING:
+    from chiso.dossiers.store import DossierStore
 
 COLOURS = ("red", "amber", "green", "no_data")
 
@@ -38,7 +41,7 @@ class _Shared:
     rounds: dict[str, list[dict]] = field(default_factory=dict)
 
 
-def _shared(session: Session, store, *, period: Period, as_of: date, group: str | None,
+def _shared(session: Session, store: DossierStore, *, period: Period, as_of: date, group: str | None,
             method_id: str | None) -> _Shared:
     from chiso.index import service
     from chiso.targets import service as targets
@@ -157,7 +160,7 @@ def _scorecard_blocks(session: Session, sh: _Shared, fr: Frame, code: str) -> li
     return blocks
 
 
-def _scorecard_docs(session: Session, store, *, period: Period, unit_codes: Sequence[str] | None, group: str | None,
+def _scorecard_docs(session: Session, store: DossierStore, *, period: Period, unit_codes: Sequence[str] | None, group: str | None,
                     lang: str | None, day: date | None, as_of: date | None, issuer: Sequence[str] | None,
                     method_id: str | None, split: bool) -> list[tuple[str, Document]]:
     with language(lang) as lang:
@@ -184,7 +187,7 @@ def _scorecard_docs(session: Session, store, *, period: Period, unit_codes: Sequ
         return out
 
 
-def build_scorecards(session: Session, store, *, period: Period, unit_codes: Sequence[str] | None = None,
+def build_scorecards(session: Session, store: DossierStore, *, period: Period, unit_codes: Sequence[str] | None = None,
                      group: str | None = None, lang: str | None = None, day: date | None = None,
                      as_of: date | None = None, issuer: Sequence[str] | None = None,
                      method_id: str | None = None) -> Document:
@@ -194,7 +197,7 @@ def build_scorecards(session: Session, store, *, period: Period, unit_codes: Seq
                            as_of=as_of, issuer=issuer, method_id=method_id, split=False)[0][1]
 
 
-def build_scorecards_split(session: Session, store, *, period: Period, unit_codes: Sequence[str] | None = None,
+def build_scorecards_split(session: Session, store: DossierStore, *, period: Period, unit_codes: Sequence[str] | None = None,
                            group: str | None = None, lang: str | None = None, day: date | None = None,
                            as_of: date | None = None, issuer: Sequence[str] | None = None,
                            method_id: str | None = None) -> list[tuple[str, Document]]:
@@ -203,6 +206,6 @@ def build_scorecards_split(session: Session, store, *, period: Period, unit_code
                            as_of=as_of, issuer=issuer, method_id=method_id, split=True)
 
 
-def build_scorecard(session: Session, store, *, unit: str, period: Period, **kw) -> Document:
+def build_scorecard(session: Session, store: DossierStore, *, unit: str, period: Period, **kw) -> Document:
     """The scorecard of one unit (see :func:`build_scorecards`)."""
     return build_scorecards(session, store, period=period, unit_codes=[unit], **kw)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -20,6 +20,11 @@ from chiso.http.periods import period_label, pick_period, picker, today  # noqa:
 from chiso.methods.bands import band_name
 from chiso.periods import Period
 from chiso.web import cache
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from chiso.auth.permissions import Actor
 
 BANDS = ("weak", "average", "good", "excellent")
 
@@ -124,7 +129,7 @@ class UnitInfo:
     lon: float | None
 
 
-def registry(app, session: Session) -> dict[str, UnitInfo]:
+def registry(app: FastAPI, session: Session) -> dict[str, UnitInfo]:
     """Every unit by registry code (cached by the registry's stamp)."""
     from chiso.units.models import Unit
 
@@ -137,18 +142,18 @@ def registry(app, session: Session) -> dict[str, UnitInfo]:
     return app.state.results.get(key, load)
 
 
-def visible(actor, info: UnitInfo | None) -> bool:
+def visible(actor: Actor, info: UnitInfo | None) -> bool:
     return info is not None and actor.sees(info.id)
 
 
-def unit_or_404(app, session: Session, actor, code: str) -> UnitInfo:
+def unit_or_404(app: FastAPI, session: Session, actor: Actor, code: str) -> UnitInfo:
     info = registry(app, session).get(code)
     if info is None or not actor.sees(info.id):
         raise NotFound(_("Unit {code} not found.").format(code=code))
     return info
 
 
-def in_scope(app, session: Session, actor, rows: list[dict], key: str = "unit") -> list[dict]:
+def in_scope(app: FastAPI, session: Session, actor: Actor, rows: list[dict], key: str = "unit") -> list[dict]:
     """Rows of units the actor sees (province-wide actors: all)."""
     if actor.units is None:
         return rows
@@ -159,7 +164,7 @@ def in_scope(app, session: Session, actor, rows: list[dict], key: str = "unit") 
 # --------------------------------------------------------------------------- cached results
 
 
-def store_stamp(app) -> tuple:
+def store_stamp(app: FastAPI) -> tuple:
     """The store's versions, and the day: a running period's open dossiers are judged as of
     today, so what was computed yesterday is not served today."""
     store = app.state.store
@@ -178,7 +183,7 @@ def table_stamp(session: Session, *models) -> tuple:
     return tuple(out)
 
 
-def cached(app, session: Session, name: str, parts: tuple, compute: Callable[[], Any], *, store: bool = True,
+def cached(app: FastAPI, session: Session, name: str, parts: tuple, compute: Callable[[], Any], *, store: bool = True,
            registry_too: bool = True, language: bool = False) -> Any:
     """``compute()`` once per change of the store (``store``), the registry (``registry_too``)
     and, for results holding translated text, the reader's language (``language``)."""
@@ -192,7 +197,7 @@ def _band_names() -> dict[str, str | None]:
     return {b.id: band_name(bands, b.id) for b in bands}
 
 
-def index_rows(app, session: Session, period: Period, group: str | None = None) -> list[dict]:
+def index_rows(app: FastAPI, session: Session, period: Period, group: str | None = None) -> list[dict]:
     """The 766 rows of every unit, computed once for both languages: only the band's name
     is text, and it is put in the reader's language here."""
     from chiso.i18n import use_language
@@ -207,14 +212,14 @@ def index_rows(app, session: Session, period: Period, group: str | None = None) 
     return [dict(r, band_name=names.get(r["band"])) for r in rows]
 
 
-def index_by_unit(app, session: Session, period: Period) -> dict[str, dict]:
+def index_by_unit(app: FastAPI, session: Session, period: Period) -> dict[str, dict]:
     rows = cached(app, session, "766-by-unit", (period.code,),
                   lambda: {r["unit"]: r for r in index_rows(app, session, period)})
     names = _band_names()
     return {u: dict(r, band_name=names.get(r["band"])) for u, r in rows.items()}
 
 
-def totals_over(app, session: Session, periods: list[Period]) -> dict[str, dict[str, dict]]:
+def totals_over(app: FastAPI, session: Session, periods: list[Period]) -> dict[str, dict[str, dict]]:
     """{period code: {unit: {total, band, groups, rates}}} for several periods in one count."""
     from chiso.index import service
 
@@ -253,7 +258,7 @@ def indicator_names() -> dict[str, str]:
     return {i.id: (i.name_en if en else i.name) for i in m.indicators}
 
 
-def unit_groups(app, session: Session) -> list[dict]:
+def unit_groups(app: FastAPI, session: Session) -> list[dict]:
     """Ranking groups a reader can filter the 766 table by (those with scored members)."""
     from chiso.units import service as units
 
@@ -266,7 +271,7 @@ def unit_groups(app, session: Session) -> list[dict]:
     return cached(app, session, "groups", (), load, store=False, language=True)
 
 
-def group_codes(app, session: Session, group: str, day: date) -> set[str]:
+def group_codes(app: FastAPI, session: Session, group: str, day: date) -> set[str]:
     from chiso.units import service as units
 
     return cached(app, session, "group-members", (group, day.isoformat()),

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from sqlalchemy.orm import Session
 
 from chiso.auth.permissions import Actor, require
@@ -17,12 +17,11 @@ from chiso.web.dashboard import common
 from chiso.web.dashboard.overview import province_code
 from chiso.web.dashboard.page import page
 from chiso.web.dashboard.steering import heat, visible_targets
-
 router = APIRouter()
 WIDTH = 720
 
 
-def communes(app, session: Session) -> list[str]:
+def communes(app: FastAPI, session: Session) -> list[str]:
     from chiso.units import service as units
 
     code = province_code(app, session)

@@ -8,7 +8,7 @@ import csv
 import io
 from datetime import date, datetime
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
@@ -22,7 +22,6 @@ from chiso.reports.render import MEDIA_TYPES
 from chiso.sheets import csv_safe, xlsx_safe
 from chiso.web.dashboard import common
 from chiso.web.dashboard.page import fragments, page
-
 router = APIRouter()
 PAGE_SIZE = 50
 EXPORT_LIMIT = 200_000
@@ -60,7 +59,7 @@ def table(request: Request, period: str | None = None, group: str | None = None,
                 group=group or "", level=level, q=q, group_names=names, row_html=row_html, live_url="/766")
 
 
-def unit_page_data(app, session: Session, code: str, p: Period) -> dict:
+def unit_page_data(app: FastAPI, session: Session, code: str, p: Period) -> dict:
     """One unit's row of the period and its recent trend, cached."""
     by_unit = common.index_by_unit(app, session, p)
     row = by_unit.get(code)
@@ -102,14 +101,14 @@ def unit_page(request: Request, code: str, period: str | None = None, actor: Act
 # --------------------------------------------------------------------------- explain
 
 
-def _targets(app, session: Session, p: Period) -> dict:
+def _targets(app: FastAPI, session: Session, p: Period) -> dict:
     from chiso.index import service
 
     return common.cached(app, session, "targets", (p.end.isoformat(),),
                          lambda: {t.code: t for t in service.targets(session, p)}, store=False)
 
 
-def picked(app, session: Session, p: Period, code: str, indicator: str) -> dict:
+def picked(app: FastAPI, session: Session, p: Period, code: str, indicator: str) -> dict:
     """:func:`chiso.index.explain.picked`, kept per store version and shared by every filter,
     page and export of the explain view."""
     from chiso.index import explain as records
@@ -118,7 +117,7 @@ def picked(app, session: Session, p: Period, code: str, indicator: str) -> dict:
         session, app.state.store, p, unit=code, indicator=indicator, targets=list(_targets(app, session, p).values())))
 
 
-def explain_page(app, session: Session, p: Period, code: str, indicator: str, *, only: str, page_no: int,
+def explain_page(app: FastAPI, session: Session, p: Period, code: str, indicator: str, *, only: str, page_no: int,
                  limit: int, use_cache: bool = True) -> dict:
     """One page of the records (:func:`chiso.index.explain.records_page`)."""
     from chiso.index import explain as records

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
@@ -18,7 +18,7 @@ from chiso.web.dashboard.page import page
 router = APIRouter()
 
 
-def province_code(app, session: Session) -> str:
+def province_code(app: FastAPI, session: Session) -> str:
     from chiso.units import service as units
 
     return common.cached(app, session, "home-province", (), lambda: units.home_province(session), store=False)
@@ -35,7 +35,7 @@ def year_months(p: Period) -> list[Period]:
     return list(reversed(months))
 
 
-def steering_lists(app, session: Session) -> dict:
+def steering_lists(app: FastAPI, session: Session) -> dict:
     """Tasks and recent flips, cached until a task, a progress report or a flip is added."""
     from chiso.targets import service as targets
     from chiso.targets.models import Flip
@@ -95,7 +95,7 @@ def overview(request: Request, period: str | None = None, actor: Actor = Depends
                 upcoming=upcoming, red=red, reg=reg, own=own, live_url="/")
 
 
-def warm(app) -> None:
+def warm(app: FastAPI) -> None:
     """Compute what the overview of the current quarter needs, so that the first person to
     open it after the server starts does not wait for the computation (about 2 s at 10
     million dossiers). Run in a background thread at start-up; a failure only costs time."""

@@ -4,7 +4,7 @@ previous period or the same period a year earlier."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from sqlalchemy.orm import Session
 
 from chiso.auth.permissions import Actor, require
@@ -36,7 +36,7 @@ def announcement(rows: list[dict], key: str = "rank") -> dict:
     return {place: [rows[i] for i in found] for place, found in named.items()}
 
 
-def rounds_list(app, session: Session) -> list[dict]:
+def rounds_list(app: FastAPI, session: Session) -> list[dict]:
     from chiso.assessments import service as rounds
     from chiso.assessments.models import Assessment, AssessmentRound
 
@@ -44,7 +44,7 @@ def rounds_list(app, session: Session) -> list[dict]:
     return common.cached(app, session, "rounds", stamp, lambda: rounds.list_rounds(session), store=False)
 
 
-def round_results(app, session: Session, code: str) -> list[dict]:
+def round_results(app: FastAPI, session: Session, code: str) -> list[dict]:
     from chiso.assessments import service as rounds
     from chiso.assessments.models import Assessment, AssessmentRound, LeafValue, RoundEvent
 
@@ -127,7 +127,7 @@ def rankings(request: Request, index: str = "766", group: str | None = None, per
                 live_url="/rankings")
 
 
-def group_name(app, session: Session, code: str) -> str:
+def group_name(app: FastAPI, session: Session, code: str) -> str:
     for g in common.unit_groups(app, session):
         if g["code"] == code:
             return g["name"]

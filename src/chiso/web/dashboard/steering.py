@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from sqlalchemy.orm import Session
 
 from chiso.auth.permissions import Actor, require
@@ -22,7 +22,7 @@ router = APIRouter()
 BOARD = ("overdue", "in_progress", "not_started", "done_on_time", "done_late", "cancelled")
 
 
-def heat(app, session: Session) -> dict:
+def heat(app: FastAPI, session: Session) -> dict:
     """Every (target, unit) light today, as plain data, cached until the store, a target, a
     manual value or the day changes."""
     from chiso.targets import lights
@@ -81,7 +81,7 @@ def visible_targets(actor: Actor, reg: dict, data: dict) -> list[dict]:
     return [t for t in data["cols"] if t["code"] in seen]
 
 
-def members(app, session: Session) -> list[dict]:
+def members(app: FastAPI, session: Session) -> list[dict]:
     from chiso.tasks import service as tasks
     from chiso.tasks.models import CommitteeMember, MemberUnit
 
