@@ -151,7 +151,7 @@ def save_values(code: str, unit: str, body: SelfAssessment, actor: Actor = Depen
                 session: Session = Depends(get_db, scope="function")) -> dict[str, Any]:
     a = _assessment(session, actor, code, unit, "assessments:write")
     service.self_assess(session, round_code=a.round.code, unit_code=a.unit.code, values=body.values,
-                        notes=body.notes, inputs=body.inputs, actor=actor.name, who=actor)
+                        notes=body.notes, inputs=body.inputs, actor=actor)
     return _view(session, a)
 
 
@@ -162,7 +162,7 @@ def upload_evidence(code: str, unit: str, node: str = Form(..., max_length=128),
     a = _assessment(session, actor, code, unit, "assessments:write")
     with saved_upload(file, limit=evidence_store.MAX_BYTES) as path:
         ev = service.attach_evidence(session, round_code=a.round.code, unit_code=a.unit.code, node_id=node, path=path,
-                                     name=clean_filename(file.filename, "evidence"), actor=actor.name, who=actor)
+                                     name=clean_filename(file.filename, "evidence"), actor=actor)
     return {"node": ev.node_id, "name": ev.original_name, "size": ev.size, "media_type": ev.media_type,
             "sha256": ev.sha256}
 
@@ -171,7 +171,7 @@ def upload_evidence(code: str, unit: str, node: str = Form(..., max_length=128),
 def submit(code: str, unit: str, actor: Actor = Depends(get_user_actor),
            session: Session = Depends(get_db, scope="function")) -> dict[str, Any]:
     a = _assessment(session, actor, code, unit, "assessments:write")
-    service.submit(session, round_code=a.round.code, unit_code=a.unit.code, actor=actor.name, who=actor)
+    service.submit(session, round_code=a.round.code, unit_code=a.unit.code, actor=actor)
     return _view(session, a)
 
 
@@ -181,7 +181,7 @@ def appraise(code: str, unit: str, body: Appraisal, actor: Actor = Depends(get_u
              session: Session = Depends(get_db, scope="function")) -> dict[str, Any]:
     a = _assessment(session, actor, code, unit, "appraise")
     service.appraise(session, round_code=a.round.code, unit_code=a.unit.code, values=body.values,
-                     comments=body.comments, actor=actor.name, who=actor)
+                     comments=body.comments, actor=actor)
     return _view(session, a)
 
 
@@ -200,14 +200,14 @@ def _manage(session: Session, actor: Actor, code: str, unit: str | None):
 def approve(code: str, body: Step, actor: Actor = Depends(get_user_actor),
             session: Session = Depends(get_db, scope="function")) -> list[dict[str, str]]:
     rnd = _manage(session, actor, code, body.unit)
-    return _states(service.approve(session, round_code=rnd.code, unit_code=body.unit or None, actor=actor.name, who=actor))
+    return _states(service.approve(session, round_code=rnd.code, unit_code=body.unit or None, actor=actor))
 
 
 @router.post("/rounds/{code}/publish", summary="Publish approved results of one unit, or of the whole round", response_model=list[UnitState], **EXACT)
 def publish(code: str, body: Step, actor: Actor = Depends(get_user_actor),
             session: Session = Depends(get_db, scope="function")) -> list[dict[str, str]]:
     rnd = _manage(session, actor, code, body.unit)
-    return _states(service.publish(session, round_code=rnd.code, unit_code=body.unit or None, actor=actor.name, who=actor))
+    return _states(service.publish(session, round_code=rnd.code, unit_code=body.unit or None, actor=actor))
 
 
 @router.post("/rounds/{code}/reopen", summary="Reopen approved data, with a reason (recorded)", response_model=list[UnitState], **EXACT)
@@ -215,7 +215,7 @@ def reopen(code: str, body: Reopen, actor: Actor = Depends(get_user_actor),
            session: Session = Depends(get_db, scope="function")) -> list[dict[str, str]]:
     rnd = _manage(session, actor, code, body.unit)
     return _states(service.reopen(session, round_code=rnd.code, unit_code=body.unit or None, reason=body.reason,
-                                  to=body.to, actor=actor.name, who=actor))
+                                  to=body.to, actor=actor))
 
 
 # --------------------------------------------------------------------------- public

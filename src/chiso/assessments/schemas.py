@@ -1,6 +1,6 @@
 """The JSON objects of assessment rounds on the API (``/api/v1/assessments``,
 ``/api/v1/public``): rounds, results rows, one unit's assessment and its log, described
-for the OpenAPI document (see :mod:`chiso.http.schemas`)."""
+for the OpenAPI document (see :mod:`chiso.shapes`)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import Field
 
-from chiso.http.schemas import Moment, Number, Out
+from chiso.shapes import Moment, Number, Out
 
 
 class RoundOut(Out):

@@ -1,12 +1,12 @@
 """The JSON object of an audit entry on the API (``/api/v1/audit``):
 :func:`chiso.audit.service.entry_json` described for the OpenAPI document (see
-:mod:`chiso.http.schemas`)."""
+:mod:`chiso.shapes`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from chiso.http.schemas import Moment, Out
+from chiso.shapes import Moment, Out
 
 
 class AuditEntryOut(Out):

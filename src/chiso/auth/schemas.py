@@ -1,10 +1,10 @@
 """The JSON objects of accounts and tokens on the API (``/api/v1/me``, ``/api/v1/tokens``):
 :func:`chiso.auth.service.user_json` and :func:`~chiso.auth.service.token_json` described
-for the OpenAPI document (see :mod:`chiso.http.schemas`)."""
+for the OpenAPI document (see :mod:`chiso.shapes`)."""
 
 from __future__ import annotations
 
-from chiso.http.schemas import Moment, Out
+from chiso.shapes import Moment, Out
 
 
 class UserOut(Out):

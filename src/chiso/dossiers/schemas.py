@@ -1,6 +1,6 @@
 """The JSON summary of an import on the API (``POST /api/v1/dossiers``):
 :meth:`chiso.imports.ImportSummary.to_json` described for the OpenAPI document (see
-:mod:`chiso.http.schemas`)."""
+:mod:`chiso.shapes`)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import ConfigDict
 
-from chiso.http.schemas import Number, Out
+from chiso.shapes import Number, Out
 
 
 class RejectOut(Out):

@@ -1,12 +1,12 @@
 """The JSON objects of the 766 index on the API (``/api/v1/index/766``): the rows of
 :func:`chiso.index.service.index_766` and the answer of :func:`~chiso.index.service.explain`,
-described for the OpenAPI document (see :mod:`chiso.http.schemas`)."""
+described for the OpenAPI document (see :mod:`chiso.shapes`)."""
 
 from __future__ import annotations
 
 from pydantic import Field
 
-from chiso.http.schemas import Day, Number, Out
+from chiso.shapes import Day, Number, Out
 
 
 class GroupScore(Out):

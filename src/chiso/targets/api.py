@@ -96,8 +96,8 @@ def set_value(body: ManualValue, actor: Actor = Depends(get_user_actor),
     require(actor, "targets:write", unit_id=unit.id, what=unknown_unit(body.unit))
     if not math.isfinite(body.value):
         raise ChisoError(_("The value must be a finite number."))
-    return service.set_value(session, indicator=body.indicator.strip(), unit=unit.code, period=body.period,
-                             value=body.value, entered_by=actor.name, who=actor)
+    return service.set_value(session, actor=actor, indicator=body.indicator.strip(), unit=unit.code,
+                             period=body.period, value=body.value)
 
 
 @router.get("/{code}", summary="One target", response_model=TargetOut, **EXACT)

@@ -1,12 +1,12 @@
 """The JSON objects of targets on the API (``/api/v1/targets``): a target, its traffic
 light per unit and a manual indicator value, described for the OpenAPI document (see
-:mod:`chiso.http.schemas`)."""
+:mod:`chiso.shapes`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from chiso.http.schemas import Day, Moment, Number, Out
+from chiso.shapes import Day, Moment, Number, Out
 
 
 class TargetOut(Out):

@@ -84,11 +84,11 @@ def progress(code: str, percent: int = Form(..., ge=0, le=100), note: str | None
     task = _task(session, actor, code, "tasks:write")
     saved = _evidence(file)
     if saved is None:
-        service.update_progress(session, code=task.code, percent=percent, note=note, by=actor.name, on=on, who=actor)
+        service.update_progress(session, actor=actor, code=task.code, percent=percent, note=note, on=on)
     else:
         with saved as path:
-            service.update_progress(session, code=task.code, percent=percent, note=note, by=actor.name, on=on,
-                                    evidence=path, evidence_name=clean_filename(file.filename, "evidence"), who=actor)
+            service.update_progress(session, actor=actor, code=task.code, percent=percent, note=note, on=on,
+                                    evidence=path, evidence_name=clean_filename(file.filename, "evidence"))
     return _json(task)
 
 
@@ -99,11 +99,11 @@ def done(code: str, on: date | None = Form(None), note: str | None = Form(None, 
     task = _task(session, actor, code, "tasks:write")
     saved = _evidence(file)
     if saved is None:
-        service.mark_done(session, code=task.code, on=on or date.today(), note=note, by=actor.name, who=actor)
+        service.mark_done(session, actor=actor, code=task.code, on=on or date.today(), note=note)
     else:
         with saved as path:
-            service.mark_done(session, code=task.code, on=on or date.today(), note=note, by=actor.name, evidence=path,
-                              evidence_name=clean_filename(file.filename, "evidence"), who=actor)
+            service.mark_done(session, actor=actor, code=task.code, on=on or date.today(), note=note, evidence=path,
+                              evidence_name=clean_filename(file.filename, "evidence"))
     return _json(task)
 
 
@@ -111,5 +111,5 @@ def done(code: str, on: date | None = Form(None), note: str | None = Form(None, 
 def cancel(code: str, body: Cancel, actor: Actor = Depends(get_user_actor),
            session: Session = Depends(get_db, scope="function")) -> dict[str, Any]:
     task = _task(session, actor, code, "manage")
-    service.cancel(session, code=task.code, reason=body.reason, by=actor.name, who=actor)
+    service.cancel(session, actor=actor, code=task.code, reason=body.reason)
     return _json(task)

@@ -1,12 +1,12 @@
 """The JSON object of a task on the API (``/api/v1/tasks``):
 :func:`chiso.tasks.service.to_json` described for the OpenAPI document (see
-:mod:`chiso.http.schemas`)."""
+:mod:`chiso.shapes`)."""
 
 from __future__ import annotations
 
 from pydantic import Field
 
-from chiso.http.schemas import Day, Out
+from chiso.shapes import Day, Out
 
 
 class TaskOut(Out):
@@ -15,7 +15,8 @@ class TaskOut(Out):
     unit: str
     owner: str | None
     deadline: Day | None
-    status: str = Field(description="As of the day asked: not_started, in_progress, done_on_time, done_late, overdue, cancelled.")
+    status: str = Field(description="As of the day asked: not_started, in_progress, done_on_time, done_late, "
+                                    "overdue, cancelled.")
     stored_status: str
     completed_at: Day | None
     progress: int | None

@@ -1,10 +1,10 @@
 """The JSON objects of units on the API (``/api/v1/units``): :meth:`UnitView.to_json` and
 :func:`chiso.units.registry.lineage` described for the OpenAPI document (see
-:mod:`chiso.http.schemas`)."""
+:mod:`chiso.shapes`)."""
 
 from __future__ import annotations
 
-from chiso.http.schemas import Day, Number, Out
+from chiso.shapes import Day, Number, Out
 
 
 class UnitOut(Out):

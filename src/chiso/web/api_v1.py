@@ -198,11 +198,11 @@ def read_audit(action: str | None = Query(None, max_length=64), actor_name: str 
 
 @router.get("/tokens", tags=["accounts"], summary="One's API tokens (all of them for an administrator)", response_model=list[TokenOut], **EXACT)
 def tokens(actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db, scope="function")) -> list[dict[str, Any]]:
-    return auth.list_tokens(session, user=None if actor.may("admin") else actor.name, by=actor)
+    return auth.list_tokens(session, user=None if actor.may("admin") else actor.name, actor=actor)
 
 
 @router.delete("/tokens/{token_id}", tags=["accounts"], summary="Revoke a token", response_model=TokenOut, **EXACT)
 def revoke(token_id: int, actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db, scope="function")) -> dict[str, Any]:
     if token_id > 2**62:
         raise NotFound(_("Unknown token {id}.").format(id=token_id))
-    return auth.token_json(auth.revoke_token(session, token_id=token_id, by=actor))
+    return auth.token_json(auth.revoke_token(session, token_id=token_id, actor=actor))
