@@ -62,6 +62,7 @@ def prepare(work: Path, n: int) -> dict:
     os.environ.update(env_for(work))
     from chiso import db
     from chiso.auth import service as auth
+    from chiso.auth.permissions import command_line
     from chiso.demo import seed_demo
     from chiso.dossiers.store import DossierStore
     from chiso.errors import NotFound
@@ -82,7 +83,8 @@ def prepare(work: Path, n: int) -> dict:
                 auth.get_user(session, name)
             except NotFound:
                 auth.add_user(session, name=name, role="editor" if editor else "steering",
-                              unit=communes[i].code if editor else None, password=PASSWORD)
+                              unit=communes[i].code if editor else None, password=PASSWORD,
+                              actor=command_line())
     out["store_dossiers"] = store.count()
     engine.dispose()
     return out

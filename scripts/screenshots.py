@@ -71,12 +71,14 @@ def main() -> None:
         # One submitted unit for the appraiser's side-by-side view.
         from chiso import db
         from chiso.assessments import service as rounds
+        from chiso.auth.permissions import command_line
 
         with environment(world.url, world.data_dir):
             with db.transaction(world.engine) as session:
                 a = rounds.get_assessment(session, round_code=world.round_code, unit_code=world.other_unit)
                 if a.status == "self_assessed":
-                    rounds.submit(session, round_code=world.round_code, unit_code=world.other_unit, actor="demo")
+                    rounds.submit(session, round_code=world.round_code, unit_code=world.other_unit,
+                                  actor=command_line("demo"))
             app = create_app(engine=world.engine, store=world.store)
             with Server(app) as server, sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

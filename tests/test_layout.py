@@ -30,7 +30,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "chiso"
 #: Below every domain: what any package may import. Errors, translation, settings, the
 #: database engine and sessions, periods, the working-day calendar, the wall clock and
 #: number formatting know nothing of units, dossiers, indexes or rounds.
-KERNEL = frozenset({"errors", "i18n", "settings", "db", "periods", "calendar", "clock", "output"})
+KERNEL = frozenset({"errors", "i18n", "settings", "db", "periods", "calendar", "clock", "output", "shapes"})
 
 #: What the HTTP helpers may import besides the kernel: the actor comes from ``auth``, and
 #: a scope is a set of units of the registry (which ``auth`` already rests on).

@@ -214,6 +214,7 @@ def _demo_accounts(engine, code: str) -> None:
     import secrets
 
     from chiso.auth import service as auth
+    from chiso.auth.permissions import command_line
     from chiso.errors import NotFound
     from chiso.units import service as units
 
@@ -225,9 +226,10 @@ def _demo_accounts(engine, code: str) -> None:
         for name, role, unit, full in accounts:
             try:
                 auth.get_user(session, name)
-                auth.set_password(session, name=name, password=password)
+                auth.set_password(session, name=name, password=password, actor=command_line())
             except NotFound:
-                auth.add_user(session, name=name, role=role, unit=unit, full_name=full, password=password)
+                auth.add_user(session, name=name, role=role, unit=unit, full_name=full, password=password,
+                              actor=command_line())
     click.echo(_("Demo login: account {name}, password {password}").format(name="admin", password=password))
     for name, _role, _unit, full in accounts[1:]:
         click.echo(_("Commune editor: account {name} ({unit}), same password").format(name=name, unit=full))

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from chiso import db
+from chiso.auth.permissions import command_line
 
 if TYPE_CHECKING:
     from chiso.dossiers.store import DossierStore
@@ -74,6 +75,8 @@ def seed_demo(engine: Engine, province_code: str, *, today: date | None = None, 
     from chiso.tasks import service as tasks
     from chiso.units import service as units
 
+    demo = command_line(ACTOR)  # the rounds' log and the entered values name the demonstration
+
     today = today or date.today()
     store = store or open_records(engine)
     rng = random.Random(SEED)
@@ -88,7 +91,7 @@ def seed_demo(engine: Engine, province_code: str, *, today: date | None = None, 
         # ---------------------------------------------------------------- committee
         for i, (code, name, role) in enumerate(MEMBERS):
             in_charge = codes[i::len(MEMBERS)][:6]
-            tasks.add_member(session, code=code, name=name, role=role, unit_codes=in_charge)
+            tasks.add_member(session, actor=command_line(), code=code, name=name, role=role, unit_codes=in_charge)
             out["members"] += 1
     # ---------------------------------------------------------------- tasks
     with tempfile.TemporaryDirectory(prefix="chiso-demo-") as tmp:
@@ -122,7 +125,7 @@ def seed_demo(engine: Engine, province_code: str, *, today: date | None = None, 
             writer.writeheader()
             writer.writerows(rows)
         with db.transaction(engine) as session:
-            summary = tasks.import_tasks(session, path=path, write_rejects=False)
+            summary = tasks.import_tasks(session, actor=command_line(), path=path, write_rejects=False)
             out["tasks"] = summary.inserted
             if summary.inserted:  # progress history, only the first time
                 for i, row in enumerate(rows):
@@ -132,8 +135,9 @@ def seed_demo(engine: Engine, province_code: str, *, today: date | None = None, 
                     for step, pct in enumerate((20, 45, 70)[: 1 + i % 3]):
                         on = min(today, start + timedelta(days=10 * step))
                         evidence = _pdf(folder, f"bao-cao-{row['id']}-{step + 1}.pdf") if step == 1 else None
-                        tasks.update_progress(session, code=row["id"], percent=pct, by=row["member_in_charge"],
-                                              on=on, note=f"Đã hoàn thành {pct}% khối lượng", evidence=evidence)
+                        tasks.update_progress(session, actor=command_line(row["member_in_charge"]), code=row["id"],
+                                              percent=pct, on=on, note=f"Đã hoàn thành {pct}% khối lượng",
+                                              evidence=evidence)
         # ---------------------------------------------------------------- targets
         year_end = date(today.year, 12, 31)
         quarter = f"{today.year}-Q{(today.month - 1) // 3 + 1}"
@@ -153,7 +157,7 @@ def seed_demo(engine: Engine, province_code: str, *, today: date | None = None, 
         ]
         with db.transaction(engine) as session:
             for spec in specs:
-                _t, what = targets.save_target(session, **spec)
+                _t, what = targets.save_target(session, actor=command_line(), **spec)
                 out["targets"] += what == "inserted"
             have = {(v["indicator"], v["unit"]) for v in targets.list_values(session, indicator="digital_signature_pct")}
             for i, code in enumerate(codes):
@@ -161,8 +165,8 @@ def seed_demo(engine: Engine, province_code: str, *, today: date | None = None, 
                     continue
                 value = round(60 + 40 * rng.random(), 1) if i % 9 else None
                 if value is not None:
-                    targets.set_value(session, indicator="digital_signature_pct", unit=code, period=quarter,
-                                      value=value, entered_by=ACTOR)
+                    targets.set_value(session, actor=demo, indicator="digital_signature_pct", unit=code,
+                                      period=quarter, value=value)
         # Colours as they were last week and today, so that "turned red this week" has rows.
         for day in (today - timedelta(days=8), today):
             with db.transaction(engine) as session:
@@ -177,9 +181,9 @@ def seed_demo(engine: Engine, province_code: str, *, today: date | None = None, 
                 continue
             out["rounds"] += 1
             with db.transaction(engine) as session:
-                rounds.create_round(session, code=code, method="template-commune", year=year, actor=ACTOR,
+                rounds.create_round(session, code=code, method="template-commune", year=year, actor=demo,
                                     name=f"Chỉ số CCHC cấp xã năm {year}")
-                rounds.add_units(session, round_code=code, actor=ACTOR,
+                rounds.add_units(session, round_code=code, actor=demo,
                                  units_groups=[(c, "wards" if c in wards else "communes") for c in picked])
             for i, unit in enumerate(picked):
                 stage = "published" if year < today.year else (
@@ -194,25 +198,25 @@ def seed_demo(engine: Engine, province_code: str, *, today: date | None = None, 
                 }
                 inputs = {"index_766": round(60 + 35 * rng.random(), 2)}
                 with db.transaction(engine) as session:
-                    rounds.self_assess(session, round_code=code, unit_code=unit, values=values, actor=ACTOR,
+                    rounds.self_assess(session, round_code=code, unit_code=unit, values=values, actor=demo,
                                        notes={"steering.plan": "Kế hoạch số 12/KH-UBND"}, inputs=inputs)
                     if stage == "self_assessed":
                         continue
                     rounds.attach_evidence(session, round_code=code, unit_code=unit, node_id="steering.plan",
-                                           path=_pdf(folder, "ke-hoach.pdf"), actor=ACTOR, name="Kế hoạch 12-KH.pdf")
+                                           path=_pdf(folder, "ke-hoach.pdf"), actor=demo, name="Kế hoạch 12-KH.pdf")
                     if stage == "evidence":
                         continue
-                    rounds.submit(session, round_code=code, unit_code=unit, actor=ACTOR)
+                    rounds.submit(session, round_code=code, unit_code=unit, actor=demo)
                     if stage == "submitted":
                         continue
                     appraised = {"digital.appraised": max(0, values["digital.appraised"] - rng.randint(0, 4)),
                                  "steering.inspections": min(values["steering.inspections"], rng.randint(1, 3))}
-                    rounds.appraise(session, round_code=code, unit_code=unit, values=appraised, actor=ACTOR,
+                    rounds.appraise(session, round_code=code, unit_code=unit, values=appraised, actor=demo,
                                     comments={"digital.appraised": "Hồ sơ minh chứng chưa đầy đủ, trừ điểm"})
                     if stage == "appraised":
                         continue
-                    rounds.approve(session, round_code=code, unit_code=unit, actor=ACTOR)
+                    rounds.approve(session, round_code=code, unit_code=unit, actor=demo)
             if year < today.year:
                 with db.transaction(engine) as session:
-                    rounds.publish(session, round_code=code, actor=ACTOR)
+                    rounds.publish(session, round_code=code, actor=demo)
     return out

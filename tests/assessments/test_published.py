@@ -15,6 +15,7 @@ from chiso import db
 from chiso.assessments import published, service
 from chiso.assessments.cli import rounds
 from chiso.assessments.models import RoundEvent
+from chiso.auth.permissions import command_line
 from chiso.units import service as units
 
 MAIN = ["awareness", "institutions", "infrastructure", "human_resources", "cyber_security",
@@ -40,8 +41,8 @@ def dti_round(store):
         for code, name in NAMES.items():
             units.create(s, code=code, name=name, level="province", kind="city", parent=None,
                          valid_from=date(2025, 7, 1), official_code=code)
-        service.create_round(s, code="dti2022", method="dti-922-province", year=2022, actor="admin")
-        service.add_units(s, round_code="dti2022", actor="admin", units_groups={"99": "provinces"})
+        service.create_round(s, code="dti2022", method="dti-922-province", year=2022, actor=command_line("admin"))
+        service.add_units(s, round_code="dti2022", actor=command_line("admin"), units_groups={"99": "provinces"})
     return store
 
 
@@ -65,7 +66,7 @@ def test_published_dti_2022_reproduces_the_published_dti_and_order(dti_round, tm
     engine = dti_round
     path = _csv(tmp_path, _published_rows())
     with db.transaction(engine) as s:
-        summary = published.import_published(session=s, round_code="dti2022", path=path, by="analyst")
+        summary = published.import_published(session=s, round_code="dti2022", path=path, actor=command_line("analyst"))
     assert (summary.read, summary.rejected, summary.extra["units_added"], summary.inserted) == (40, 0, 5, 40)
     assert not (tmp_path / "published.csv.rejects.csv").exists()
     with db.transaction(engine) as s:
@@ -86,7 +87,7 @@ def test_published_dti_2022_reproduces_the_published_dti_and_order(dti_round, tm
     # Re-import of the same file changes nothing, not even the log.
     before = _events(engine)
     with db.transaction(engine) as s:
-        again = published.import_published(session=s, round_code="dti2022", path=path, by="analyst")
+        again = published.import_published(session=s, round_code="dti2022", path=path, actor=command_line("analyst"))
     assert (again.extra["units_added"], again.inserted, again.updated, again.unchanged) == (0, 0, 0, 40)
     assert _events(engine) == before
     with db.transaction(engine) as s:
@@ -100,7 +101,7 @@ def test_published_units_rank_with_the_others_of_their_group(dti_round, tmp_path
     path = tmp_path / "published.json"
     path.write_text(json.dumps(data), encoding="utf-8")
     with db.transaction(engine) as s:
-        published.import_published(session=s, round_code="dti2022", path=path, by="analyst", group="provinces")
+        published.import_published(session=s, round_code="dti2022", path=path, actor=command_line("analyst"), group="provinces")
         rows = service.results(s, round_code="dti2022", group="provinces")
     # Province 99 has entered nothing: 0 points, last of six.
     assert [r["unit"] for r in rows] == [*DTI_2022, "99"]
@@ -121,7 +122,7 @@ def test_a_file_with_a_bad_row_imports_nothing(dti_round, tmp_path):
     ])
     before = _events(engine)
     with db.transaction(engine) as s:
-        summary = published.import_published(session=s, round_code="dti2022", path=bad, by="analyst")
+        summary = published.import_published(session=s, round_code="dti2022", path=bad, actor=command_line("analyst"))
     assert (summary.read, summary.rejected, summary.inserted, summary.extra["units_added"]) == (9, 6, 0, 0)
     reasons = {r.line: r.reason for r in summary.rejects}
     assert sorted(reasons) == [5, 6, 7, 8, 9, 10]

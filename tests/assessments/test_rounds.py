@@ -12,6 +12,7 @@ from sqlalchemy import select, text
 from chiso import db
 from chiso.assessments import evidence, service, surveys
 from chiso.assessments.models import RoundEvent
+from chiso.auth.permissions import command_line
 from chiso.errors import ChisoError
 from chiso.store import service as store_service
 
@@ -25,11 +26,11 @@ def _previous_round(engine, method_file):
         "99.STC": (4, 1.0, 10, 0.0), "99.SYT": (4, 1.0, 0, 0.0),
     }
     with db.transaction(engine) as s:
-        service.create_round(s, code="r2024", method=str(method_file), year=2024, actor="admin")
-        service.add_units(s, round_code="r2024", actor="admin", units_groups={
+        service.create_round(s, code="r2024", method=str(method_file), year=2024, actor=command_line("admin"))
+        service.add_units(s, round_code="r2024", actor=command_line("admin"), units_groups={
             "99.SNV": WITH, "99.STP": WITH, "99.SKH": WITH, "99.STC": WITH, "99.SYT": WITHOUT})
         for unit, (meetings, on_time, tasks, sat) in values.items():
-            service.self_assess(s, round_code="r2024", unit_code=unit, actor=unit, values={
+            service.self_assess(s, round_code="r2024", unit_code=unit, actor=command_line(unit), values={
                 "steering.meetings": meetings, "steering.on_time": on_time, "tasks": tasks, "satisfaction": sat})
 
 
@@ -56,31 +57,31 @@ def test_a_full_round(store, method_file, tmp_path, data_dir):
     engine = store
     _previous_round(engine, method_file)
     with db.transaction(engine) as s:
-        rnd = service.create_round(s, code="r2025", method=str(method_file), year=2025, actor="admin")
+        rnd = service.create_round(s, code="r2025", method=str(method_file), year=2025, actor=command_line("admin"))
         assert (rnd.method_id, rnd.method_version, rnd.method_family) == ("test-round", "2025", "test-round")
-        counts = service.add_units(s, round_code="r2025", actor="admin", units_groups={
+        counts = service.add_units(s, round_code="r2025", actor=command_line("admin"), units_groups={
             "99.SNV": WITH, "99.STP": WITH, "99.STCM": WITH, "99.SYT": WITHOUT})
         assert counts == {"inserted": 4, "updated": 0, "unchanged": 0}
 
     # Self-assessment, checked against the tree.
     with db.transaction(engine) as s:
         with pytest.raises(ChisoError, match="no node 'steering.nope'"):
-            service.self_assess(s, round_code="r2025", unit_code="99.SNV", actor="snv", values={"steering.nope": 1})
+            service.self_assess(s, round_code="r2025", unit_code="99.SNV", actor=command_line("snv"), values={"steering.nope": 1})
         with pytest.raises(ChisoError, match=r"steering.on_time: 95 is outside \[0, 1\]"):
-            service.self_assess(s, round_code="r2025", unit_code="99.SNV", actor="snv", values={"steering.on_time": 95})
+            service.self_assess(s, round_code="r2025", unit_code="99.SNV", actor=command_line("snv"), values={"steering.on_time": 95})
         with pytest.raises(ChisoError, match=r"node tasks: 31 is outside \[0, 30\]"):
-            service.self_assess(s, round_code="r2025", unit_code="99.SNV", actor="snv", values={"tasks": 31})
+            service.self_assess(s, round_code="r2025", unit_code="99.SNV", actor=command_line("snv"), values={"tasks": 31})
         with pytest.raises(ChisoError, match="Node steering has parts"):
-            service.self_assess(s, round_code="r2025", unit_code="99.SNV", actor="snv", values={"steering": 10})
+            service.self_assess(s, round_code="r2025", unit_code="99.SNV", actor=command_line("snv"), values={"steering": 10})
     with db.transaction(engine) as s:
-        service.self_assess(s, round_code="r2025", unit_code="99.SNV", actor="snv",
+        service.self_assess(s, round_code="r2025", unit_code="99.SNV", actor=command_line("snv"),
                             values={"steering.meetings": 4, "steering.on_time": 0.9, "tasks": 25},
                             notes={"tasks": "Báo cáo số 12/BC-SNV"})
-        service.self_assess(s, round_code="r2025", unit_code="99.STP", actor="stp",
+        service.self_assess(s, round_code="r2025", unit_code="99.STP", actor=command_line("stp"),
                             values={"steering.meetings": 3, "steering.on_time": 0.95, "tasks": 24.003})
-        service.self_assess(s, round_code="r2025", unit_code="99.SYT", actor="syt",
+        service.self_assess(s, round_code="r2025", unit_code="99.SYT", actor=command_line("syt"),
                             values={"steering.meetings": 2, "steering.on_time": 0.5, "tasks": 10, "satisfaction": 0.5})
-        service.self_assess(s, round_code="r2025", unit_code="99.STCM", actor="stc",
+        service.self_assess(s, round_code="r2025", unit_code="99.STCM", actor=command_line("stc"),
                             values={"steering.meetings": 1, "steering.on_time": 0.5, "tasks": 10, "satisfaction": 0.5})
 
     # Evidence: stored by checksum, checked on read; oversized and badly named files refused.
@@ -88,7 +89,7 @@ def test_a_full_round(store, method_file, tmp_path, data_dir):
     content = b"%PDF-1.4\n" + b"x" * 1000
     pdf.write_bytes(content)
     with db.transaction(engine) as s:
-        ev = service.attach_evidence(s, round_code="r2025", unit_code="99.SNV", node_id="tasks", path=pdf, actor="snv")
+        ev = service.attach_evidence(s, round_code="r2025", unit_code="99.SNV", node_id="tasks", path=pdf, actor=command_line("snv"))
         assert ev.sha256 == hashlib.sha256(content).hexdigest()
         assert (ev.size, ev.media_type, ev.original_name) == (len(content), "application/pdf", "Báo cáo 12.pdf")
     # In the store's own records folder, never in a folder of the operating-system user.
@@ -108,58 +109,58 @@ def test_a_full_round(store, method_file, tmp_path, data_dir):
     fake.write_bytes(b"MZ\x90\x00 an executable")
     with db.transaction(engine) as s:
         with pytest.raises(ChisoError, match="more than the limit"):
-            service.attach_evidence(s, round_code="r2025", unit_code="99.SNV", node_id="tasks", path=big, actor="snv")
+            service.attach_evidence(s, round_code="r2025", unit_code="99.SNV", node_id="tasks", path=big, actor=command_line("snv"))
         with pytest.raises(ChisoError, match="path parts"):
             service.attach_evidence(s, round_code="r2025", unit_code="99.SNV", node_id="tasks", path=pdf,
-                                    name="../../etc/passwd.pdf", actor="snv")
+                                    name="../../etc/passwd.pdf", actor=command_line("snv"))
         with pytest.raises(ChisoError, match="control characters"):
             service.attach_evidence(s, round_code="r2025", unit_code="99.SNV", node_id="tasks", path=pdf,
-                                    name="a\x1b[31m.pdf", actor="snv")
+                                    name="a\x1b[31m.pdf", actor=command_line("snv"))
         with pytest.raises(ChisoError, match="type .zip is not allowed"):
-            service.attach_evidence(s, round_code="r2025", unit_code="99.SNV", node_id="tasks", path=archive, actor="snv")
+            service.attach_evidence(s, round_code="r2025", unit_code="99.SNV", node_id="tasks", path=archive, actor=command_line("snv"))
         with pytest.raises(ChisoError, match="content is not a .pdf file"):
-            service.attach_evidence(s, round_code="r2025", unit_code="99.SNV", node_id="tasks", path=fake, actor="snv")
+            service.attach_evidence(s, round_code="r2025", unit_code="99.SNV", node_id="tasks", path=fake, actor=command_line("snv"))
     assert sorted(p.name for p in folder.iterdir()) == [ev.sha256]
 
     # Surveys feed the survey leaf of SNV and STP.
     with db.transaction(engine) as s:
-        summary = surveys.import_responses(s, round_code="r2025", path=_survey_file(tmp_path, SURVEY), actor="admin")
+        summary = surveys.import_responses(s, round_code="r2025", path=_survey_file(tmp_path, SURVEY), actor=command_line("admin"))
         assert (summary.read, summary.rejected, summary.inserted) == (10, 0, 2)
         assert {r["unit"]: r["rate"] for r in summary.extra["rates"]} == {"99.SNV": 0.8, "99.STP": 0.8}
 
     # Submit, appraise (changes SNV's score), approve.
     with db.transaction(engine) as s:
         for unit in ("99.SNV", "99.STP", "99.SYT", "99.STCM"):
-            service.submit(s, round_code="r2025", unit_code=unit, actor=unit)
+            service.submit(s, round_code="r2025", unit_code=unit, actor=command_line(unit))
         with pytest.raises(ChisoError, match="is submitted: cannot self-assess"):
-            service.self_assess(s, round_code="r2025", unit_code="99.SNV", actor="snv", values={"tasks": 30})
+            service.self_assess(s, round_code="r2025", unit_code="99.SNV", actor=command_line("snv"), values={"tasks": 30})
         before = {r["unit"]: r for r in service.results(s, round_code="r2025")}
         assert before["99.SNV"]["total_points"] == pytest.approx(87.0)
-        service.appraise(s, round_code="r2025", unit_code="99.SNV", actor="council", values={"tasks": 20},
+        service.appraise(s, round_code="r2025", unit_code="99.SNV", actor=command_line("council"), values={"tasks": 20},
                          comments={"tasks": "Hai nhiệm vụ chưa có sản phẩm."})
         view = service.assessment_view(s, round_code="r2025", unit_code="99.SNV")
         assert view["leaves"]["tasks"] | {"evidence": None} == {
             "self_value": 25.0, "self_points": 25.0, "note": "Báo cáo số 12/BC-SNV", "appraised_value": 20.0,
             "appraised_points": 20.0, "appraiser_comment": "Hai nhiệm vụ chưa có sản phẩm.", "evidence": None}
         assert view["leaves"]["tasks"]["evidence"][0]["sha256"] == ev.sha256
-        service.approve(s, round_code="r2025", actor="chair")
+        service.approve(s, round_code="r2025", actor=command_line("chair"))
 
     # Approved data is locked; reopening needs a reason and is recorded.
     with db.transaction(engine) as s:
         with pytest.raises(ChisoError, match="locked"):
-            service.appraise(s, round_code="r2025", unit_code="99.SNV", actor="council", values={"tasks": 21})
+            service.appraise(s, round_code="r2025", unit_code="99.SNV", actor=command_line("council"), values={"tasks": 21})
     with db.transaction(engine) as s:
         summary = surveys.import_responses(s, round_code="r2025", path=_survey_file(tmp_path, SURVEY[:1], "again.csv"),
-                                           actor="admin")
+                                           actor=command_line("admin"))
         assert summary.rejected == 1 and "locked" in summary.rejects[0].reason and summary.inserted == 0
     with db.transaction(engine) as s:
         with pytest.raises(ChisoError, match="needs a reason"):
-            service.reopen(s, round_code="r2025", unit_code="99.SNV", actor="chair", reason="  ")
-        service.reopen(s, round_code="r2025", unit_code="99.SNV", actor="chair", reason="Khiếu nại của Sở Nội vụ")
+            service.reopen(s, round_code="r2025", unit_code="99.SNV", actor=command_line("chair"), reason="  ")
+        service.reopen(s, round_code="r2025", unit_code="99.SNV", actor=command_line("chair"), reason="Khiếu nại của Sở Nội vụ")
     with db.transaction(engine) as s:
-        service.appraise(s, round_code="r2025", unit_code="99.SNV", actor="council", values={"tasks": 20})
-        service.approve(s, round_code="r2025", unit_code="99.SNV", actor="chair")
-        service.publish(s, round_code="r2025", actor="chair")
+        service.appraise(s, round_code="r2025", unit_code="99.SNV", actor=command_line("council"), values={"tasks": 20})
+        service.approve(s, round_code="r2025", unit_code="99.SNV", actor=command_line("chair"))
+        service.publish(s, round_code="r2025", actor=command_line("chair"))
         log = service.events(s, round_code="r2025", unit_code="99.SNV")
         reopened = [e for e in log if e["action"] == "reopened"]
         assert [(e["actor"], e["reason"], e["from"], e["to"]) for e in reopened] == [
@@ -202,8 +203,8 @@ def test_a_full_round(store, method_file, tmp_path, data_dir):
 def test_survey_import_rejects_bad_rows_and_imports_nothing(store, method_file, tmp_path):
     engine = store
     with db.transaction(engine) as s:
-        service.create_round(s, code="r", method=str(method_file), year=2025, actor="admin")
-        service.add_units(s, round_code="r", actor="admin", units_groups={"99.SNV": WITH, "99.STP": WITH})
+        service.create_round(s, code="r", method=str(method_file), year=2025, actor=command_line("admin"))
+        service.add_units(s, round_code="r", actor=command_line("admin"), units_groups={"99.SNV": WITH, "99.STP": WITH})
     bad = _survey_file(tmp_path, [
         ("p1", "99.SNV", "satisfaction", "q1", 5),
         ("p2", "99.XXX", "satisfaction", "q1", 4),      # line 3: unit not in the round
@@ -213,7 +214,7 @@ def test_survey_import_rejects_bad_rows_and_imports_nothing(store, method_file, 
         ("", "99.SNV", "satisfaction", "q1", 4),        # line 7: no respondent
     ])
     with db.transaction(engine) as s:
-        summary = surveys.import_responses(s, round_code="r", path=bad, actor="admin")
+        summary = surveys.import_responses(s, round_code="r", path=bad, actor=command_line("admin"))
     assert (summary.read, summary.rejected, summary.inserted) == (6, 5, 0)
     reasons = {r.line: r.reason for r in summary.rejects}
     assert sorted(reasons) == [3, 4, 5, 6, 7]
@@ -236,18 +237,18 @@ def test_survey_import_rejects_bad_rows_and_imports_nothing(store, method_file, 
     wb.save(path)
     mapping = {"access": "satisfaction", "procedure": "satisfaction"}
     with db.transaction(engine) as s:
-        summary = surveys.import_responses(s, round_code="r", path=path, actor="admin", nodes=mapping)
+        summary = surveys.import_responses(s, round_code="r", path=path, actor=command_line("admin"), nodes=mapping)
         assert (summary.read, summary.rejected, summary.inserted) == (4, 0, 2)
         a = service.get_assessment(s, round_code="r", unit_code="99.STP")
         assert service.leaf_values(s, a, service.method_of(a.round)) == {"satisfaction": 0.5}
     with db.transaction(engine) as s:
-        again = surveys.import_responses(s, round_code="r", path=path, actor="admin", nodes=mapping)
+        again = surveys.import_responses(s, round_code="r", path=path, actor=command_line("admin"), nodes=mapping)
         assert (again.inserted, again.updated, again.unchanged) == (0, 0, 2)
 
 
 def test_round_refuses_a_changed_method_version(store, method_file):
     with db.transaction(store) as s:
-        service.create_round(s, code="r", method=str(method_file), year=2025, actor="admin")
+        service.create_round(s, code="r", method=str(method_file), year=2025, actor=command_line("admin"))
     method_file.write_text(method_file.read_text(encoding="utf-8").replace('version: "2025"', 'version: "2026"'),
                            encoding="utf-8")
     with db.transaction(store) as s, pytest.raises(ChisoError, match="version 2025.*now holds test-round version 2026"):
@@ -257,9 +258,9 @@ def test_round_refuses_a_changed_method_version(store, method_file):
 def test_shipped_template_round(store):
     """The shipped department template (a formula leaf fed by the 766 input) scores in a round."""
     with db.transaction(store) as s:
-        service.create_round(s, code="dept", method="template-department", year=2025, actor="admin")
-        service.add_units(s, round_code="dept", actor="admin", units_groups={"99.SNV": WITH})
-        service.self_assess(s, round_code="dept", unit_code="99.SNV", actor="snv", inputs={"index_766": 85.59}, values={
+        service.create_round(s, code="dept", method="template-department", year=2025, actor=command_line("admin"))
+        service.add_units(s, round_code="dept", actor=command_line("admin"), units_groups={"99.SNV": WITH})
+        service.self_assess(s, round_code="dept", unit_code="99.SNV", actor=command_line("snv"), inputs={"index_766": 85.59}, values={
             "steering.plan": True, "steering.meetings": 3, "procedures.on_time": 0.95,
             "digital.online_dossiers": 0.6, "digital.appraised": 12, "satisfaction.survey": 0.9,
             "bonus": 2, "penalty": 1})

@@ -11,7 +11,9 @@ import docx
 from click.testing import CliRunner
 
 from chiso import db
-from chiso.assessments import published, service as assessments
+from chiso.assessments import published
+from chiso.assessments import service as assessments
+from chiso.auth.permissions import command_line
 from chiso.cli import cli
 from chiso.reports import build
 from chiso.reports.render import render
@@ -35,8 +37,8 @@ def test_cli_page_and_report_name_the_same_last_of_a_group_ranked_1_2_3(tmp_path
                     encoding="utf-8")
     with db.transaction(engine) as s:
         units.init_province(s, "68")
-        assessments.create_round(s, code="dti2025", method="dti-922-province", year=2025, actor="t")
-        published.import_published(session=s, round_code="dti2025", path=path, by="t", group="provinces")
+        assessments.create_round(s, code="dti2025", method="dti-922-province", year=2025, actor=command_line("t"))
+        published.import_published(session=s, round_code="dti2025", path=path, actor=command_line("t"), group="provinces")
     with db.transaction(engine) as s:
         rows = assessments.results(s, round_code="dti2025")
         names = {r["unit"]: r["name"] for r in rows}

@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 from pypdf import PdfReader
 
+from chiso.auth.permissions import command_line
 from chiso.errors import ChisoError
 from chiso.index import service as index
 from chiso.output import number
@@ -194,12 +195,12 @@ def test_ranking_of_a_round_with_the_province_national_result(session, env, tmp_
     data = {"68": [0.9, 0.8, 0.7, 0.6, 0.6, 0.8, 0.7, 0.4], "79": [0.95, 0.9, 0.8, 0.7, 0.6, 0.85, 0.8, 0.4],
             "01": [1.0, 0.9, 0.85, 0.8, 0.75, 0.9, 0.8, 0.5], "48": [0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.3]}
     for year, shift in ((2024, -0.3), (2025, 0.0)):
-        assessments.create_round(session, code=f"dti{year}", method="dti-922-province", year=year, actor="t")
+        assessments.create_round(session, code=f"dti{year}", method="dti-922-province", year=year, actor=command_line("t"))
         path = tmp_path / f"dti{year}.csv"
         lines = ["unit,node,value"] + [f"{u},{n},{max(0.0, v + (shift if u == '68' else 0)):.4f}"
                                        for u, vals in data.items() for n, v in zip(main, vals)]
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        summary = published.import_published(session=session, round_code=f"dti{year}", path=path, by="t",
+        summary = published.import_published(session=session, round_code=f"dti{year}", path=path, actor=command_line("t"),
                                                group="provinces")
         assert summary.rejected == 0
     results = assessments.results(session, round_code="dti2025")

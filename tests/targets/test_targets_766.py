@@ -7,6 +7,7 @@ from datetime import date
 
 import pytest
 
+from chiso.auth.permissions import command_line
 from chiso.dossiers.store import DossierStore, registry_units
 from chiso.index.service import index_766
 from chiso.periods import parse_period
@@ -39,7 +40,7 @@ def test_766_total_and_indicator_rate(loaded, tmp_path):
     assert service.resolve_value(loaded, "766.rank", A, as_of, period="2025-09", store=store) == row["rank"]
     assert service.resolve_value(loaded, "766.total", A, as_of, store=None) is None   # no store: no data
 
-    service.save_target(loaded, code="I766", indicator="766.2.1", unit=A, direction="higher", goal=0.9,
+    service.save_target(loaded, actor=command_line(), code="I766", indicator="766.2.1", unit=A, direction="higher", goal=0.9,
                         deadline=date(2025, 12, 15))
     got = service.status(loaded, as_of=as_of, store=store)
     assert got == [{"target": "I766", "unit": A, "colour": "amber", "value": pytest.approx(0.5), "goal": 0.9,

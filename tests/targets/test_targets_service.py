@@ -8,6 +8,7 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
+from chiso.auth.permissions import command_line
 from chiso.errors import ChisoError
 from chiso.targets import service
 from chiso.targets.models import Flip, Target
@@ -18,14 +19,14 @@ SIG = "digital_signature_pct"
 
 def _targets(session):
     # Every commune: ≥ 90% of officials with digital signatures by 15 Dec, amber in the last 15 days.
-    service.save_target(session, code="T1", indicator=SIG, level="commune", direction="higher", goal=90,
+    service.save_target(session, actor=command_line(), code="T1", indicator=SIG, level="commune", direction="higher", goal=90,
                         deadline=DL, amber={"amber_days_before_deadline": 15})
     # The province: late dossiers ≤ 5 (lower is better) for 2025-Q4.
-    service.save_target(session, code="T2", indicator="late_pct", unit="68", direction="lower", goal=5,
+    service.save_target(session, actor=command_line(), code="T2", indicator="late_pct", unit="68", direction="lower", goal=5,
                         deadline=DL, period="2025-Q4")
     for unit, value in (("C1", 95), ("C2", 80)):   # C3 has no value
-        service.set_value(session, indicator=SIG, unit=unit, period="2025-Q4", value=value, entered_by="Sở Nội vụ")
-    service.set_value(session, indicator="late_pct", unit="68", period="2025-Q4", value=4, entered_by="VP UBND")
+        service.set_value(session, actor=command_line("Sở Nội vụ"), indicator=SIG, unit=unit, period="2025-Q4", value=value)
+    service.set_value(session, actor=command_line("VP UBND"), indicator="late_pct", unit="68", period="2025-Q4", value=4)
     session.commit()
 
 
@@ -45,13 +46,13 @@ def test_lights_before_on_and_after_the_deadline(session):
 
 def test_manual_values_latest_started_period_and_replacement(session):
     _targets(session)
-    service.set_value(session, indicator=SIG, unit="C2", period="2025-12", value=91, entered_by="Sở Nội vụ")
+    service.set_value(session, actor=command_line("Sở Nội vụ"), indicator=SIG, unit="C2", period="2025-12", value=91)
     assert service.resolve_value(session, SIG, "C2", date(2025, 11, 30)) == 80   # December not started
     assert service.resolve_value(session, SIG, "C2", date(2025, 12, 2)) == 91
-    service.set_value(session, indicator=SIG, unit="C2", period="2025-12", value=92, entered_by="Sở Nội vụ")
+    service.set_value(session, actor=command_line("Sở Nội vụ"), indicator=SIG, unit="C2", period="2025-12", value=92)
     assert [v["value"] for v in service.list_values(session, indicator=SIG, unit="C2")] == [80, 92]
     with pytest.raises(ChisoError):
-        service.set_value(session, indicator="766.total", unit="C2", period="2025", value=1, entered_by="x")
+        service.set_value(session, actor=command_line("x"), indicator="766.total", unit="C2", period="2025", value=1)
 
 
 def test_flips_are_recorded_once_and_only_on_change(session):
@@ -81,7 +82,7 @@ def test_roll_up_per_unit_and_province(session):
 
 
 def test_include_subunits(session):
-    service.save_target(session, code="T3", indicator=SIG, unit="68", include_subunits=True, direction="higher",
+    service.save_target(session, actor=command_line(), code="T3", indicator=SIG, unit="68", include_subunits=True, direction="higher",
                         goal=1, deadline=DL)
     assert {r["unit"] for r in service.status(session, as_of=DL)} == {"68", "C1", "C2", "C3"}
 
@@ -101,7 +102,7 @@ P02-6,,late_pct,68,,,lower,5,2025-12-31,,,-1,x
 def test_import_all_or_nothing_with_reasons_and_idempotent(session, tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text(BAD, encoding="utf-8")
-    summary = service.import_targets(session, path=bad)
+    summary = service.import_targets(session, actor=command_line(), path=bad)
     assert summary.to_json()["imported"] == 0 and summary.rejected == 5 and summary.refused
     assert [r.line for r in summary.rejects] == [4, 5, 6, 7, 8]
     assert "99" in summary.rejects[0].reason and "sideways" in summary.rejects[1].reason
@@ -115,16 +116,16 @@ def test_import_all_or_nothing_with_reasons_and_idempotent(session, tmp_path):
 
     good = tmp_path / "good.csv"
     good.write_text(GOOD, encoding="utf-8")
-    first = service.import_targets(session, path=good)
+    first = service.import_targets(session, actor=command_line(), path=good)
     assert (first.inserted, first.rejected, first.to_json()["imported"]) == (2, 0, 2)
     assert not (tmp_path / "good.csv.rejects.csv").exists()
-    again = service.import_targets(session, path=good)
+    again = service.import_targets(session, actor=command_line(), path=good)
     assert (again.inserted, again.updated, again.unchanged) == (0, 0, 2)
     t = {r["code"]: r for r in service.list_targets(session)}
     assert t["P02-1"]["amber"] == {"amber_days_before_deadline": 15} and t["P02-1"]["level"] == "commune"
     assert t["P02-2"]["amber"] == {"amber_within": 0.05} and t["P02-2"]["period"] == "2025-Q4"
     good.write_text(GOOD.replace("lower,5,", "lower,4,"), encoding="utf-8")
-    assert service.import_targets(session, path=good).updated == 1
+    assert service.import_targets(session, actor=command_line(), path=good).updated == 1
 
 
 def test_import_xlsx(session, tmp_path):
@@ -135,7 +136,7 @@ def test_import_xlsx(session, tmp_path):
                 ["X1", "late_pct", "68", "lower", 5, date(2025, 12, 31)]]:
         wb.active.append(row)
     wb.save(tmp_path / "t.xlsx")
-    assert service.import_targets(session, path=tmp_path / "t.xlsx").inserted == 1
+    assert service.import_targets(session, actor=command_line(), path=tmp_path / "t.xlsx").inserted == 1
     assert service.get_target(session, "X1").deadline == date(2025, 12, 31)
 
 

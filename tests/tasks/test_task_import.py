@@ -10,6 +10,7 @@ from click.testing import CliRunner
 from openpyxl import Workbook
 
 from chiso import db
+from chiso.auth.permissions import command_line
 from chiso.tasks import service
 from chiso.tasks.cli import committee, tasks
 
@@ -44,7 +45,7 @@ def test_a_file_with_bad_rows_imports_nothing_and_shows_every_reason(tstore, tmp
         "B7,,,99.SNV,,2025-12-31,,,,,in_progress,2025-12-01,,",                   # line 14
     ])
     with db.transaction(tstore) as s:
-        summary = service.import_tasks(s, path=path)
+        summary = service.import_tasks(s, actor=command_line(), path=path)
         data = summary.to_json()
         assert data["imported"] == 0 and data["rejected"] == 10 and data["read"] == 13
         reasons = {r["line"]: r["reason"] for r in data["rejects"]}
@@ -66,14 +67,14 @@ def test_a_file_with_bad_rows_imports_nothing_and_shows_every_reason(tstore, tmp
 def test_reimport_is_idempotent_and_updates_what_changed(tstore, tmp_path):
     path = write(tmp_path, GOOD)
     with db.transaction(tstore) as s:
-        first = service.import_tasks(s, path=path).to_json()
+        first = service.import_tasks(s, actor=command_line(), path=path).to_json()
     assert (first["imported"], first["updated"], first["unchanged"], first["rejected"]) == (3, 0, 0, 0)
     with db.transaction(tstore) as s:
-        again = service.import_tasks(s, path=path).to_json()
+        again = service.import_tasks(s, actor=command_line(), path=path).to_json()
     assert (again["imported"], again["updated"], again["unchanged"]) == (0, 0, 3)
     changed = [GOOD[0].replace("2025-12-15", "2025-12-20"), GOOD[1], GOOD[2].replace("99.SNV,,", "99.SNV,99.STP,")]
     with db.transaction(tstore) as s:
-        third = service.import_tasks(s, path=write(tmp_path, changed)).to_json()
+        third = service.import_tasks(s, actor=command_line(), path=write(tmp_path, changed)).to_json()
     assert (third["imported"], third["updated"], third["unchanged"]) == (0, 2, 1)
     with db.transaction(tstore) as s:
         rows = {r["id"]: r for r in service.list_tasks(s, as_of=date(2025, 12, 1))}
@@ -91,7 +92,7 @@ def test_xlsx_with_real_date_cells(tstore, tmp_path):
     path = tmp_path / "programme.xlsx"
     wb.save(path)
     with db.transaction(tstore) as s:
-        assert service.import_tasks(s, path=path).inserted == 1
+        assert service.import_tasks(s, actor=command_line(), path=path).inserted == 1
         assert service.list_tasks(s, as_of=date(2025, 12, 20))[0]["status"] == "done_on_time"
 
 

@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 
 from chiso import db
+from chiso.auth.permissions import command_line
 from chiso.errors import ChisoError
 from chiso.tasks import service
 from chiso.tasks.service import derive_status
@@ -77,16 +78,16 @@ def test_sub_tasks_roll_up_into_their_parent(tstore, tmp_path):
         "P.3,Số hóa 2023,Ông Dũng,99.STP,,2025-12-20,Dữ liệu,Giám đốc Sở,CT 2025,,cancelled,,P,trùng việc",
     ])
     with db.transaction(tstore) as s:
-        assert service.import_tasks(s, path=path).inserted == 4
-        service.update_progress(s, code="P.2", percent=40, note="đã quét", on=date(2025, 12, 1))
+        assert service.import_tasks(s, actor=command_line(), path=path).inserted == 4
+        service.update_progress(s, actor=command_line(), code="P.2", percent=40, note="đã quét", on=date(2025, 12, 1))
     with db.transaction(tstore) as s:
         parent = service.get(s, "P")
         assert service.status_on(parent, date(2025, 12, 10)) == "in_progress"
         assert service.progress_on(parent, date(2025, 12, 10)) == 70  # mean of 100 and 40; cancelled left out
         with pytest.raises(ChisoError):
-            service.mark_done(s, code="P", on=date(2025, 12, 10))
+            service.mark_done(s, actor=command_line(), code="P", on=date(2025, 12, 10))
     with db.transaction(tstore) as s:
-        service.mark_done(s, code="P.2", on=date(2026, 1, 5))
+        service.mark_done(s, actor=command_line(), code="P.2", on=date(2026, 1, 5))
     with db.transaction(tstore) as s:
         parent = service.get(s, "P")
         assert service.completion(parent) == date(2026, 1, 5)
@@ -99,17 +100,17 @@ def test_sub_tasks_roll_up_into_their_parent(tstore, tmp_path):
 def test_changes_update_done_cancel(tstore, tmp_path):
     path = _programme(tmp_path, ["T1,Việc một,Bà An,99.SNV,,2025-12-15,,,,,not_started,,,"])
     with db.transaction(tstore) as s:
-        service.import_tasks(s, path=path)
-        task = service.update_progress(s, code="T1", percent=30, note="bắt đầu", by="Bà An", on=date(2025, 12, 1))
+        service.import_tasks(s, actor=command_line(), path=path)
+        task = service.update_progress(s, actor=command_line("Bà An"), code="T1", percent=30, note="bắt đầu", on=date(2025, 12, 1))
         assert task.status == "in_progress"
         with pytest.raises(ChisoError):
-            service.update_progress(s, code="T1", percent=130)
-        service.mark_done(s, code="T1", on=date(2025, 12, 15))
+            service.update_progress(s, actor=command_line(), code="T1", percent=130)
+        service.mark_done(s, actor=command_line(), code="T1", on=date(2025, 12, 15))
         assert service.status_on(task, date(2025, 12, 20)) == "done_on_time"
         assert [p.percent for p in task.progress] == [30, 100]
         with pytest.raises(ChisoError, match="reason"):
-            service.cancel(s, code="T1", reason=" ")
-        service.cancel(s, code="T1", reason="không còn cần thiết")
+            service.cancel(s, actor=command_line(), code="T1", reason=" ")
+        service.cancel(s, actor=command_line(), code="T1", reason="không còn cần thiết")
         assert service.status_on(task, date(2025, 12, 20)) == "cancelled"
         with pytest.raises(ChisoError, match="Unknown task"):
             service.get(s, "nope")
@@ -127,7 +128,7 @@ def test_rollup_per_unit_and_per_owner(tstore, tmp_path):
         "G.1,Con,Bà An,99.STP,,2025-12-20,,,,,done,2025-12-19,G,",
     ])
     with db.transaction(tstore) as s:
-        service.import_tasks(s, path=path)
+        service.import_tasks(s, actor=command_line(), path=path)
         by_unit = {r["unit"]: r for r in service.rollup(s, period="2025-12", as_of=date(2025, 12, 25))}
         snv = by_unit["99.SNV"]
         assert (snv["assigned"], snv["done_on_time"], snv["done_late"], snv["overdue"], snv["open"]) == (3, 1, 1, 1, 0)
@@ -150,14 +151,14 @@ def test_rollup_per_unit_and_per_owner(tstore, tmp_path):
 
 def test_committee_members_and_their_units(tstore):
     with db.transaction(tstore) as s:
-        service.add_member(s, code="pct", name="Phó Chủ tịch A", role="Phó Trưởng ban", email="a@example.vn",
+        service.add_member(s, actor=command_line(), code="pct", name="Phó Chủ tịch A", role="Phó Trưởng ban", email="a@example.vn",
                            unit_codes=["99.SNV", "99001"])
-        service.add_member(s, code="pct", name="Phó Chủ tịch A", role="Phó Trưởng ban", email="a@example.vn",
+        service.add_member(s, actor=command_line(), code="pct", name="Phó Chủ tịch A", role="Phó Trưởng ban", email="a@example.vn",
                            unit_codes=["99001"])
         assert service.list_members(s) == [{"code": "pct", "name": "Phó Chủ tịch A", "role": "Phó Trưởng ban",
                                              "email": "a@example.vn", "units": ["99001"]}]
         with pytest.raises(ChisoError):
-            service.add_member(s, code="x", name="X", unit_codes=["nope"])
+            service.add_member(s, actor=command_line(), code="x", name="X", unit_codes=["nope"])
 
 
 def test_progress_reports_carry_checked_evidence(tstore, tmp_path, monkeypatch):
@@ -170,11 +171,11 @@ def test_progress_reports_carry_checked_evidence(tstore, tmp_path, monkeypatch):
     bad = tmp_path / "run.exe"
     bad.write_bytes(b"MZ\x90\x00")
     with db.transaction(tstore) as s:
-        service.import_tasks(s, path=path)
-        service.update_progress(s, code="E1", percent=50, on=date(2025, 12, 1), evidence=report)
+        service.import_tasks(s, actor=command_line(), path=path)
+        service.update_progress(s, actor=command_line(), code="E1", percent=50, on=date(2025, 12, 1), evidence=report)
     with pytest.raises(ChisoError):
         with db.transaction(tstore) as s:
-            service.update_progress(s, code="E1", percent=80, on=date(2025, 12, 5), evidence=bad)
+            service.update_progress(s, actor=command_line(), code="E1", percent=80, on=date(2025, 12, 5), evidence=bad)
     with db.transaction(tstore) as s:
         reports = service.get(s, "E1").progress
         assert [r.percent for r in reports] == [50]  # the refused report left nothing behind

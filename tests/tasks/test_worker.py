@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from chiso import db, worker
+from chiso.auth.permissions import command_line
 from chiso.notify.models import Digest
 from chiso.tasks import service
 from chiso.tasks.models import Task
@@ -62,7 +63,7 @@ def programme(tstore, monkeypatch):
     monkeypatch.setenv("CHISO_REMINDER_DAYS", "3")
     monkeypatch.setenv("CHISO_PERSON_EMAILS", "Nguyễn Văn A=a@tinh.test; bad-entry")
     with db.transaction(tstore) as s:
-        service.add_member(s, code="pct", name="Phó Chủ tịch Hòa", role="Phó Trưởng ban", email="pct@tinh.test",
+        service.add_member(s, actor=command_line(), code="pct", name="Phó Chủ tịch Hòa", role="Phó Trưởng ban", email="pct@tinh.test",
                            unit_codes=["99001"])
         uid = {u.code: u.id for u in s.scalars(select(Unit))}
 

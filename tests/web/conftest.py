@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from chiso import db
+from chiso.auth.permissions import command_line
 
 from tests.conftest import BACKENDS, _make_store
 
@@ -93,24 +94,24 @@ def _seed_domains(session, w: "World") -> None:
     method = w.data_dir / "web-test.yaml"
     method.write_text(METHOD, encoding="utf-8")
     for code in (ROUND, PUBLISHED):
-        rounds.create_round(session, code=code, method=str(method), year=2026, actor="seed")
-        rounds.add_units(session, round_code=code, units_groups=[(UNIT_A, "wards"), (UNIT_B, "wards")], actor="seed")
-    rounds.self_assess(session, round_code=PUBLISHED, unit_code=UNIT_A, values={"work": 40, "on_time": 0.9}, actor="seed")
-    rounds.submit(session, round_code=PUBLISHED, unit_code=UNIT_A, actor="seed")
-    rounds.approve(session, round_code=PUBLISHED, unit_code=UNIT_A, actor="seed")
-    rounds.publish(session, round_code=PUBLISHED, unit_code=UNIT_A, actor="seed")
-    rounds.self_assess(session, round_code=PUBLISHED, unit_code=UNIT_B, values={"work": 10}, actor="seed")
+        rounds.create_round(session, code=code, method=str(method), year=2026, actor=command_line("seed"))
+        rounds.add_units(session, round_code=code, units_groups=[(UNIT_A, "wards"), (UNIT_B, "wards")], actor=command_line("seed"))
+    rounds.self_assess(session, round_code=PUBLISHED, unit_code=UNIT_A, values={"work": 40, "on_time": 0.9}, actor=command_line("seed"))
+    rounds.submit(session, round_code=PUBLISHED, unit_code=UNIT_A, actor=command_line("seed"))
+    rounds.approve(session, round_code=PUBLISHED, unit_code=UNIT_A, actor=command_line("seed"))
+    rounds.publish(session, round_code=PUBLISHED, unit_code=UNIT_A, actor=command_line("seed"))
+    rounds.self_assess(session, round_code=PUBLISHED, unit_code=UNIT_B, values={"work": 10}, actor=command_line("seed"))
     sheet = w.data_dir / "tasks.csv"
     sheet.write_text("id,title,owner,unit,deadline\n"
                      f"{TASK_A},Lắp điểm cầu phường A,Nguyễn Văn A,{UNIT_A},2026-12-31\n"
                      f"{TASK_B},Lắp điểm cầu phường B,Trần Thị B,{UNIT_B},2026-12-31\n"
                      f"{TASK_A_SPARE},Số hóa hồ sơ phường A,Nguyễn Văn C,{UNIT_A},2026-12-31\n", encoding="utf-8")
-    summary = tasks.import_tasks(session, path=sheet, write_rejects=False)
+    summary = tasks.import_tasks(session, actor=command_line(), path=sheet, write_rejects=False)
     assert summary.rejected == 0, summary.rejects
     for code, unit in ((TARGET_A, UNIT_A), (TARGET_B, UNIT_B)):
-        targets.save_target(session, code=code, indicator="web.manual", unit=unit, direction="higher", goal=10,
+        targets.save_target(session, actor=command_line(), code=code, indicator="web.manual", unit=unit, direction="higher", goal=10,
                             deadline="2026-12-31", name=f"Chỉ tiêu {unit}")
-        targets.set_value(session, indicator="web.manual", unit=unit, period="2026", value=3, entered_by="seed")
+        targets.set_value(session, actor=command_line("seed"), indicator="web.manual", unit=unit, period="2026", value=3)
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
@@ -133,11 +134,11 @@ def world(request, tmp_path_factory):
         for name, role, unit in (("admin", "admin", None), ("editor_a", "editor", UNIT_A),
                                  ("editor_b", "editor", UNIT_B), ("steering", "steering", None),
                                  ("viewer_a", "viewer", UNIT_A), ("appraiser", "appraiser", None)):
-            auth.add_user(session, name=name, role=role, unit=unit, password=PASSWORD, full_name=f"Người thử {name}")
+            auth.add_user(session, actor=command_line(), name=name, role=role, unit=unit, password=PASSWORD, full_name=f"Người thử {name}")
             w.users[name] = role
         for name in ("admin", "editor_a", "editor_b", "steering", "viewer_a"):
-            w.tokens[name], _row = auth.create_token(session, user=name)
-        w.tokens["editor_a_read"], _row = auth.create_token(session, user="editor_a", scopes=["read"])
+            w.tokens[name], _row = auth.create_token(session, actor=command_line(), user=name)
+        w.tokens["editor_a_read"], _row = auth.create_token(session, actor=command_line(), user="editor_a", scopes=["read"])
         registry = registry_units(session)
     w.store.import_rows([dossier(f"A{i}", UNIT_A) for i in range(20)] + [dossier(f"B{i}", UNIT_B) for i in range(20)],
                         source="seed", units=registry)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from chiso import db
+from chiso.auth.permissions import command_line
 
 from tests.mail import free_port
 
@@ -80,16 +81,16 @@ def build(url: str, data_dir: Path, *, dossiers: int = DOSSIERS) -> DemoWorld:
                 try:
                     auth.get_user(session, name)
                 except Exception:
-                    auth.add_user(session, name=name, role=role, unit=unit, password=PASSWORD,
+                    auth.add_user(session, actor=command_line(), name=name, role=role, unit=unit, password=PASSWORD,
                                   full_name=f"Người dùng {name}")
             try:
-                rounds.assign_appraiser(session, user="appraiser", round_code=round_code)
+                rounds.assign_appraiser(session, user="appraiser", round_code=round_code, actor=command_line())
             except Exception:
                 pass
             world = DemoWorld(url=url, engine=engine, store=store, data_dir=data_dir, province="68",
                               editor_unit=editor_unit, other_unit=other_unit, round_code=round_code)
             for name in ("admin", "editor"):
-                world.tokens[name], _row = auth.create_token(session, user=name)
+                world.tokens[name], _row = auth.create_token(session, actor=command_line(), user=name)
     return world
 
 

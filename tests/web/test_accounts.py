@@ -4,6 +4,7 @@ no open redirect."""
 
 from __future__ import annotations
 
+from chiso.auth.permissions import command_line
 import itertools
 
 import pytest
@@ -26,8 +27,8 @@ def _user(world, name: str, role: str = "viewer", must_change: bool = False) -> 
     from chiso.auth import service as auth
 
     with db.transaction(world.engine) as session:
-        if name not in {u["name"] for u in auth.list_users(session)}:
-            auth.add_user(session, name=name, role=role, unit=UNIT_A, password=PASSWORD, must_change_password=must_change)
+        if name not in {u["name"] for u in auth.list_users(session, actor=command_line())}:
+            auth.add_user(session, actor=command_line(), name=name, role=role, unit=UNIT_A, password=PASSWORD, must_change_password=must_change)
     return name
 
 
@@ -145,7 +146,7 @@ def test_a_deactivated_account_cannot_log_in_and_its_tokens_stop(app, world):
 
     name = _user(world, "leaver", role="editor")
     with db.transaction(world.engine) as session:
-        secret, _row = auth.create_token(session, user=name)
+        secret, _row = auth.create_token(session, actor=command_line(), user=name)
     with browser(app) as admin, browser(app) as user:
         login(user, name)
         assert user.get("/api/v1/me", headers={"Authorization": f"Bearer {secret}"}).status_code == 200

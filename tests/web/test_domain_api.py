@@ -4,6 +4,7 @@ and a unit's self-assessment goes through the API from values to publication."""
 
 from __future__ import annotations
 
+from chiso.auth.permissions import command_line
 from tests.web.conftest import PUBLISHED, TASK_A, UNIT_A, UNIT_B, bearer
 
 
@@ -12,7 +13,7 @@ def _token(world, user: str) -> dict[str, str]:
     from chiso.auth import service as auth
 
     with db.transaction(world.engine) as session:
-        secret, _row = auth.create_token(session, user=user)
+        secret, _row = auth.create_token(session, actor=command_line(), user=user)
     return {"Authorization": f"Bearer {secret}"}
 
 
@@ -21,8 +22,8 @@ def _round(world, code: str) -> None:
     from chiso.assessments import service as rounds
 
     with db.transaction(world.engine) as session:
-        rounds.create_round(session, code=code, method=str(world.data_dir / "web-test.yaml"), year=2027, actor="t")
-        rounds.add_units(session, round_code=code, units_groups=[(UNIT_A, "wards"), (UNIT_B, "wards")], actor="t")
+        rounds.create_round(session, code=code, method=str(world.data_dir / "web-test.yaml"), year=2027, actor=command_line("t"))
+        rounds.add_units(session, round_code=code, units_groups=[(UNIT_A, "wards"), (UNIT_B, "wards")], actor=command_line("t"))
 
 
 def test_the_round_through_the_api_and_the_appraiser_only_where_assigned(client, world):
@@ -43,7 +44,7 @@ def test_the_round_through_the_api_and_the_appraiser_only_where_assigned(client,
     values = {"values": {"work": 45}, "comments": {"work": "thiếu một biên bản"}}
     assert client.put(f"{base}/{UNIT_A}/appraisal", json=values, headers=appraiser).status_code == 403
     with db.transaction(world.engine) as session:
-        rounds.assign_appraiser(session, user="appraiser", round_code=code, unit=UNIT_A)
+        rounds.assign_appraiser(session, user="appraiser", round_code=code, unit=UNIT_A, actor=command_line())
     appraiser = _token(world, "appraiser")  # assignments are read when the token is used
     r = client.put(f"{base}/{UNIT_A}/appraisal", json=values, headers=appraiser)
     assert r.status_code == 200 and r.json()["leaves"]["work"]["appraised_value"] == 45

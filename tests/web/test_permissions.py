@@ -6,6 +6,7 @@ The entries are in ``permission_table.py``; a route without one fails here."""
 
 from __future__ import annotations
 
+from chiso.auth.permissions import command_line
 import re
 
 import pytest
@@ -61,9 +62,9 @@ class Actors:
             self.clients[name] = c
             self.csrf[name] = csrf_of(c.get("/login").text) if name == "anonymous" else login(c, name)
         with db.transaction(world.engine) as session:
-            _secret, row = auth.create_token(session, user="editor_a", name="matrix")
-            if "matrix-victim" not in {u["name"] for u in auth.list_users(session)}:
-                auth.add_user(session, name="matrix-victim", role="viewer", unit=UNIT_A, password=PASSWORD)
+            _secret, row = auth.create_token(session, actor=command_line(), user="editor_a", name="matrix")
+            if "matrix-victim" not in {u["name"] for u in auth.list_users(session, actor=command_line())}:
+                auth.add_user(session, actor=command_line(), name="matrix-victim", role="viewer", unit=UNIT_A, password=PASSWORD)
             self.values = {"{A}": UNIT_A, "{B}": UNIT_B, "{ROUND}": ROUND, "{PUBLISHED}": PUBLISHED,
                            "{TASK_A}": TASK_A, "{TASK_B}": TASK_B, "{TASK_SPARE}": TASK_A_SPARE, "{TARGET_A}": TARGET_A, "{TARGET_B}": TARGET_B,
                            "{TOKEN_A}": str(row.id), "{VICTIM}": "matrix-victim"}
@@ -196,7 +197,7 @@ def scoped(app, world):
     from chiso.auth import service as auth
 
     with db.transaction(world.engine) as session:
-        upload, _row = auth.create_token(session, user="admin", scopes=["dossiers:write"], name="matrix-upload")
+        upload, _row = auth.create_token(session, actor=command_line(), user="admin", scopes=["dossiers:write"], name="matrix-upload")
     with TestClient(app, raise_server_exceptions=False, follow_redirects=False, client=("10.77.0.20", 1)) as c:
         yield c, {"admin_upload": upload, "editor_a_read": world.tokens["editor_a_read"]}
 
@@ -243,7 +244,7 @@ def test_a_limited_token_may_not_list_or_revoke_tokens(actors, scoped, world):
 
     client, secrets = scoped
     with db.transaction(world.engine) as session:
-        _secret, victim = auth.create_token(session, user="editor_b", name="matrix-victim-token")
+        _secret, victim = auth.create_token(session, actor=command_line(), user="editor_b", name="matrix-victim-token")
         victim_id = victim.id
     headers = {"Authorization": f"Bearer {secrets['admin_upload']}"}
     r = client.get("/api/v1/tokens", headers=headers)
@@ -252,7 +253,7 @@ def test_a_limited_token_may_not_list_or_revoke_tokens(actors, scoped, world):
     assert message and "\n" not in message
     assert client.delete(f"/api/v1/tokens/{victim_id}", headers=headers).status_code == 403
     with db.transaction(world.engine) as session:
-        assert [t for t in auth.list_tokens(session, user="editor_b") if t["id"] == victim_id][0]["revoked"] is False
+        assert [t for t in auth.list_tokens(session, actor=command_line(), user="editor_b") if t["id"] == victim_id][0]["revoked"] is False
     # The same administrator's full token still manages them.
     full = {"Authorization": f"Bearer {world.tokens['admin']}"}
     assert client.get("/api/v1/tokens", headers=full).status_code == 200

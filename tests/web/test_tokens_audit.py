@@ -4,6 +4,7 @@ append-only in the database itself; read within one's scope)."""
 
 from __future__ import annotations
 
+from chiso.auth.permissions import command_line
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -17,7 +18,7 @@ def _token(world, user: str, **kw) -> tuple[str, int]:
     from chiso.auth import service as auth
 
     with db.transaction(world.engine) as session:
-        secret, row = auth.create_token(session, user=user, **kw)
+        secret, row = auth.create_token(session, actor=command_line(), user=user, **kw)
         return secret, row.id
 
 

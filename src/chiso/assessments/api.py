@@ -16,10 +16,13 @@ from sqlalchemy.orm import Session
 from chiso.assessments import evidence as evidence_store
 from chiso.assessments import service
 from chiso.assessments.cli import RESULT_KEYS
+from chiso.assessments.schemas import (AssessmentOut, EventOut, EvidenceSaved, PublicRound, ResultRow, RoundOut,
+                                        UnitState)
 from chiso.auth.permissions import Actor, require
 from chiso.errors import NotFound
 from chiso.http.deps import get_actor, get_db, get_user_actor
 from chiso.http.paging import Limit, Offset, page
+from chiso.http.schemas import EXACT
 from chiso.http.scope import unit_ids, unknown_unit
 from chiso.http.uploads import clean_filename, saved_upload
 from chiso.i18n import _
@@ -96,7 +99,7 @@ def _states(rows) -> list[dict[str, str]]:
 # --------------------------------------------------------------------------- reading
 
 
-@router.get("/rounds", summary="Assessment rounds, with the statuses of the units in one's scope")
+@router.get("/rounds", summary="Assessment rounds, with the statuses of the units in one's scope", response_model=list[RoundOut], **EXACT)
 def list_rounds(response: Response, limit: int = Limit, offset: int = Offset, actor: Actor = Depends(get_user_actor),
                 session: Session = Depends(get_db, scope="function")) -> list[dict[str, Any]]:
     from sqlalchemy import select
@@ -108,13 +111,13 @@ def list_rounds(response: Response, limit: int = Limit, offset: int = Offset, ac
     return page(response, [_round_json(r, actor) for r in rounds], limit, offset)
 
 
-@router.get("/rounds/{code}", summary="One round")
+@router.get("/rounds/{code}", summary="One round", response_model=RoundOut, **EXACT)
 def get_round(code: str, actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db, scope="function")) -> dict[str, Any]:
     require(actor, "read")
     return _round_json(_round(session, code), actor)
 
 
-@router.get("/rounds/{code}/results", summary="Scores, ranks per group and change (as `chiso rounds results --format json`)")
+@router.get("/rounds/{code}/results", summary="Scores, ranks per group and change (as `chiso rounds results --format json`)", response_model=list[ResultRow], **EXACT)
 def round_results(code: str, response: Response, group: str | None = Query(None, max_length=64),
                   limit: int = Limit, offset: int = Offset, actor: Actor = Depends(get_user_actor),
                   session: Session = Depends(get_db, scope="function")) -> list[dict[str, Any]]:
@@ -127,13 +130,13 @@ def round_results(code: str, response: Response, group: str | None = Query(None,
     return page(response, [{k: r.get(k) for k in RESULT_KEYS} for r in rows], limit, offset)
 
 
-@router.get("/rounds/{code}/units/{unit}", summary="One unit's assessment: values, appraisal, evidence")
+@router.get("/rounds/{code}/units/{unit}", summary="One unit's assessment: values, appraisal, evidence", response_model=AssessmentOut, **EXACT)
 def get_assessment(code: str, unit: str, actor: Actor = Depends(get_user_actor),
                    session: Session = Depends(get_db, scope="function")) -> dict[str, Any]:
     return _view(session, _assessment(session, actor, code, unit))
 
 
-@router.get("/rounds/{code}/units/{unit}/events", summary="The unit's log in the round: every change of status")
+@router.get("/rounds/{code}/units/{unit}/events", summary="The unit's log in the round: every change of status", response_model=list[EventOut], **EXACT)
 def assessment_events(code: str, unit: str, actor: Actor = Depends(get_user_actor),
                       session: Session = Depends(get_db, scope="function")) -> list[dict[str, Any]]:
     a = _assessment(session, actor, code, unit)
@@ -143,42 +146,42 @@ def assessment_events(code: str, unit: str, actor: Actor = Depends(get_user_acto
 # --------------------------------------------------------------------------- the unit's own work
 
 
-@router.put("/rounds/{code}/units/{unit}/values", summary="Save the unit's self-assessment (values, notes, inputs)")
+@router.put("/rounds/{code}/units/{unit}/values", summary="Save the unit's self-assessment (values, notes, inputs)", response_model=AssessmentOut, **EXACT)
 def save_values(code: str, unit: str, body: SelfAssessment, actor: Actor = Depends(get_user_actor),
                 session: Session = Depends(get_db, scope="function")) -> dict[str, Any]:
     a = _assessment(session, actor, code, unit, "assessments:write")
     service.self_assess(session, round_code=a.round.code, unit_code=a.unit.code, values=body.values,
-                        notes=body.notes, inputs=body.inputs, actor=actor.name, who=actor)
+                        notes=body.notes, inputs=body.inputs, actor=actor)
     return _view(session, a)
 
 
 @router.post("/rounds/{code}/units/{unit}/evidence", status_code=201,
-             summary="Attach an evidence file to a leaf (at most 20 MB; PDF, images, office documents, text)")
+             summary="Attach an evidence file to a leaf (at most 20 MB; PDF, images, office documents, text)", response_model=EvidenceSaved, **EXACT)
 def upload_evidence(code: str, unit: str, node: str = Form(..., max_length=128), file: UploadFile = File(...),
                     actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db, scope="function")) -> dict[str, Any]:
     a = _assessment(session, actor, code, unit, "assessments:write")
     with saved_upload(file, limit=evidence_store.MAX_BYTES) as path:
         ev = service.attach_evidence(session, round_code=a.round.code, unit_code=a.unit.code, node_id=node, path=path,
-                                     name=clean_filename(file.filename, "evidence"), actor=actor.name, who=actor)
+                                     name=clean_filename(file.filename, "evidence"), actor=actor)
     return {"node": ev.node_id, "name": ev.original_name, "size": ev.size, "media_type": ev.media_type,
             "sha256": ev.sha256}
 
 
-@router.post("/rounds/{code}/units/{unit}/submit", summary="Submit the self-assessment to the appraisers")
+@router.post("/rounds/{code}/units/{unit}/submit", summary="Submit the self-assessment to the appraisers", response_model=AssessmentOut, **EXACT)
 def submit(code: str, unit: str, actor: Actor = Depends(get_user_actor),
            session: Session = Depends(get_db, scope="function")) -> dict[str, Any]:
     a = _assessment(session, actor, code, unit, "assessments:write")
-    service.submit(session, round_code=a.round.code, unit_code=a.unit.code, actor=actor.name, who=actor)
+    service.submit(session, round_code=a.round.code, unit_code=a.unit.code, actor=actor)
     return _view(session, a)
 
 
 @router.put("/rounds/{code}/units/{unit}/appraisal",
-            summary="The appraisers' value and comment per leaf (an assigned appraiser, or an administrator)")
+            summary="The appraisers' value and comment per leaf (an assigned appraiser, or an administrator)", response_model=AssessmentOut, **EXACT)
 def appraise(code: str, unit: str, body: Appraisal, actor: Actor = Depends(get_user_actor),
              session: Session = Depends(get_db, scope="function")) -> dict[str, Any]:
     a = _assessment(session, actor, code, unit, "appraise")
     service.appraise(session, round_code=a.round.code, unit_code=a.unit.code, values=body.values,
-                     comments=body.comments, actor=actor.name, who=actor)
+                     comments=body.comments, actor=actor)
     return _view(session, a)
 
 
@@ -193,26 +196,26 @@ def _manage(session: Session, actor: Actor, code: str, unit: str | None):
     return rnd
 
 
-@router.post("/rounds/{code}/approve", summary="Approve one unit, or every unit of the round; approved data is locked")
+@router.post("/rounds/{code}/approve", summary="Approve one unit, or every unit of the round; approved data is locked", response_model=list[UnitState], **EXACT)
 def approve(code: str, body: Step, actor: Actor = Depends(get_user_actor),
             session: Session = Depends(get_db, scope="function")) -> list[dict[str, str]]:
     rnd = _manage(session, actor, code, body.unit)
-    return _states(service.approve(session, round_code=rnd.code, unit_code=body.unit or None, actor=actor.name, who=actor))
+    return _states(service.approve(session, round_code=rnd.code, unit_code=body.unit or None, actor=actor))
 
 
-@router.post("/rounds/{code}/publish", summary="Publish approved results of one unit, or of the whole round")
+@router.post("/rounds/{code}/publish", summary="Publish approved results of one unit, or of the whole round", response_model=list[UnitState], **EXACT)
 def publish(code: str, body: Step, actor: Actor = Depends(get_user_actor),
             session: Session = Depends(get_db, scope="function")) -> list[dict[str, str]]:
     rnd = _manage(session, actor, code, body.unit)
-    return _states(service.publish(session, round_code=rnd.code, unit_code=body.unit or None, actor=actor.name, who=actor))
+    return _states(service.publish(session, round_code=rnd.code, unit_code=body.unit or None, actor=actor))
 
 
-@router.post("/rounds/{code}/reopen", summary="Reopen approved data, with a reason (recorded)")
+@router.post("/rounds/{code}/reopen", summary="Reopen approved data, with a reason (recorded)", response_model=list[UnitState], **EXACT)
 def reopen(code: str, body: Reopen, actor: Actor = Depends(get_user_actor),
            session: Session = Depends(get_db, scope="function")) -> list[dict[str, str]]:
     rnd = _manage(session, actor, code, body.unit)
     return _states(service.reopen(session, round_code=rnd.code, unit_code=body.unit or None, reason=body.reason,
-                                  to=body.to, actor=actor.name, who=actor))
+                                  to=body.to, actor=actor))
 
 
 # --------------------------------------------------------------------------- public
@@ -232,7 +235,7 @@ def published_results(session: Session, code: str) -> list[dict[str, Any]]:
     return [{k: r.get(k) for k in RESULT_KEYS} for r in rows]
 
 
-@public_router.get("/rounds", summary="Rounds with published results (no login)")
+@public_router.get("/rounds", summary="Rounds with published results (no login)", response_model=list[PublicRound], **EXACT)
 def public_rounds(actor: Actor = Depends(get_actor), session: Session = Depends(get_db, scope="function")) -> list[dict[str, Any]]:
     from sqlalchemy import select
 
@@ -247,7 +250,7 @@ def public_rounds(actor: Actor = Depends(get_actor), session: Session = Depends(
     return out
 
 
-@public_router.get("/rounds/{code}/results", summary="Published results of a round (no login)")
+@public_router.get("/rounds/{code}/results", summary="Published results of a round (no login)", response_model=list[ResultRow], **EXACT)
 def public_results(code: str, response: Response, limit: int = Limit, offset: int = Offset,
                    actor: Actor = Depends(get_actor), session: Session = Depends(get_db, scope="function")) -> list[dict[str, Any]]:
     return page(response, published_results(session, code), limit, offset)

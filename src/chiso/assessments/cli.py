@@ -12,12 +12,19 @@ import click
 
 from chiso import db
 from chiso.assessments import published, service, surveys as survey_service
+from chiso.auth.permissions import Actor, command_line
 from chiso.clitools import FORMATS, engine_ready
 from chiso.errors import ChisoError
 from chiso.i18n import _
 from chiso.output import emit_json, emit_table
 
 _engine = engine_ready
+
+
+def _as(name: str | None) -> Actor:
+    """The command line acting as ``--actor`` or, without one, as ``CHISO_USER`` or the
+    machine's user: the name the round's log has always kept."""
+    return command_line(name or _actor())
 
 
 def _actor() -> str:
@@ -73,7 +80,7 @@ def rounds() -> None:
 def create_cmd(code: str, method: str, year: int, name: str | None, actor: str | None) -> None:
     """Create a round of a method version for a year."""
     with db.transaction(_engine()) as session:
-        rnd = service.create_round(session, code=code, method=method, year=year, name=name, actor=actor or _actor())
+        rnd = service.create_round(session, code=code, method=method, year=year, name=name, actor=_as(actor))
         click.echo(_("Round {code} created: {method} version {version}, {year}.").format(
             code=rnd.code, method=rnd.method_id, version=rnd.method_version, year=rnd.year))
 
@@ -87,7 +94,7 @@ def add_units_cmd(round_code: str, units: tuple[str, ...], group: str, actor: st
     """Put units into a round, in one ranking group."""
     with db.transaction(_engine()) as session:
         counts = service.add_units(session, round_code=round_code, units_groups=[(u, group) for u in units],
-                                   actor=actor or _actor())
+                                   actor=_as(actor))
     click.echo(_("{inserted} added, {updated} moved to {group}, {unchanged} unchanged.").format(group=group, **counts))
 
 
@@ -126,7 +133,7 @@ def self_assess_cmd(round_code: str, unit: str, input_file: str, actor: str | No
     values, notes, inputs = _split_input(_read_json(input_file), "note")
     with db.transaction(_engine()) as session:
         service.self_assess(session, round_code=round_code, unit_code=unit, values=values, notes=notes,
-                            inputs=inputs, actor=actor or _actor())
+                            inputs=inputs, actor=_as(actor))
     click.echo(_("{unit}: {n} values saved; status self-assessed.").format(unit=unit, n=len(values)))
 
 
@@ -141,7 +148,7 @@ def evidence_cmd(round_code: str, unit: str, node: str, file: str, name: str | N
     """Attach an evidence file to a leaf (checked, stored by checksum)."""
     with db.transaction(_engine()) as session:
         ev = service.attach_evidence(session, round_code=round_code, unit_code=unit, node_id=node, path=file,
-                                     name=name, actor=actor or _actor())
+                                     name=name, actor=_as(actor))
         click.echo(_("{name}: {size} bytes, {type}, sha256 {sha}.").format(
             name=ev.original_name, size=ev.size, type=ev.media_type, sha=ev.sha256))
 
@@ -153,7 +160,7 @@ def _status_cmd(name: str, doc: str, func, with_unit_optional: bool):
     @_by
     def cmd(round_code: str, unit: str | None, actor: str | None) -> None:
         with db.transaction(_engine()) as session:
-            done = func(session, round_code=round_code, unit_code=unit, actor=actor or _actor())
+            done = func(session, round_code=round_code, unit_code=unit, actor=_as(actor))
             done = done if isinstance(done, list) else [done]
             for a in done:
                 click.echo(f"{a.unit.code}: {service.status_name(a.status)}")
@@ -177,7 +184,7 @@ def appraise_cmd(round_code: str, unit: str, input_file: str, actor: str | None)
     values, comments, _inputs = _split_input(_read_json(input_file), "comment")
     with db.transaction(_engine()) as session:
         service.appraise(session, round_code=round_code, unit_code=unit, values=values, comments=comments,
-                         actor=actor or _actor())
+                         actor=_as(actor))
     click.echo(_("{unit}: {n} values appraised; status appraised.").format(unit=unit, n=len(values)))
 
 
@@ -191,7 +198,7 @@ def reopen_cmd(round_code: str, unit: str | None, reason: str, to: str, actor: s
     """Reopen approved data of a unit (or of the round); recorded with who and why."""
     with db.transaction(_engine()) as session:
         for a in service.reopen(session, round_code=round_code, unit_code=unit, reason=reason, to=to,
-                                actor=actor or _actor()):
+                                actor=_as(actor)):
             click.echo(f"{a.unit.code}: {service.status_name(a.status)}")
 
 
@@ -232,7 +239,7 @@ def surveys_import_cmd(round_code: str, file: str, nodes: tuple[str, ...], fmt: 
         mapping[factor] = node
     with db.transaction(_engine()) as session:
         summary = survey_service.import_responses(session, round_code=round_code, path=file, nodes=mapping,
-                                                  actor=actor or _actor())
+                                                  actor=_as(actor))
     if fmt == "json":
         emit_json(summary.to_json())
     else:
@@ -258,7 +265,7 @@ def import_published_cmd(round_code: str, file: str, group: str, fmt: str, actor
     """Import results published elsewhere (unit, node, value; CSV, XLSX or JSON); all or nothing."""
     with db.transaction(_engine()) as session:
         summary = published.import_published(session=session, round_code=round_code, path=file, group=group,
-                                             by=actor or _actor())
+                                             actor=_as(actor))
     if fmt == "json":
         emit_json(summary.to_json())
     else:
@@ -305,6 +312,6 @@ def results_cmd(round_code: str, group: str | None, fmt: str) -> None:
 def assign_cmd(name: str, round_code: str, unit: str | None) -> None:
     """Assign an appraiser to a round, or to one unit of it."""
     with db.transaction(engine_ready()) as session:
-        service.assign_appraiser(session, user=name, round_code=round_code, unit=unit)
+        service.assign_appraiser(session, user=name, round_code=round_code, unit=unit, actor=command_line())
     click.echo(_("{name} assigned to {round}.").format(name=name, round=round_code + (f" / {unit}" if unit else "")))
 

@@ -104,9 +104,8 @@ def _number(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def import_published(*, session: Session, round_code: str, path: str | Path, by: str,
-                     group: str = DEFAULT_GROUP, write_rejects: bool = True,
-                     who: "Actor | None" = None) -> ImportSummary:
+def import_published(session: Session, *, round_code: str, path: str | Path, actor: Actor,
+                     group: str = DEFAULT_GROUP, write_rejects: bool = True) -> ImportSummary:
     """Import one file of published results into the round (see the module docstring); an
     import that happens is recorded in the audit trail."""
     path = Path(path)
@@ -178,7 +177,7 @@ def import_published(*, session: Session, round_code: str, path: str | Path, by:
                            updated_at=utcnow())
             session.add(a)
             session.flush()
-            log_event(session, rnd, "unit_added", by, assessment=a, to_status="published",
+            log_event(session, rnd, "unit_added", actor.name, assessment=a, to_status="published",
                       detail=f"{group}; {PUBLISHED} ({path.name})")
             summary.extra["units_added"] += 1
         changed = []
@@ -193,14 +192,14 @@ def import_published(*, session: Session, round_code: str, path: str | Path, by:
             else:
                 summary.updated += 1
             row.published_value = number
-            row.updated_by, row.updated_at = by, utcnow()
+            row.updated_by, row.updated_at = actor.name, utcnow()
             changed.append(f"{node_id}={number:g}")
         if changed:
             a.updated_at = utcnow()
-            log_event(session, rnd, "published_imported", by, assessment=a,
+            log_event(session, rnd, "published_imported", actor.name, assessment=a,
                       detail=f"{path.name}: {', '.join(changed)}")
     session.flush()
-    audit.record(session, actor=who, action="round.import_published", object_type="round", object_key=round_code,
+    audit.record(session, actor=actor, action="round.import_published", object_type="round", object_key=round_code,
                  after={"file": path.name, "read": summary.read, "units_added": summary.extra["units_added"],
                         "inserted": summary.inserted, "updated": summary.updated, "unchanged": summary.unchanged})
     return summary

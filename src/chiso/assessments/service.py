@@ -88,8 +88,8 @@ def get_round(session: Session, code: str) -> AssessmentRound:
     return rnd
 
 
-def create_round(session: Session, *, code: str, method: str, year: int, actor: str, name: str | None = None,
-                 who: "Actor | None" = None) -> AssessmentRound:
+def create_round(session: Session, *, code: str, method: str, year: int, actor: Actor,
+                 name: str | None = None) -> AssessmentRound:
     """A new round of ``method`` (a shipped id or a definition file) for ``year``."""
     if session.scalar(select(AssessmentRound).where(AssessmentRound.code == code)) is not None:
         raise ChisoError(_("Assessment round {code} already exists.").format(code=code))
@@ -97,12 +97,12 @@ def create_round(session: Session, *, code: str, method: str, year: int, actor: 
     engine.check_scorable(tm)
     source = str(Path(method).resolve()) if Path(method).suffix in (".yaml", ".yml") or Path(method).exists() else method
     rnd = AssessmentRound(code=code, name=name or f"{tm.name} {year}", method_id=tm.id, method_family=tm.family,
-                          method_version=tm.version, method_source=source, year=year, created_by=actor,
+                          method_version=tm.version, method_source=source, year=year, created_by=actor.name,
                           created_at=_now())
     session.add(rnd)
     session.flush()
-    log_event(session, rnd, "created", actor, detail=f"{tm.id} {tm.version}")
-    audit.record(session, actor=who, action="round.create", object_type="round", object_key=rnd.code,
+    log_event(session, rnd, "created", actor.name, detail=f"{tm.id} {tm.version}")
+    audit.record(session, actor=actor, action="round.create", object_type="round", object_key=rnd.code,
                  after={"code": rnd.code, "name": rnd.name, "method": rnd.method_id, "version": rnd.method_version,
                         "year": rnd.year})
     return rnd
@@ -120,7 +120,7 @@ def list_rounds(session: Session) -> list[dict]:
 
 
 def add_units(session: Session, *, round_code: str, units_groups: Mapping[str, str] | Iterable[tuple[str, str]],
-              actor: str, who: "Actor | None" = None) -> dict[str, int]:
+              actor: Actor) -> dict[str, int]:
     """Put units (registry codes) into the round, each in its ranking group; a unit already
     there moves group unless its data is locked. Returns inserted / updated / unchanged."""
     rnd = get_round(session, round_code)
@@ -136,16 +136,16 @@ def add_units(session: Session, *, round_code: str, units_groups: Mapping[str, s
             a = Assessment(round=rnd, unit=unit, group_code=group, status="draft", inputs={}, updated_at=_now())
             session.add(a)
             session.flush()
-            log_event(session, rnd, "unit_added", actor, assessment=a, to_status="draft", detail=group)
+            log_event(session, rnd, "unit_added", actor.name, assessment=a, to_status="draft", detail=group)
             counts["inserted"] += 1
         elif a.group_code == group:
             counts["unchanged"] += 1
         else:
             _require_unlocked(rnd, a)
-            log_event(session, rnd, "group_changed", actor, assessment=a, detail=f"{a.group_code} -> {group}")
+            log_event(session, rnd, "group_changed", actor.name, assessment=a, detail=f"{a.group_code} -> {group}")
             a.group_code = group
             counts["updated"] += 1
-    audit.record(session, actor=who, action="round.add_units", object_type="round", object_key=rnd.code,
+    audit.record(session, actor=actor, action="round.add_units", object_type="round", object_key=rnd.code,
                  after={"units": {code: group for code, group in pairs}, **counts})
     return counts
 
@@ -181,11 +181,12 @@ def _require_status(rnd: AssessmentRound, a: Assessment, allowed: tuple[str, ...
             allowed=", ".join(status_name(s) for s in allowed)))
 
 
-def _move(session: Session, a: Assessment, to: str, actor: str, action: str, reason: str | None = None,
-          detail: str | None = None, who: "Actor | None" = None, before: dict | None = None,
+def _move(session: Session, a: Assessment, to: str, actor: Actor, action: str, reason: str | None = None,
+          detail: str | None = None, before: dict | None = None,
           after: dict | None = None) -> None:
-    log_event(session, a.round, action, actor, assessment=a, from_status=a.status, to_status=to, reason=reason, detail=detail)
-    audit.record(session, actor=who, action=f"assessment.{action}", object_type="assessment",
+    log_event(session, a.round, action, actor.name, assessment=a, from_status=a.status, to_status=to, reason=reason,
+              detail=detail)
+    audit.record(session, actor=actor, action=f"assessment.{action}", object_type="assessment",
                  object_key=f"{a.round.code}/{a.unit.code}", unit_id=a.unit_id,
                  before={"status": a.status, **(before or {})},
                  after={"status": to, **({"reason": reason} if reason else {}), **(after or {})})
@@ -240,9 +241,8 @@ def _leaf_state(a: Assessment, nodes, fields: tuple[str, ...]) -> dict[str, dict
     return {nid: {f: getattr(rows[nid], f) for f in fields} if nid in rows else None for nid in sorted(nodes)}
 
 
-def self_assess(session: Session, *, round_code: str, unit_code: str, values: Mapping[str, Any], actor: str,
-                notes: Mapping[str, str] | None = None, inputs: Mapping[str, Any] | None = None,
-                who: "Actor | None" = None) -> Assessment:
+def self_assess(session: Session, *, round_code: str, unit_code: str, values: Mapping[str, Any], actor: Actor,
+                notes: Mapping[str, str] | None = None, inputs: Mapping[str, Any] | None = None) -> Assessment:
     """Save the unit's own values (and notes on its evidence) for leaves; checked against the
     method's tree as a whole before anything is written."""
     a = get_assessment(session, round_code=round_code, unit_code=unit_code)
@@ -259,21 +259,21 @@ def self_assess(session: Session, *, round_code: str, unit_code: str, values: Ma
     for nid, (number, points) in checked.items():
         row = value_row(a, nid)
         row.self_value, row.self_points = number, points
-        row.updated_by, row.updated_at = actor, _now()
+        row.updated_by, row.updated_at = actor.name, _now()
     for nid, note in (notes or {}).items():
         row = value_row(a, nid)
         row.note = note
-        row.updated_by, row.updated_at = actor, _now()
+        row.updated_by, row.updated_at = actor.name, _now()
     if new_inputs:
         a.inputs = {**(a.inputs or {}), **new_inputs}
-    _move(session, a, "self_assessed", actor, "self_assessed", detail=", ".join(sorted(checked)) or None, who=who,
+    _move(session, a, "self_assessed", actor, "self_assessed", detail=", ".join(sorted(checked)) or None,
           before=before, after={"values": _leaf_state(a, touched, fields), "inputs": new_inputs})
     session.flush()
     return a
 
 
 def attach_evidence(session: Session, *, round_code: str, unit_code: str, node_id: str, path: str | Path,
-                    actor: str, name: str | None = None, who: "Actor | None" = None) -> Evidence:
+                    actor: Actor, name: str | None = None) -> Evidence:
     """Check and store an evidence file for one leaf (see :mod:`chiso.assessments.evidence`)."""
     a = get_assessment(session, round_code=round_code, unit_code=unit_code)
     rnd = a.round
@@ -281,26 +281,27 @@ def attach_evidence(session: Session, *, round_code: str, unit_code: str, node_i
     _leaf(method_of(rnd), node_id)
     stored = evidence_store.store(Path(path), name, where=session)
     ev = Evidence(node_id=node_id, original_name=stored.name, size=stored.size, media_type=stored.media_type,
-                  sha256=stored.sha256, uploaded_by=actor, uploaded_at=_now())
+                  sha256=stored.sha256, uploaded_by=actor.name, uploaded_at=_now())
     a.evidence.append(ev)
     session.flush()
-    log_event(session, rnd, "evidence", actor, assessment=a, detail=f"{node_id}: {stored.name} sha256={stored.sha256}")
-    audit.record(session, actor=who, action="assessment.evidence", object_type="assessment",
+    log_event(session, rnd, "evidence", actor.name, assessment=a,
+              detail=f"{node_id}: {stored.name} sha256={stored.sha256}")
+    audit.record(session, actor=actor, action="assessment.evidence", object_type="assessment",
                  object_key=f"{rnd.code}/{a.unit.code}", unit_id=a.unit_id,
                  after={"node": node_id, "name": stored.name, "size": stored.size, "media_type": stored.media_type,
                         "sha256": stored.sha256})
     return ev
 
 
-def submit(session: Session, *, round_code: str, unit_code: str, actor: str, who: "Actor | None" = None) -> Assessment:
+def submit(session: Session, *, round_code: str, unit_code: str, actor: Actor) -> Assessment:
     a = get_assessment(session, round_code=round_code, unit_code=unit_code)
     _require_status(a.round, a, ("self_assessed",), _("submit"))
-    _move(session, a, "submitted", actor, "submitted", who=who)
+    _move(session, a, "submitted", actor, "submitted")
     return a
 
 
-def appraise(session: Session, *, round_code: str, unit_code: str, values: Mapping[str, Any], actor: str,
-             comments: Mapping[str, str] | None = None, who: "Actor | None" = None) -> Assessment:
+def appraise(session: Session, *, round_code: str, unit_code: str, values: Mapping[str, Any], actor: Actor,
+             comments: Mapping[str, str] | None = None) -> Assessment:
     """The appraisal council's value and comment per leaf; the unit sees both next to its own."""
     a = get_assessment(session, round_code=round_code, unit_code=unit_code)
     rnd = a.round
@@ -315,12 +316,12 @@ def appraise(session: Session, *, round_code: str, unit_code: str, values: Mappi
     for nid, (number, points) in checked.items():
         row = value_row(a, nid)
         row.appraised_value, row.appraised_points = number, points
-        row.updated_by, row.updated_at = actor, _now()
+        row.updated_by, row.updated_at = actor.name, _now()
     for nid, comment in (comments or {}).items():
         row = value_row(a, nid)
         row.appraiser_comment = comment
-        row.updated_by, row.updated_at = actor, _now()
-    _move(session, a, "appraised", actor, "appraised", detail=", ".join(sorted(checked)) or None, who=who,
+        row.updated_by, row.updated_at = actor.name, _now()
+    _move(session, a, "appraised", actor, "appraised", detail=", ".join(sorted(checked)) or None,
           before=before, after={"values": _leaf_state(a, touched, fields)})
     session.flush()
     return a
@@ -333,19 +334,17 @@ def _targets(session: Session, round_code: str, unit_code: str | None) -> list[A
     return sorted(rnd.assessments, key=lambda a: a.unit.code)
 
 
-def approve(session: Session, *, round_code: str, actor: str, unit_code: str | None = None,
-            who: "Actor | None" = None) -> list[Assessment]:
+def approve(session: Session, *, round_code: str, actor: Actor, unit_code: str | None = None) -> list[Assessment]:
     """Approve one unit, or every unit of the round (all must be submitted or appraised); locks them."""
     targets = [a for a in _targets(session, round_code, unit_code) if unit_code or a.status not in LOCKED]
     for a in targets:
         _require_status(a.round, a, ("submitted", "appraised"), _("approve"))
     for a in targets:
-        _move(session, a, "approved", actor, "approved", who=who)
+        _move(session, a, "approved", actor, "approved")
     return targets
 
 
-def publish(session: Session, *, round_code: str, actor: str, unit_code: str | None = None,
-            who: "Actor | None" = None) -> list[Assessment]:
+def publish(session: Session, *, round_code: str, actor: Actor, unit_code: str | None = None) -> list[Assessment]:
     """Publish one approved unit, or every unit of the round (all must be approved)."""
     targets = [a for a in _targets(session, round_code, unit_code) if unit_code or a.status != "published"]
     for a in targets:
@@ -353,12 +352,12 @@ def publish(session: Session, *, round_code: str, actor: str, unit_code: str | N
             raise ChisoError(_("{unit} in round {round} is {status}: only approved data can be published.").format(
                 unit=a.unit.code, round=a.round.code, status=status_name(a.status)))
     for a in targets:
-        _move(session, a, "published", actor, "published", who=who)
+        _move(session, a, "published", actor, "published")
     return targets
 
 
-def reopen(session: Session, *, round_code: str, actor: str, reason: str, unit_code: str | None = None,
-           to: str = "appraised", who: "Actor | None" = None) -> list[Assessment]:
+def reopen(session: Session, *, round_code: str, actor: Actor, reason: str, unit_code: str | None = None,
+           to: str = "appraised") -> list[Assessment]:
     """Unlock approved or published data, sending it back to ``to``; recorded with who and why."""
     if not reason or not reason.strip():
         raise ChisoError(_("Reopening approved data needs a reason."))
@@ -373,7 +372,7 @@ def reopen(session: Session, *, round_code: str, actor: str, reason: str, unit_c
             raise ChisoError(_("{unit} in round {round} is {status}: it is not locked, there is nothing to reopen.").format(
                 unit=a.unit.code, round=a.round.code, status=status_name(a.status)))
     for a in targets:
-        _move(session, a, to, actor, "reopened", reason=reason.strip(), who=who)
+        _move(session, a, to, actor, "reopened", reason=reason.strip())
     return targets
 
 
@@ -409,7 +408,7 @@ def assessment_view(session: Session, *, round_code: str, unit_code: str) -> dic
 
 
 def assign_appraiser(session: Session, *, user: str, round_code: str, unit: str | None = None,
-                     by: "Actor | None" = None) -> Assignment:
+                     actor: Actor) -> Assignment:
     """Assign an appraiser to a round (all its units, or one). Here and not in
     :mod:`chiso.auth`, which only reads assignments into the actor: a round is this
     package's, and auth stays below the domains."""
@@ -428,7 +427,7 @@ def assign_appraiser(session: Session, *, user: str, round_code: str, unit: str 
     row = Assignment(user_id=owner.id, round_id=rnd.id, unit_id=unit_row.id if unit_row else None)
     session.add(row)
     session.flush()
-    audit.record(session, actor=by, action="appraiser.assign", object_type="round", object_key=rnd.code,
+    audit.record(session, actor=actor, action="appraiser.assign", object_type="round", object_key=rnd.code,
                  unit_id=row.unit_id, after={"user": owner.name, "unit": unit_row.code if unit_row else None})
     return row
 

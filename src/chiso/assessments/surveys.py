@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator, Mapping
+from typing import TYPE_CHECKING, Iterator, Mapping
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -29,6 +29,9 @@ from chiso import sheets
 from chiso.imports import ImportSummary, Reject, write_rejects as write_rejects_file
 from chiso.errors import ChisoError
 from chiso.i18n import _
+
+if TYPE_CHECKING:
+    from chiso.auth.permissions import Actor
 
 #: Canonical column → names accepted in a header (lower-cased, trimmed).
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -51,9 +54,8 @@ def _header(cells: list[str], path: Path) -> dict[str, int]:
         "{path}: missing column(s): {columns} (a survey file has {expected})."))
 
 
-def import_responses(session: Session, *, round_code: str, path: str | Path, actor: str,
-                     nodes: Mapping[str, str] | None = None, write_rejects: bool = True,
-                     who=None) -> ImportSummary:
+def import_responses(session: Session, *, round_code: str, path: str | Path, actor: Actor,
+                     nodes: Mapping[str, str] | None = None, write_rejects: bool = True) -> ImportSummary:
     """Import one survey file into the round's satisfaction rates (see the module docstring);
     the summary's ``rates`` are the rates the file gives."""
     path = Path(path)
@@ -142,12 +144,12 @@ def import_responses(session: Session, *, round_code: str, path: str | Path, act
             row.source, row.imported_at = str(path), datetime.now(timezone.utc)
             summary.updated += 1
         summary.extra["rates"].append({"unit": unit_codes[unit_id], "factor": factor, "node": factor_node[factor], **fresh})
-    log_event(session, rnd, "survey_imported", actor, detail=(
+    log_event(session, rnd, "survey_imported", actor.name, detail=(
         f"{path.name}: {summary.read} rows, {summary.inserted} inserted, {summary.updated} updated, "
         f"{summary.unchanged} unchanged"))
     from chiso.audit import service as audit
 
-    audit.record(session, actor=who, action="round.surveys_import", object_type="round", object_key=rnd.code,
+    audit.record(session, actor=actor, action="round.surveys_import", object_type="round", object_key=rnd.code,
                  after={"file": path.name, "read": summary.read, "inserted": summary.inserted,
                         "updated": summary.updated, "unchanged": summary.unchanged})
     session.flush()

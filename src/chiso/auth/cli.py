@@ -8,7 +8,7 @@ import click
 
 from chiso import db
 from chiso.auth import service
-from chiso.auth.permissions import ROLES, TOKEN_SCOPES
+from chiso.auth.permissions import ROLES, TOKEN_SCOPES, command_line
 from chiso.clitools import FORMATS, engine_ready
 from chiso.errors import ChisoError
 from chiso.i18n import _
@@ -45,7 +45,7 @@ def add_cmd(name: str, role: str, unit: str | None, full_name: str | None, email
     password = _read_password(password_stdin)
     with db.transaction(engine_ready()) as session:
         user = service.add_user(session, name=name, role=role, unit=unit, full_name=full_name, email=email,
-                                password=password, must_change_password=must_change)
+                                password=password, must_change_password=must_change, actor=command_line())
         click.echo(_("Account {name} added ({role}).").format(name=user.name, role=user.role))
 
 
@@ -54,7 +54,7 @@ def add_cmd(name: str, role: str, unit: str | None, full_name: str | None, email
 def list_cmd(fmt: str) -> None:
     """List the accounts."""
     with db.transaction(engine_ready()) as session:
-        rows = service.list_users(session)
+        rows = service.list_users(session, actor=command_line())
     if fmt == "json":
         emit_json(rows)
         return
@@ -71,13 +71,13 @@ def password_cmd(name: str, password_stdin: bool, must_change: bool) -> None:
     """Reset an account's password (ends all its sessions)."""
     password = _read_password(password_stdin)
     with db.transaction(engine_ready()) as session:
-        service.set_password(session, name=name, password=password, must_change=must_change)
+        service.set_password(session, name=name, password=password, must_change=must_change, actor=command_line())
     click.echo(_("Password of {name} reset.").format(name=name))
 
 
 def _set_active(name: str, active: bool) -> None:
     with db.transaction(engine_ready()) as session:
-        service.set_active(session, name=name, active=active)
+        service.set_active(session, name=name, active=active, actor=command_line())
     message = _("Account {name} activated.") if active else _("Account {name} deactivated.")
     click.echo(message.format(name=name))
 
@@ -104,7 +104,7 @@ def unlock_cmd(name: str | None, address: str | None) -> None:
     if not name and not address:
         raise ChisoError(_("Say which account or address to unlock."))
     with db.transaction(engine_ready()) as session:
-        service.unlock(session, name=name, address=address)
+        service.unlock(session, name=name, address=address, actor=command_line())
     click.echo(_("Unlocked: {what}.").format(what=", ".join(w for w in (name, address) if w)))
 
 
@@ -122,7 +122,8 @@ def tokens() -> None:
 def create_cmd(user: str, scopes: tuple[str, ...], name: str | None, days: int | None) -> None:
     """Create a token and print it (only the token: it is not shown again)."""
     with db.transaction(engine_ready()) as session:
-        secret, _row = service.create_token(session, user=user, scopes=scopes, name=name, days=days)
+        secret, _row = service.create_token(session, user=user, scopes=scopes, name=name, days=days,
+                                             actor=command_line())
     click.echo(secret)
 
 
@@ -132,7 +133,7 @@ def create_cmd(user: str, scopes: tuple[str, ...], name: str | None, days: int |
 def tokens_list_cmd(user: str | None, fmt: str) -> None:
     """List tokens (never the secrets)."""
     with db.transaction(engine_ready()) as session:
-        rows = service.list_tokens(session, user=user)
+        rows = service.list_tokens(session, user=user, actor=command_line())
     if fmt == "json":
         emit_json(rows)
         return
@@ -147,5 +148,5 @@ def tokens_list_cmd(user: str | None, fmt: str) -> None:
 def revoke_cmd(token_id: int) -> None:
     """Revoke a token by its id."""
     with db.transaction(engine_ready()) as session:
-        service.revoke_token(session, token_id=token_id)
+        service.revoke_token(session, token_id=token_id, actor=command_line())
     click.echo(_("Token {id} revoked.").format(id=token_id))

@@ -202,10 +202,16 @@ def scope_units(session: Session, unit_id: int, *, on: date | None = None) -> fr
     return frozenset(found)
 
 
-def command_line() -> Actor:
+def command_line(name: str | None = None) -> Actor:
     """Whoever runs ``chiso`` on this machine: every right on the whole province (access to
     the machine's account is the access control), recorded in the audit trail as
-    ``cli:<user>``, as an entry made without an actor is."""
+    ``cli:<user>``, as an entry made without an actor is.
+
+    ``name``: the person a command says acts (``--by``, ``--actor``); records and the audit
+    trail name them, and the entry's address keeps the machine's account, so that who typed
+    the command is not lost."""
+    if name is not None:  # blank stays blank: an operation that needs a name refuses it
+        return Actor(name=name.strip(), role="admin", via="cli", address=cli_actor_name())
     return Actor(name=cli_actor_name(), role="admin", via="cli")
 
 

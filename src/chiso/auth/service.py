@@ -82,15 +82,15 @@ def get_user(session: Session, name: str) -> User:
     return user
 
 
-def list_users(session: Session, *, actor: Actor | None = None) -> list[dict[str, Any]]:
+def list_users(session: Session, *, actor: Actor) -> list[dict[str, Any]]:
     rows = session.scalars(select(User).order_by(User.name))
-    if actor is not None and not actor.province_wide:
+    if not actor.province_wide:
         rows = [u for u in rows if u.unit_id is not None and actor.sees(u.unit_id)]
     return [user_json(u) for u in rows]
 
 
 def add_user(session: Session, *, name: str, role: str, password: str, unit: str | None = None,
-             full_name: str | None = None, email: str | None = None, by: Actor | None = None,
+             full_name: str | None = None, email: str | None = None, actor: Actor,
              must_change_password: bool = False) -> User:
     clean = _norm_name(name)
     if role not in ROLES:
@@ -106,12 +106,12 @@ def add_user(session: Session, *, name: str, role: str, password: str, unit: str
                 password_changed_at=_now())
     session.add(user)
     session.flush()
-    audit.record(session, actor=by, action="user.create", object_type="user", object_key=clean,
+    audit.record(session, actor=actor, action="user.create", object_type="user", object_key=clean,
                  unit_id=user.unit_id, after={k: v for k, v in user_json(user).items() if k != "created_at"})
     return user
 
 
-def set_password(session: Session, *, name: str, password: str, by: Actor | None = None,
+def set_password(session: Session, *, name: str, password: str, actor: Actor,
                  must_change: bool = False) -> User:
     """Set a password (the user's own change, or an administrator's reset with
     ``must_change``); either way every session of the user ends."""
@@ -121,7 +121,7 @@ def set_password(session: Session, *, name: str, password: str, by: Actor | None
     user.must_change_password = must_change
     user.password_changed_at = _now()
     end_sessions(session, user=user)
-    audit.record(session, actor=by, action="user.reset_password" if must_change else "user.password",
+    audit.record(session, actor=actor, action="user.reset_password" if must_change else "user.password",
                  object_type="user", object_key=user.name, unit_id=user.unit_id)
     return user
 
@@ -132,10 +132,10 @@ def change_own_password(session: Session, *, actor: Actor, current: str, new: st
         raise Forbidden(_("The current password is not right."))
     if new == current:
         raise ChisoError(_("The new password must differ from the current one."))
-    return set_password(session, name=user.name, password=new, by=actor)
+    return set_password(session, name=user.name, password=new, actor=actor)
 
 
-def set_active(session: Session, *, name: str, active: bool, by: Actor | None = None) -> User:
+def set_active(session: Session, *, name: str, active: bool, actor: Actor) -> User:
     user = get_user(session, name)
     before = user.active
     user.active = active
@@ -143,7 +143,7 @@ def set_active(session: Session, *, name: str, active: bool, by: Actor | None = 
         end_sessions(session, user=user)
         session.execute(update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
                         .values(revoked_at=_now()))
-    audit.record(session, actor=by, action="user.activate" if active else "user.deactivate",
+    audit.record(session, actor=actor, action="user.activate" if active else "user.deactivate",
                  object_type="user", object_key=user.name, unit_id=user.unit_id,
                  before={"active": before}, after={"active": active})
     return user
@@ -224,16 +224,16 @@ def _check_throttle(session: Session, name: str, address: str | None) -> None:
 
 
 def unlock(session: Session, *, name: str | None = None, address: str | None = None,
-           by: Actor | None = None) -> None:
+           actor: Actor) -> None:
     """Let an account or an address try again now. The failed attempts stay on record."""
     if not name and not address:
         raise ChisoError(_("Say which account or address to unlock."))
     if name:
         user = get_user(session, name)
-        audit.record(session, actor=by, action="login.unlock", object_type="user", object_key=user.name,
+        audit.record(session, actor=actor, action="login.unlock", object_type="user", object_key=user.name,
                      unit_id=user.unit_id)
     if address:
-        audit.record(session, actor=by, action="login.unlock", object_type="address", object_key=address)
+        audit.record(session, actor=actor, action="login.unlock", object_type="address", object_key=address)
 
 
 def authenticate(session: Session, *, name: str, password: str, address: str | None = None) -> User:
@@ -280,7 +280,7 @@ def session_for(session: Session, cookie: str | None) -> WebSession | None:
     return row
 
 
-def end_session(session: Session, row: WebSession, *, actor: Actor | None = None) -> None:
+def end_session(session: Session, row: WebSession, *, actor: Actor) -> None:
     row.revoked_at = _now()
     audit.record(session, actor=actor, action="session.logout", object_type="user", object_key=row.user.name,
                  unit_id=row.user.unit_id)
@@ -297,7 +297,7 @@ def end_sessions(session: Session, *, user: User) -> int:
 
 
 def create_token(session: Session, *, user: str, scopes: Iterable[str] = (), name: str | None = None,
-                 days: int | None = None, by: Actor | None = None) -> tuple[str, ApiToken]:
+                 days: int | None = None, actor: Actor) -> tuple[str, ApiToken]:
     """A new API token: returns the secret (shown once; only its digest is kept) and the row."""
     owner = get_user(session, user)
     if not owner.active:
@@ -312,7 +312,7 @@ def create_token(session: Session, *, user: str, scopes: Iterable[str] = (), nam
                    scopes=" ".join(wanted), expires_at=_now() + timedelta(days=days) if days else None)
     session.add(row)
     session.flush()
-    audit.record(session, actor=by, action="token.create", object_type="token", object_key=row.prefix,
+    audit.record(session, actor=actor, action="token.create", object_type="token", object_key=row.prefix,
                  unit_id=owner.unit_id, after={"user": owner.name, "scopes": wanted, "name": name})
     return secret, row
 
@@ -328,30 +328,30 @@ def token_json(row: ApiToken) -> dict[str, Any]:
     }
 
 
-def _require_token_management(by: Actor | None) -> None:
+def _require_token_management(actor: Actor) -> None:
     """A token limited to some scopes manages no tokens unless ``admin`` is one of them:
     a leaked upload token must not be able to list everyone's tokens or revoke them."""
-    if by is not None and by.token_scopes is not None and "admin" not in by.token_scopes:
+    if actor.token_scopes is not None and "admin" not in actor.token_scopes:
         raise Forbidden(_("This token is limited to {scopes}: it may not manage tokens.").format(
-            scopes=", ".join(sorted(by.token_scopes))))
+            scopes=", ".join(sorted(actor.token_scopes))))
 
 
-def list_tokens(session: Session, *, user: str | None = None, by: Actor | None = None) -> list[dict[str, Any]]:
-    _require_token_management(by)
+def list_tokens(session: Session, *, user: str | None = None, actor: Actor) -> list[dict[str, Any]]:
+    _require_token_management(actor)
     q = select(ApiToken).order_by(ApiToken.id)
     if user:
         q = q.where(ApiToken.user_id == get_user(session, user).id)
     return [token_json(t) for t in session.scalars(q)]
 
 
-def revoke_token(session: Session, *, token_id: int, by: Actor | None = None) -> ApiToken:
-    _require_token_management(by)
+def revoke_token(session: Session, *, token_id: int, actor: Actor) -> ApiToken:
+    _require_token_management(actor)
     row = session.get(ApiToken, token_id)
-    if row is None or (by is not None and by.role != "admin" and row.user_id != by.user_id):
+    if row is None or (actor.role != "admin" and row.user_id != actor.user_id):
         raise NotFound(_("Unknown token {id}.").format(id=token_id))
     if row.revoked_at is None:
         row.revoked_at = _now()
-        audit.record(session, actor=by, action="token.revoke", object_type="token", object_key=row.prefix,
+        audit.record(session, actor=actor, action="token.revoke", object_type="token", object_key=row.prefix,
                      unit_id=row.user.unit_id)
     return row
 

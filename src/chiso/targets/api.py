@@ -15,9 +15,11 @@ from chiso.auth.permissions import Actor, require
 from chiso.errors import ChisoError, NotFound
 from chiso.http.deps import get_db, get_user_actor
 from chiso.http.paging import Limit, Offset, page
+from chiso.http.schemas import EXACT
 from chiso.http.scope import unit_ids, unit_in_scope, unknown_unit, visible_unit
 from chiso.i18n import _
 from chiso.targets import service
+from chiso.targets.schemas import ManualValueOut, TargetOut, TargetStatusOut
 
 router = APIRouter(prefix="/targets", tags=["targets"])
 
@@ -47,7 +49,7 @@ def _target(session: Session, actor: Actor, code: str):
     return t
 
 
-@router.get("", summary="Targets that apply in one's scope")
+@router.get("", summary="Targets that apply in one's scope", response_model=list[TargetOut], **EXACT)
 def list_targets(response: Response, limit: int = Limit, offset: int = Offset, actor: Actor = Depends(get_user_actor),
                  session: Session = Depends(get_db, scope="function")) -> list[dict[str, Any]]:
     from sqlalchemy import select
@@ -59,7 +61,7 @@ def list_targets(response: Response, limit: int = Limit, offset: int = Offset, a
     return page(response, rows, limit, offset)
 
 
-@router.get("/status", summary="Every (target, unit) in scope with its colour, value and goal on a day")
+@router.get("/status", summary="Every (target, unit) in scope with its colour, value and goal on a day", response_model=list[TargetStatusOut], **EXACT)
 def status(request: Request, response: Response, as_of: date | None = None,
            target: str | None = Query(None, max_length=64), limit: int = Limit, offset: int = Offset,
            actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db, scope="function")) -> list[dict[str, Any]]:
@@ -73,7 +75,7 @@ def status(request: Request, response: Response, as_of: date | None = None,
     return page(response, rows, limit, offset)
 
 
-@router.get("/values", summary="Manual indicator values entered for units in scope")
+@router.get("/values", summary="Manual indicator values entered for units in scope", response_model=list[ManualValueOut], **EXACT)
 def values(response: Response, indicator: str | None = Query(None, max_length=64),
            unit: str | None = Query(None, max_length=64), limit: int = Limit, offset: int = Offset,
            actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db, scope="function")) -> list[dict[str, Any]]:
@@ -87,17 +89,17 @@ def values(response: Response, indicator: str | None = Query(None, max_length=64
     return page(response, rows, limit, offset)
 
 
-@router.put("/values", summary="Enter (or replace) a unit's value of a manual indicator for a period")
+@router.put("/values", summary="Enter (or replace) a unit's value of a manual indicator for a period", response_model=ManualValueOut, **EXACT)
 def set_value(body: ManualValue, actor: Actor = Depends(get_user_actor),
               session: Session = Depends(get_db, scope="function")) -> dict[str, Any]:
     unit = unit_in_scope(session, actor, body.unit)
     require(actor, "targets:write", unit_id=unit.id, what=unknown_unit(body.unit))
     if not math.isfinite(body.value):
         raise ChisoError(_("The value must be a finite number."))
-    return service.set_value(session, indicator=body.indicator.strip(), unit=unit.code, period=body.period,
-                             value=body.value, entered_by=actor.name, who=actor)
+    return service.set_value(session, actor=actor, indicator=body.indicator.strip(), unit=unit.code,
+                             period=body.period, value=body.value)
 
 
-@router.get("/{code}", summary="One target")
+@router.get("/{code}", summary="One target", response_model=TargetOut, **EXACT)
 def get_target(code: str, actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db, scope="function")) -> dict[str, Any]:
     return service.target_json(_target(session, actor, code))

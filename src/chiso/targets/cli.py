@@ -7,6 +7,7 @@ from datetime import date
 import click
 
 from chiso import db
+from chiso.auth.permissions import command_line
 from chiso.clitools import DATE, FORMATS, engine_ready, records
 from chiso.i18n import _
 from chiso.output import emit_json, emit_table
@@ -25,7 +26,7 @@ def targets() -> None:
 def import_cmd(path: str, fmt: str) -> None:
     """Import targets from CSV/XLSX (all or nothing; idempotent by code)."""
     with db.transaction(engine_ready()) as session:
-        summary = service.import_targets(session, path=path)
+        summary = service.import_targets(session, actor=command_line(), path=path)
     data = summary.to_json()
     if fmt == "json":
         emit_json(data)
@@ -138,7 +139,8 @@ def indicators() -> None:
 def set_cmd(indicator: str, unit: str, period: str, value: float, by: str, fmt: str) -> None:
     """Enter (or replace) the value of a manual indicator for a unit and period."""
     with db.transaction(engine_ready()) as session:
-        row = service.set_value(session, indicator=indicator, unit=unit, period=period, value=value, entered_by=by)
+        row = service.set_value(session, actor=command_line(by), indicator=indicator, unit=unit, period=period,
+                                value=value)
     if fmt == "json":
         emit_json(row)
     else:

@@ -34,6 +34,7 @@ from chiso.targets.models import Flip, ManualValue, Target
 from chiso.units import service as units
 from chiso.units.models import Unit
 from chiso.audit import service as audit
+from chiso.auth.permissions import Actor
 
 if TYPE_CHECKING:
     from chiso.auth.permissions import Actor
@@ -92,14 +93,16 @@ def resolve_value(session: Session, indicator: str, unit: str, as_of: date, *, p
     return max(started, key=lambda pv: (pv[0].end, pv[0].start, pv[1].entered_at))[1].value
 
 
-def set_value(session: Session, *, indicator: str, unit: str, period: str, value: float, entered_by: str,
-              at: datetime | None = None, who: Actor | None = None) -> dict[str, Any]:
-    """Enter (or replace) a manual value of ``indicator`` for ``unit`` and ``period``."""
+def set_value(session: Session, *, actor: Actor, indicator: str, unit: str, period: str, value: float,
+              at: datetime | None = None) -> dict[str, Any]:
+    """Enter (or replace) a manual value of ``indicator`` for ``unit`` and ``period``; the
+    value keeps the name of the ``actor`` who entered it."""
     if is_computed(indicator):
         raise ChisoError(_("{indicator} is computed; only manual indicators take entered values.")
                          .format(indicator=indicator))
     if not indicator.strip():
         raise ChisoError(_("An indicator code is needed."))
+    entered_by = actor.name
     if not entered_by.strip():
         raise ChisoError(_("Say who enters the value."))
     u = units.get(session, unit)
@@ -116,7 +119,7 @@ def set_value(session: Session, *, indicator: str, unit: str, period: str, value
         row.value, row.entered_by, row.entered_at = float(value), entered_by, at
     session.flush()
     after = _value_json(row, u.code)
-    audit.record(session, actor=who, action="indicator.set", object_type="indicator",
+    audit.record(session, actor=actor, action="indicator.set", object_type="indicator",
                  object_key=f"{indicator}/{u.code}/{code}", unit_id=u.id, before=before, after=after)
     return after
 
@@ -214,16 +217,16 @@ FIELDS = ("name", "indicator", "unit_id", "include_subunits", "level", "directio
           "amber", "source")
 
 
-def save_target(session: Session, *, who: Actor | None = None, **fields) -> tuple[Target, str]:
+def save_target(session: Session, *, actor: Actor, **fields) -> tuple[Target, str]:
     """Create or update a target by code; returns it and ``inserted|updated|unchanged``."""
     try:
         clean = _check(session, fields)
     except ValueError as exc:
         raise ChisoError(str(exc)) from None
-    return _upsert(session, clean, who=who)
+    return _upsert(session, clean, actor=actor)
 
 
-def _upsert(session: Session, clean: dict, *, who: Actor | None = None) -> tuple[Target, str]:
+def _upsert(session: Session, clean: dict, *, actor: Actor) -> tuple[Target, str]:
     t = session.scalar(select(Target).where(Target.code == clean["code"]))
     values = {k: clean[k] for k in FIELDS}
     if t is None:
@@ -231,7 +234,7 @@ def _upsert(session: Session, clean: dict, *, who: Actor | None = None) -> tuple
         session.add(t)
         session.flush()
         session.refresh(t)
-        audit.record(session, actor=who, action="target.save", object_type="target", object_key=t.code,
+        audit.record(session, actor=actor, action="target.save", object_type="target", object_key=t.code,
                      unit_id=t.unit_id, after=target_json(t))
         return t, "inserted"
     if all(getattr(t, k) == v for k, v in values.items()):
@@ -242,7 +245,7 @@ def _upsert(session: Session, clean: dict, *, who: Actor | None = None) -> tuple
     t.updated_at = datetime.now(timezone.utc)
     session.flush()
     session.refresh(t)
-    audit.record(session, actor=who, action="target.save", object_type="target", object_key=t.code,
+    audit.record(session, actor=actor, action="target.save", object_type="target", object_key=t.code,
                  unit_id=t.unit_id, before=before, after=target_json(t))
     return t, "updated"
 
@@ -260,7 +263,7 @@ def _cells(path: Path) -> Iterator[tuple[int, list[str]]]:
     return sheets.rows(path, unsupported=_("Cannot read {path}: a target file is CSV or XLSX.").format(path=path))
 
 
-def import_targets(session: Session, *, path: str | Path, who: Actor | None = None) -> ImportSummary:
+def import_targets(session: Session, *, actor: Actor, path: str | Path) -> ImportSummary:
     """Import targets from a CSV/XLSX file, all or nothing: a file with any bad row imports
     nothing and every bad row is reported with its line and reason, and written with its
     values to ``<file>.rejects.csv`` beside the input. Idempotent by code. The summary's
@@ -307,7 +310,7 @@ def import_targets(session: Session, *, path: str | Path, who: Actor | None = No
         summary.refused = True
         return summary  # all or nothing
     for clean in good:
-        _t, what = _upsert(session, clean, who=who)
+        _t, what = _upsert(session, clean, actor=actor)
         setattr(summary, what, getattr(summary, what) + 1)
     summary.extra["imported"] = summary.inserted + summary.updated + summary.unchanged
     return summary

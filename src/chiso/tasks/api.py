@@ -16,9 +16,11 @@ from chiso.auth.permissions import Actor, require
 from chiso.errors import NotFound
 from chiso.http.deps import get_db, get_user_actor
 from chiso.http.paging import Limit, Offset, page
+from chiso.http.schemas import EXACT
 from chiso.http.uploads import clean_filename, saved_upload
 from chiso.i18n import _
 from chiso.tasks import service
+from chiso.tasks.schemas import TaskOut
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
 
@@ -47,7 +49,7 @@ def _json(task) -> dict[str, Any]:
     return service.to_json(task, date.today())
 
 
-@router.get("", summary="Tasks of the units in one's scope, with their status as of a day")
+@router.get("", summary="Tasks of the units in one's scope, with their status as of a day", response_model=list[TaskOut], **EXACT)
 def list_tasks(response: Response, status: Status | None = None, as_of: date | None = None,
                unit: str | None = Query(None, max_length=64), limit: int = Limit, offset: int = Offset,
                actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db, scope="function")) -> list[dict[str, Any]]:
@@ -63,7 +65,7 @@ def list_tasks(response: Response, status: Status | None = None, as_of: date | N
     return page(response, rows, limit, offset)
 
 
-@router.get("/{code}", summary="One task")
+@router.get("/{code}", summary="One task", response_model=TaskOut, **EXACT)
 def get_task(code: str, as_of: date | None = None, actor: Actor = Depends(get_user_actor),
              session: Session = Depends(get_db, scope="function")) -> dict[str, Any]:
     return service.to_json(_task(session, actor, code), as_of or date.today())
@@ -75,39 +77,39 @@ def _evidence(file: UploadFile | None):
     return saved_upload(file, limit=evidence_store.MAX_BYTES)
 
 
-@router.post("/{code}/progress", summary="Report progress (percent, note, optional evidence file)")
+@router.post("/{code}/progress", summary="Report progress (percent, note, optional evidence file)", response_model=TaskOut, **EXACT)
 def progress(code: str, percent: int = Form(..., ge=0, le=100), note: str | None = Form(None, max_length=2000),
              on: date | None = Form(None), file: UploadFile | None = File(None),
              actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db, scope="function")) -> dict[str, Any]:
     task = _task(session, actor, code, "tasks:write")
     saved = _evidence(file)
     if saved is None:
-        service.update_progress(session, code=task.code, percent=percent, note=note, by=actor.name, on=on, who=actor)
+        service.update_progress(session, actor=actor, code=task.code, percent=percent, note=note, on=on)
     else:
         with saved as path:
-            service.update_progress(session, code=task.code, percent=percent, note=note, by=actor.name, on=on,
-                                    evidence=path, evidence_name=clean_filename(file.filename, "evidence"), who=actor)
+            service.update_progress(session, actor=actor, code=task.code, percent=percent, note=note, on=on,
+                                    evidence=path, evidence_name=clean_filename(file.filename, "evidence"))
     return _json(task)
 
 
-@router.post("/{code}/done", summary="Mark the task done (on a day, with an optional note and evidence file)")
+@router.post("/{code}/done", summary="Mark the task done (on a day, with an optional note and evidence file)", response_model=TaskOut, **EXACT)
 def done(code: str, on: date | None = Form(None), note: str | None = Form(None, max_length=2000),
          file: UploadFile | None = File(None), actor: Actor = Depends(get_user_actor),
          session: Session = Depends(get_db, scope="function")) -> dict[str, Any]:
     task = _task(session, actor, code, "tasks:write")
     saved = _evidence(file)
     if saved is None:
-        service.mark_done(session, code=task.code, on=on or date.today(), note=note, by=actor.name, who=actor)
+        service.mark_done(session, actor=actor, code=task.code, on=on or date.today(), note=note)
     else:
         with saved as path:
-            service.mark_done(session, code=task.code, on=on or date.today(), note=note, by=actor.name, evidence=path,
-                              evidence_name=clean_filename(file.filename, "evidence"), who=actor)
+            service.mark_done(session, actor=actor, code=task.code, on=on or date.today(), note=note, evidence=path,
+                              evidence_name=clean_filename(file.filename, "evidence"))
     return _json(task)
 
 
-@router.post("/{code}/cancel", summary="Cancel a task, with a reason (province-wide managers)")
+@router.post("/{code}/cancel", summary="Cancel a task, with a reason (province-wide managers)", response_model=TaskOut, **EXACT)
 def cancel(code: str, body: Cancel, actor: Actor = Depends(get_user_actor),
            session: Session = Depends(get_db, scope="function")) -> dict[str, Any]:
     task = _task(session, actor, code, "manage")
-    service.cancel(session, code=task.code, reason=body.reason, by=actor.name, who=actor)
+    service.cancel(session, actor=actor, code=task.code, reason=body.reason)
     return _json(task)

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from chiso import db
+from chiso.auth.permissions import command_line
 from chiso.clitools import DATE, FORMATS, engine_ready
 from chiso.i18n import _
 from chiso.output import emit_json, emit_table, error
@@ -33,7 +34,7 @@ def tasks() -> None:
 def import_cmd(path: str, fmt: str) -> None:
     """Import a work programme (CSV or XLSX); a file with any bad row imports nothing."""
     with db.transaction(_engine()) as session:
-        summary = service.import_tasks(session, path=path)
+        summary = service.import_tasks(session, actor=command_line(), path=path)
     data = summary.to_json()
     if fmt == "json":
         emit_json(data)
@@ -106,8 +107,8 @@ def update_cmd(task_id: str, progress: int, note: str | None, by: str | None, on
                evidence: Path | None, fmt: str) -> None:
     """Report progress on a task (appended, never edited)."""
     with db.transaction(_engine()) as session:
-        task = service.update_progress(session, code=task_id, percent=progress, note=note, by=by, on=on,
-                                       evidence=evidence)
+        task = service.update_progress(session, actor=command_line(by), code=task_id, percent=progress, note=note,
+                                       on=on, evidence=evidence)
         _one(fmt, task)
 
 
@@ -121,7 +122,8 @@ def update_cmd(task_id: str, progress: int, note: str | None, by: str | None, on
 def done_cmd(task_id: str, on: date | None, note: str | None, by: str | None, evidence: Path | None, fmt: str) -> None:
     """Mark a task done."""
     with db.transaction(_engine()) as session:
-        task = service.mark_done(session, code=task_id, on=on or date.today(), note=note, by=by, evidence=evidence)
+        task = service.mark_done(session, actor=command_line(by), code=task_id, on=on or date.today(), note=note,
+                                 evidence=evidence)
         _one(fmt, task)
 
 
@@ -133,7 +135,7 @@ def done_cmd(task_id: str, on: date | None, note: str | None, by: str | None, ev
 def cancel_cmd(task_id: str, reason: str, by: str | None, fmt: str) -> None:
     """Cancel a task, with a reason."""
     with db.transaction(_engine()) as session:
-        task = service.cancel(session, code=task_id, reason=reason, by=by)
+        task = service.cancel(session, actor=command_line(by), code=task_id, reason=reason)
         _one(fmt, task)
 
 
@@ -170,7 +172,8 @@ def committee() -> None:
 def committee_add(code: str, name: str, role: str | None, email: str | None, unit_codes: tuple[str, ...]) -> None:
     """Add or update a committee member."""
     with db.transaction(_engine()) as session:
-        service.add_member(session, code=code, name=name, role=role, email=email, unit_codes=list(unit_codes))
+        service.add_member(session, actor=command_line(), code=code, name=name, role=role, email=email,
+                           unit_codes=list(unit_codes))
 
 
 @committee.command("list")

@@ -32,6 +32,7 @@ from chiso.periods import parse_period
 from chiso.tasks.models import CommitteeMember, MemberUnit, Task, TaskProgress, TaskUnit
 from chiso.units import service as units
 from chiso.audit import service as audit
+from chiso.auth.permissions import Actor
 
 if TYPE_CHECKING:
     from chiso.auth.permissions import Actor
@@ -181,8 +182,8 @@ def _member_json(session: Session, m: CommitteeMember) -> dict[str, Any]:
             "units": sorted(session.get(units.Unit, mu.unit_id).code for mu in m.units)}
 
 
-def add_member(session: Session, *, code: str, name: str, role: str | None = None, email: str | None = None,
-               unit_codes: list[str] | tuple[str, ...] = (), who: Actor | None = None) -> CommitteeMember:
+def add_member(session: Session, *, actor: Actor, code: str, name: str, role: str | None = None,
+               email: str | None = None, unit_codes: list[str] | tuple[str, ...] = ()) -> CommitteeMember:
     """Add or update a committee member; ``unit_codes`` replaces the units in their charge."""
     code = code.strip()
     if not code or not name.strip():
@@ -200,7 +201,7 @@ def add_member(session: Session, *, code: str, name: str, role: str | None = Non
         if uid not in have:
             member.units.append(MemberUnit(unit_id=uid))
     session.flush()
-    audit.record(session, actor=who, action="committee.member", object_type="member", object_key=member.code,
+    audit.record(session, actor=actor, action="committee.member", object_type="member", object_key=member.code,
                  before=before, after=_member_json(session, member))
     return member
 
@@ -229,17 +230,17 @@ def _state(task: Task) -> dict[str, Any]:
             "completed_at": _iso(task.completed_at), "cancel_reason": task.cancel_reason}
 
 
-def _audit(session: Session, who: Actor, action: str, task: Task, before: dict, extra: dict | None = None) -> None:
+def _audit(session: Session, actor: Actor, action: str, task: Task, before: dict, extra: dict | None = None) -> None:
     session.flush()
-    audit.record(session, actor=who, action=action, object_type="task", object_key=task.code, unit_id=task.unit_id,
+    audit.record(session, actor=actor, action=action, object_type="task", object_key=task.code, unit_id=task.unit_id,
                  before=before, after={**_state(task), **(extra or {})})
 
 
-def update_progress(session: Session, *, code: str, percent: int, note: str | None = None, by: str | None = None,
-                    on: date | None = None, evidence: Path | None = None, who: Actor | None = None,
+def update_progress(session: Session, *, actor: Actor, code: str, percent: int, note: str | None = None,
+                    on: date | None = None, evidence: Path | None = None,
                     evidence_name: str | None = None) -> Task:
-    """Append a progress report, with an optional evidence file; a task not started is in
-    progress from then on."""
+    """Append a progress report by ``actor`` (the report keeps their name), with an optional
+    evidence file; a task not started is in progress from then on."""
     task = get(session, code)
     if not 0 <= percent <= 100:
         raise ChisoError(_("Progress must be a whole number from 0 to 100, got {value}.").format(value=percent))
@@ -247,11 +248,11 @@ def update_progress(session: Session, *, code: str, percent: int, note: str | No
         raise ChisoError(_("Task {id} is cancelled.").format(id=code))
     before = _state(task)
     kept = _evidence_fields(session, evidence, evidence_name)
-    task.progress.append(TaskProgress(on=on or date.today(), percent=percent, note=note, by=by, **kept))
+    task.progress.append(TaskProgress(on=on or date.today(), percent=percent, note=note, by=actor.name, **kept))
     if task.status == "not_started":
         task.status = "in_progress"
     _touch(task)
-    _audit(session, who, "task.progress", task, before, {"reported": percent, "note": note, **kept})
+    _audit(session, actor, "task.progress", task, before, {"reported": percent, "note": note, **kept})
     return task
 
 
@@ -268,8 +269,8 @@ def _evidence_fields(session: Session, path: Path | None, name: str | None = Non
             "evidence_type": kept.media_type}
 
 
-def mark_done(session: Session, *, code: str, on: date, by: str | None = None, note: str | None = None,
-              evidence: Path | None = None, who: Actor | None = None, evidence_name: str | None = None) -> Task:
+def mark_done(session: Session, *, actor: Actor, code: str, on: date, note: str | None = None,
+              evidence: Path | None = None, evidence_name: str | None = None) -> Task:
     task = get(session, code)
     if task.status == "cancelled":
         raise ChisoError(_("Task {id} is cancelled.").format(id=code))
@@ -280,22 +281,22 @@ def mark_done(session: Session, *, code: str, on: date, by: str | None = None, n
     before = _state(task)
     kept = _evidence_fields(session, evidence, evidence_name)
     task.status, task.completed_at = "done", on
-    task.progress.append(TaskProgress(on=on, percent=100, note=note, by=by, **kept))
+    task.progress.append(TaskProgress(on=on, percent=100, note=note, by=actor.name, **kept))
     _touch(task)
-    _audit(session, who, "task.done", task, before, {"note": note, **kept})
+    _audit(session, actor, "task.done", task, before, {"note": note, **kept})
     return task
 
 
-def cancel(session: Session, *, code: str, reason: str, by: str | None = None, who: Actor | None = None) -> Task:
+def cancel(session: Session, *, actor: Actor, code: str, reason: str) -> Task:
     task = get(session, code)
     if not reason or not reason.strip():
         raise ChisoError(_("Cancelling a task needs a reason."))
     before = _state(task)
     task.status, task.cancel_reason = "cancelled", reason.strip()
     task.progress.append(TaskProgress(on=date.today(), percent=progress_on(task, date.today()),
-                                      note=reason.strip(), by=by))
+                                      note=reason.strip(), by=actor.name))
     _touch(task)
-    _audit(session, who, "task.cancel", task, before)
+    _audit(session, actor, "task.cancel", task, before)
     return task
 
 
@@ -369,7 +370,7 @@ def _check_row(session: Session, v: dict[str, str], unit_cache: dict[str, Any]) 
     return reasons, parsed
 
 
-def import_tasks(session: Session, *, path: str | Path, write_rejects: bool = True, who: Actor | None = None) -> ImportSummary:
+def import_tasks(session: Session, *, actor: Actor, path: str | Path, write_rejects: bool = True) -> ImportSummary:
     """Import a work programme (chương trình công tác). Atomic: a file with any bad row
     imports nothing and every bad row is reported with its line and reasons. Idempotent by
     ``id``: running it again updates the tasks that changed and counts the rest unchanged.
@@ -486,7 +487,7 @@ def import_tasks(session: Session, *, path: str | Path, write_rejects: bool = Tr
     summary.unchanged = len(good) - summary.inserted - summary.updated
     summary.extra["imported"] = summary.inserted
     session.flush()
-    audit.record(session, actor=who, action="tasks.import", object_type="tasks", object_key=path.name,
+    audit.record(session, actor=actor, action="tasks.import", object_type="tasks", object_key=path.name,
                  after={"read": summary.read, "imported": summary.inserted, "updated": summary.updated,
                         "unchanged": summary.unchanged, "tasks": sorted(c for c, ch in changed.items() if ch)})
     return summary

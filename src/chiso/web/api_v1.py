@@ -15,31 +15,24 @@ from datetime import date
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from chiso.audit import service as audit
+from chiso.audit.schemas import AuditEntryOut
 from chiso.auth import service as auth
 from chiso.auth.permissions import Actor, require
+from chiso.auth.schemas import Me, TokenOut
+from chiso.dossiers.schemas import ImportSummaryOut
 from chiso.errors import NotFound
 from chiso.http.deps import check_csrf, get_db, get_user_actor
 from chiso.http.paging import MAX_LIMIT, Limit, Offset, page
+from chiso.http.schemas import EXACT, ErrorBody
 from chiso.http.scope import in_scope, unit_ids, visible_unit
 from chiso.i18n import _
+from chiso.index.schemas import Explanation, IndexRow
+from chiso.units.schemas import LineageOut, UnitOut
 from chiso.web import cache
-
-
-
-class ErrorDetail(BaseModel):
-    code: str = Field(description="not_found, unauthenticated, forbidden, invalid, invalid_request, too_large, throttled, …")
-    message: str = Field(description="What went wrong, in the reader's language.")
-    details: list[dict[str, Any]] | None = None
-
-
-class ErrorBody(BaseModel):
-    error: ErrorDetail
-
 
 #: Every API route may answer these, always with the one error shape.
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -64,7 +57,7 @@ def get_reader(actor: Actor = Depends(get_user_actor)) -> Actor:
 # --------------------------------------------------------------------------- who am I
 
 
-@router.get("/me", tags=["accounts"], summary="The account and permissions in use")
+@router.get("/me", tags=["accounts"], summary="The account and permissions in use", response_model=Me, **EXACT)
 def me(actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db, scope="function")) -> dict[str, Any]:
     from chiso.auth.models import User
     from chiso.auth.permissions import ROLE_ACTIONS
@@ -78,7 +71,7 @@ def me(actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db
 # --------------------------------------------------------------------------- units
 
 
-@router.get("/units", tags=["units"], summary="Units in scope (today's structure, or on a date)")
+@router.get("/units", tags=["units"], summary="Units in scope (today's structure, or on a date)", response_model=list[UnitOut], **EXACT)
 def list_units(response: Response, level: Literal["province", "district", "agency", "commune"] | None = None,
                as_of: date | None = None, within: str | None = Query(None, max_length=64),
                limit: int = Limit, offset: int = Offset,
@@ -91,7 +84,7 @@ def list_units(response: Response, level: Literal["province", "district", "agenc
     return page(response, in_scope(rows, actor, unit_ids(session), key="code"), limit, offset)
 
 
-@router.get("/units/{code}", tags=["units"], summary="One unit")
+@router.get("/units/{code}", tags=["units"], summary="One unit", response_model=UnitOut, **EXACT)
 def get_unit(code: str, as_of: date | None = None, actor: Actor = Depends(get_reader),
              session: Session = Depends(get_db, scope="function")) -> dict[str, Any]:
     from chiso.units import service as units
@@ -100,7 +93,7 @@ def get_unit(code: str, as_of: date | None = None, actor: Actor = Depends(get_re
     return units.view(visible_unit(session, actor, code, on=d), d).to_json()
 
 
-@router.get("/units/{code}/lineage", tags=["units"], summary="Where a unit came from and went to")
+@router.get("/units/{code}/lineage", tags=["units"], summary="Where a unit came from and went to", response_model=LineageOut, **EXACT)
 def unit_lineage(code: str, actor: Actor = Depends(get_reader), session: Session = Depends(get_db, scope="function")) -> dict[str, Any]:
     from chiso.units import service as units
 
@@ -117,7 +110,7 @@ def _period(text: str):
     return parse_period(text)
 
 
-@router.get("/index/766", tags=["index"], summary="Scores, bands and ranks on the 766 index (as `chiso index 766 --format json`)")
+@router.get("/index/766", tags=["index"], summary="Scores, bands and ranks on the 766 index (as `chiso index 766 --format json`)", response_model=list[IndexRow], **EXACT)
 def index_766(request: Request, response: Response,
               period: str = Query(..., max_length=32, description="e.g. 2025-W49, 2025-11, 2025-Q3, 2025, 2025-YTD-11"),
               unit: str | None = Query(None, max_length=64), group: str | None = Query(None, max_length=64),
@@ -136,7 +129,7 @@ def index_766(request: Request, response: Response,
     return page(response, rows, limit, offset)
 
 
-@router.get("/index/766/explain", tags=["index"], summary="The dossiers behind one indicator of one unit")
+@router.get("/index/766/explain", tags=["index"], summary="The dossiers behind one indicator of one unit", response_model=Explanation, **EXACT)
 def explain_766(request: Request, period: str = Query(..., max_length=32), unit: str = Query(..., max_length=64),
                 indicator: str = Query(..., max_length=16), method: str | None = Query(None, max_length=64),
                 limit: int = Query(100, ge=1, le=10_000), offset: int = Offset,
@@ -169,7 +162,7 @@ DOSSIER_BODY = {
 
 
 @router.post("/dossiers", tags=["dossiers"], openapi_extra={"requestBody": DOSSIER_BODY},
-             summary="Import dossier records (or feedback, or the procedure catalogue): the CLI's import path and summary")
+             summary="Import dossier records (or feedback, or the procedure catalogue): the CLI's import path and summary", response_model=ImportSummaryOut, **EXACT)
 async def upload_dossiers(request: Request,
                           source: str = Query("api", min_length=1, max_length=64, description="The system the records come from."),
                           kind: Literal["dossiers", "procedures", "feedback"] = "dossiers",
@@ -186,7 +179,7 @@ async def upload_dossiers(request: Request,
 # --------------------------------------------------------------------------- audit
 
 
-@router.get("/audit", tags=["audit"], summary="The audit trail within one's scope, newest first")
+@router.get("/audit", tags=["audit"], summary="The audit trail within one's scope, newest first", response_model=list[AuditEntryOut], **EXACT)
 def read_audit(action: str | None = Query(None, max_length=64), actor_name: str | None = Query(None, alias="actor", max_length=128),
                unit: str | None = Query(None, max_length=64), since: date | None = None,
                before_id: int | None = Query(None, ge=1, le=2**62), limit: int = Limit,
@@ -203,13 +196,13 @@ def read_audit(action: str | None = Query(None, max_length=64), actor_name: str 
 # --------------------------------------------------------------------------- tokens (one's own)
 
 
-@router.get("/tokens", tags=["accounts"], summary="One's API tokens (all of them for an administrator)")
+@router.get("/tokens", tags=["accounts"], summary="One's API tokens (all of them for an administrator)", response_model=list[TokenOut], **EXACT)
 def tokens(actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db, scope="function")) -> list[dict[str, Any]]:
-    return auth.list_tokens(session, user=None if actor.may("admin") else actor.name, by=actor)
+    return auth.list_tokens(session, user=None if actor.may("admin") else actor.name, actor=actor)
 
 
-@router.delete("/tokens/{token_id}", tags=["accounts"], summary="Revoke a token")
+@router.delete("/tokens/{token_id}", tags=["accounts"], summary="Revoke a token", response_model=TokenOut, **EXACT)
 def revoke(token_id: int, actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db, scope="function")) -> dict[str, Any]:
     if token_id > 2**62:
         raise NotFound(_("Unknown token {id}.").format(id=token_id))
-    return auth.token_json(auth.revoke_token(session, token_id=token_id, by=actor))
+    return auth.token_json(auth.revoke_token(session, token_id=token_id, actor=actor))

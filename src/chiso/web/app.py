@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 from chiso import __version__, db
 from chiso.auth.permissions import Actor, can
 from chiso.http.deps import check_csrf, get_actor
+from chiso.http.schemas import EXACT, Health
 from chiso.web import errors
 from chiso.web.cache import ResultCache
 from chiso.web.security import Guard
@@ -39,7 +40,7 @@ def create_app(*, engine: Engine | None = None, store: DossierStore | None = Non
     app.state.results = ResultCache()
     errors.install(app)
 
-    @app.get("/healthz", tags=["health"],
+    @app.get("/healthz", tags=["health"], response_model=Health, **EXACT,
              summary="Liveness; for an administrator also the version and the storage in use")
     def healthz(request: Request, actor: Actor = Depends(get_actor)) -> dict:
         with engine.connect() as conn:  # the store answers, or this fails with 500

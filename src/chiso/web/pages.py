@@ -92,7 +92,7 @@ def set_language(code: str, next: str = "/"):
 
 @router.get("/account")
 def account(request: Request, actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db, scope="function")):
-    return render(request, "account.html", tokens=auth.list_tokens(session, user=actor.name), message=None,
+    return render(request, "account.html", tokens=auth.list_tokens(session, user=actor.name, actor=actor), message=None,
                   error=None, roles=role_help())
 
 
@@ -131,7 +131,8 @@ def _require_admin(actor: Actor) -> None:
 @router.get("/admin/users")
 def users(request: Request, actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db, scope="function")):
     _require_admin(actor)
-    return render(request, "users.html", users=auth.list_users(session), roles=ROLES, error=None, message=None)
+    return render(request, "users.html", users=auth.list_users(session, actor=actor), roles=ROLES, error=None,
+                  message=None)
 
 
 @router.post("/admin/users")
@@ -142,9 +143,9 @@ def add_user(request: Request, name: str = Form("", max_length=64), role: str = 
     _require_admin(actor)
     try:
         auth.add_user(session, name=name, role=role, unit=unit.strip() or None, full_name=full_name.strip() or None,
-                      password=password, by=actor, must_change_password=True)
+                      password=password, actor=actor, must_change_password=True)
     except ChisoError as exc:
-        return render(request, "users.html", status_code=400, users=auth.list_users(session), roles=ROLES,
+        return render(request, "users.html", status_code=400, users=auth.list_users(session, actor=actor), roles=ROLES,
                       error=str(exc), message=None)
     return see_other("/admin/users")
 
@@ -154,9 +155,9 @@ def reset_password(request: Request, name: str, password: str = Form("", max_len
                    actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db, scope="function")):
     _require_admin(actor)
     try:
-        auth.set_password(session, name=name, password=password, by=actor, must_change=True)
+        auth.set_password(session, name=name, password=password, actor=actor, must_change=True)
     except ChisoError as exc:
-        return render(request, "users.html", status_code=400, users=auth.list_users(session), roles=ROLES,
+        return render(request, "users.html", status_code=400, users=auth.list_users(session, actor=actor), roles=ROLES,
                       error=str(exc), message=None)
     return see_other("/admin/users")
 
@@ -167,7 +168,7 @@ def set_active(name: str, active: bool = Form(False), actor: Actor = Depends(get
     _require_admin(actor)
     if name == actor.name and not active:
         raise ChisoError(_("You cannot deactivate your own account."))
-    auth.set_active(session, name=name, active=active, by=actor)
+    auth.set_active(session, name=name, active=active, actor=actor)
     return see_other("/admin/users")
 
 

@@ -200,9 +200,9 @@ async def save_self(request: Request, code: str, unit: str, actor: Actor = Depen
             if isinstance(raw, str) and raw.strip():
                 inputs[name] = _number(raw)
         rounds.self_assess(session, round_code=rnd.code, unit_code=info.code, values=values, notes=notes,
-                           inputs=inputs, actor=actor.name, who=actor)
+                           inputs=inputs, actor=actor)
         if form.get("action") == "submit":
-            rounds.submit(session, round_code=rnd.code, unit_code=info.code, actor=actor.name, who=actor)
+            rounds.submit(session, round_code=rnd.code, unit_code=info.code, actor=actor)
             return _back(rnd.code, info.code, saved="submitted")
     except ChisoError as exc:
         return _back(rnd.code, info.code, error=str(exc)[:300])
@@ -231,7 +231,7 @@ async def upload_evidence(request: Request, code: str, unit: str, actor: Actor =
                 out.write(chunk)
         try:
             rounds.attach_evidence(session, round_code=rnd.code, unit_code=info.code, node_id=node, path=path,
-                                   actor=actor.name, name=upload.filename or "file", who=actor)
+                                   actor=actor, name=upload.filename or "file")
         except ChisoError as exc:
             return _back(rnd.code, info.code, error=str(exc)[:300])
     return _back(rnd.code, info.code, saved="evidence")
@@ -245,7 +245,7 @@ def submit(request: Request, code: str, unit: str, actor: Actor = Depends(get_us
     rnd, info, a = _assessment(request, session, actor, code, unit)
     require(actor, "assessments:write", unit_id=info.id)
     try:
-        rounds.submit(session, round_code=rnd.code, unit_code=info.code, actor=actor.name, who=actor)
+        rounds.submit(session, round_code=rnd.code, unit_code=info.code, actor=actor)
     except ChisoError as exc:
         return _back(rnd.code, info.code, error=str(exc)[:300])
     return _back(rnd.code, info.code, saved="submitted")
@@ -265,7 +265,7 @@ async def appraise(request: Request, code: str, unit: str, actor: Actor = Depend
     try:
         values, comments = _values(form, tree, "a")
         rounds.appraise(session, round_code=rnd.code, unit_code=info.code, values=values, comments=comments,
-                        actor=actor.name, who=actor)
+                        actor=actor)
     except ChisoError as exc:
         return _back(rnd.code, info.code, error=str(exc)[:300])
     return _back(rnd.code, info.code, saved="appraised")

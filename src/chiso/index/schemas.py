@@ -1,0 +1,66 @@
+"""The JSON objects of the 766 index on the API (``/api/v1/index/766``): the rows of
+:func:`chiso.index.service.index_766` and the answer of :func:`~chiso.index.service.explain`,
+described for the OpenAPI document (see :mod:`chiso.shapes`)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from chiso.shapes import Day, Number, Out
+
+
+class GroupScore(Out):
+    points: Number | None
+    max: Number | None
+    applicable: bool
+
+
+class IndicatorScore(Out):
+    numerator: Number | None
+    denominator: Number | None
+    rate: Number | None
+    points: Number | None
+    max: Number | None
+    applicable: bool
+
+
+class IndexRow(Out):
+    unit: str
+    name: str | None
+    level: str
+    period: str
+    running: bool = Field(description="The period is still running: figures until `until`.")
+    until: Day | None
+    method: str
+    total: Number | None
+    max_total: Number | None
+    band: str | None
+    band_name: str | None
+    rank: int | None
+    previous_total: Number | None
+    previous_rank: int | None
+    rank_change: int | None
+    total_change: Number | None
+    groups: dict[str, GroupScore]
+    indicators: dict[str, IndicatorScore]
+
+
+class Explanation(Out):
+    """The records behind one indicator: per side its measure, the ids of its records (a
+    page of them; none when the measure is not a set of records) and, when listed, their
+    number or the sum of a summed measure."""
+
+    unit: str
+    period: str
+    indicator: str
+    method: str
+    running: bool
+    until: Day | None
+    numerator_measure: str
+    numerator_ids: list[str] | None
+    numerator: Number | None = None
+    denominator_measure: str
+    denominator_ids: list[str] | None
+    denominator: Number | None = None
+    limit: int
+    offset: int
