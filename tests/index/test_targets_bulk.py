@@ -9,7 +9,8 @@ from sqlalchemy import event, select
 
 from chiso.index import compute, service
 from chiso.periods import parse_period
-from chiso.units import registry, service as units
+from chiso.units import registry
+from chiso.units import service as units
 
 # Before the reform, on its first day, and after: the registry changes shape between them.
 PERIODS = ("2025-Q1", "2025-06", "2025-Q3", "2026")
@@ -49,7 +50,7 @@ def test_targets_equal_the_per_unit_path_in_few_queries(loaded):
     for code in PERIODS:
         period = parse_period(code)
         expected = reference_targets(loaded, period)
-        got, queries = count_queries(loaded, lambda: service.targets(loaded, period))
+        got, queries = count_queries(loaded, lambda period=period: service.targets(loaded, period))
         assert got == expected, code
         assert len(got) > 100  # province 68: communes and agencies
         assert queries <= 20, (code, queries)  # was one or two per unit
@@ -66,7 +67,7 @@ def test_names_equal_one_unit_at_a_time(loaded):
 def test_list_units_within_a_province_in_few_queries(loaded):
     # New Lâm Đồng's territory: the three former provinces before the reform, itself after.
     for day, roots in ((date(2025, 6, 30), ("old:68", "old:60", "old:67")), (date(2025, 7, 1), ("68",))):
-        views, queries = count_queries(loaded, lambda: units.list_units(loaded, as_of=day, within="68"))
+        views, queries = count_queries(loaded, lambda day=day: units.list_units(loaded, as_of=day, within="68"))
         tops = [units.get(loaded, r) for r in roots]
         expected = [units.view(u, day) for u in loaded.scalars(
             select(units.Unit).where(units.valid_on(units.Unit, day)).order_by(units.Unit.level, units.Unit.code))
