@@ -368,6 +368,43 @@ def test_a_warmed_server_answers_the_overview_without_computing(demo, monkeypatc
         assert r.status_code == 200 and "766" in r.text
 
 
+def test_after_the_warm_up_the_first_pages_compute_nothing_and_an_import_warms_again(demo, monkeypatch):
+    """The server brings forward the figures of the current and the previous period (the
+    766 table, rankings, a unit's page, the targets) at start-up and after every change of
+    the store: a first reader computes no index on any of them, in either language."""
+    from fastapi.testclient import TestClient
+
+    from chiso.http.periods import pick_period
+    from chiso.index import service
+    from chiso.web.app import create_app
+    from chiso.web.dashboard import warmup
+
+    app = create_app(engine=demo.engine, store=demo.store)
+    stamp = warmup.warm_if_changed(app, None)
+    assert warmup.warm_if_changed(app, stamp) == stamp  # nothing changed: nothing to do
+
+    def no_computation(*_args, **_kwargs):
+        raise AssertionError("a page computed the index after the warm-up")
+
+    with monkeypatch.context() as m:
+        m.setattr(service, "index_766", no_computation)
+        m.setattr(service, "compute_scores", no_computation)
+        with TestClient(app, raise_server_exceptions=True) as client:
+            sign_in(client, "admin")
+            previous = pick_period(None).previous().code
+            for lang in ("vi", "en"):
+                client.cookies.set("chiso_lang", lang)
+                for url in ("/", "/766", f"/766?period={previous}", "/rankings", f"/rankings?period={previous}",
+                            f"/766/{demo.editor_unit}", "/targets"):
+                    assert client.get(url).status_code == 200, (lang, url)
+
+    warms = []
+    monkeypatch.setattr(warmup, "warm", lambda app: warms.append(1))
+    versions = demo.store.kind_versions()
+    monkeypatch.setattr(demo.store, "kind_versions", lambda *a, **k: {**versions, "dossiers": versions["dossiers"] + 1})
+    assert warmup.warm_if_changed(app, stamp) != stamp and warms == [1]
+
+
 def test_a_running_period_is_judged_now_on_every_page(dc, demo):
     """The quarter still running: its name says until when, the dossiers listed late were
     due before today and their days late are counted to now, 5.4's records add up, and the

@@ -65,3 +65,31 @@ def test_a_bad_format_or_kind_is_a_clear_error(client):
     login(client, "admin")
     assert client.get(f"/reports/file?kind=scorecard&unit={UNIT_A}&period={PERIOD}&format=odt").status_code == 400
     assert client.get(f"/reports/preview?kind=poster&period={PERIOD}").status_code == 404
+
+
+def test_a_preview_is_built_once_per_store_version_and_still_checks_who_asks(client, app, world, monkeypatch):
+    from chiso.reports import web as reports_web
+
+    built = []
+    real_build = reports_web.build
+
+    def counting_build(*args, **kwargs):
+        built.append(kwargs["kind"])
+        return real_build(*args, **kwargs)
+
+    monkeypatch.setattr(reports_web, "build", counting_build)
+    login(client, "admin")
+    url = "/reports/preview?kind=periodic&period=2026-Q3&lang=en"  # previewed by no other test
+    first = client.get(url)
+    again = client.get(url)
+    assert first.status_code == again.status_code == 200
+    assert len(built) == 1 and first.text.split("<main")[1] == again.text.split("<main")[1]
+    # An import makes a new store version: the next preview is built afresh.
+    versions = world.store.kind_versions()
+    monkeypatch.setattr(world.store, "kind_versions",
+                        lambda *a, **k: {**versions, "dossiers": versions["dossiers"] + 1})
+    assert client.get(url).status_code == 200 and len(built) == 2
+    # A kept preview is still refused to a reader who may not see it.
+    client.cookies.clear()
+    login(client, "editor_a")
+    assert client.get(url).status_code == 403 and len(built) == 2

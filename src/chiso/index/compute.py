@@ -522,35 +522,33 @@ def _presence(con: duckdb.DuckDBPyConnection, periods: Sequence[Period]) -> None
     """Table ``present(target, label, key, period)``: the keys (procedure codes, say) of
     each label that occur on at least one day of each period, for each target.
 
-    Occurrences are not additive over days: each (target, label, key) gets a bit string with
-    one bit per day it occurs on, and it occurs in a period when that string meets the
-    period's days."""
-    first, last = one_row(con.execute("SELECT min(day), max(day) FROM day_keys WHERE n > 0"))
-    if first is None:
+    Occurrences are not additive over days, so they are not running totals; but every
+    period is a run of whole buckets between consecutive period bounds. So one aggregation
+    reduces the days of the periods' span to the buckets each (unit, label, key) occurs in,
+    and a period has a key when one of its buckets does: the work follows the keys within
+    the periods asked for, not the store's whole history."""
+    if not periods:
         con.execute("CREATE OR REPLACE TEMP TABLE present(target VARCHAR, label VARCHAR, key VARCHAR, period VARCHAR)")
         return
-    span = (last - first).days
-
-    def days_of(p: Period) -> str:
-        lo, hi = max((p.start - first).days, 0), min((p.end - first).days, span)
-        return "".join("1" if lo <= i <= hi else "0" for i in range(span + 1))
-
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE spans AS SELECT unnest($c::VARCHAR[]) AS code, unnest($m::VARCHAR[])::BIT AS mask",
-        {"c": [p.code for p in periods], "m": [days_of(p) for p in periods]},
-    )
-    con.execute(f"""
+    starts = [p.start for p in periods]
+    stops = [p.end + timedelta(days=1) for p in periods]
+    con.execute("""
         CREATE OR REPLACE TEMP TABLE present AS
-        WITH masks AS (
-            SELECT sm.target, k.label, k.key,
-                   bitstring_agg(datediff('day', DATE '{first.isoformat()}', k.day), 0, {span}) AS mask
-            FROM day_keys k JOIN scope_members sm USING (unit)
-            WHERE k.n > 0
+        WITH edges AS (SELECT DISTINCT unnest($bounds::DATE[]) AS b),
+        spans AS (
+            SELECT p.code, e.b FROM (SELECT unnest($codes::VARCHAR[]) AS code, unnest($starts::DATE[]) AS start,
+                                            unnest($stops::DATE[]) AS stop) p
+            JOIN edges e ON e.b >= p.start AND e.b < p.stop
+        ), keyed AS (
+            SELECT k.unit, k.label, k.key, e.b
+            FROM day_keys k ASOF JOIN edges e ON k.day >= e.b
+            WHERE k.n > 0 AND k.day >= $lo AND k.day < $hi
             GROUP BY ALL
         )
-        SELECT m.target, m.label, m.key, s.code AS period
-        FROM masks m, spans s WHERE bit_count(m.mask & s.mask) > 0
-    """)
+        SELECT DISTINCT sm.target, k.label, k.key, s.code AS period
+        FROM keyed k JOIN scope_members sm USING (unit) JOIN spans s USING (b)
+    """, {"bounds": starts + stops, "codes": [p.code for p in periods], "starts": starts, "stops": stops,
+          "lo": min(starts), "hi": max(stops)})
 
 
 def _distinct_measures(con: duckdb.DuckDBPyConnection, method: Method, periods: Sequence[Period], result: Counts) -> None:

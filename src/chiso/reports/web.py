@@ -40,21 +40,76 @@ def _kind_label(kind: str) -> str:
             "periodic": _("Periodic 766 report")}[kind]
 
 
-def build(session: Session, store: DossierStore, actor: Actor, *, kind: str, period: str | None, round_code: str | None,
-          group: str | None, unit: str | None, lang: str | None) -> doc.Document:
-    """The document asked for, after the permission check."""
-    from chiso.periods import parse_period
-    from chiso.reports import build as b
+def authorise(session: Session, actor: Actor, *, kind: str, unit: str | None) -> None:
+    """Refuse a report the actor may not read (an unknown kind: 404)."""
     from chiso.units import service as units
 
     if kind not in KINDS:
         raise NotFound(_("Unknown report kind {kind}: use one of {kinds}.").format(kind=kind, kinds=", ".join(KINDS)))
-    lang = lang if lang in LANGUAGES else current_language()
     if kind == "scorecard" and unit:
         target = units.get(session, unit)
         require(actor, "read", unit_id=target.id, what=_("Unknown unit code: {code}").format(code=unit))
     elif not actor.province_wide:
         raise Forbidden(_("This report covers every unit of the province; ask for your unit's scorecard instead."))
+
+
+#: A preview is kept for this many minutes at most, even if nothing it reads changed: the
+#: periodic report lists the dossiers overdue *now*, which time alone changes.
+PREVIEW_MINUTES = 10
+
+
+def preview_stamp(session: Session, store) -> tuple:
+    """What a report's content depends on: the store's versions, the tables the reports
+    read (registry, targets, tasks, assessment rounds: rows added, and the newest change
+    where a table keeps one, in one query) and the time, in steps of ``PREVIEW_MINUTES``."""
+    from sqlalchemy import func
+
+    from chiso.assessments.models import (
+        Assessment,
+        AssessmentRound,
+        LeafValue,
+        RoundEvent,
+        SurveyRate,
+    )
+    from chiso.clock import local_now
+    from chiso.targets.models import Flip, ManualValue, Target
+    from chiso.tasks.models import (
+        CommitteeMember,
+        MemberUnit,
+        Task,
+        TaskProgress,
+        TaskUnit,
+    )
+    from chiso.units.models import (
+        GroupMember,
+        LineageEvent,
+        LineageLink,
+        Unit,
+        UnitGroup,
+        UnitName,
+        UnitParent,
+    )
+
+    columns = []
+    for m in (Unit, UnitParent, UnitName, LineageEvent, LineageLink, UnitGroup, GroupMember, Target, ManualValue,
+              Flip, CommitteeMember, MemberUnit, Task, TaskUnit, TaskProgress, AssessmentRound, Assessment,
+              LeafValue, SurveyRate, RoundEvent):
+        columns += [select(func.count(m.id)).scalar_subquery(), select(func.max(m.id)).scalar_subquery()]
+        if hasattr(m, "updated_at"):
+            columns.append(select(func.max(m.updated_at)).scalar_subquery())
+    now = local_now()
+    return (*store.kind_versions().values(), tuple(session.execute(select(*columns)).one()),
+            now.date(), (now.hour * 60 + now.minute) // PREVIEW_MINUTES)
+
+
+def build(session: Session, store: DossierStore, actor: Actor, *, kind: str, period: str | None, round_code: str | None,
+          group: str | None, unit: str | None, lang: str | None) -> doc.Document:
+    """The document asked for, after the permission check."""
+    from chiso.periods import parse_period
+    from chiso.reports import build as b
+
+    authorise(session, actor, kind=kind, unit=unit)
+    lang = lang if lang in LANGUAGES else current_language()
     if kind == "ranking" and round_code:
         return b.build_ranking(session, store, round_code=round_code, groups=[group] if group else [], lang=lang)
     if not period:
@@ -98,9 +153,20 @@ def preview(request: Request, kind: str = Query("scorecard", max_length=16), per
             round: str | None = Query(None, max_length=64), group: str | None = Query(None, max_length=64),
             unit: str | None = Query(None, max_length=64), lang: str | None = Query(None, max_length=2),
             actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db, scope="function")):
-    document = build(session, request.app.state.store, actor, kind=kind, period=period or None, round_code=round or None,
-                     group=group or None, unit=unit or None, lang=lang)
-    return render_page(request, "reports/preview.html", document=document, blocks=_html_blocks(document),
+    store = request.app.state.store
+    authorise(session, actor, kind=kind, unit=unit or None)  # every time, cached or not
+
+    def compute():
+        document = build(session, store, actor, kind=kind, period=period or None, round_code=round or None,
+                         group=group or None, unit=unit or None, lang=lang)
+        return document, _html_blocks(document)
+
+    # Building a document takes seconds at a province's size; the same one is kept until
+    # something it reads changes.
+    key = ("report-preview", kind, period or None, round or None, group or None, unit or None,
+           lang if lang in LANGUAGES else current_language(), preview_stamp(session, store))
+    document, blocks = request.app.state.results.get(key, compute)
+    return render_page(request, "reports/preview.html", document=document, blocks=blocks,
                        query=request.url.query, formats=FORMATS)
 
 

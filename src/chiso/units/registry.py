@@ -13,14 +13,14 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import asdict, dataclass
 from datetime import date
-from typing import Mapping
+from typing import Iterable, Mapping
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from chiso.errors import ChisoError, NotFound
 from chiso.i18n import _
-from chiso.units.models import LineageEvent, LineageLink, Meta, Unit, UnitParent
+from chiso.units.models import LineageEvent, LineageLink, Meta, Unit, UnitName, UnitParent
 
 
 #: The day the two-tier structure took effect (Nghị quyết 202/2025/QH15 and the Standing
@@ -126,10 +126,45 @@ def list_units(
     if level:
         query = query.where(Unit.level == level)
     units = list(session.scalars(query))
+    # The parents and names of every unit in three queries, not two per unit: the registry
+    # of a province is thousands of rows and its pages list them all.
+    codes = dict(session.execute(select(Unit.id, Unit.code)).all())
+    parents: dict[int, list[tuple[int, date | None, date | None]]] = defaultdict(list)
+    for unit_id, parent_id, vf, vt in session.execute(
+            select(UnitParent.unit_id, UnitParent.parent_id, UnitParent.valid_from, UnitParent.valid_to)
+            .order_by(UnitParent.id)):
+        parents[unit_id].append((parent_id, vf, vt))
+    names: dict[int, list[tuple[str, date | None, date | None]]] = defaultdict(list)
+    for unit_id, name, vf, vt in session.execute(
+            select(UnitName.unit_id, UnitName.name, UnitName.valid_from, UnitName.valid_to).order_by(UnitName.id)):
+        names[unit_id].append((name, vf, vt))
+
+    def parent_id_on(unit_id: int) -> int | None:
+        return next((pid for pid, vf, vt in parents.get(unit_id, ()) if holds(vf, vt, d)), None)
+
     if within:
-        roots = _territory_on(session, get(session, within, on=d), d)
-        units = [u for u in units if any(is_below(u, r, d) for r in roots)]
-    return [view(u, d) for u in units]
+        roots = {r.id for r in _territory_on(session, get(session, within, on=d), d)}
+
+        def below(unit_id: int) -> bool:
+            current, seen = parent_id_on(unit_id), set()
+            while current is not None and current not in seen:
+                if current in roots:
+                    return True
+                seen.add(current)
+                current = parent_id_on(current)
+            return False
+
+        units = [u for u in units if below(u.id)]
+    out = []
+    for u in units:
+        parent = parent_id_on(u.id)
+        out.append(UnitView(
+            code=u.code, name=next((n for n, vf, vt in names.get(u.id, ()) if holds(vf, vt, d)), u.name),
+            level=u.level, kind=u.kind, parent=codes[parent] if parent is not None else None,
+            official_code=u.official_code, name_en=u.name_en, valid_from=u.valid_from, valid_to=u.valid_to,
+            lat=u.lat, lon=u.lon,
+        ))
+    return out
 
 
 def _territory_on(session: Session, unit: Unit, d: date) -> list[Unit]:
@@ -209,6 +244,47 @@ def feeders(session: Session, unit: Unit) -> list[Unit]:
     return list(found.values())
 
 
+def feeders_of(session: Session, codes: Iterable[str]) -> dict[str, list[Unit]]:
+    """:func:`feeders` of many units at once, by registry code, in two queries whatever
+    their number: every unit and every lineage link are read once and walked in memory."""
+    by_id = {u.id: u for u in session.scalars(select(Unit))}
+    by_code = {u.code: u for u in by_id.values()}
+    sources: dict[int, list[tuple[int, float]]] = defaultdict(list)
+    for src, dst, share in session.execute(
+            select(LineageLink.from_unit_id, LineageLink.to_unit_id, LineageLink.share).order_by(LineageLink.id)):
+        sources[dst].append((src, share))
+    out: dict[str, list[Unit]] = {}
+    for code in codes:
+        unit = by_code.get(code)
+        if unit is None:
+            raise NotFound(_("Unknown unit code: {code}").format(code=code))
+        found = {unit.id: unit}
+        stack = [unit.id]
+        while stack:
+            for src, share in sources.get(stack.pop(), ()):
+                if share > 0 and src not in found:
+                    found[src] = by_id[src]
+                    stack.append(src)
+        out[code] = list(found.values())
+    return out
+
+
+def names_on(session: Session, codes: Iterable[str], d: date) -> dict[str, str]:
+    """:func:`name_on` of many units by registry code, in two queries."""
+    wanted = set(codes)
+    units = {u.id: u for u in session.scalars(select(Unit)) if u.code in wanted}
+    out = {u.code: u.name for u in units.values()}
+    found: set[int] = set()
+    for unit_id, name, vf, vt in session.execute(
+            select(UnitName.unit_id, UnitName.name, UnitName.valid_from, UnitName.valid_to).order_by(UnitName.id)):
+        if unit_id in units and unit_id not in found and holds(vf, vt, d):
+            out[units[unit_id].code] = name
+            found.add(unit_id)
+    for code in wanted - out.keys():  # an official code: the unit holding it then
+        out[code] = name_on(get(session, code, on=d), d)
+    return out
+
+
 def successors_on(session: Session, code: str, d: date) -> list[tuple[str, float]]:
     """Where a unit's data belongs on day ``d``: itself if it exists then, else the units
     its lineage leads to, each with the share of additive data that goes there."""
@@ -259,18 +335,18 @@ def units_ever_within(session: Session, code: str) -> list[Unit]:
     children: dict[int, list[int]] = defaultdict(list)
     for link in session.scalars(select(UnitParent)):
         children[link.parent_id].append(link.unit_id)
-    roots = [session.scalar(select(Unit).where(Unit.code == code))]
-    roots += [
-        link.from_unit for link in session.scalars(
-            select(LineageLink).join(LineageEvent).where(LineageEvent.key == f"province-merge:{code}")
-        )
-    ]
+    # Every unit in one query rather than one per unit reached.
+    by_id = {u.id: u for u in session.scalars(select(Unit))}
+    roots = [u.id for u in by_id.values() if u.code == code]
+    roots += list(session.scalars(
+        select(LineageLink.from_unit_id).join(LineageEvent).where(LineageEvent.key == f"province-merge:{code}")
+    ))
     seen: dict[int, Unit] = {}
-    stack = [u.id for u in roots if u is not None]
+    stack = roots
     while stack:
         uid = stack.pop()
         if uid in seen:
             continue
-        seen[uid] = session.get(Unit, uid)
+        seen[uid] = by_id[uid]
         stack.extend(children[uid])
     return list(seen.values())

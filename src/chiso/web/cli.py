@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import logging
 import socket
-import threading
-from typing import TYPE_CHECKING
 
 import click
 
@@ -13,9 +10,6 @@ from chiso import db
 from chiso.clitools import engine_ready
 from chiso.errors import ChisoError
 from chiso.i18n import _
-
-if TYPE_CHECKING:
-    from fastapi import FastAPI
 
 
 def listen(host: str, port: int) -> socket.socket:
@@ -43,22 +37,16 @@ def run_server(*, host: str, port: int, engine=None, sock: socket.socket | None 
 
     sock = sock or listen(host, port)
     app = create_app(engine=engine or engine_ready())
-    # The overview's figures are computed while the first person is still logging in.
-    threading.Thread(target=_warm, args=(app,), name="chiso-warm", daemon=True).start()
+    # The first pages' figures are computed while the first person is still logging in,
+    # and again after every import.
+    from chiso.web.dashboard import warmup
+
+    warmup.start(app)
     click.echo(_("chiso is serving {store} at http://{host}:{port}/ (Ctrl-C stops it)").format(
         store=db.describe(app.state.engine), host=host if ":" not in host else f"[{host}]", port=port))
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", proxy_headers=False,
                             server_header=False)
     uvicorn.Server(config).run(sockets=[sock])
-
-
-def _warm(app: FastAPI) -> None:
-    from chiso.web.dashboard.overview import warm
-
-    try:
-        warm(app)
-    except Exception:  # only time is lost: the first request computes it instead
-        logging.getLogger("chiso.web").exception("warming the overview failed")
 
 
 @click.command()

@@ -1,0 +1,89 @@
+"""Bringing the expensive results forward, so that no reader waits for them.
+
+The figures of the pages people open first (overview, the 766 table, rankings, a unit's
+page, the targets heat map) cost seconds at a province's size when computed on a request.
+The server computes them in the background instead: once at start-up, then again whenever
+the store changes (an import, from this server, the CLI or the worker) or the day does (a
+running period's open dossiers are judged as of today), for the current period and the one
+before it. Every result lands in the same cache the pages read, under the same key, so a
+page that comes before the warm-up has finished only computes what is not there yet."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from chiso.web.dashboard import common
+
+#: How often the server looks for a new store version (seconds): reading the versions is a
+#: few small files, and a reader after an import waits at most this long for the warm-up.
+WATCH_SECONDS = 10.0
+
+log = logging.getLogger("chiso.web")
+
+
+def warm(app) -> None:
+    """Compute what the first pages need, for the current period and the previous one."""
+    from chiso import db
+    from chiso.i18n import LANGUAGES, use_language
+    from chiso.web.dashboard import overview, steering
+
+    overview.warm(app)
+    with db.transaction(app.state.engine) as session:
+        current = common.pick_period(None)
+        for p in (current, current.previous()):
+            groups = []
+            for lang in LANGUAGES:
+                with use_language(lang):
+                    groups = common.unit_groups(app, session)
+                    common.index_by_unit(app, session, p)
+            common.index_rows(app, session, p)  # the 766 table
+            for g in groups:  # the rankings, one table per group
+                common.index_rows(app, session, p, group=g["code"])
+        common.totals_over(app, session, common.recent(current, 6))  # a unit's trend
+        for lang in LANGUAGES:
+            with use_language(lang):
+                steering.heat(app, session)
+
+
+def stamp(app) -> tuple:
+    """What the warmed results depend on that can change under a running server."""
+    return common.store_stamp(app)
+
+
+def warm_if_changed(app, last: tuple | None) -> tuple:
+    """Warm when the store (or the day) changed since ``last``; returns the stamp now."""
+    now = stamp(app)
+    if now != last:
+        warm(app)
+    return now
+
+
+def keep_warm(app, stop: threading.Event, *, every: float = WATCH_SECONDS) -> None:
+    """Warm now, then after every change of the store until ``stop`` is set. A failure is
+    logged and only costs time: the next request computes what it needs."""
+    last = None
+    while True:
+        try:
+            last = warm_if_changed(app, last)
+        except Exception:
+            log.exception("warming the dashboard failed")
+            last = stamp_or_none(app)
+        if stop.wait(every):
+            return
+
+
+def stamp_or_none(app) -> tuple | None:
+    """The stamp, or None when even that fails (the store unreachable): tried again next time."""
+    try:
+        return stamp(app)
+    except Exception:  # noqa: BLE001  (logged just before; the loop must go on)
+        return None
+
+
+def start(app, *, every: float = WATCH_SECONDS) -> threading.Event:
+    """Run :func:`keep_warm` in a background thread; set the returned event to stop it."""
+    stop = threading.Event()
+    threading.Thread(target=keep_warm, args=(app, stop), kwargs={"every": every}, name="chiso-warm",
+                     daemon=True).start()
+    return stop
