@@ -280,3 +280,30 @@ def week_ago() -> date:
 
 def number_or_dash(value, digits: int = 2) -> str:
     return fnum(value, digits)
+
+
+# --------------------------------------------------------------------------- shares of the maximum
+
+
+def share_band(points: float | None, maximum: float | None) -> str | None:
+    """The band a part of the score would have if its share of its own maximum were the
+    whole score: the method's bands (data, e.g. 0–50–70–90–100) applied to the share scaled
+    to the bands' top, so a group at 5,35/18 reads as weak however small its maximum."""
+    if points is None or not maximum:
+        return None
+    bands = sorted(method().bands, key=lambda b: b.min)
+    if not bands:
+        return None
+    value = max(b.max for b in bands) * points / maximum
+    for b in bands:
+        if value < b.max:
+            return b.id
+    return bands[-1].id
+
+
+def weakest_group(row: dict) -> str | None:
+    """The group of a unit's row that lost the most points against its maximum (the lower
+    share breaks a tie): the group that pulled the total down."""
+    shares = [(g["points"] - g["max"], g["points"] / g["max"], gid) for gid, g in row.get("groups", {}).items()
+              if g.get("points") is not None and g.get("max") and g.get("applicable", True) is not False]
+    return min(shares)[2] if shares else None

@@ -109,6 +109,9 @@ def board(request: Request, status: str = "", unit: str = Query("", max_length=6
         limit = None
     if limit:
         rows = [t for t in rows if t["deadline"] <= limit.isoformat()]
+    day = common.today()
+    rows = [dict(t, days_overdue=(day - date.fromisoformat(t["deadline"])).days) if t["status"] == "overdue" else t
+            for t in rows]
     columns = [{"status": s, "tasks": [t for t in rows if t["status"] == s]} for s in BOARD]
     used_units = sorted({t["unit"] for t in common.in_scope(app, session, actor, steering_lists(app, session)["tasks"])},
                         key=lambda c: reg[c].name if c in reg else c)
