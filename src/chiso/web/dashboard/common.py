@@ -312,7 +312,7 @@ def weakest_group(row: dict) -> str | None:
 # --------------------------------------------------------------------------- where a unit stands
 
 
-def _lower_first(text: str) -> str:
+def lower_first(text: str) -> str:
     return text[:1].lower() + text[1:] if text else text
 
 
@@ -342,12 +342,12 @@ def standing(app, session: Session, period: Period, code: str) -> dict | None:
         where = place_words(rank, of)
         return {"rank": rank, "of": of, "group": g["code"], "group_name": g["name"], "where": where,
                 "previous_rank": mine["previous_rank"], "rank_change": mine["rank_change"],
-                "label": _("{rank}/{of} in the group {group}").format(rank=rank, of=of, group=_lower_first(g["name"]))}
+                "label": _("{rank}/{of} in the group {group}").format(rank=rank, of=of, group=lower_first(g["name"]))}
     return None
 
 
 def cohort_label(level: str | None = None, group_name: str | None = None) -> str:
     """What a rank column ranks among, said the same way on every page."""
     if group_name:
-        return _("Rank in the group {group}").format(group=_lower_first(group_name))
+        return _("Rank in the group {group}").format(group=lower_first(group_name))
     return {"commune": _("Rank among communes and wards"), "agency": _("Rank among agencies")}.get(level or "", _("Rank"))

@@ -127,7 +127,7 @@ def rankings(request: Request, index: str = "766", group: str | None = None, per
             sec["top"] = None
             sec["standing"] = [dict(r, of=of, where=_place(r["rank"], of),
                                     label=_("{rank}/{of} in the group {group}").format(
-                                        rank=r["rank"], of=of, group=common._lower_first(sec["name"])))
+                                        rank=r["rank"], of=of, group=common.lower_first(sec["name"])))
                                for r in sec["table"] if r["rank"] is not None]
         sections = [sec for sec in sections if sec["table"]]
     return page(request, "rankings.html", row_html=row_html, indexes=indexes, index=index, group=group or "", period=p,
