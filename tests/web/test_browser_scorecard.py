@@ -243,6 +243,7 @@ def test_evidence_files_open_for_their_readers_only_and_are_logged(site, browser
     assert 'filename="Bien ban _kiem tra_ dot 1.pdf"' in disposition
     assert "filename*=UTF-8''Bi%C3%AAn%20b%E1%BA%A3n" in disposition
     assert r.headers["x-content-type-options"] == "nosniff"
+    assert "sandbox" in r.headers["content-security-policy"]
 
     page.goto(f"{site.base}/assessments/{site.round_code}/{site.editor_unit}")
     alink = page.locator("[data-testid=evidence-link]", has_text="Quyết định số 12")

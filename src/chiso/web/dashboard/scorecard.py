@@ -21,6 +21,9 @@ LEVELS = ("commune", "agency")
 
 def cell(now: dict | None, before: dict | None) -> dict:
     """One cell: points of its maximum, the share's band, and the change since the previous period."""
+    if now and not now.get("max") and now.get("rate") is not None:
+        # An indicator without points of its own (its group's formula scores it): its value.
+        return {"points": None, "max": None, "share": None, "band": None, "change": None, "value": now["rate"]}
     if not now or now.get("points") is None:
         return {"points": None, "max": (now or {}).get("max"), "share": None, "band": None, "change": None}
     points, maximum = now["points"], now.get("max")
