@@ -87,7 +87,7 @@ def overview(request: Request, period: str | None = None, actor: Actor = Depends
     # Ties as `chiso demo` and `chiso index 766` break them: by rank, then code.
     last_on_time = sorted(rated, key=lambda r: (r["indicators"][on_time]["rate"], r["rank"] is None, r["rank"] or 0,
                                                 r["unit"]))[:3]
-    # The last five by total, each with the group furthest below its maximum: where to act.
+    # The last five by total, each with the group that lost it the most points: where to act.
     scored = [r for r in rows if r["total"] is not None]
     last_total = [dict(r, weakest=common.weakest_group(r)) for r in
                   sorted(scored, key=lambda r: (r["total"], r["rank"] is None, -(r["rank"] or 0), r["unit"]))[:5]]

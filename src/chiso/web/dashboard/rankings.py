@@ -125,7 +125,7 @@ def rankings(request: Request, index: str = "766", group: str | None = None, per
             of = sum(1 for r in sec["table"] if r["rank"] is not None)
             sec["table"] = common.in_scope(app, session, actor, sec["table"])
             sec["top"] = None
-            sec["standing"] = [dict(r, of=of, where=_place(r["rank"], of),
+            sec["standing"] = [dict(r, of=of, where=common.place_words(r["rank"], of),
                                     label=_("{rank}/{of} in the group {group}").format(
                                         rank=r["rank"], of=of, group=common.lower_first(sec["name"])))
                                for r in sec["table"] if r["rank"] is not None]
@@ -133,10 +133,6 @@ def rankings(request: Request, index: str = "766", group: str | None = None, per
     return page(request, "rankings.html", row_html=row_html, indexes=indexes, index=index, group=group or "", period=p,
                 picker=common.picker(p), compare=compare, sections=sections, against=against, reg=reg, problem=problem,
                 live_url="/rankings")
-
-
-def _place(rank: int, of: int) -> str:
-    return common.place_words(rank, of)
 
 
 def group_name(app, session: Session, code: str) -> str:
