@@ -3,7 +3,7 @@
 Builds the browser tests' demonstration province (tests/web/dashboard_world.py) with more
 dossiers, serves it with uvicorn on a loopback port, and photographs each page with
 Chromium at desktop width (1280 px), plus the overview and the task board at phone width
-(375 px).
+(375 px): the overview, the task board, the scorecard, the 766 table and the map.
 
     .venv/bin/python scripts/screenshots.py [--dossiers 50000] [--out docs/screenshots]
 """
@@ -24,12 +24,16 @@ from tests.web.dashboard_world import (  # noqa: E402
 
 def pages(world) -> list[tuple[str, str, str]]:
     """(file stem, path, account) of every page."""
+    from chiso.index import service
+
     r, u = world.round_code, world.editor_unit
+    second = service.method_for(None).groups[1].id  # a group unfolded into its indicators
     return [
         ("overview", "/", "admin"),
         ("766-table", "/766", "admin"),
         ("766-unit", f"/766/{u}", "admin"),
         ("766-dossiers", f"/766/{u}/2.1?only=late", "admin"),
+        ("scorecard", f"/scorecard?unfold={second}", "admin"),
         ("rankings", "/rankings?group=communes", "admin"),
         ("rankings-round", f"/rankings?index={r}", "admin"),
         ("targets", "/targets", "admin"),
@@ -43,6 +47,7 @@ def pages(world) -> list[tuple[str, str, str]]:
         ("appraisal", f"/assessments/{r}/{world.other_unit}", "appraiser"),
         ("public", "/public", None),
         ("commune-editor-overview", "/", "editor"),
+        ("commune-editor-rankings", "/rankings", "editor"),
     ]
 
 
@@ -101,7 +106,8 @@ def main() -> None:
                 phone.add_cookies([{"name": "chiso_lang", "value": "vi", "url": server.url}])
                 page = phone.new_page()
                 browser_login(page, server.url, "admin")
-                for stem, path in (("overview", "/"), ("tasks", "/tasks")):
+                for stem, path in (("overview", "/"), ("tasks", "/tasks"), ("scorecard", "/scorecard"), ("766", "/766"),
+                                   ("map", "/map")):
                     page.goto(server.url + path)
                     shoot(page, out / f"phone-{stem}.vi.png", 375)
                     print(out / f"phone-{stem}.vi.png")

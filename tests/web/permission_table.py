@@ -56,6 +56,9 @@ class Entry:
 
 
 PDF = b"%PDF-1.4\n% test evidence\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
+#: The checksum the evidence store keeps :data:`PDF` under: the download entries fetch the
+#: file the upload entries before them stored.
+PDF_SHA = __import__("hashlib").sha256(PDF).hexdigest()
 
 CORE: list[Entry] = [
     Entry("GET", "/healthz", "/healthz", OPEN),
@@ -159,11 +162,15 @@ DASHBOARD: list[Entry] = [
           form={"action": "save"}),
     Entry("POST", "/assessments/{code}/{unit}/evidence", "/assessments/{ROUND}/{A}/evidence", (303, 404, 303, 303),
           form={"node": "work"}, files={"file": ("bien-ban.pdf", PDF, "application/pdf")}),
+    Entry("GET", "/assessments/{code}/{unit}/evidence/{sha256}", "/assessments/{ROUND}/{A}/evidence/" + PDF_SHA,
+          PAGE_A),
     Entry("POST", "/assessments/{code}/{unit}/submit", "/assessments/{ROUND}/{A}/submit", (303, 404, 303, 303)),
     Entry("POST", "/assessments/{code}/{unit}/appraise", "/assessments/{ROUND}/{A}/appraise", (303, 404, 403, 303)),
     Entry("GET", "/targets", "/targets", PAGE),
     Entry("GET", "/tasks", "/tasks", PAGE),
     Entry("GET", "/tasks/{code}", "/tasks/{TASK_A}", PAGE_A, mirror=True),
+    Entry("GET", "/tasks/{code}/evidence/{sha256}", "/tasks/{TASK_SPARE}/evidence/" + PDF_SHA, PAGE_A),
+    Entry("GET", "/scorecard", "/scorecard?period=2026-11&unfold=TDGQ", PAGE),
 ]
 
 #: The reports page (src/chiso/reports/web.py): a scorecard for anyone who sees its unit;

@@ -25,7 +25,7 @@ def _fmt_number(value, digits: int = 2):
 def nav_items(request: Request, actor: Actor) -> list[tuple[str, str]]:
     """The main menu: the pages this server has (the app's own routes) that the actor may open."""
     items = [
-        ("/", _("Overview")), ("/766", _("766 index")), ("/rankings", _("Rankings")),
+        ("/", _("Overview")), ("/766", _("766 index")), ("/scorecard", _("Group scorecard")), ("/rankings", _("Rankings")),
         ("/assessments", _("Assessments")), ("/targets", _("Targets")), ("/tasks", _("Tasks")),
         ("/map", _("Map")), ("/reports", _("Reports")), ("/audit", _("Audit trail")),
     ]

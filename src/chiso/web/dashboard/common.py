@@ -285,3 +285,74 @@ def week_ago() -> date:
 
 def number_or_dash(value, digits: int = 2) -> str:
     return fnum(value, digits)
+
+
+# --------------------------------------------------------------------------- shares of the maximum
+
+
+def share_band(points: float | None, maximum: float | None) -> str | None:
+    """The band a part of the score would have if its share of its own maximum were the
+    whole score: the method's bands (data, e.g. 0–50–70–90–100) applied to the share scaled
+    to the bands' top, so a group at 5,35/18 reads as weak however small its maximum."""
+    if points is None or not maximum:
+        return None
+    bands = sorted(method().bands, key=lambda b: b.min)
+    if not bands:
+        return None
+    value = max(b.max for b in bands) * points / maximum
+    for b in bands:
+        if value < b.max:
+            return b.id
+    return bands[-1].id
+
+
+def weakest_group(row: dict) -> str | None:
+    """The group of a unit's row that lost the most points against its maximum (the lower
+    share breaks a tie): the group that pulled the total down."""
+    shares = [(g["points"] - g["max"], g["points"] / g["max"], gid) for gid, g in row.get("groups", {}).items()
+              if g.get("points") is not None and g.get("max") and g.get("applicable", True) is not False]
+    return min(shares)[2] if shares else None
+
+
+# --------------------------------------------------------------------------- where a unit stands
+
+
+def lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:] if text else text
+
+
+def place_words(rank: int, of: int) -> str:
+    """Where rank ``rank`` of ``of`` is, in words."""
+    if rank <= 3:
+        return _("among the first three")
+    if rank > of - 3:
+        return _("among the last three")
+    if rank <= (of + 1) / 2:
+        return _("in the top half")
+    return _("in the bottom half")
+
+
+def standing(app, session: Session, period: Period, code: str) -> dict | None:
+    """Where unit ``code`` stands in its ranking group (the one the announcements use:
+    communes, wards, agencies): rank, of how many, the group's name and a word on where that
+    is. Every page says a unit's rank this way, so a reader never meets two ranks without
+    knowing which group each is in. None: the unit is in no ranked group."""
+    for g in unit_groups(app, session):
+        rows = [r for r in index_rows(app, session, period, group=g["code"]) if r["level"] != "province"]
+        mine = next((r for r in rows if r["unit"] == code), None)
+        if mine is None or mine["rank"] is None:
+            continue
+        of = sum(1 for r in rows if r["rank"] is not None)
+        rank = mine["rank"]
+        where = place_words(rank, of)
+        return {"rank": rank, "of": of, "group": g["code"], "group_name": g["name"], "where": where,
+                "previous_rank": mine["previous_rank"], "rank_change": mine["rank_change"],
+                "label": _("{rank}/{of} in the group {group}").format(rank=rank, of=of, group=lower_first(g["name"]))}
+    return None
+
+
+def cohort_label(level: str | None = None, group_name: str | None = None) -> str:
+    """What a rank column ranks among, said the same way on every page."""
+    if group_name:
+        return _("Rank in the group {group}").format(group=lower_first(group_name))
+    return {"commune": _("Rank among communes and wards"), "agency": _("Rank among agencies")}.get(level or "", _("Rank"))

@@ -55,7 +55,9 @@ def table(request: Request, period: str | None = None, group: str | None = None,
     if q.strip():
         needle = q.strip().casefold()
         rows = [r for r in rows if needle in r["name"].casefold() or needle in r["unit"]]
+    group_name = next((g["name"] for g in groups if g["code"] == group), None) if group else None
     return page(request, "index766.html", period=p, picker=common.picker(p), rows=rows, groups=groups,
+                rank_label=common.cohort_label(level, group_name),
                 group=group or "", level=level, q=q, group_names=names, row_html=row_html, live_url="/766")
 
 
@@ -95,7 +97,8 @@ def unit_page(request: Request, code: str, period: str | None = None, actor: Act
                        "indicators": inds})
     total_trend = [(common.short_label(x), trend[x.code].get(info.code, {}).get("total")) for x in periods]
     return page(request, "unit766.html", period=p, picker=common.picker(p), unit=info, row=row, groups=groups,
-                total_trend=total_trend, live_url=f"/766/{info.code}")
+                total_trend=total_trend, standing=common.standing(app, session, p, info.code),
+                cohort_label=common.cohort_label, live_url=f"/766/{info.code}")
 
 
 # --------------------------------------------------------------------------- explain

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import RedirectResponse
@@ -77,21 +77,32 @@ def overview(request: Request, period: str | None = None, actor: Actor = Depends
         for gid, g in province["groups"].items():
             groups.append({"id": gid, "name": names.get(gid, gid), "points": g["points"], "max": g["max"]})
     rows = common.in_scope(app, session, actor, [r for r in by_unit.values() if r["level"] == "commune"])
+    # A unit is under "moved up" or under "moved down", never both (a reader of a single
+    # commune used to see it in both lists when fewer than five had risen).
     movers = sorted((r for r in rows if r["rank_change"]), key=lambda r: -r["rank_change"])
-    risers, fallers = movers[:5], [r for r in reversed(movers) if r["rank_change"] < 0][:5]
+    risers = [r for r in movers if r["rank_change"] > 0][:5]
+    fallers = [r for r in reversed(movers) if r["rank_change"] < 0][:5]
     on_time = index_service.on_time_indicator(common.method())
     rated = [r for r in rows if r["indicators"].get(on_time, {}).get("rate") is not None]
     # Ties as `chiso demo` and `chiso index 766` break them: by rank, then code.
     last_on_time = sorted(rated, key=lambda r: (r["indicators"][on_time]["rate"], r["rank"] is None, r["rank"] or 0,
                                                 r["unit"]))[:3]
+    # The last five by total, each with the group that lost it the most points: where to act.
+    scored = [r for r in rows if r["total"] is not None]
+    last_total = [dict(r, weakest=common.weakest_group(r)) for r in
+                  sorted(scored, key=lambda r: (r["total"], r["rank"] is None, -(r["rank"] or 0), r["unit"]))[:5]]
     lists = steering_lists(app, session)
     mine = common.in_scope(app, session, actor, lists["tasks"])
-    overdue = [t for t in mine if t["status"] == "overdue"]
+    today = common.today()
+    overdue = sorted((dict(t, days_overdue=(today - date.fromisoformat(t["deadline"])).days)
+                      for t in mine if t["status"] == "overdue"), key=lambda t: -t["days_overdue"])
     upcoming = sorted((t for t in mine if t["status"] in ("not_started", "in_progress")), key=lambda t: t["deadline"])[:6]
     red = common.in_scope(app, session, actor, lists["red"])
-    own = [] if actor.province_wide else [r for r in by_unit.values() if common.visible(actor, reg.get(r["unit"]))]
+    own = [] if actor.province_wide else [dict(r, standing=common.standing(app, session, p, r["unit"]))
+                                          for r in by_unit.values() if common.visible(actor, reg.get(r["unit"]))]
     return page(request, "overview.html", period=p, picker=common.picker(p), province=province, trend=trend_points,
                 groups=groups, risers=risers, fallers=fallers, on_time=on_time, last_on_time=last_on_time, overdue=overdue,
+                last_total=last_total, group_names=names,
                 upcoming=upcoming, red=red, reg=reg, own=own, live_url="/")
 
 

@@ -11,7 +11,8 @@ from chiso.web.dashboard import charts, common
 def _helpers() -> dict:
     return {"fmt_date": common.fmt_date, "pct": common.pct, "band_class": common.band_class,
             "arrow": common.arrow, "period_label": common.period_title, "chart_line": charts.line,
-            "chart_spark": charts.spark, "chart_meter": charts.meter}
+            "chart_spark": charts.spark, "chart_meter": charts.meter,
+            "share_band": common.share_band}
 
 
 def page(request: Request, template: str, status_code: int = 200, **context):

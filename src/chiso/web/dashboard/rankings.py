@@ -117,10 +117,18 @@ def rankings(request: Request, index: str = "766", group: str | None = None, per
     every = [dict(r, key=f"{sec['group']}/{r['unit']}") for sec in sections for r in sec["table"]]
     row_html = fragments(request, session, "rankings", (index, p.code, compare, group or ""),
                          "rank_row", every, lambda r: r["key"], stamp=_round_stamp(session) if index != "766" else ())
-    if actor.units is not None:  # a unit's reader sees its own units only, announcement included
+    if actor.units is not None:
+        # A unit's reader sees its own units only. An announcement made among them alone
+        # would name its one commune both first and last: it is told instead where each of
+        # its units stands in the whole group ("101/104 in the group communes").
         for sec in sections:
+            of = sum(1 for r in sec["table"] if r["rank"] is not None)
             sec["table"] = common.in_scope(app, session, actor, sec["table"])
-            sec["top"] = announcement(sec["table"])
+            sec["top"] = None
+            sec["standing"] = [dict(r, of=of, where=common.place_words(r["rank"], of),
+                                    label=_("{rank}/{of} in the group {group}").format(
+                                        rank=r["rank"], of=of, group=common.lower_first(sec["name"])))
+                               for r in sec["table"] if r["rank"] is not None]
         sections = [sec for sec in sections if sec["table"]]
     return page(request, "rankings.html", row_html=row_html, indexes=indexes, index=index, group=group or "", period=p,
                 picker=common.picker(p), compare=compare, sections=sections, against=against, reg=reg, problem=problem,

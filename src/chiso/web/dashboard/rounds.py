@@ -18,6 +18,7 @@ from chiso.i18n import _, current_language
 from chiso.web.dashboard import common
 from chiso.web.dashboard.page import page
 from chiso.web.dashboard.rankings import ResultsUnavailable, group_name, announcement, round_results, rounds_list
+from chiso.web.dashboard.steering import SHA256, read_evidence
 
 router = APIRouter()
 MAX_FORM_FILE = 20 * 1024 * 1024
@@ -117,6 +118,27 @@ def _assessment(request: Request, session: Session, actor: Actor, code: str, uni
     except (NotFound, ChisoError):
         raise NotFound(_("Unit {code} is not in round {round}.").format(code=unit, round=code)) from None
     return rnd, info, a
+
+
+@router.get("/assessments/{code}/{unit}/evidence/{sha256}")
+def assessment_evidence(request: Request, code: str, unit: str, sha256: str = SHA256,
+                        actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db, scope="function")):
+    """An evidence file of a unit's assessment, for whoever may open the assessment (its
+    unit's readers, the round's appraisers, province-wide readers; 404 for everyone else);
+    each download is in the audit trail."""
+    from chiso.audit import service as audit
+    from chiso.http.downloads import attachment
+
+    rnd, info, a = _assessment(request, session, actor, code, unit)
+    ev = next((e for e in a.evidence if e.sha256 == sha256), None)
+    if ev is None:
+        raise NotFound(_("The assessment of {unit} in round {round} has no such evidence file.").format(
+            unit=info.name, round=rnd.code))
+    data = read_evidence(session, sha256)
+    audit.record(session, actor=actor, action="evidence.download", object_type="assessment",
+                 object_key=f"{rnd.code}/{info.code}", unit_id=info.id,
+                 after={"node": ev.node_id, "name": ev.original_name, "sha256": sha256})
+    return attachment(data, ev.original_name, ev.media_type)
 
 
 @router.get("/assessments/{code}/{unit}")

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
 from sqlalchemy.orm import Session
 
 from chiso.auth.permissions import Actor, require
@@ -109,6 +109,9 @@ def board(request: Request, status: str = "", unit: str = Query("", max_length=6
         limit = None
     if limit:
         rows = [t for t in rows if t["deadline"] <= limit.isoformat()]
+    day = common.today()
+    rows = [dict(t, days_overdue=(day - date.fromisoformat(t["deadline"])).days) if t["status"] == "overdue" else t
+            for t in rows]
     columns = [{"status": s, "tasks": [t for t in rows if t["status"] == s]} for s in BOARD]
     used_units = sorted({t["unit"] for t in common.in_scope(app, session, actor, steering_lists(app, session)["tasks"])},
                         key=lambda c: reg[c].name if c in reg else c)
@@ -134,7 +137,45 @@ def task_page(request: Request, code: str, actor: Actor = Depends(get_user_actor
     reg = common.registry(request.app, session)
     member = task.member
     history = [{"on": p.on, "percent": p.percent, "note": p.note, "by": p.by, "evidence": p.evidence_name,
+                "href": f"/tasks/{task.code}/evidence/{p.evidence_sha256}" if p.evidence_sha256 else None,
                 "sha256": p.evidence_sha256, "size": p.evidence_size} for p in sorted(task.progress, key=lambda p: (p.on, p.id))]
     chart = [(common.fmt_date(h["on"]), float(h["percent"])) for h in history]
     return page(request, "task.html", task=view, t=task, reg=reg, member=member, history=history, chart=chart,
                 live_url=f"/tasks/{code}")
+
+
+SHA256 = Path(pattern="^[0-9a-f]{64}$")
+
+
+@router.get("/tasks/{code}/evidence/{sha256}")
+def task_evidence(request: Request, code: str, sha256: str = SHA256, actor: Actor = Depends(get_user_actor),
+                  session: Session = Depends(get_db, scope="function")):
+    """An evidence file of a task's progress report, for whoever sees the task's unit (404
+    for everyone else, as the task itself); each download is in the audit trail."""
+    from chiso.audit import service as audit
+    from chiso.http.downloads import attachment
+    from chiso.tasks import service as tasks
+
+    require(actor, "read")
+    try:
+        task = tasks.get(session, code)
+    except NotFound:
+        raise NotFound(_("Unknown task: {id}").format(id=code)) from None
+    if not actor.sees(task.unit_id):
+        raise NotFound(_("Unknown task: {id}").format(id=code))
+    report = next((p for p in task.progress if p.evidence_sha256 == sha256), None)
+    if report is None:
+        raise NotFound(_("Task {id} has no such evidence file.").format(id=task.code))
+    data = read_evidence(session, sha256)
+    audit.record(session, actor=actor, action="evidence.download", object_type="task", object_key=task.code,
+                 unit_id=task.unit_id, after={"name": report.evidence_name, "sha256": sha256})
+    return attachment(data, report.evidence_name or sha256, report.evidence_type or "application/octet-stream")
+
+
+def read_evidence(session: Session, sha256: str) -> bytes:
+    """The stored content; a file missing from the store is a 404 that says so."""
+    from chiso.assessments import evidence
+
+    if not evidence.blob_path(sha256, where=session).exists():
+        raise NotFound(_("Evidence file {sha} is missing from the store.").format(sha=sha256))
+    return evidence.read(sha256, where=session)
