@@ -67,6 +67,10 @@ def fmt_date(d: date | datetime | str | None, fmt: str = "short") -> str:
     if isinstance(d, str):
         d = datetime.fromisoformat(d) if len(d) > 10 else date.fromisoformat(d)
     if isinstance(d, datetime):
+        if d.tzinfo is not None:  # a moment (stored in UTC) is read in the store's time zone
+            from chiso.clock import local_now
+
+            d = local_now(d)
         return format_datetime(d, "dd/MM/yyyy HH:mm", locale=current_language())
     if fmt == "short":
         return format_date(d, "dd/MM/yyyy", locale=current_language())
