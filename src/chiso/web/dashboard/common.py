@@ -196,6 +196,11 @@ def _band_names() -> dict[str, str | None]:
     return {b.id: band_name(bands, b.id) for b in bands}
 
 
+def band_names() -> dict[str, str | None]:
+    """The method's band names (by band id) in the reader's language."""
+    return _band_names()
+
+
 def index_rows(app, session: Session, period: Period, group: str | None = None) -> list[dict]:
     """The 766 rows of every unit, computed once for both languages: only the band's name
     is text, and it is put in the reader's language here."""

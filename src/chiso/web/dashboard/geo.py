@@ -199,7 +199,7 @@ def map_page(request: Request, show: str = "total", period: str | None = None, a
             item.update(x=x, y=y, kind="dot")
         items.append(item)
     if show == "total":
-        names = common._band_names()
+        names = common.band_names()
         legend = [(common.band_class(b), f"{names.get(b) or b} {r}") for b, r in
                   (("excellent", "≥ 90"), ("good", "70–90"), ("average", "50–70"), ("weak", "< 50"))]
         legend.append(("band-none", _("no data")))
