@@ -114,3 +114,24 @@ def test_a_language_choice_is_kept_on_the_account(app, world):
     with TestClient(app, raise_server_exceptions=False, follow_redirects=False) as c:
         login(c, "viewer_a")
         c.get("/lang/vi?next=/")
+
+
+def test_the_audit_trail_speaks_the_store_time_and_shows_changes_as_a_table(app, world):
+    from datetime import datetime
+
+    from fastapi.testclient import TestClient
+
+    from chiso.clock import local_now
+
+    with TestClient(app, raise_server_exceptions=False) as c:
+        c.cookies.set("chiso_lang", "vi")
+        login(c, "admin")
+        entry = c.get("/api/v1/audit?action=session.login", headers={"Accept": "application/json"}).json()
+        entry = entry["entries"][0] if isinstance(entry, dict) else entry[0]
+        html = c.get("/audit?action=session.login").text
+        shown = local_now(datetime.fromisoformat(entry["at"])).strftime("%d/%m/%Y %H:%M")
+        assert shown in html  # the store's wall clock (Asia/Ho_Chi_Minh by default), not UTC
+        assert "đăng nhập" in html
+        html = c.get("/audit?action=user.create").text
+        assert 'class="changes"' in html and "quản trị viên" in html
+        assert "\\u" not in html and "{&#34;" not in html and '{"' not in html
