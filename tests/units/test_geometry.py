@@ -106,3 +106,13 @@ def test_a_file_that_is_not_boundaries_is_one_clear_line(province, tmp_path, cap
     assert "GeoJSON" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert main(["units", "geometry", "import", str(tmp_path / "xa.csv")]) != 0
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_boundaries_are_in_the_backup(province, tmp_path, monkeypatch):
+    from chiso.store import backup
+
+    monkeypatch.setenv("CHISO_DATA_DIR", str(tmp_path / "data"))
+    code, out = run(write(tmp_path / "xa.geojson", [feature("24781", square(108.40, 11.90))]), "--format", "json")
+    assert out["inserted"] == 1
+    summary = backup.backup(province, tmp_path / "sao-luu.tar")
+    assert summary["rows"]["unit_geometries"] == 1
