@@ -60,7 +60,8 @@ def test_geojson_import_counts_rejects_and_keeps_lineage(province, tmp_path):
     assert {k: out[k] for k in ("read", "inserted", "updated", "rejected")} == \
         {"read": 8, "inserted": 3, "updated": 0, "rejected": 5}
     reasons = " | ".join(r["reason"] for r in out["rejects"])
-    for words in ("99999", "already has a boundary", "Point", "longitude/latitude", "no unit code"):
+    assert out["rejects_path"].endswith("xa.geojson.rejects.csv")
+    for words in ("99999", "đã có ranh giới", "Point", "kinh độ/vĩ độ", "không có mã đơn vị ("):
         assert words in reasons
     with db.transaction(province) as s:
         got = geometries(s)

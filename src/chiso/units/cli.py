@@ -198,6 +198,7 @@ def geometry_import_cmd(path: str, code_field: str | None, era: str, fmt: str) -
                      "{rejected} rejected.").format(**data))
         if summary.rejects:
             emit_table(data["rejects"], [("line", _("feature")), ("reason", _("reason"))])
+            click.echo(_("Rejected rows and their reasons: {path}").format(path=summary.rejects_path))
 
 
 @click.group()

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from chiso.db import utcnow
 from chiso.errors import ChisoError
 from chiso.i18n import _
-from chiso.imports import ImportSummary
+from chiso.imports import ImportSummary, write_rejects
 from chiso.units.models import Unit, UnitGeometry
 
 #: Property names a GIS office uses for the unit code, tried in this order (case ignored).
@@ -135,7 +135,7 @@ def _unit_for(session: Session, code: str, era: str, cache: dict[str, Unit | Non
 def import_geometry(session: Session, path: Path | str, *, code_field: str | None = None, era: str = "auto",
                     actor=None) -> ImportSummary:
     """Store each feature's polygon on its unit; features that cannot be placed are rejected
-    with the reason and the rest are taken."""
+    with the reason (also in ``<file>.rejects.csv`` beside it) and the rest are taken."""
     from chiso.audit import service as audit
 
     path = Path(path)
@@ -177,6 +177,7 @@ def import_geometry(session: Session, path: Path | str, *, code_field: str | Non
             row.geojson, row.source, row.updated_at = text, path.name[:255], utcnow()
             summary.updated += 1
     session.flush()
+    summary.rejects_path = write_rejects(path, summary.rejects, ["code"])
     audit.record(session, actor=actor, action="unit.geometry_import", object_type="unit_geometry",
                  object_key=path.name, after={k: getattr(summary, k) for k in
                                              ("read", "inserted", "updated", "unchanged", "rejected")})
