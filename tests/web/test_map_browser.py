@@ -76,6 +76,7 @@ def test_the_dot_map_then_the_choropleth(site, browser, tmp_path):
     n = len(commune_points(site.engine))
     assert svg.locator("circle.dot").count() == n
     assert svg.locator("path.outline").count() == 1  # the outline of the points
+    assert svg.locator("circle.dot").first.evaluate("e => getComputedStyle(e).fill").startswith("rgb")
     assert svg.locator("path.area").count() == 0
     page.context.close()
 
