@@ -171,7 +171,7 @@ def map_page(request: Request, show: str = "total", period: str | None = None, a
     ind_names = common.indicator_names()
     targets = heat(app, session)
     choices = [("total", _("766 total"))] + [(f"766.{i}", f"{i} {n}") for i, n in ind_names.items()] + [
-        (f"target:{t['code']}", _("Target {code}").format(code=t["code"])) for t in visible_targets(actor, reg, targets)]
+        (f"target:{t['code']}", _("Target {code}").format(code=t.get("name") or t["code"])) for t in visible_targets(actor, reg, targets)]
     if show not in {c for c, _l in choices}:
         raise NotFound(_("Unknown measure: {what}").format(what=show))
     by_unit = common.index_by_unit(app, session, p)
