@@ -3,9 +3,12 @@
 Builds the browser tests' demonstration province (tests/web/dashboard_world.py) with more
 dossiers, serves it with uvicorn on a loopback port, and photographs each page with
 Chromium at desktop width (1280 px), plus the overview and the task board at phone width
-(375 px): the overview, the task board, the scorecard, the 766 table and the map.
+(375 px): the overview, the task board, the scorecard, the 766 table and the map. Then it
+imports made-up commune boundaries (Voronoi cells of the communes' points,
+tests/web/map_boundaries.py: shapes to draw, not the official geography) and photographs the
+choropleth map, also on a 390 px phone.
 
-    .venv/bin/python scripts/screenshots.py [--dossiers 50000] [--out docs/screenshots]
+    .venv/bin/python scripts/screenshots.py [--dossiers 50000] [--out docs/screenshots] [--only map]
 """
 
 from __future__ import annotations
@@ -63,6 +66,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dossiers", type=int, default=50_000)
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
+    parser.add_argument("--only", help="Only the pictures whose file name starts with this (e.g. map).")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -90,6 +94,8 @@ def main() -> None:
                 for lang in ("vi", "en"):
                     contexts = {}
                     for stem, path, account in pages(world):
+                        if args.only and not stem.startswith(args.only):
+                            continue
                         if account not in contexts:
                             ctx = browser.new_context(viewport={"width": 1280, "height": 900})
                             ctx.add_cookies([{"name": "chiso_lang", "value": lang, "url": server.url}])
@@ -106,13 +112,47 @@ def main() -> None:
                 phone.add_cookies([{"name": "chiso_lang", "value": "vi", "url": server.url}])
                 page = phone.new_page()
                 browser_login(page, server.url, "admin")
-                for stem, path in (("overview", "/"), ("tasks", "/tasks"), ("scorecard", "/scorecard"), ("766", "/766"),
-                                   ("map", "/map")):
+                # The phone map is taken with the boundaries, below.
+                for stem, path in (("overview", "/"), ("tasks", "/tasks"), ("scorecard", "/scorecard"), ("766", "/766")):
+                    if args.only and not f"phone-{stem}".startswith(args.only):
+                        continue
                     page.goto(server.url + path)
                     shoot(page, out / f"phone-{stem}.vi.png", 375)
                     print(out / f"phone-{stem}.vi.png")
+                phone.close()
+                if not args.only or "map-boundaries".startswith(args.only) or args.only.startswith("map-boundaries"):
+                    boundaries(world, folder, browser, server.url, out)
                 browser.close()
         world.engine.dispose()
+
+
+def boundaries(world, folder: Path, browser, base: str, out: Path) -> None:
+    from chiso import db
+    from chiso.units.geometry import import_geometry
+    from tests.web.map_boundaries import cells, commune_points, write
+
+    with db.transaction(world.engine) as session:
+        import_geometry(session, write(folder / "xa.geojson", cells(commune_points(world.engine))))
+    for lang in ("vi", "en"):
+        ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+        ctx.add_cookies([{"name": "chiso_lang", "value": lang, "url": base}])
+        page = ctx.new_page()
+        browser_login(page, base, "admin")
+        for stem, path in (("map-boundaries", "/map"), ("map-boundaries-on-time", "/map?show=766.2.1"),
+                           ("map-boundaries-target", "/map?show=target:CT-DUNGHAN")):
+            page.goto(base + path)
+            shoot(page, out / f"{stem}.{lang}.png", 1280)
+            print(out / f"{stem}.{lang}.png")
+        ctx.close()
+    phone = browser.new_context(viewport={"width": 390, "height": 800}, device_scale_factor=2, is_mobile=True,
+                                has_touch=True)
+    phone.add_cookies([{"name": "chiso_lang", "value": "vi", "url": base}])
+    page = phone.new_page()
+    browser_login(page, base, "admin")
+    page.goto(base + "/map?show=766.2.1")
+    shoot(page, out / "phone-map.vi.png", 390)
+    print(out / "phone-map.vi.png")
+    phone.close()
 
 
 if __name__ == "__main__":

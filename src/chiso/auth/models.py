@@ -35,6 +35,8 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
     password_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: The language the person chose with the language link ("vi", "en"); None: the store's.
+    language: Mapped[str | None] = mapped_column(String(8))
 
     unit: Mapped[Unit | None] = relationship()
 

@@ -69,6 +69,12 @@ def roles_markdown() -> str:
     return "\n".join(lines) + "\n"
 
 
+def role_name(role: str) -> str:
+    """A role as a reader names it (the code stays in the store and the API)."""
+    return {"admin": _("administrator"), "steering": _("steering committee"), "editor": _("unit editor"),
+            "appraiser": _("appraiser"), "viewer": _("viewer")}.get(role, role)
+
+
 def role_help() -> dict[str, str]:
     return {
         "admin": _("administrator: everything, including accounts and tokens"),

@@ -89,6 +89,17 @@ def list_users(session: Session, *, actor: Actor) -> list[dict[str, Any]]:
     return [user_json(u) for u in rows]
 
 
+def set_language(session: Session, *, user_id: int, code: str) -> None:
+    """Keep a person's language choice on the account (None: the store's language)."""
+    from chiso.i18n import LANGUAGES
+
+    if code not in LANGUAGES:
+        raise ChisoError(_("Unknown language: {code}").format(code=code))
+    user = session.get(User, user_id)
+    if user is not None and user.language != code:
+        user.language = code
+
+
 def add_user(session: Session, *, name: str, role: str, password: str, unit: str | None = None,
              full_name: str | None = None, email: str | None = None, actor: Actor,
              must_change_password: bool = False) -> User:

@@ -172,6 +172,35 @@ def move_cmd(code, parent, effective, legal_basis, fmt) -> None:
         _event_result(service.reparent(session, code=code, parent=parent, effective=effective, legal_basis=legal_basis), fmt)
 
 
+@units.group("geometry")
+def geometry() -> None:
+    """Unit boundaries for the map."""
+
+
+@geometry.command("import")
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--code-field", help="The property holding the unit code (default: the first of "
+              "code, unit_code, ma, ma_xa, maxa, ma_dvhc, madvhc, ma_phuong, id).")
+@click.option("--era", type=click.Choice(["auto", "old"]), default="auto",
+              help="old: bare codes are communes of the structure before 1 July 2025.")
+@click.option("--format", "fmt", type=FORMATS, default="table")
+def geometry_import_cmd(path: str, code_field: str | None, era: str, fmt: str) -> None:
+    """Import commune boundaries (GeoJSON or shapefile in longitude/latitude), keyed by unit code."""
+    from chiso.units.geometry import import_geometry
+
+    with db.transaction(_engine()) as session:
+        summary = import_geometry(session, path, code_field=code_field, era=era)
+    data = summary.to_json()
+    if fmt == "json":
+        emit_json(data)
+    else:
+        click.echo(_("{read} boundaries read: {inserted} new, {updated} updated, {unchanged} unchanged, "
+                     "{rejected} rejected.").format(**data))
+        if summary.rejects:
+            emit_table(data["rejects"], [("line", _("feature")), ("reason", _("reason"))])
+            click.echo(_("Rejected rows and their reasons: {path}").format(path=summary.rejects_path))
+
+
 @click.group()
 def groups() -> None:
     """Groups of units that are ranked separately."""

@@ -160,3 +160,19 @@ class Meta(Base):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class UnitGeometry(Base):
+    """A unit's boundary as a GIS office gives it (``chiso units geometry import``): GeoJSON
+    in longitude/latitude (WGS 84). One per unit: a former commune keeps the polygon it had,
+    today's unit has its own, so the map of any date draws the units of that date."""
+
+    __tablename__ = "unit_geometries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), unique=True)
+    #: A GeoJSON Polygon or MultiPolygon, as text (the same on SQLite and PostgreSQL).
+    geojson: Mapped[str] = mapped_column(Text)
+    #: The file it came from (its name), for the provenance of the map.
+    source: Mapped[str] = mapped_column(String(255))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)

@@ -63,6 +63,9 @@ def login(request: Request, name: str = Form("", max_length=64), password: str =
     response.set_cookie(SESSION_COOKIE, secret, httponly=True, samesite="lax", secure=secure_cookies(request),
                         path="/", max_age=None)
     response.delete_cookie(PRELOGIN_COOKIE, path="/")
+    if user.language in LANGUAGES:
+        # The language the person chose follows them to any computer they sign in on.
+        response.set_cookie(LANG_COOKIE, user.language, max_age=365 * 24 * 3600, samesite="lax", path="/")
     return response
 
 
@@ -83,10 +86,13 @@ def logout(request: Request, everywhere: bool = Form(False), actor: Actor = Depe
 
 
 @router.get("/lang/{code}")
-def set_language(code: str, next: str = "/"):
+def set_language(code: str, next: str = "/", actor: Actor = Depends(get_actor),
+                 session: Session = Depends(get_db, scope="function")):
     response = see_other(safe_next(next))
     if code in LANGUAGES:
         response.set_cookie(LANG_COOKIE, code, max_age=365 * 24 * 3600, samesite="lax", path="/")
+        if actor.user_id is not None and actor.via == "web":
+            auth.set_language(session, user_id=actor.user_id, code=code)
     return response
 
 

@@ -46,6 +46,21 @@ def app_routes(app: FastAPI) -> list:
     return list(iter_route_contexts(app.routes))
 
 
+def _words() -> dict:
+    """Codes of the store said in words on every page: roles, the audit trail's actions,
+    objects and before/after, and moments in the store's time zone."""
+    from babel.dates import format_datetime
+
+    from chiso.audit import words
+    from chiso.auth.permissions import role_name
+
+    def moment(at) -> str:
+        return format_datetime(words.local_time(at), "dd/MM/yyyy HH:mm:ss", locale=current_language())
+
+    return {"role_name": role_name, "action_name": words.action_name, "object_name": words.object_name,
+            "audit_changes": words.changes, "moment": moment}
+
+
 def make_templates() -> Environment:
     env = Environment(
         loader=FileSystemLoader(str(HERE / "templates")),
@@ -55,5 +70,6 @@ def make_templates() -> Environment:
     )
     env.install_gettext_callables(gettext=lambda m: _(m), ngettext=ngettext, newstyle=True)
     env.globals.update(version=__version__, lang=current_language, number=_fmt_number, nav_items=nav_items)
+    env.globals.update(_words())
     env.filters["number"] = _fmt_number
     return env

@@ -72,6 +72,10 @@ def fmt_date(d: date | datetime | str | None, fmt: str = "short") -> str:
     if isinstance(d, str):
         d = datetime.fromisoformat(d) if len(d) > 10 else date.fromisoformat(d)
     if isinstance(d, datetime):
+        if d.tzinfo is not None:  # a moment (stored in UTC) is read in the store's time zone
+            from chiso.clock import local_now
+
+            d = local_now(d)
         return format_datetime(d, "dd/MM/yyyy HH:mm", locale=current_language())
     if fmt == "short":
         return format_date(d, "dd/MM/yyyy", locale=current_language())
@@ -195,6 +199,11 @@ def cached(app: FastAPI, session: Session, name: str, parts: tuple, compute: Cal
 def _band_names() -> dict[str, str | None]:
     bands = method().bands
     return {b.id: band_name(bands, b.id) for b in bands}
+
+
+def band_names() -> dict[str, str | None]:
+    """The method's band names (by band id) in the reader's language."""
+    return _band_names()
 
 
 def index_rows(app: FastAPI, session: Session, period: Period, group: str | None = None) -> list[dict]:

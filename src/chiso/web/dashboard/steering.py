@@ -68,7 +68,10 @@ def targets_page(request: Request, colour: str = "", actor: Actor = Depends(get_
     row_html = fragments(request, session, "heat", (common.today().isoformat(), tuple(t["code"] for t in cols)),
                          "heat_row", items, lambda i: i["unit"], cols,
                          stamp=common.table_stamp(session, Target, ManualValue))
-    return page(request, "targets.html", cols=cols, cells=data["cells"], rollup=data["rollup"], units=units,
+    names = common.indicator_names()
+    indicator_name = {t["indicator"]: names.get(t["indicator"][4:]) if t["indicator"].startswith("766.") else None
+                      for t in cols}
+    return page(request, "targets.html", cols=cols, indicator_name=indicator_name, cells=data["cells"], rollup=data["rollup"], units=units,
                 reg=reg, counts=counts, colour=colour, today=common.today(), row_html=row_html, province=data["province"] if actor.province_wide else None,
                 live_url="/targets")
 
