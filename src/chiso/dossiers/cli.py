@@ -80,6 +80,36 @@ def import_cmd(files: tuple[Path, ...], source: str, kind: str, fmt: str) -> Non
     _print_summary(summary, fmt)
 
 
+@dossiers.command("history")
+@click.argument("key")
+@click.option("--source", help="Only the records of this source (default: every source).")
+@click.option("--kind", type=KINDS, default="dossiers", show_default=True)
+@click.option("--format", "fmt", type=FORMATS, default="table")
+def history_cmd(key: str, source: str | None, kind: str, fmt: str) -> None:
+    """Show every import that inserted or changed one record, with its values before and after."""
+    from chiso.dossiers import service
+
+    engine = engine_ready()
+    store = records(engine)
+    with db.transaction(engine) as session:
+        rows = service.history(session, store, key, kind=kind, source=source)
+    if fmt == "json":
+        emit_json(rows)
+        return
+    if not rows:
+        click.echo(_("No change of {key} is on record.").format(key=key))
+        return
+    table = []
+    for r in rows:
+        what = _("inserted") if r["action"] == "insert" else "; ".join(
+            f"{field}: {before if before is not None else '∅'} → {after if after is not None else '∅'}"
+            for field, (before, after) in r.get("changes", {}).items())
+        table.append({"version": r["version"], "at": r["at"] or "", "actor": r["actor"] or "",
+                      "source": r["source"], "what": what})
+    emit_table(table, [("version", _("version")), ("at", _("time")), ("actor", _("who")),
+                       ("source", _("source")), ("what", _("change"))])
+
+
 @click.command("demo-data")
 @click.option("--province", required=True, help="Province code; loaded first if the store does not have it.")
 @click.option("--dossiers", "n", type=click.IntRange(min=1), default=50000, show_default=True)

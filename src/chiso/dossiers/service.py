@@ -82,6 +82,10 @@ def import_records(session: Session, store: DossierStore, *, actor: Actor, kind:
         raise Forbidden(_("You are not allowed to do this."))
     if kind == "procedures" and not actor.province_wide:
         raise Forbidden(_("Only province-wide accounts may load the procedure catalogue."))
+    source = (source or "").strip()
+    if not source:
+        raise ChisoError(_("Name the system the records come from (the source)."))
+    check_source(session, store, actor, source)
     units = writable_units(session, actor) if kind != "procedures" else None
     scoped = actor.units is not None
     if upload is None:
@@ -93,9 +97,85 @@ def import_records(session: Session, store: DossierStore, *, actor: Actor, kind:
         _scrub(summary)
     after: dict[str, Any] = {"files": [Path(p).name for p in paths]} if upload is None else {}
     after |= {k: getattr(summary, k) for k in (*COUNTS, "version")}
+    after |= _changes(store, kind, summary)
     audit.record(session, actor=actor, action=f"{kind}.import", object_type=kind, object_key=source,
                  unit_id=actor.unit_id if scoped else None, after=after)
     return summary
+
+
+#: Up to this many changed records are listed in the audit entry itself; every import's full
+#: list is in its changes file (a million-row import must not make one huge entry).
+INLINE_CHANGES = 100
+
+
+def _changes(store: DossierStore, kind: str, summary: ImportSummary) -> dict[str, Any]:
+    """What the audit entry says of the changed records: the changes file (relative to the
+    records folder) and, for a small import, the records themselves."""
+    if summary.version is None:
+        return {}
+    path = store.changes_file(kind, summary.version)
+    out: dict[str, Any] = {"changes_file": path.relative_to(store.root).as_posix()}
+    if summary.inserted + summary.updated <= INLINE_CHANGES:
+        rows = store.read_changes(kind, summary.version)
+        out["changes"] = {"inserted": [r["key"] for r in rows if r["action"] == "insert"],
+                          "updated": {r["key"]: r["changes"] for r in rows if r["action"] == "update"}}
+    return out
+
+
+def history(session: Session, store: DossierStore, key: str, *, kind: str = "dossiers",
+            source: str | None = None, actor: Actor | None = None) -> list[dict[str, Any]]:
+    """Every kept change of record ``key``, oldest first: the version, when, who (from the
+    audit entry of that import), the source, insert or update, and for an update each
+    changed field's value before and after. An actor with a limited scope reads only the
+    imports it may read in the audit trail."""
+    from chiso.dossiers.store import record_type
+
+    record_type(kind)
+    changes = store.history(kind, key, source=source)
+    if not changes:
+        return []
+    imports = {}
+    for entry in audit.entries(session, actor=actor, action=f"{kind}.import", limit=1000):
+        version = (entry.get("after") or {}).get("version")
+        if version is not None:
+            imports.setdefault(version, entry)
+    out = []
+    for change in changes:
+        entry = imports.get(change["version"])
+        if actor is not None and actor.units is not None and entry is None:
+            continue
+        out.append({"version": change["version"], "at": entry["at"] if entry else None,
+                    "actor": entry["actor"] if entry else None, "via": entry["via"] if entry else None,
+                    **{k: v for k, v in change.items() if k != "version"}})
+    return out
+
+
+def check_source(session: Session, store: DossierStore, actor: Actor, source: str) -> None:
+    """Refuse (:class:`Forbidden`) an import under a source the actor may not write.
+
+    A source belongs to a unit (``record_sources``; None: the province). A grant on the
+    account or the token (``chiso users sources``, ``chiso tokens create --source``) limits
+    the actor to the sources named, and lets a commune account write a source of the
+    province it was given. Without a grant, a province-wide actor writes any source and a
+    scoped one only the sources of units in its scope. A source not yet registered is
+    registered to the first writer's unit, except when the store already holds records of
+    it (written before sources had owners): those are the province's."""
+    from chiso.dossiers.models import RecordSource
+
+    if actor.sources is not None and source not in actor.sources:
+        raise Forbidden(_("This account may not write the source {source}; it may write: {granted}.").format(
+            source=source, granted=", ".join(sorted(actor.sources))))
+    owner = session.scalar(select(RecordSource).where(RecordSource.name == source))
+    if owner is None:
+        held = store.holds_source(source)
+        owner = RecordSource(name=source, unit_id=None if held or actor.province_wide else actor.unit_id)
+        session.add(owner)
+        session.flush()
+    if actor.province_wide or actor.sources is not None:
+        return
+    if owner.unit_id is None or not actor.sees(owner.unit_id):
+        raise Forbidden(_("The source {source} belongs to another unit; this account may not write it.").format(
+            source=source))
 
 
 def _import_upload(store: DossierStore, upload: Upload, *, source: str, units: list[UnitRow] | None, kind: str,
