@@ -2,32 +2,17 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
 from chiso import db
-from chiso.clitools import FORMATS, engine_ready, records
+from chiso.clitools import FORMATS, Bar, engine_ready, progress_bar, records
 from chiso.i18n import _
 from chiso.imports import ImportSummary
 from chiso.output import emit_json, emit_table
 
 KINDS = click.Choice(["dossiers", "procedures", "feedback"])
-
-
-def _progress_bar(label: str):
-    """A progress callback for a terminal; None when output is not a terminal."""
-    if not sys.stderr.isatty():
-        return None, None
-    bar = click.progressbar(length=0, label=label, file=sys.stderr, show_pos=True)
-
-    def progress(done: int, total: int | None = None) -> None:
-        if total:
-            bar.length = total
-        bar.update(done - bar.pos)
-
-    return progress, bar
 
 
 def import_into_store(paths: list[Path], *, source: str, kind: str, progress=None) -> ImportSummary:
@@ -71,12 +56,8 @@ def dossiers() -> None:
 @click.option("--format", "fmt", type=FORMATS, default="table")
 def import_cmd(files: tuple[Path, ...], source: str, kind: str, fmt: str) -> None:
     """Import CSV, XLSX, JSON or JSON Lines files; all or nothing, safe to run again."""
-    progress, bar = _progress_bar(_("Importing"))
-    try:
-        summary = import_into_store(list(files), source=source, kind=kind, progress=progress)
-    finally:
-        if bar is not None:
-            bar.render_finish()
+    with progress_bar(_("Importing"), fmt=fmt) as bar:
+        summary = import_into_store(list(files), source=source, kind=kind, progress=bar)
     _print_summary(summary, fmt)
 
 
@@ -120,7 +101,8 @@ def history_cmd(key: str, source: str | None, kind: str, fmt: str) -> None:
 @click.option("--format", "fmt", type=FORMATS, default="table")
 def demo_data(province: str, n: int, seed: int, year: int | None, out: Path | None, fmt: str) -> None:
     """Make realistic synthetic dossiers for a province's real units."""
-    summary = make_demo_data(province, n=n, seed=seed, year=year, out=out)
+    with progress_bar(_("Generating dossiers"), fmt=fmt) as bar:
+        summary = make_demo_data(province, n=n, seed=seed, year=year, out=out, progress=bar)
     if summary is None:
         click.echo(_("Wrote {n} dossiers to {path}.").format(n=n, path=out))
     else:
@@ -128,7 +110,7 @@ def demo_data(province: str, n: int, seed: int, year: int | None, out: Path | No
 
 
 def make_demo_data(province: str, *, n: int, seed: int, year: int | None = None,
-                   out: Path | None = None) -> ImportSummary | None:
+                   out: Path | None = None, progress: Bar | None = None) -> ImportSummary | None:
     """The demo records (:func:`chiso.dossiers.service.make_demo_data`), as this machine's user,
     in the configured store (prepared first if it is new)."""
     from chiso.auth.permissions import command_line
@@ -137,4 +119,4 @@ def make_demo_data(province: str, *, n: int, seed: int, year: int | None = None,
     engine = db.make_engine()
     db.upgrade(engine)
     return service.make_demo_data(engine, actor=command_line(), province=province, n=n, seed=seed, year=year,
-                                  out=out)
+                                  out=out, progress=progress, step=progress.step if progress else None)

@@ -15,7 +15,7 @@ import tempfile
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
@@ -235,10 +235,16 @@ def _scrub(summary: ImportSummary) -> None:
 
 
 def make_demo_data(engine: Engine, *, actor: Actor, province: str, n: int, seed: int, year: int | None = None,
-                   out: Path | None = None) -> ImportSummary | None:
+                   out: Path | None = None, progress: Progress | None = None,
+                   step: Callable[[str], None] | None = None) -> ImportSummary | None:
     """Load the province if needed, generate ``n`` demo dossiers (with the procedure catalogue
     and feedback) for its units and import them; with ``out``, write them as canonical CSV
-    there instead and return None."""
+    there instead and return None. ``step`` is told the name of each part of the work
+    (generating, then each import), ``progress`` how far each import has come."""
+    def _step(label: str) -> None:
+        if step is not None:
+            step(label)
+
     from chiso.dossiers import demo
     from chiso.store.service import files_root, open_records
     from chiso.units import service as units
@@ -254,6 +260,7 @@ def make_demo_data(engine: Engine, *, actor: Actor, province: str, n: int, seed:
     # there to be looked at.
     workdir = files_root(engine) / "demo" if out is None else Path(tempfile.mkdtemp(prefix="chiso-demo-"))
     try:
+        _step(_("Generating {n} demo dossiers").format(n=n))
         files = demo.generate(province=code, units=receiving, n=n, seed=seed, year=year, out_dir=workdir,
                               until=until)
         if out is not None:
@@ -267,8 +274,11 @@ def make_demo_data(engine: Engine, *, actor: Actor, province: str, n: int, seed:
         for kind, path in (("procedures", files.procedures), ("feedback", files.feedback),
                            ("dossiers", files.dossiers)):
             # One transaction per kind, as three imports on the command line would be.
+            _step({"procedures": _("Importing the procedure catalogue"), "feedback": _("Importing feedback"),
+                   "dossiers": _("Importing dossiers")}[kind])
             with db.transaction(engine) as session:
-                summary = import_records(session, store, actor=actor, kind=kind, source="demo", paths=[path])
+                summary = import_records(session, store, actor=actor, kind=kind, source="demo", paths=[path],
+                                         progress=progress)
         return summary
     finally:
         if out is not None:
