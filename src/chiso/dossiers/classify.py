@@ -141,8 +141,9 @@ class Classifier:
         if files:
             listed = ", ".join(lit(str(p)) for p in files)
             prev = (f"SELECT {key}, {', '.join(fields)} FROM read_parquet([{listed}], union_by_name = true) "
-                    f"WHERE source = {lit(source)} AND {key} IN (SELECT {key} FROM cls WHERE __action = 'update') "
-                    f"QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY _seq DESC) = 1")
+                    f"WHERE source = {lit(source)} AND {key} IN (SELECT {key} FROM cls WHERE __action = 'update')")
+            if len(files) > 1:  # a file holds each key once: only several need ranking
+                prev += f" QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY _seq DESC) = 1"
         else:
             prev = (f"SELECT {key}, " + ", ".join(f"NULL::{rt.get(n).sql_type} AS {n}" for n in fields)
                     + " WHERE false")
@@ -153,7 +154,7 @@ class Classifier:
             f"c.__action AS action, CASE WHEN c.__action = 'update' THEN "
             f"list_filter([{pairs}], lambda x: x.before IS DISTINCT FROM x.after) END AS changes "
             f"FROM cls c LEFT JOIN ({prev}) p ON p.{key} = c.{key} "
-            f"WHERE c.__action IN ('insert', 'update') ORDER BY c.__action, c.{key}) "
+            f"WHERE c.__action IN ('insert', 'update')) "
             f"TO {lit(str(path))} (FORMAT parquet, COMPRESSION zstd)"
         )
 
