@@ -177,24 +177,26 @@ def test_a_commune_editor_cannot_rewrite_the_province_systems_records(loaded, st
     assert [e.action for e in _audit(loaded)] == ["dossiers.import"]
 
 
-def test_a_source_belongs_to_its_first_writers_unit_and_a_grant_overrides(loaded, store, tmp_path):
+def test_a_source_the_province_writes_is_the_provinces_and_a_grant_overrides(loaded, store, tmp_path):
     a, b = _communes(loaded)
-    path = write_csv(tmp_path / "a.csv", [row("A1", unit_code=a.code, **RECEIVED)])
-    service.import_records(loaded, store, actor=_editor(loaded, a), kind="dossiers", source="hcc-a", paths=[path])
     from chiso.dossiers.models import RecordSource
 
-    owner = loaded.scalar(select(RecordSource).where(RecordSource.name == "hcc-a"))
-    assert owner.unit_id == a.id
-    # Another commune may not write it; the province may; the first commune again may.
+    path = write_csv(tmp_path / "a.csv", [row("A1", unit_code=a.code, **RECEIVED)])
     path_b = write_csv(tmp_path / "b.csv", [row("B1", unit_code=b.code, **RECEIVED)])
+    # A source communes write is shared by them, each for its own units (the first is kept).
+    service.import_records(loaded, store, actor=_editor(loaded, a), kind="dossiers", source="hcc", paths=[path])
+    owner = loaded.scalar(select(RecordSource).where(RecordSource.name == "hcc"))
+    assert owner.unit_id == a.id
+    service.import_records(loaded, store, actor=_editor(loaded, b), kind="dossiers", source="hcc", paths=[path_b])
+    # Once the province writes it, it is the province's: no commune writes it any more.
+    service.import_records(loaded, store, actor=command_line(), kind="dossiers", source="hcc", paths=[path_b])
+    assert owner.unit_id is None
     with pytest.raises(Forbidden):
-        service.import_records(loaded, store, actor=_editor(loaded, b), kind="dossiers", source="hcc-a",
-                               paths=[path_b])
-    service.import_records(loaded, store, actor=command_line(), kind="dossiers", source="hcc-a", paths=[path_b])
+        service.import_records(loaded, store, actor=_editor(loaded, a), kind="dossiers", source="hcc", paths=[path])
     # An account granted named sources writes those only, province-wide or not.
     granted = Actor(name="dvc", role="admin", via="api", sources=frozenset({"dvc-tinh"}))
     with pytest.raises(Forbidden):
-        service.import_records(loaded, store, actor=granted, kind="dossiers", source="hcc-a", paths=[path])
+        service.import_records(loaded, store, actor=granted, kind="dossiers", source="hcc", paths=[path])
     service.import_records(loaded, store, actor=granted, kind="dossiers", source="dvc-tinh", paths=[path])
     # A commune account granted the province's source writes it (the administrator's choice).
     editor_b = Actor(name="xb", role="editor", unit_id=b.id, units=scope_units(loaded, b.id), via="api",

@@ -153,13 +153,15 @@ def history(session: Session, store: DossierStore, key: str, *, kind: str = "dos
 def check_source(session: Session, store: DossierStore, actor: Actor, source: str) -> None:
     """Refuse (:class:`Forbidden`) an import under a source the actor may not write.
 
-    A source belongs to a unit (``record_sources``; None: the province). A grant on the
-    account or the token (``chiso users sources``, ``chiso tokens create --source``) limits
-    the actor to the sources named, and lets a commune account write a source of the
-    province it was given. Without a grant, a province-wide actor writes any source and a
-    scoped one only the sources of units in its scope. A source not yet registered is
-    registered to the first writer's unit, except when the store already holds records of
-    it (written before sources had owners): those are the province's."""
+    Records are keyed by (source, id), so whoever writes a source may overwrite its records
+    of the units in their scope. A source belongs to the province (``record_sources`` with
+    no unit) once a province-wide account writes it, or when the store already holds
+    records of it from before sources had owners: the province's systems are the
+    province's, and a commune account may not re-send their records. Other sources are
+    shared by the communes, each writing only its own units' records (the unit of the first
+    writer is kept for the record). A grant on the account or the token (``chiso users
+    sources``, ``chiso tokens create --source``) limits the actor to the sources named, and
+    lets a commune account write a province source it was given."""
     from chiso.dossiers.models import RecordSource
 
     if actor.sources is not None and source not in actor.sources:
@@ -171,10 +173,12 @@ def check_source(session: Session, store: DossierStore, actor: Actor, source: st
         owner = RecordSource(name=source, unit_id=None if held or actor.province_wide else actor.unit_id)
         session.add(owner)
         session.flush()
-    if actor.province_wide or actor.sources is not None:
+    if actor.province_wide:
+        if owner.unit_id is not None:  # a commune named it first; the province's system is the province's
+            owner.unit_id = None
         return
-    if owner.unit_id is None or not actor.sees(owner.unit_id):
-        raise Forbidden(_("The source {source} belongs to another unit; this account may not write it.").format(
+    if owner.unit_id is None and actor.sources is None:
+        raise Forbidden(_("The source {source} is the province's; this account may not write it.").format(
             source=source))
 
 
