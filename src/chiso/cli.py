@@ -17,7 +17,7 @@ import click
 
 from chiso.errors import ChisoError
 from chiso.i18n import _
-from chiso.clitools import FORMATS
+from chiso.clitools import FORMATS, progress_bar
 from chiso.output import emit_json, emit_table, error, number
 
 # name -> (module, attribute, summary). The summary is what `chiso --help` lists without
@@ -116,11 +116,14 @@ def init(province: str, template: str | None, records: str | None, adopt: str | 
     from chiso.store import service as store
     from chiso.units import service
 
-    engine = db.make_engine()
-    db.upgrade(engine)
-    notes = store.prepare(engine, records=records, adopt=adopt)
-    with db.transaction(engine) as session:
-        summary = service.init_province(session, province, template=template)
+    with progress_bar(_("Preparing the database"), fmt=fmt) as bar:
+        engine = db.make_engine()
+        db.upgrade(engine)
+        notes = store.prepare(engine, records=records, adopt=adopt)
+        if bar is not None:
+            bar.step(_("Loading the units of province {code}").format(code=province))
+        with db.transaction(engine) as session:
+            summary = service.init_province(session, province, template=template)
     _print_load_summary(summary, engine, fmt, notes=notes)
 
 
@@ -166,10 +169,11 @@ def demo(province: str, dossiers: int, serve_after: bool, host: str, port: int) 
 
         sock = listen(host, port)
 
-    engine = db.make_engine()
-    db.upgrade(engine)
-    with db.transaction(engine) as session:
-        service.init_province(session, province)
+    with progress_bar(_("Loading the province")):
+        engine = db.make_engine()
+        db.upgrade(engine)
+        with db.transaction(engine) as session:
+            service.init_province(session, province)
     with db.transaction(engine) as session:
         code = service.normalise_province_code(province)
         unit = service.get(session, code)
@@ -196,7 +200,8 @@ def demo(province: str, dossiers: int, serve_after: bool, host: str, port: int) 
     _demo_index(engine, code, dossiers)
     from chiso.demo import seed_demo
 
-    seed_demo(engine, code)  # committee, tasks, targets, rounds: what the dashboard shows
+    with progress_bar(_("Committee, tasks, targets and rounds")):
+        seed_demo(engine, code)  # what the dashboard shows
     _demo_accounts(engine, code)
     if serve_after:
         from chiso.web.cli import run_server
@@ -243,11 +248,12 @@ def _demo_index(engine, code: str, n: int) -> None:
     from chiso.store.service import open_records
     from chiso.periods import period_for
 
-    summary = make_demo_data(code, n=n, seed=1)
+    with progress_bar(_("Generating dossiers")) as bar:
+        summary = make_demo_data(code, n=n, seed=1, progress=bar)
     click.echo(_("Demo dossiers: {read} read, {inserted} new, {unchanged} unchanged, {rejected} rejected.").format(
         **{k: summary.to_json()[k] for k in ("read", "inserted", "unchanged", "rejected")}))
     quarter = period_for("quarter", date.today())
-    with db.transaction(engine) as session:
+    with progress_bar(_("Computing the 766 index")), db.transaction(engine) as session:
         rows = index_service.index_766(session, open_records(session), quarter)
     province = next(r for r in rows if r["unit"] == code)
     label = index_service.until_label(quarter)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sys
+from contextlib import contextmanager
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterator
 
 import click
 
@@ -50,3 +52,40 @@ def records(where: Engine | Session):
     from chiso.store.service import open_records
 
     return open_records(where)
+
+
+class Bar:
+    """A progress bar on standard error (rich): call it with ``(done, total)`` as the
+    import's ``progress`` callback; :meth:`step` names the next part of the work."""
+
+    def __init__(self, progress, label: str) -> None:
+        self._progress = progress
+        self._task = progress.add_task(label, total=None)
+
+    def __call__(self, done: float, total: float | None = None) -> None:
+        self._progress.update(self._task, completed=done, total=total or None)
+
+    def step(self, label: str, total: float | None = None) -> None:
+        """A new part of the work: the bar starts again under ``label``."""
+        self._progress.reset(self._task, total=total, description=label)
+
+
+def show_progress(fmt: str = "table") -> bool:
+    """Progress bars only for a person at a terminal: never in JSON output, never when
+    standard error is piped or redirected (a log, a test, a cron job)."""
+    return fmt != "json" and sys.stderr.isatty()
+
+
+@contextmanager
+def progress_bar(label: str, *, fmt: str = "table") -> Iterator[Bar | None]:
+    """A :class:`Bar` while the block runs, or None where :func:`show_progress` says no
+    (callers pass the None on: work without a callback reports nothing)."""
+    if not show_progress(fmt):
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=Console(stderr=True), transient=True) as progress:
+        yield Bar(progress, label)

@@ -30,10 +30,21 @@ BAD_ROWS = [
     (row("B17", unit_code="old:20194", received_at="2025-07-01T00:00:00", due_at=""), "unit_not_on_date",
      ["Unit “old:20194” did not exist on 2025-07-01"]),
     (row("B18", unit_code=""), "missing_value", ["unit_code is empty"]),
+    # Issue 18, item 7: a NUL byte in an id, a settled dossier with no finish time, a date of 2099.
+    (row("B\x0019"), "control_character", ["dossier_id holds a control character", "“B\\019”"]),
+    (row("B\t20"), "control_character", ["dossier_id holds a control character"]),
+    (row("B21", procedure_code="1.00\x001"), "control_character", ["procedure_code holds a control character"]),
+    (row("B22", status="settled", finished_at=""), "missing_finish",
+     ["finished_at is empty, but the status settled means the processing ended"]),
+    (row("B23", status="10", finished_at=""), "missing_finish", ["finished_at is empty", "returned"]),
+    (row("B24", due_at="2099-08-08T17:00:00"), "future_date",
+     ["due_at is more than a year after the import: “2099-08-08T17:00:00”"]),
+    (row("B25", received_at="2099-08-04T08:00:00", due_at=""), "future_date", ["received_at"]),
 ]
 
 
-@pytest.mark.parametrize("bad, code, words", BAD_ROWS, ids=[c + ":" + (r["dossier_id"] or "-") for r, c, _w in BAD_ROWS])
+@pytest.mark.parametrize("bad, code, words", BAD_ROWS, ids=[c + ":" + (r["dossier_id"].replace("\x00", "NUL").replace("\t", "TAB") or "-")
+                                          for r, c, _w in BAD_ROWS])
 def test_each_reason_with_its_line(store, tmp_path, bad, code, words):
     path = write_csv(tmp_path / "in.csv", [row("G1"), bad, row("G2")])
     summary = store.import_files([path], source="s", units=UNITS)
@@ -168,3 +179,24 @@ def test_invalid_utf8_in_a_row_rejects_that_row_only(store, tmp_path):
     summary = store.import_files([path], source="s", units=UNITS)
     assert (summary.inserted, summary.rejected) == (1, 1)
     assert summary.rejects[0].line == 3 and "UTF-8" in summary.rejects[0].reason
+
+
+def test_a_date_a_year_ahead_is_refused_but_a_due_date_months_ahead_is_not(store, tmp_path):
+    from datetime import timedelta
+
+    from chiso.clock import local_now
+
+    now = local_now().replace(microsecond=0)
+    soon = (now + timedelta(days=200)).isoformat()
+    late = (now + timedelta(days=400)).isoformat()
+    path = write_csv(tmp_path / "ahead.csv", [row("F1", received_at=now.isoformat(), due_at=soon),
+                                              row("F2", received_at=now.isoformat(), due_at=late)])
+    summary = store.import_files([path], source="s", units=UNITS)
+    assert summary.inserted == 1 and [r.code for r in summary.rejects] == ["future_date"]
+
+
+def test_a_nul_byte_posted_as_json_is_refused_with_its_reason(store):
+    summary = store.import_rows([row("J\x001"), row("J2"), row("J3", status="settled")], source="s", units=UNITS)
+    assert summary.inserted == 1
+    assert [(r.line, r.code) for r in summary.rejects] == [(1, "control_character"), (3, "missing_finish")]
+    assert set(records(store)) == {"J2"}

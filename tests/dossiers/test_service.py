@@ -54,7 +54,9 @@ def test_the_command_line_imports_files_writes_rejects_and_audits(loaded, store,
     assert (entry.action, entry.via, entry.object_key, entry.unit_id) == ("dossiers.import", "cli", "igate", None)
     assert entry.actor.startswith("cli")
     assert json.loads(entry.after) == {"files": ["in.csv"], "read": 2, "inserted": 1, "updated": 0,
-                                       "unchanged": 0, "rejected": 1, "version": 1}
+                                       "unchanged": 0, "rejected": 1, "version": 1,
+                                       "changes_file": "changes/dossiers/changes-000000000001.parquet",
+                                       "changes": {"inserted": ["S1"], "updated": {}}}
 
 
 def test_an_editor_imports_only_for_units_in_scope(loaded, store, tmp_path):
@@ -145,3 +147,123 @@ def test_an_upload_is_spooled_in_the_store_and_a_crashs_leftover_is_swept(loaded
     assert summary.inserted == 1
     assert not crashed.exists() and list(spool.iterdir()) == []
     assert list((tmp_path / "machine-tmp").iterdir()) == []
+
+
+# --------------------------------------------------------------------------- sources
+
+
+LATE = dict(received_at="2025-09-01T08:00:00", due_at="2025-09-05T17:00:00",
+            finished_at="2025-09-12T10:00:00", status="settled")
+ON_TIME = dict(LATE, finished_at="2025-09-03T10:00:00")
+
+
+def test_a_commune_editor_cannot_rewrite_the_province_systems_records(loaded, store, tmp_path):
+    """The attack of issue 18: a commune editor re-uploads the province system's late
+    records of its own commune as finished on time, under the province system's source."""
+    a, _b = _communes(loaded)
+    late = [row(f"P{i}", unit_code=a.code, **LATE) for i in range(3)]
+    service.import_records(loaded, store, actor=command_line(), kind="dossiers", source="dvc-tinh",
+                           paths=[write_csv(tmp_path / "province.csv", late)])
+    before = records(store)
+    version = store.version()
+    forged = write_csv(tmp_path / "forged.csv", [row(f"P{i}", unit_code=a.code, **ON_TIME) for i in range(3)])
+    with pytest.raises(Forbidden) as caught:
+        service.import_records(loaded, store, actor=_editor(loaded, a), kind="dossiers", source="dvc-tinh",
+                               paths=[forged])
+    assert "dvc-tinh" in str(caught.value)
+    # Nothing changed: the same records (still late), so the same on-time rate and ranks.
+    assert records(store) == before and store.version() == version
+    assert {r["finished_at"].day for r in records(store).values()} == {12}
+    assert [e.action for e in _audit(loaded)] == ["dossiers.import"]
+
+
+def test_a_source_the_province_writes_is_the_provinces_and_a_grant_overrides(loaded, store, tmp_path):
+    a, b = _communes(loaded)
+    from chiso.dossiers.models import RecordSource
+
+    path = write_csv(tmp_path / "a.csv", [row("A1", unit_code=a.code, **RECEIVED)])
+    path_b = write_csv(tmp_path / "b.csv", [row("B1", unit_code=b.code, **RECEIVED)])
+    # A source communes write is shared by them, each for its own units (the first is kept).
+    service.import_records(loaded, store, actor=_editor(loaded, a), kind="dossiers", source="hcc", paths=[path])
+    owner = loaded.scalar(select(RecordSource).where(RecordSource.name == "hcc"))
+    assert owner.unit_id == a.id
+    service.import_records(loaded, store, actor=_editor(loaded, b), kind="dossiers", source="hcc", paths=[path_b])
+    # Once the province writes it, it is the province's: no commune writes it any more.
+    service.import_records(loaded, store, actor=command_line(), kind="dossiers", source="hcc", paths=[path_b])
+    assert owner.unit_id is None
+    with pytest.raises(Forbidden):
+        service.import_records(loaded, store, actor=_editor(loaded, a), kind="dossiers", source="hcc", paths=[path])
+    # An account granted named sources writes those only, province-wide or not.
+    granted = Actor(name="dvc", role="admin", via="api", sources=frozenset({"dvc-tinh"}))
+    with pytest.raises(Forbidden):
+        service.import_records(loaded, store, actor=granted, kind="dossiers", source="hcc", paths=[path])
+    service.import_records(loaded, store, actor=granted, kind="dossiers", source="dvc-tinh", paths=[path])
+    # A commune account granted the province's source writes it (the administrator's choice).
+    editor_b = Actor(name="xb", role="editor", unit_id=b.id, units=scope_units(loaded, b.id), via="api",
+                     sources=frozenset({"dvc-tinh"}))
+    summary = service.import_records(loaded, store, actor=editor_b, kind="dossiers", source="dvc-tinh",
+                                     paths=[path_b])
+    assert summary.inserted == 1
+
+
+def test_a_source_already_in_the_store_is_the_provinces(loaded, store, tmp_path):
+    """Records written before sources had owners: their source is the province's, not the
+    first commune's to ask."""
+    a, _b = _communes(loaded)
+    store.import_files([write_csv(tmp_path / "old.csv", [row("O1", unit_code=a.code, **LATE)])],
+                       source="legacy", units=service.writable_units(loaded, command_line()))
+    with pytest.raises(Forbidden):
+        service.import_records(loaded, store, actor=_editor(loaded, a), kind="dossiers", source="legacy",
+                               paths=[write_csv(tmp_path / "f.csv", [row("O1", unit_code=a.code, **ON_TIME)])])
+
+
+def test_user_and_token_grants_reach_the_actor(loaded):
+    from chiso.auth import service as auth
+
+    a, _b = _communes(loaded)
+    auth.add_user(loaded, name="xa", role="editor", unit=a.code, password="a long password 1",
+                  sources=["hcc-a", "hcc-a2"])
+    _secret, token = auth.create_token(loaded, user="xa", sources=["hcc-a"])
+    user = auth.get_user(loaded, "xa")
+    assert auth.actor_for_user(loaded, user).sources == {"hcc-a", "hcc-a2"}
+    assert auth.actor_for_token(loaded, token).sources == {"hcc-a"}
+    with pytest.raises(ChisoError):  # a token cannot reach beyond its account
+        auth.create_token(loaded, user="xa", sources=["dvc-tinh"])
+    auth.set_sources(loaded, name="xa", sources=[], actor=command_line())
+    assert auth.actor_for_user(loaded, user).sources is None
+
+
+# --------------------------------------------------------------------------- what changed
+
+
+def test_the_audit_names_the_changed_records_with_before_and_after(loaded, store, tmp_path):
+    a, _b = _communes(loaded)
+    first = [row("C1", unit_code=a.code, **RECEIVED), row("C2", unit_code=a.code, **RECEIVED)]
+    service.import_records(loaded, store, actor=command_line(), kind="dossiers", source="igate",
+                           paths=[write_csv(tmp_path / "1.csv", first)])
+    second = [row("C1", unit_code=a.code, **LATE), row("C2", unit_code=a.code, **RECEIVED),
+              row("C3", unit_code=a.code, **RECEIVED)]
+    summary = service.import_records(loaded, store, actor=command_line(), kind="dossiers", source="igate",
+                                     paths=[write_csv(tmp_path / "2.csv", second)])
+    after = json.loads(_audit(loaded)[-1].after)
+    assert after["changes"]["inserted"] == ["C3"]
+    assert after["changes"]["updated"] == {"C1": {"finished_at": [None, "2025-09-12 10:00:00"],
+                                                  "status": ["processing", "settled"]}}
+    assert after["changes_file"] == f"changes/dossiers/changes-{summary.version:012d}.parquet"
+    history = service.history(loaded, store, "C1")
+    assert [(h["version"], h["action"]) for h in history] == [(1, "insert"), (summary.version, "update")]
+    assert history[1]["changes"]["status"] == ["processing", "settled"] and history[1]["actor"].startswith("cli")
+    assert service.history(loaded, store, "C2")[-1]["version"] == 1  # unchanged: no new entry
+
+
+def test_a_large_import_keeps_its_changes_in_a_file_not_in_the_entry(loaded, store, tmp_path, monkeypatch):
+    a, _b = _communes(loaded)
+    monkeypatch.setattr(service, "INLINE_CHANGES", 2)
+    rows = [row(f"L{i}", unit_code=a.code, **RECEIVED) for i in range(5)]
+    summary = service.import_records(loaded, store, actor=command_line(), kind="dossiers", source="igate",
+                                     paths=[write_csv(tmp_path / "l.csv", rows)])
+    after = json.loads(_audit(loaded)[-1].after)
+    assert "changes" not in after
+    kept = store.read_changes("dossiers", summary.version)
+    assert sorted(r["key"] for r in kept) == [f"L{i}" for i in range(5)]
+    assert (store.root / after["changes_file"]).exists()

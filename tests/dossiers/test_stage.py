@@ -46,7 +46,8 @@ def test_xlsx_with_typed_cells(store, tmp_path):
     ws.append(["X1", "1.001234", 24781, datetime(2025, 8, 4, 8, 0), datetime(2025, 8, 8, 17), None,
                "processing", "direct", True, False, 1, 0, "có", None, 0.5])
     ws.append([None] * len(HEADER))  # an empty sheet row: skipped, not counted
-    ws.append(["X2", "1.001234", "24781", 20250804080000, None, None, 9, 2, "yes", "no", "Không", "0",
+    # Settled (9) needs its finish time (issue 18): a number like the received time.
+    ws.append(["X2", "1.001234", "24781", 20250804080000, None, 20250806103000, 9, 2, "yes", "no", "Không", "0",
                "1", "0", None])
     ws.append(["X3", "1.001234", "24781", "not a date", None, None, "received", "", "", "", "", "", "", "", ""])
     path = tmp_path / "sheet.xlsx"
@@ -109,7 +110,8 @@ def test_national_synchronisation_format(store, tmp_path, fmt):
 
 @pytest.mark.parametrize("code, status", sorted(DOSSIER_STATUSES.items()))
 def test_status_codes_and_words(store, tmp_path, code, status):
-    path = write_csv(tmp_path / "s.csv", [row("H1", status=code)])
+    # Settled and returned need their finish time (issue 18); the other statuses take it too.
+    path = write_csv(tmp_path / "s.csv", [row("H1", status=code, finished_at="2025-08-06T10:30:00")])
     assert store.import_files([path], source="s", units=UNITS).inserted == 1
     assert records(store)["H1"]["status"] == status
 

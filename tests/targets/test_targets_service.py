@@ -163,3 +163,21 @@ def test_cli_status_json_shape(session, store_url, tmp_path, capsys):
     assert main(["targets", "import", str(bad), "--format", "json"]) == 1
     out = json.loads(capsys.readouterr().out)
     assert out["imported"] == 0 and out["rejected"] == 5 and out["rejects"][0]["line"] == 4
+
+
+def test_a_refused_file_exits_non_zero_with_one_line(session, tmp_path, monkeypatch):
+    """Issue 18: every refusal exits non-zero and says so in one line, in JSON output too."""
+    from click.testing import CliRunner
+
+    from chiso.targets.cli import targets
+
+    monkeypatch.setenv("CHISO_LANG", "en")
+    bad = tmp_path / "bad.csv"
+    bad.write_text(BAD, encoding="utf-8")
+    for fmt in ("table", "json"):
+        result = CliRunner().invoke(targets, ["import", str(bad), "--format", fmt])
+        assert result.exit_code == 1
+        [line] = result.stderr.splitlines()
+        assert line.startswith("chiso: 5 rows rejected, nothing imported") and "bad.csv.rejects.csv" in line
+    assert json.loads(result.stdout)["rejected"] == 5
+    assert session.scalar(select(func.count()).select_from(Target)) == 0

@@ -93,6 +93,7 @@ CORE: list[Entry] = [
     Entry("GET", "/api/v1/index/766/explain", "/api/v1/index/766/explain?period=2026-11&unit={A}&indicator=2.1",
           READ_A, mirror=True),
     # B's editor may upload: the record of A is rejected in the summary (tested in test_uploads.py).
+    # A source the province writes becomes the province's (test_service.py, issue 18).
     Entry("POST", "/api/v1/dossiers", "/api/v1/dossiers?source=matrix", (401, 200, 200, 200),
           json=[{"dossier_id": "M-1", "procedure_code": "1.001", "unit_code": "{A}", "received_at": "2026-11-03 08:00",
                  "due_at": "2026-11-08 08:00", "finished_at": "2026-11-04 08:00", "status": "settled"}]),

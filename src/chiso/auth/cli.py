@@ -39,13 +39,16 @@ def users() -> None:
 @click.option("--email")
 @click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input.")
 @click.option("--must-change", is_flag=True, help="The user must choose a new password at the first login.")
+@click.option("--source", "sources", multiple=True,
+              help="A source of records the account may write (repeatable); none: the sources its unit owns.")
 def add_cmd(name: str, role: str, unit: str | None, full_name: str | None, email: str | None,
-            password_stdin: bool, must_change: bool) -> None:
+            password_stdin: bool, must_change: bool, sources: tuple[str, ...]) -> None:
     """Add an account (e.g. the first administrator)."""
     password = _read_password(password_stdin)
     with db.transaction(engine_ready()) as session:
         user = service.add_user(session, name=name, role=role, unit=unit, full_name=full_name, email=email,
-                                password=password, must_change_password=must_change, actor=command_line())
+                               password=password, must_change_password=must_change, actor=command_line(),
+                               sources=sources)
         click.echo(_("Account {name} added ({role}).").format(name=user.name, role=user.role))
 
 
@@ -60,6 +63,20 @@ def list_cmd(fmt: str) -> None:
         return
     emit_table(rows, [("name", _("account")), ("full_name", _("name")), ("role", _("role")), ("unit", _("unit")),
                       ("active", _("active"))])
+
+
+@users.command("sources")
+@click.argument("name")
+@click.argument("sources", nargs=-1)
+def sources_cmd(name: str, sources: tuple[str, ...]) -> None:
+    """Set the sources of records an account may write (none: the sources its unit owns)."""
+    with db.transaction(engine_ready()) as session:
+        user = service.set_sources(session, name=name, sources=sources, actor=command_line())
+        granted = user.sources.split()
+    if granted:
+        click.echo(_("{name} may write the sources: {sources}.").format(name=name, sources=", ".join(granted)))
+    else:
+        click.echo(_("{name} may write the sources its unit owns.").format(name=name))
 
 
 @users.command("password")
@@ -119,11 +136,14 @@ def tokens() -> None:
               help="Limit the token to this scope (repeatable); none: all the account may do.")
 @click.option("--name", help="What the token is for (e.g. the one-stop-shop connector).")
 @click.option("--days", type=click.IntRange(min=1), help="Expire after this many days.")
-def create_cmd(user: str, scopes: tuple[str, ...], name: str | None, days: int | None) -> None:
+@click.option("--source", "sources", multiple=True,
+              help="Limit the token to writing this source of records (repeatable); none: its account's.")
+def create_cmd(user: str, scopes: tuple[str, ...], name: str | None, days: int | None,
+               sources: tuple[str, ...]) -> None:
     """Create a token and print it (only the token: it is not shown again)."""
     with db.transaction(engine_ready()) as session:
         secret, _row = service.create_token(session, user=user, scopes=scopes, name=name, days=days,
-                                             actor=command_line())
+                                             actor=command_line(), sources=sources)
     click.echo(secret)
 
 

@@ -37,6 +37,9 @@ class User(Base):
     password_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     #: The language the person chose with the language link ("vi", "en"); None: the store's.
     language: Mapped[str | None] = mapped_column(String(8))
+    #: Space-separated sources of records the user may write (``--source`` of an import);
+    #: empty: any source the user's unit owns or that is new.
+    sources: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     unit: Mapped[Unit | None] = relationship()
 
@@ -69,6 +72,8 @@ class ApiToken(Base):
     name: Mapped[str | None] = mapped_column(String(128))
     #: Space-separated scopes; empty: everything the user may do.
     scopes: Mapped[str] = mapped_column(Text, default="")
+    #: Space-separated sources the token may write; empty: those of its user.
+    sources: Mapped[str] = mapped_column(Text, default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -110,6 +110,9 @@ class Actor:
     #: (round id, unit id or None for the whole round) the appraiser is assigned to.
     assignments: frozenset[tuple[int, int | None]] = field(default_factory=frozenset)
     must_change_password: bool = False
+    #: Sources of records this actor may write (granted to the user, narrowed by the token);
+    #: None: no grant limits it (ownership of each source still does).
+    sources: frozenset[str] | None = None
 
     @property
     def is_public(self) -> bool:

@@ -71,6 +71,7 @@ def user_json(user: User) -> dict[str, Any]:
         "name": user.name, "full_name": user.full_name, "email": user.email, "role": user.role,
         "unit": user.unit.code if user.unit else None, "active": user.active,
         "must_change_password": user.must_change_password,
+        "sources": (user.sources or "").split(),
         "created_at": _aware(user.created_at).isoformat() if user.created_at else None,
     }
 
@@ -102,7 +103,7 @@ def set_language(session: Session, *, user_id: int, code: str) -> None:
 
 def add_user(session: Session, *, name: str, role: str, password: str, unit: str | None = None,
              full_name: str | None = None, email: str | None = None, actor: Actor,
-             must_change_password: bool = False) -> User:
+             must_change_password: bool = False, sources: Iterable[str] = ()) -> User:
     clean = _norm_name(name)
     if role not in ROLES:
         raise ChisoError(_("Unknown role {role}; roles: {roles}").format(role=role, roles=", ".join(ROLES)))
@@ -114,7 +115,7 @@ def add_user(session: Session, *, name: str, role: str, password: str, unit: str
     check_password_rules(password, clean)
     user = User(name=clean, role=role, unit=unit_row, full_name=full_name, email=email,
                 password_hash=_hasher.hash(password), must_change_password=must_change_password,
-                password_changed_at=_now())
+                password_changed_at=_now(), sources=" ".join(parse_sources(sources)))
     session.add(user)
     session.flush()
     audit.record(session, actor=actor, action="user.create", object_type="user", object_key=clean,
@@ -157,6 +158,16 @@ def set_active(session: Session, *, name: str, active: bool, actor: Actor) -> Us
     audit.record(session, actor=actor, action="user.activate" if active else "user.deactivate",
                  object_type="user", object_key=user.name, unit_id=user.unit_id,
                  before={"active": before}, after={"active": active})
+    return user
+
+
+def set_sources(session: Session, *, name: str, sources: Iterable[str], actor: Actor) -> User:
+    """Grant ``user`` exactly these sources of records (none: any source its unit owns)."""
+    user = get_user(session, name)
+    before = (user.sources or "").split()
+    user.sources = " ".join(parse_sources(sources))
+    audit.record(session, actor=actor, action="user.sources", object_type="user", object_key=user.name,
+                 unit_id=user.unit_id, before={"sources": before}, after={"sources": user.sources.split()})
     return user
 
 
@@ -308,7 +319,7 @@ def end_sessions(session: Session, *, user: User) -> int:
 
 
 def create_token(session: Session, *, user: str, scopes: Iterable[str] = (), name: str | None = None,
-                 days: int | None = None, actor: Actor) -> tuple[str, ApiToken]:
+                 days: int | None = None, actor: Actor, sources: Iterable[str] = ()) -> tuple[str, ApiToken]:
     """A new API token: returns the secret (shown once; only its digest is kept) and the row."""
     owner = get_user(session, user)
     if not owner.active:
@@ -318,13 +329,18 @@ def create_token(session: Session, *, user: str, scopes: Iterable[str] = (), nam
     if unknown:
         raise ChisoError(_("Unknown token scope {scope}; scopes: {scopes}").format(
             scope=", ".join(unknown), scopes=", ".join(TOKEN_SCOPES)))
+    limited = parse_sources(sources)
+    granted = (owner.sources or "").split()
+    if granted and set(limited) - set(granted):
+        raise ChisoError(_("The account {name} may not write the source {source}.").format(
+            name=owner.name, source=", ".join(sorted(set(limited) - set(granted)))))
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = ApiToken(prefix=secret[: len(TOKEN_PREFIX) + 6], token_hash=digest(secret), user=owner, name=name,
-                   scopes=" ".join(wanted), expires_at=_now() + timedelta(days=days) if days else None)
+                   scopes=" ".join(wanted), sources=" ".join(limited), expires_at=_now() + timedelta(days=days) if days else None)
     session.add(row)
     session.flush()
     audit.record(session, actor=actor, action="token.create", object_type="token", object_key=row.prefix,
-                 unit_id=owner.unit_id, after={"user": owner.name, "scopes": wanted, "name": name})
+                 unit_id=owner.unit_id, after={"user": owner.name, "scopes": wanted, "name": name, "sources": limited})
     return secret, row
 
 
@@ -332,6 +348,7 @@ def token_json(row: ApiToken) -> dict[str, Any]:
     return {
         "id": row.id, "prefix": row.prefix, "user": row.user.name, "name": row.name,
         "scopes": row.scopes.split() if row.scopes else [],
+        "sources": row.sources.split() if row.sources else [],
         "created_at": _aware(row.created_at).isoformat(),
         "expires_at": _aware(row.expires_at).isoformat() if row.expires_at else None,
         "last_used_at": _aware(row.last_used_at).isoformat() if row.last_used_at else None,
@@ -404,7 +421,27 @@ def _actor_of(session: Session, user: User, *, via: str, address: str | None = N
         token_scopes=frozenset(token.scopes.split()) if token is not None and token.scopes else None,
         via=via, address=address, token=token.prefix if token is not None else None,
         assignments=assignments, must_change_password=user.must_change_password,
+        sources=_granted_sources(user, token),
     )
+
+
+def _granted_sources(user: User, token: ApiToken | None) -> frozenset[str] | None:
+    """The sources ``user`` (through ``token``) may write; None: no grant limits them."""
+    granted = frozenset((user.sources or "").split()) or None
+    if token is not None and token.sources:
+        limit = frozenset(token.sources.split())
+        granted = limit if granted is None else granted & limit
+    return granted
+
+
+def parse_sources(names: Iterable[str]) -> list[str]:
+    """Source names as given on a command line or form: stripped, no blanks, no spaces
+    inside (they are stored space-separated)."""
+    clean = sorted({n.strip() for n in names if n and n.strip()})
+    bad = [n for n in clean if any(c.isspace() for c in n) or len(n) > 255]
+    if bad:
+        raise ChisoError(_("A source name has no spaces and at most 255 characters: {name}").format(name=bad[0]))
+    return clean
 
 
 def actor_for_user(session: Session, user: User, *, via: str = "web", address: str | None = None) -> Actor:

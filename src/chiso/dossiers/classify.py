@@ -130,6 +130,33 @@ class Classifier:
             0.8, 0.97,
         )
 
+    def write_changes(self, path: Path, *, source: str, seq: int, files: Sequence[Path]) -> None:
+        """Write which records this import changed to ``path`` (Parquet, for the audit
+        trail): one row per inserted or updated key with ``action``, and for an update the
+        fields that changed with their stored and new values (as text). ``files`` are the
+        snapshot ``classify`` compared against; only the updated keys are read from them."""
+        rt = self.rt
+        key = rt.key
+        fields = [f.name for f in rt.fields if f.name != key]
+        if files:
+            listed = ", ".join(lit(str(p)) for p in files)
+            prev = (f"SELECT {key}, {', '.join(fields)} FROM read_parquet([{listed}], union_by_name = true) "
+                    f"WHERE source = {lit(source)} AND {key} IN (SELECT {key} FROM cls WHERE __action = 'update')")
+            if len(files) > 1:  # a file holds each key once: only several need ranking
+                prev += f" QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY _seq DESC) = 1"
+        else:
+            prev = (f"SELECT {key}, " + ", ".join(f"NULL::{rt.get(n).sql_type} AS {n}" for n in fields)
+                    + " WHERE false")
+        pairs = ", ".join(f"{{'field': {lit(n)}, 'before': p.{n}::VARCHAR, 'after': c.{n}::VARCHAR}}"
+                          for n in fields)
+        self.con.execute(
+            f"COPY (SELECT {int(seq)}::BIGINT AS version, {lit(source)} AS source, c.{key}::VARCHAR AS key, "
+            f"c.__action AS action, CASE WHEN c.__action = 'update' THEN "
+            f"list_filter([{pairs}], lambda x: x.before IS DISTINCT FROM x.after) END AS changes "
+            f"FROM cls c LEFT JOIN ({prev}) p ON p.{key} = c.{key} "
+            f"WHERE c.__action IN ('insert', 'update')) "
+            f"TO {lit(str(path))} (FORMAT parquet, COMPRESSION zstd)"
+        )
 
 
 def row_hash_sql(rt: RecordType, alias: str = "") -> str:

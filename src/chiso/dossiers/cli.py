@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
-from typing import Any
 
 import click
 
 from chiso import db
-from chiso.clitools import FORMATS, engine_ready, records
+from chiso.clitools import FORMATS, Bar, engine_ready, progress_bar, records
 from chiso.dossiers.duck import Progress
 from chiso.i18n import _
 from chiso.imports import ImportSummary
@@ -18,22 +16,7 @@ from chiso.output import emit_json, emit_table
 KINDS = click.Choice(["dossiers", "procedures", "feedback"])
 
 
-def _progress_bar(label: str) -> tuple[Progress | None, Any]:
-    """A progress callback for a terminal; None when output is not a terminal."""
-    if not sys.stderr.isatty():
-        return None, None
-    bar = click.progressbar(length=0, label=label, file=sys.stderr, show_pos=True)
-
-    def progress(done: int, total: int | None = None) -> None:
-        if total:
-            bar.length = total
-        bar.update(done - bar.pos)
-
-    return progress, bar
-
-
-def import_into_store(paths: list[Path], *, source: str, kind: str,
-                      progress: Progress | None = None) -> ImportSummary:
+def import_into_store(paths: list[Path], *, source: str, kind: str, progress: Progress | None = None) -> ImportSummary:
     """The one import (:func:`chiso.dossiers.service.import_records`), as this machine's user."""
     from chiso.auth.permissions import command_line
     from chiso.dossiers import service
@@ -74,13 +57,39 @@ def dossiers() -> None:
 @click.option("--format", "fmt", type=FORMATS, default="table")
 def import_cmd(files: tuple[Path, ...], source: str, kind: str, fmt: str) -> None:
     """Import CSV, XLSX, JSON or JSON Lines files; all or nothing, safe to run again."""
-    progress, bar = _progress_bar(_("Importing"))
-    try:
-        summary = import_into_store(list(files), source=source, kind=kind, progress=progress)
-    finally:
-        if bar is not None:
-            bar.render_finish()
+    with progress_bar(_("Importing"), fmt=fmt) as bar:
+        summary = import_into_store(list(files), source=source, kind=kind, progress=bar)
     _print_summary(summary, fmt)
+
+
+@dossiers.command("history")
+@click.argument("key")
+@click.option("--source", help="Only the records of this source (default: every source).")
+@click.option("--kind", type=KINDS, default="dossiers", show_default=True)
+@click.option("--format", "fmt", type=FORMATS, default="table")
+def history_cmd(key: str, source: str | None, kind: str, fmt: str) -> None:
+    """Show every import that inserted or changed one record, with its values before and after."""
+    from chiso.dossiers import service
+
+    engine = engine_ready()
+    store = records(engine)
+    with db.transaction(engine) as session:
+        rows = service.history(session, store, key, kind=kind, source=source)
+    if fmt == "json":
+        emit_json(rows)
+        return
+    if not rows:
+        click.echo(_("No change of {key} is on record.").format(key=key))
+        return
+    table = []
+    for r in rows:
+        what = _("inserted") if r["action"] == "insert" else "; ".join(
+            f"{field}: {before if before is not None else '∅'} → {after if after is not None else '∅'}"
+            for field, (before, after) in r.get("changes", {}).items())
+        table.append({"version": r["version"], "at": r["at"] or "", "actor": r["actor"] or "",
+                      "source": r["source"], "what": what})
+    emit_table(table, [("version", _("version")), ("at", _("time")), ("actor", _("who")),
+                       ("source", _("source")), ("what", _("change"))])
 
 
 @click.command("demo-data")
@@ -93,7 +102,8 @@ def import_cmd(files: tuple[Path, ...], source: str, kind: str, fmt: str) -> Non
 @click.option("--format", "fmt", type=FORMATS, default="table")
 def demo_data(province: str, n: int, seed: int, year: int | None, out: Path | None, fmt: str) -> None:
     """Make realistic synthetic dossiers for a province's real units."""
-    summary = make_demo_data(province, n=n, seed=seed, year=year, out=out)
+    with progress_bar(_("Generating dossiers"), fmt=fmt) as bar:
+        summary = make_demo_data(province, n=n, seed=seed, year=year, out=out, progress=bar)
     if summary is None:
         click.echo(_("Wrote {n} dossiers to {path}.").format(n=n, path=out))
     else:
@@ -101,7 +111,7 @@ def demo_data(province: str, n: int, seed: int, year: int | None, out: Path | No
 
 
 def make_demo_data(province: str, *, n: int, seed: int, year: int | None = None,
-                   out: Path | None = None) -> ImportSummary | None:
+                   out: Path | None = None, progress: Bar | None = None) -> ImportSummary | None:
     """The demo records (:func:`chiso.dossiers.service.make_demo_data`), as this machine's user,
     in the configured store (prepared first if it is new)."""
     from chiso.auth.permissions import command_line
@@ -110,4 +120,4 @@ def make_demo_data(province: str, *, n: int, seed: int, year: int | None = None,
     engine = db.make_engine()
     db.upgrade(engine)
     return service.make_demo_data(engine, actor=command_line(), province=province, n=n, seed=seed, year=year,
-                                  out=out)
+                                  out=out, progress=progress, step=progress.step if progress else None)

@@ -5,12 +5,13 @@ codes resolved against the registry on the day the record was received (see
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Sequence
 
 import duckdb
 
+from chiso.clock import local_now
 from chiso.dossiers.duck import Tracker, count, lit, str_list
 from chiso.dossiers.schema import EXTRA_TIMESTAMP_FORMATS, FALSE_WORDS, TRUE_WORDS, Alias, Field, RecordType
 from chiso.dossiers.stage import Staged
@@ -25,6 +26,13 @@ _WS = "' \t\r\n\u00a0'"
 
 #: Dates outside this range are typing errors (a year 2205, a day number read as a year).
 PLAUSIBLE = ("1990-01-01", "2100-01-01")
+#: A date further than this after the import is a typing error too (a due date of 2099):
+#: no procedure takes a year, and a record cannot be received or finished in the future.
+FUTURE_DAYS = 366
+
+
+#: How a NUL byte is shown in a reason and the rejects file (it cannot be written there).
+NUL_SHOWN = "\\0"
 
 
 def _choice_key(text: str) -> str:
@@ -291,6 +299,7 @@ class Normaliser:
         # forty-odd cases (halves the cost of this statement).
         cases: list[str] = []
         suspect: list[str] = []
+        horizon = (local_now() + timedelta(days=FUTURE_DAYS)).isoformat(sep=" ", timespec="seconds")
         hdr = {f.name: st.header_of(f.name) for f in present}
         if rt.key in st.mapping:
             cases.append(f"WHEN {_blank(rt.get(rt.key), rt.key)} THEN {_struct('missing_key', hdr[rt.key])}")
@@ -312,6 +321,16 @@ class Normaliser:
                 implausible = f"{p} < {lit(PLAUSIBLE[0])} OR {p} >= {lit(PLAUSIBLE[1])}"
                 cases.append(f"WHEN {implausible} THEN {_struct('implausible_date', h, x)}")
                 suspect.append(f"({implausible})")
+            if f.type in ("timestamp", "date"):
+                future = f"{p} > {lit(horizon)}"
+                cases.append(f"WHEN {future} THEN {_struct('future_date', h, x)}")
+                suspect.append(f"({future})")
+            if f.type == "text":
+                # A NUL byte passes through CSV and JSON and truncates the value in other
+                # programs (and in PostgreSQL); other control characters are never in a code.
+                bad = f"contains({x}, chr(0))" if f.name != rt.key else f"regexp_matches({x}, '[\\x00-\\x1f\\x7f]')"
+                cases.append(f"WHEN {bad} THEN {_struct('control_character', h, f'replace({x}, chr(0), {lit(NUL_SHOWN)})')}")
+                suspect.append(f"coalesce({bad}, false)")
             if f.minimum is not None:
                 cases.append(f"WHEN {p} < {f.minimum} THEN {_struct('negative', h, x)}")
                 suspect.append(f"{p} < {f.minimum}")
@@ -323,6 +342,11 @@ class Normaliser:
                     f"{_struct('order', hdr[later], _fmt_ts(f'p_{later}'), other)}"
                 )
                 suspect.append(f"p_{later} < p_{earlier}")
+        for field, ended, needed in rt.needs:
+            if field in st.mapping and needed in st.mapping:
+                missing = f"(p_{needed} IS NULL AND {_value(rt.get(field))} IN ({', '.join(lit(v) for v in ended)}))"
+                cases.append(f"WHEN {missing} THEN {_struct('missing_finish', hdr[needed], 'NULL', _value(rt.get(field)))}")
+                suspect.append(missing)
         why = f"CASE WHEN {' OR '.join(suspect)} THEN CASE {' '.join(cases)} END END" if cases else "NULL"
         why = f"({why})::STRUCT(code VARCHAR, col VARCHAR, val VARCHAR, other VARCHAR)"
         return (

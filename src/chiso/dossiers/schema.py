@@ -126,6 +126,9 @@ class RecordType:
     unit_date: str | None = None
     #: (later, earlier): a row whose ``later`` value is before its ``earlier`` is rejected.
     order_checks: tuple[tuple[str, str], ...] = ()
+    #: (field, values, needed): a row whose ``field`` is one of ``values`` must have
+    #: ``needed`` filled (a settled dossier has a finish time), else it is rejected.
+    needs: tuple[tuple[str, tuple[str, ...], str], ...] = ()
     #: Field whose value ranks a record's progress, and the rank of each value.
     rank_field: str | None = None
     ranks: Mapping[str, int] = field(default_factory=dict)
@@ -296,6 +299,10 @@ DOSSIERS = RecordType(
     unit_field="unit_code",
     unit_date="received_at",
     order_checks=(("finished_at", "received_at"),),
+    # Settled and returned mean the processing ended: without the moment it ended the
+    # dossier cannot be counted on time or late (rejected, stopped and withdrawn ones may
+    # come without it).
+    needs=(("status", ("settled", "returned"), "finished_at"),),
     rank_field="status",
     ranks=STATUS_RANKS,
     order_field="finished_at",

@@ -15,7 +15,7 @@ import tempfile
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
@@ -82,6 +82,10 @@ def import_records(session: Session, store: DossierStore, *, actor: Actor, kind:
         raise Forbidden(_("You are not allowed to do this."))
     if kind == "procedures" and not actor.province_wide:
         raise Forbidden(_("Only province-wide accounts may load the procedure catalogue."))
+    source = (source or "").strip()
+    if not source:
+        raise ChisoError(_("Name the system the records come from (the source)."))
+    check_source(session, store, actor, source)
     units = writable_units(session, actor) if kind != "procedures" else None
     scoped = actor.units is not None
     if upload is None:
@@ -93,9 +97,89 @@ def import_records(session: Session, store: DossierStore, *, actor: Actor, kind:
         _scrub(summary)
     after: dict[str, Any] = {"files": [Path(p).name for p in paths]} if upload is None else {}
     after |= {k: getattr(summary, k) for k in (*COUNTS, "version")}
+    after |= _changes(store, kind, summary)
     audit.record(session, actor=actor, action=f"{kind}.import", object_type=kind, object_key=source,
                  unit_id=actor.unit_id if scoped else None, after=after)
     return summary
+
+
+#: Up to this many changed records are listed in the audit entry itself; every import's full
+#: list is in its changes file (a million-row import must not make one huge entry).
+INLINE_CHANGES = 100
+
+
+def _changes(store: DossierStore, kind: str, summary: ImportSummary) -> dict[str, Any]:
+    """What the audit entry says of the changed records: the changes file (relative to the
+    records folder) and, for a small import, the records themselves."""
+    if summary.version is None:
+        return {}
+    path = store.changes_file(kind, summary.version)
+    out: dict[str, Any] = {"changes_file": path.relative_to(store.root).as_posix()}
+    if summary.inserted + summary.updated <= INLINE_CHANGES:
+        rows = store.read_changes(kind, summary.version)
+        out["changes"] = {"inserted": [r["key"] for r in rows if r["action"] == "insert"],
+                          "updated": {r["key"]: r["changes"] for r in rows if r["action"] == "update"}}
+    return out
+
+
+def history(session: Session, store: DossierStore, key: str, *, kind: str = "dossiers",
+            source: str | None = None, actor: Actor | None = None) -> list[dict[str, Any]]:
+    """Every kept change of record ``key``, oldest first: the version, when, who (from the
+    audit entry of that import), the source, insert or update, and for an update each
+    changed field's value before and after. An actor with a limited scope reads only the
+    imports it may read in the audit trail."""
+    from chiso.dossiers.schema import record_type
+
+    record_type(kind)
+    changes = store.history(kind, key, source=source)
+    if not changes:
+        return []
+    imports: dict[int, dict[str, Any]] = {}
+    for logged in audit.entries(session, actor=actor, action=f"{kind}.import", limit=1000):
+        version = (logged.get("after") or {}).get("version")
+        if version is not None:
+            imports.setdefault(version, logged)
+    out = []
+    for change in changes:
+        entry = imports.get(change["version"])
+        if actor is not None and actor.units is not None and entry is None:
+            continue
+        out.append({"version": change["version"], "at": entry["at"] if entry else None,
+                    "actor": entry["actor"] if entry else None, "via": entry["via"] if entry else None,
+                    **{k: v for k, v in change.items() if k != "version"}})
+    return out
+
+
+def check_source(session: Session, store: DossierStore, actor: Actor, source: str) -> None:
+    """Refuse (:class:`Forbidden`) an import under a source the actor may not write.
+
+    Records are keyed by (source, id), so whoever writes a source may overwrite its records
+    of the units in their scope. A source belongs to the province (``record_sources`` with
+    no unit) once a province-wide account writes it, or when the store already holds
+    records of it from before sources had owners: the province's systems are the
+    province's, and a commune account may not re-send their records. Other sources are
+    shared by the communes, each writing only its own units' records (the unit of the first
+    writer is kept for the record). A grant on the account or the token (``chiso users
+    sources``, ``chiso tokens create --source``) limits the actor to the sources named, and
+    lets a commune account write a province source it was given."""
+    from chiso.dossiers.models import RecordSource
+
+    if actor.sources is not None and source not in actor.sources:
+        raise Forbidden(_("This account may not write the source {source}; it may write: {granted}.").format(
+            source=source, granted=", ".join(sorted(actor.sources))))
+    owner = session.scalar(select(RecordSource).where(RecordSource.name == source))
+    if owner is None:
+        held = store.holds_source(source)
+        owner = RecordSource(name=source, unit_id=None if held or actor.province_wide else actor.unit_id)
+        session.add(owner)
+        session.flush()
+    if actor.province_wide:
+        if owner.unit_id is not None:  # a commune named it first; the province's system is the province's
+            owner.unit_id = None
+        return
+    if owner.unit_id is None and actor.sources is None:
+        raise Forbidden(_("The source {source} is the province's; this account may not write it.").format(
+            source=source))
 
 
 def _import_upload(store: DossierStore, upload: Upload, *, source: str, units: list[UnitRow] | None, kind: str,
@@ -155,10 +239,16 @@ def _scrub(summary: ImportSummary) -> None:
 
 
 def make_demo_data(engine: Engine, *, actor: Actor, province: str, n: int, seed: int, year: int | None = None,
-                   out: Path | None = None) -> ImportSummary | None:
+                   out: Path | None = None, progress: Progress | None = None,
+                   step: Callable[[str], None] | None = None) -> ImportSummary | None:
     """Load the province if needed, generate ``n`` demo dossiers (with the procedure catalogue
     and feedback) for its units and import them; with ``out``, write them as canonical CSV
-    there instead and return None."""
+    there instead and return None. ``step`` is told the name of each part of the work
+    (generating, then each import), ``progress`` how far each import has come."""
+    def _step(label: str) -> None:
+        if step is not None:
+            step(label)
+
     from chiso.dossiers import demo
     from chiso.store.service import files_root, open_records
     from chiso.units import service as units
@@ -174,6 +264,7 @@ def make_demo_data(engine: Engine, *, actor: Actor, province: str, n: int, seed:
     # there to be looked at.
     workdir = files_root(engine) / "demo" if out is None else Path(tempfile.mkdtemp(prefix="chiso-demo-"))
     try:
+        _step(_("Generating {n} demo dossiers").format(n=n))
         files = demo.generate(province=code, units=receiving, n=n, seed=seed, year=year, out_dir=workdir,
                               until=until)
         if out is not None:
@@ -187,8 +278,11 @@ def make_demo_data(engine: Engine, *, actor: Actor, province: str, n: int, seed:
         for kind, path in (("procedures", files.procedures), ("feedback", files.feedback),
                            ("dossiers", files.dossiers)):
             # One transaction per kind, as three imports on the command line would be.
+            _step({"procedures": _("Importing the procedure catalogue"), "feedback": _("Importing feedback"),
+                   "dossiers": _("Importing dossiers")}[kind])
             with db.transaction(engine) as session:
-                summary = import_records(session, store, actor=actor, kind=kind, source="demo", paths=[path])
+                summary = import_records(session, store, actor=actor, kind=kind, source="demo", paths=[path],
+                                         progress=progress)
         return summary
     finally:
         if out is not None:

@@ -246,6 +246,13 @@ def _duckdb() -> duckdb.DuckDBPyConnection:
     return con
 
 
+def _change(key: str, action: str, changes: list[dict[str, Any]] | None) -> dict[str, Any]:
+    out: dict[str, Any] = {"key": key, "action": action}
+    if action == "update":
+        out["changes"] = {c["field"]: [c["before"], c["after"]] for c in changes or []}
+    return out
+
+
 def registry_units(session: Any) -> list[UnitRow]:
     """The unit rows ``import_*`` needs, from the registry (``chiso.units.models.Unit``)."""
     from sqlalchemy import select
@@ -672,6 +679,50 @@ class DossierStore:
                 removed += 1
         return removed
 
+    # ------------------------------------------------------------------ what changed
+
+    def changes_file(self, kind: str, version: int) -> Path:
+        """The file listing what import ``version`` of ``kind`` inserted and updated
+        (``changes/<kind>/changes-<version>.parquet``; see ``Classifier.write_changes``).
+        Kept for the audit trail: compaction and retention leave it alone."""
+        return self.root / "changes" / kind / f"changes-{int(version):012d}.parquet"
+
+    def read_changes(self, kind: str, version: int, *, limit: int | None = None) -> list[dict[str, Any]]:
+        """The changed records of one version: ``key``, ``action`` (insert or update) and,
+        for an update, ``changes`` as {field: [before, after]}; [] when none were kept."""
+        path = self.changes_file(kind, version)
+        if not path.exists():
+            return []
+        sql = f"SELECT key, action, changes FROM read_parquet({_lit(str(path))}) ORDER BY action, key"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        with _duckdb() as con:
+            rows = con.execute(sql).fetchall()
+        return [_change(key, action, changes) for key, action, changes in rows]
+
+    def history(self, kind: str, key: str, *, source: str | None = None) -> list[dict[str, Any]]:
+        """Every kept change of the record ``key`` (of every source, or of ``source``),
+        oldest first: ``version``, ``source``, ``action`` and ``changes``."""
+        files = sorted((self.root / "changes" / kind).glob("changes-*.parquet"))
+        if not files:
+            return []
+        listed = ", ".join(_lit(str(p)) for p in files)
+        where = f"key = {_lit(key)}" + (f" AND source = {_lit(source)}" if source else "")
+        with _duckdb() as con:
+            rows = con.execute(f"SELECT version, source, key, action, changes FROM read_parquet([{listed}]) "
+                               f"WHERE {where} ORDER BY version").fetchall()
+        return [{"version": v, "source": src, **_change(k, a, c)} for v, src, k, a, c in rows]
+
+    def holds_source(self, source: str) -> bool:
+        """Whether any record of any type in the store came from ``source``."""
+        files = [p for kind in RECORD_TYPES for p in self.snapshot(kind).files]
+        if not files:
+            return False
+        listed = ", ".join(_lit(str(p)) for p in files)
+        with _duckdb() as con:
+            return con.execute(f"SELECT 1 FROM read_parquet([{listed}], union_by_name = true) "
+                               f"WHERE source = {_lit(source)} LIMIT 1").fetchone() is not None
+
     def _commit(self, temp: Path, final: Path) -> None:
         os.replace(temp, final)
         # The mtime marks when the file became visible (garbage collection counts from it).
@@ -757,6 +808,15 @@ class DossierStore:
                         batch.write_segment(temp, source=source, seq=seq, metadata={
                             META_PREFIX + k: str(v) for k, v in entry.items() if k != "version"})
                         fsync_file(temp)
+                        # What changed, for the audit trail: written before the commit so
+                        # that a committed version always has it (an orphan left by a
+                        # failure is overwritten by the next import of that number).
+                        changes = self.changes_file(kind, seq)
+                        changes.parent.mkdir(parents=True, exist_ok=True)
+                        changes_temp = changes.with_name(f".{changes.name}.tmp")
+                        batch.write_changes(changes_temp, source=source, seq=seq, files=snap.files)
+                        fsync_file(changes_temp)
+                        os.replace(changes_temp, changes)
                         # Last chance to stop (Ctrl-C, a failing callback): before the rename.
                         batch.tracker.before_commit()
                         self._commit(temp, folder / f"seg-{seq:012d}.parquet")

@@ -79,7 +79,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any, BinaryIO, Iterator
+from typing import Any, BinaryIO, Callable, Iterator
 
 from sqlalchemy import Table, cast, func, inspect, null, select, text
 from sqlalchemy import types as sqltypes
@@ -337,9 +337,11 @@ def _remove_stale(out: Path) -> None:
                 entry.unlink(missing_ok=True)
 
 
-def backup(engine: Engine, out: Path | str) -> dict[str, Any]:
+def backup(engine: Engine, out: Path | str, *,
+           progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
     """Write the whole store to the archive ``out`` (see the module docstring); returns
-    the manifest without its list of files."""
+    the manifest without its list of files. ``progress(done, total)`` is told of each
+    table and file written."""
     from chiso.dossiers.store import DossierStore
     from chiso.store.service import files_root, identity
 
@@ -383,12 +385,17 @@ def backup(engine: Engine, out: Path | str) -> dict[str, Any]:
                 manifest["record_versions"] = versions
                 manifest["record_version"] = max(versions.values(), default=0)
                 others = _other_files(root)
-                for table in tables:
+                total = len(tables) + len(records) + len(others)
+                for done, table in enumerate(tables, 1):
                     manifest["tables"][table.name] = _write_table(tar, conn, table, work)
-            for item in records + others:
+                    if progress is not None:
+                        progress(done, total)
+            for done, item in enumerate(records + others, len(tables) + 1):
                 entry = _write_file(tar, item)
                 if entry is not None:
                     manifest["files"][item.name] = entry
+                if progress is not None:
+                    progress(done, total)
             body = json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8")
             tar.addfile(_member(MANIFEST, len(body), time.time()), io.BytesIO(body))
             digest = hashlib.sha256(body).hexdigest().encode("ascii") + b"\n"
@@ -587,9 +594,11 @@ def _check_folder_empty(folder: Path) -> None:
                                "(--records PATH, or remove this one).").format(path=folder))
 
 
-def restore(engine: Engine, archive: Path | str, *, records: Path | str | None = None) -> dict[str, Any]:
+def restore(engine: Engine, archive: Path | str, *, records: Path | str | None = None,
+            progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
     """Bring a whole store back from ``archive`` into the empty store of ``engine``
-    (see the module docstring); returns what was restored."""
+    (see the module docstring); returns what was restored. ``progress(done, total)`` is
+    told of each member checked and each table loaded."""
     from chiso.store.models import StoreIdentity
     from chiso.store.service import IDENTITY_FILE, Identity, write_marker
 
@@ -613,7 +622,9 @@ def restore(engine: Engine, archive: Path | str, *, records: Path | str | None =
     shutil.rmtree(stage, ignore_errors=True)
     placed: list[Path] = []
     try:
-        tables = _extract(archive, manifest, stage)
+        members = len(manifest["tables"]) + len(manifest["files"])
+        total = members + len(manifest["tables"])
+        tables = _extract(archive, manifest, stage, progress=(lambda n: progress(n, total)) if progress else None)
         db.upgrade(engine)
         rows = {}
         with engine.begin() as conn:
@@ -624,6 +635,8 @@ def restore(engine: Engine, archive: Path | str, *, records: Path | str | None =
                     continue
                 rows[table.name] = _load_table(conn, table, entry, tables / f"{table.name}.jsonl",
                                                kept=kept, archive=archive)
+                if progress is not None:
+                    progress(members + len(rows), total)
             for table in _tables():
                 found = conn.execute(select(func.count()).select_from(table)).scalar_one()
                 if found != rows.get(table.name, 0):  # pragma: no cover - a bug, not bad input
@@ -662,7 +675,8 @@ def restore(engine: Engine, archive: Path | str, *, records: Path | str | None =
     }
 
 
-def _extract(archive: Path, manifest: dict[str, Any], stage: Path) -> Path:
+def _extract(archive: Path, manifest: dict[str, Any], stage: Path,
+             progress: Callable[[int], None] | None = None) -> Path:
     """Copy every member into ``stage`` checking its size and checksum; returns the folder
     of the table files. Raises (stage left for the caller to remove) on any difference."""
     wanted = {t["path"]: t for t in manifest["tables"].values()} | manifest["files"]
@@ -697,6 +711,8 @@ def _extract(archive: Path, manifest: dict[str, Any], stage: Path) -> Path:
                 if "mode" in entry:
                     os.chmod(target, entry["mode"] & 0o666)
                 seen += 1
+                if progress is not None:
+                    progress(seen)
     except ChisoError:
         raise
     except (tarfile.TarError, EOFError, OSError) as exc:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from chiso.clitools import FORMATS, engine_ready
+from chiso.clitools import FORMATS, engine_ready, progress_bar
 from chiso.i18n import _
 from chiso.output import emit_json, emit_table
 
@@ -49,7 +49,8 @@ def backup_cmd(out: str, fmt: str) -> None:
     """Write the whole store (every table and every record) to one archive, while it serves."""
     from chiso.store import backup
 
-    summary = backup.backup(engine_ready(), out)
+    with progress_bar(_("Writing the backup"), fmt=fmt) as bar:
+        summary = backup.backup(engine_ready(), out, progress=bar)
     if fmt == "json":
         emit_json(summary)
         return
@@ -72,7 +73,8 @@ def restore_cmd(archive: str, records: str | None, fmt: str) -> None:
     from chiso import db
     from chiso.store import backup
 
-    result = backup.restore(db.make_engine(), archive, records=records)
+    with progress_bar(_("Restoring"), fmt=fmt) as bar:
+        result = backup.restore(db.make_engine(), archive, records=records, progress=bar)
     if fmt == "json":
         emit_json(result)
         return

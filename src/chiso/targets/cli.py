@@ -10,7 +10,7 @@ from chiso import db
 from chiso.auth.permissions import command_line
 from chiso.clitools import DATE, FORMATS, engine_ready, records
 from chiso.i18n import _
-from chiso.output import emit_json, emit_table
+from chiso.output import emit_json, emit_table, error
 from chiso.targets import lights, service
 
 
@@ -37,6 +37,10 @@ def import_cmd(path: str, fmt: str) -> None:
             emit_table(data["rejects"], [("line", _("line")), ("reason", _("reason"))])
             click.echo(_("Rejected rows and their reasons: {path}").format(path=summary.rejects_path))
     if summary.refused:
+        # The summary is the answer, but the file was refused as a whole: one line says so
+        # on standard error (as ``tasks import`` does) and the exit code tells a script.
+        error(_("{n} rows rejected, nothing imported; see {path}.").format(
+            n=summary.rejected, path=summary.rejects_path))
         raise click.exceptions.Exit(1)
 
 
