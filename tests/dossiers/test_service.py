@@ -222,13 +222,13 @@ def test_user_and_token_grants_reach_the_actor(loaded):
 
     a, _b = _communes(loaded)
     auth.add_user(loaded, name="xa", role="editor", unit=a.code, password="a long password 1",
-                  sources=["hcc-a", "hcc-a2"])
-    _secret, token = auth.create_token(loaded, user="xa", sources=["hcc-a"])
+                  sources=["hcc-a", "hcc-a2"], actor=command_line())
+    _secret, token = auth.create_token(loaded, user="xa", sources=["hcc-a"], actor=command_line())
     user = auth.get_user(loaded, "xa")
     assert auth.actor_for_user(loaded, user).sources == {"hcc-a", "hcc-a2"}
     assert auth.actor_for_token(loaded, token).sources == {"hcc-a"}
     with pytest.raises(ChisoError):  # a token cannot reach beyond its account
-        auth.create_token(loaded, user="xa", sources=["dvc-tinh"])
+        auth.create_token(loaded, user="xa", sources=["dvc-tinh"], actor=command_line())
     auth.set_sources(loaded, name="xa", sources=[], actor=command_line())
     assert auth.actor_for_user(loaded, user).sources is None
 

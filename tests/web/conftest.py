@@ -108,6 +108,16 @@ def _seed_domains(session, w: "World") -> None:
                      f"{TASK_A_SPARE},Số hóa hồ sơ phường A,Nguyễn Văn C,{UNIT_A},2026-12-31\n", encoding="utf-8")
     summary = tasks.import_tasks(session, actor=command_line(), path=sheet, write_rejects=False)
     assert summary.rejected == 0, summary.rejects
+    # A's task carries one evidence file from the start, so that its download can be tried
+    # whatever other tests did to the tasks before (the spare task is marked done and cancelled).
+    from tests.web.permission_table import PDF
+
+    evidence = w.data_dir / "bien-ban.pdf"
+    evidence.write_bytes(PDF)
+    tasks.update_progress(session, actor=command_line("seed"), code=TASK_A, percent=10, evidence=evidence,
+                          evidence_name="bien-ban.pdf")
+    rounds.attach_evidence(session, round_code=ROUND, unit_code=UNIT_A, node_id="work", path=evidence,
+                           name="bien-ban.pdf", actor=command_line("seed"))
     for code, unit in ((TARGET_A, UNIT_A), (TARGET_B, UNIT_B)):
         targets.save_target(session, actor=command_line(), code=code, indicator="web.manual", unit=unit, direction="higher", goal=10,
                             deadline="2026-12-31", name=f"Chỉ tiêu {unit}")

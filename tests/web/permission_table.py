@@ -170,7 +170,7 @@ DASHBOARD: list[Entry] = [
     Entry("GET", "/targets", "/targets", PAGE),
     Entry("GET", "/tasks", "/tasks", PAGE),
     Entry("GET", "/tasks/{code}", "/tasks/{TASK_A}", PAGE_A, mirror=True),
-    Entry("GET", "/tasks/{code}/evidence/{sha256}", "/tasks/{TASK_SPARE}/evidence/" + PDF_SHA, PAGE_A),
+    Entry("GET", "/tasks/{code}/evidence/{sha256}", "/tasks/{TASK_A}/evidence/" + PDF_SHA, PAGE_A),
     Entry("GET", "/scorecard", "/scorecard?period=2026-11&unfold=TDGQ", PAGE),
 ]
 

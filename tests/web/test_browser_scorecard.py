@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from chiso import db
+from chiso.auth.permissions import command_line
 
 from tests.web.dashboard_world import PASSWORD, browser_login, environment
 from tests.web.test_browser import browser, new_page, site  # noqa: F401  (module fixtures, used by name)
@@ -208,12 +209,13 @@ def evidence(site, tmp_path_factory):  # noqa: F811
         unit = units.get(session, site.editor_unit)
         task = next(t for t in tasks.list_tasks(session, as_of=date.today()) if t["unit"] == site.editor_unit
                     and t["status"] != "cancelled")
-        tasks.update_progress(session, code=task["id"], percent=55, note="kiểm tra", by="editor", evidence=pdf,
+        tasks.update_progress(session, actor=command_line("editor"), code=task["id"], percent=55, note="kiểm tra",
+                              evidence=pdf,
                               evidence_name='Biên bản "kiểm tra" đợt 1.pdf')
         view = rounds.assessment_view(session, round_code=site.round_code, unit_code=site.editor_unit)
         leaf = sorted(view["leaves"])[0]
         rounds.attach_evidence(session, round_code=site.round_code, unit_code=site.editor_unit, node_id=leaf,
-                               path=pdf, name="Quyết định số 12.pdf", actor="editor")
+                               path=pdf, name="Quyết định số 12.pdf", actor=command_line("editor"))
     import hashlib
 
     return {"task": task["id"], "unit_id": unit.id, "sha": hashlib.sha256(pdf.read_bytes()).hexdigest(),

@@ -15,6 +15,8 @@ class UserOut(Out):
     unit: str | None
     active: bool
     must_change_password: bool
+    #: Sources of records the account may write (empty: no grant beyond ownership).
+    sources: list[str]
     created_at: Moment | None
 
 
@@ -30,6 +32,8 @@ class TokenOut(Out):
     user: str
     name: str | None
     scopes: list[str]
+    #: Sources the token is limited to, within its account's (empty: its account's).
+    sources: list[str]
     created_at: Moment
     expires_at: Moment | None
     last_used_at: Moment | None
