@@ -32,7 +32,10 @@ def demo(tmp_path_factory):
     make_demo_data("68", n=DOSSIERS, seed=11)
     engine = db.make_engine(url)
     now = service.local_now()
-    periods = periods_of_year(now.year, KINDS)
+    # The quarters, halves and year, and two months: every kind of period bound, at half
+    # the cost of every month (each measure of each period is counted the plain way).
+    everything = periods_of_year(now.year, KINDS)
+    periods = [p for p in everything if p.kind != "month"] + [p for p in everything if p.kind == "month"][:2]
     with db.transaction(engine) as session:
         targets = service.targets(session, periods[-1])
     yield {"store": open_records(engine), "now": now, "periods": periods, "targets": targets}
@@ -95,7 +98,7 @@ def _procedure_measures(con, method, targets, period) -> dict[str, dict[str, flo
 def test_every_measure_of_every_unit_and_period_equals_the_straightforward_path(demo):
     method = service.method_for(None)
     targets, periods, today = demo["targets"], demo["periods"], demo["now"].date()
-    assert len(targets) > 100 and len(periods) == 19
+    assert len(targets) > 100 and len(periods) == 9
     con = service.counting_connection(demo["store"], method)
     try:
         fast = compute.period_counts(con, method, targets, periods, today=today)
@@ -121,4 +124,4 @@ def test_every_measure_of_every_unit_and_period_equals_the_straightforward_path(
                     nonzero += value != 0
     finally:
         con.close()
-    assert compared > 50_000 and nonzero > 10_000
+    assert compared > 25_000 and nonzero > 5_000
