@@ -27,6 +27,9 @@ LANGS = ("vi", "en")
 
 def open_as(browser, site, who: str, lang: str, width: int = 1280):  # noqa: F811
     page = new_page(browser, lang, width)
+    # A deadline for a page that never comes, not a speed claim: after an import the server
+    # warms its figures in the background, and a busy two-core machine answers slowly then.
+    page.set_default_timeout(90_000)
     browser_login(page, site.base, who, PASSWORD)
     page.goto(f"{site.base}/lang/{lang}?next=/")
     return page
