@@ -74,8 +74,6 @@ def main() -> None:
         csv_path = work / "gen" / "dossiers.csv"
         csv_path.parent.mkdir()
         chiso("demo-data", "--province", "68", "--dossiers", str(args.dossiers), "--out", str(csv_path), env=env)
-        chiso("dossiers", "import", str(csv_path.with_name("procedures.csv")), "--kind", "procedures",
-              "--source", "bench", env=env)
         rows = csv_path.read_text(encoding="utf-8").splitlines()
         wb = Workbook(write_only=True)
         ws = wb.create_sheet("dossiers")
