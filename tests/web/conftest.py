@@ -198,3 +198,17 @@ def login(client, name: str, password: str = PASSWORD):
 
 def bearer(world: World, name: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {world.tokens[name]}"}
+
+
+@pytest.fixture(autouse=True)
+def _close_browser_pages(request):
+    """Close the pages a browser test opened when it ends. An open page of the dashboard keeps
+    a live-update stream that asks the server for its versions every quarter second; left
+    open, the pages of a whole module starved the server (a 30 s timeout in CI)."""
+    if "browser" not in request.fixturenames:
+        yield
+        return
+    browser = request.getfixturevalue("browser")
+    yield
+    for context in list(browser.contexts):
+        context.close()
