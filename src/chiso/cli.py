@@ -18,7 +18,7 @@ import click
 from chiso.errors import ChisoError
 from chiso.i18n import _
 from chiso.clitools import FORMATS, progress_bar
-from chiso.output import emit_json, emit_table, error, number
+from chiso.output import day, emit_json, emit_table, error, number
 
 # name -> (module, attribute, summary). The summary is what `chiso --help` lists without
 # importing the module; tests/test_cli.py checks it against the command's own docstring.
@@ -193,7 +193,7 @@ def demo(province: str, dossiers: int, serve_after: bool, host: str, port: int) 
         if lin["predecessors"]:
             click.echo(
                 _("Formed on {date} from: {names}").format(
-                    date=lin["predecessors"][0]["effective_date"],
+                    date=day(lin["predecessors"][0]["effective_date"]),
                     names=", ".join(p["name"] for p in lin["predecessors"]),
                 )
             )

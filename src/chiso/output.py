@@ -36,11 +36,22 @@ def number(value: float, decimals: int = 2) -> str:
     return format_decimal(value, format=pattern, locale=current_language())
 
 
+def day(value: date | str) -> str:
+    """A calendar day as people write it in Vietnam, on screens and in documents: dd/mm/yyyy."""
+    if isinstance(value, str):
+        value = date.fromisoformat(value[:10])
+    if isinstance(value, datetime):
+        value = value.date()
+    return value.strftime("%d/%m/%Y")
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, float):
         return number(value)
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return day(value)
     return str(value)
 
 
