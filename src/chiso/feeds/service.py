@@ -52,6 +52,8 @@ COUNTS = ("pages", "read", "inserted", "updated", "unchanged", "rejected")
 LEASE_SECONDS = 600
 #: The longest wait between failed pulls.
 MAX_BACKOFF_SECONDS = 3600
+#: Committed pages are listed (with their rejects) this many days.
+KEEP_PAGES_DAYS = 90
 #: A pull that goes on longer than this many pages is stopped (a source whose ``next`` loops).
 MAX_PAGES = 100_000
 
@@ -359,6 +361,9 @@ def pull(engine: Engine, store: DossierStore, *, name: str, actor: Actor, worker
         done = conn.execute(update(SourceFeed).where(SourceFeed.id == feed_id, SourceFeed.claimed_by == worker).values(
             watermark=mark, last_success_at=now, failures=0, last_error=None, last_error_at=None,
             last_counts=result, next_run_at=now + timedelta(seconds=every), claimed_by=None, claim_until=None))
+        # The page log is kept for a while (its rejects, its counts), not for ever.
+        conn.execute(delete(FeedPage).where(FeedPage.feed_id == feed_id,
+                                            FeedPage.committed_at < now - timedelta(days=KEEP_PAGES_DAYS)))
     if done.rowcount != 1:
         # Every page is committed, but another worker holds the feed now: it will move the
         # watermark itself; this one must not (it could move it behind the other's).
@@ -374,6 +379,10 @@ def _commit_page(engine: Engine, store: DossierStore, *, feed_id: int, source: s
     the same watermark (same content) is skipped."""
     from chiso.dossiers import service as dossiers
 
+    if not page.items:  # nothing to import: no import, no audit entry, no page row
+        with db.transaction(engine) as session:
+            _renew(session, feed_id, worker, lease_seconds)
+        return
     digest = hashlib.sha256(body).hexdigest()
     with db.transaction(engine) as session:
         _renew(session, feed_id, worker, lease_seconds)
