@@ -304,3 +304,17 @@ def test_freshness_turns_amber_then_red(engine, tmp_path, monkeypatch):
     assert service.freshness_of(feed, at + timedelta(minutes=20))["colour"] == "amber"
     assert service.freshness_of(feed, at + timedelta(minutes=60))["colour"] == "red"
     assert service.freshness_of(SourceFeed(name="y", url="u", every_seconds=60), at)["colour"] == "no_data"
+
+
+def test_the_worker_pass_pulls_the_feeds_that_are_due(engine, commune, tmp_path):
+    from chiso import worker
+    from chiso.store.service import open_records
+
+    with FeedServer() as src:
+        _two_pages(src, commune)
+        _add(engine, "igate", src.url, tmp_path)
+        report = worker.run_pass(engine, channels=())
+        assert report["feeds"]["failed"] == []
+        assert [(p["source"], p["inserted"], p["watermark"]) for p in report["feeds"]["pulled"]] == [("igate", 3, W1)]
+        assert sorted(_records(open_records(engine))) == ["H68-1", "H68-2", "H68-3"]
+        assert worker.run_pass(engine, channels=())["feeds"]["pulled"] == []  # not due again yet

@@ -384,8 +384,11 @@ def _commit_page(engine: Engine, store: DossierStore, *, feed_id: int, source: s
             _renew(session, feed_id, worker, lease_seconds)
         return
     digest = hashlib.sha256(body).hexdigest()
+    # The lease is renewed on its own: held inside the import's transaction, the update would
+    # keep SQLite's write lock (every other writer waiting) for the whole import.
     with db.transaction(engine) as session:
         _renew(session, feed_id, worker, lease_seconds)
+    with db.transaction(engine) as session:
         done = session.scalar(select(FeedPage.id).where(FeedPage.feed_id == feed_id, FeedPage.since == since,
                                                         FeedPage.sha256 == digest))
         if done is not None:
