@@ -348,7 +348,7 @@ def pull(engine: Engine, store: DossierStore, *, name: str, actor: Actor, worker
             committed += 1
             mark = page.watermark or mark
             url = page.next
-    except Exception as exc:
+    except BaseException as exc:  # Ctrl-C too: the claim is given back, not left to run out
         kept = _("{pages} page(s) committed before it").format(pages=committed)
         message = f"{exc} ({kept})" if isinstance(exc, ChisoError) else f"{type(exc).__name__}: {exc}"
         _fail(engine, feed_id=feed_id, worker=worker, every=every, failures=failures, error=message)
