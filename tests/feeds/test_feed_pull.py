@@ -168,7 +168,7 @@ def test_a_refused_token_is_an_error_and_the_token_is_never_shown(engine, store,
         assert len(src.requests) == 1  # a refusal is not retried
         assert src.requests[0][2] == "Bearer wrong-token-456"
         feed = _feed(engine, "igate")
-        assert "wrong-token-456" not in (feed.token_sealed or "") and feed.token_sealed.startswith("v1:")
+        assert "wrong-token-456" not in (feed.token_sealed or "") and feed.token_sealed.startswith("f1:")
         with db.transaction(engine) as session:
             shown = str(service.list_feeds(session, actor=command_line()))
         assert "token-456" not in shown and "'token': 'sealed'" in shown
