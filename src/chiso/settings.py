@@ -184,6 +184,43 @@ SETTINGS: tuple[Setting, ...] = (
         lambda: "3",
     ),
     Setting(
+        "feed_timeout_seconds",
+        "How long the worker waits for one page of a feed (`chiso sources`) before it counts the "
+        "attempt as failed, in seconds.",
+        lambda: "30",
+    ),
+    Setting(
+        "feed_page_attempts",
+        "How many times a pull asks for one page (after a timeout, a broken connection or an HTTP "
+        "5xx answer), waiting 1, 2, 4... seconds between, before the pull fails.",
+        lambda: "3",
+    ),
+    Setting(
+        "feed_retry_seconds",
+        "After a failed pull, the worker tries the source again after this many seconds, doubling "
+        "with each failure in a row, at most an hour (or the source's own schedule, if shorter).",
+        lambda: "30",
+    ),
+    Setting(
+        "feed_lag_amber_minutes",
+        "A feed whose data is older than this many minutes is shown amber on the dashboard.",
+        lambda: "15",
+    ),
+    Setting(
+        "feed_lag_red_minutes",
+        "A feed whose data is older than this many minutes is shown red on the dashboard.",
+        lambda: "60",
+    ),
+    Setting(
+        "feed_key",
+        "Key that encrypts the feeds' tokens in the database (any long random text; never printed). "
+        "Empty: a key file `feeds.key` (mode 600) in the store's records folder, made on first use. "
+        "Changing it makes the stored tokens unreadable: add them again.",
+        lambda: "",
+        default_doc="empty",
+        secret=True,
+    ),
+    Setting(
         "timezone",
         "Time zone of timestamps given without an offset.",
         lambda: "Asia/Ho_Chi_Minh",

@@ -9,8 +9,10 @@ Each pass, for a day D, it gathers per responsible person:
 - the colour flips since the person's last digest (at most a week back) of the units a member
   is in charge of and of the targets linked to the person's tasks;
 
-and sends each person at most one digest a day per channel (e-mail when ``smtp_host`` is set,
-webhook when ``webhook_url`` is set). A person is a committee member (key: the member's code)
+and sends each person at most one digest a day per channel (e-mail when ``smtp_host`` is
+set, webhook when ``webhook_url`` is set). Each pass first pulls the feeds of the sources
+whose time has come (:func:`chiso.feeds.service.run_due`, each feed claimed by
+compare-and-set, so two workers never pull one source at once). A person is a committee member (key: the member's code)
 when the owner's text names one by code or name, else the owner text itself. Sending is
 claimed in the ``digests`` table by compare-and-set, so restarts and two workers running at
 once send each digest once. A digest whose send crashed half-way stays ``sending``: it is not
@@ -242,6 +244,10 @@ def run_pass(engine: Engine, *, day: date | None = None, worker: str | None = No
                               "sent": [], "skipped": [], "failed": [], "already": []}
     from chiso.reports import schedule as report_schedule
 
+    from chiso.feeds import service as feeds
+
+    # Feeds first: what they bring is in the reports and digests of this pass.
+    report["feeds"] = feeds.run_due(engine, worker=worker)
     # Reports due are written even where no channel is set (they are kept for download).
     report["reports"] = report_schedule.run_due(engine, worker=worker)
     if not channels:

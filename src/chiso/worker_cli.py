@@ -33,5 +33,9 @@ def worker(once: bool, interval: float, day, fmt: str) -> None:
             click.echo(_("{day}: sent {sent}, skipped {skipped}, failed {failed}, already sent {already}").format(
                 day=report["day"], sent=len(report["sent"]), skipped=len(report["skipped"]),
                 failed=len(report["failed"]), already=len(report["already"])))
+            pulled = report.get("feeds") or {}
+            if pulled.get("pulled") or pulled.get("failed"):
+                click.echo(_("feeds: {pulled} pulled, {failed} failed").format(
+                    pulled=len(pulled["pulled"]), failed=len(pulled["failed"])))
 
     worker_mod.run(engine, once=once, interval=interval, day=day, on_pass=show)

@@ -218,3 +218,19 @@ def test_deeply_nested_json_is_refused_clearly_not_a_server_error(client, world,
     message = r.json()["error"]["message"]
     assert message and "\n" not in message
     assert world.store.version("dossiers") == before
+
+
+def test_the_national_format_is_accepted_as_an_array_or_as_a_page_of_the_feed(client, world):
+    """A one-stop system that pushes instead of being pulled (docs/sources.md): the national
+    synchronisation names, and the feed's page shape ``{"items": [...]}``."""
+    def rec(i: int, status: int) -> dict:
+        return {"MaHoSo": f"nat-{i}", "MaTTHC": "1.001", "MaDonVi": UNIT_A, "NgayTiepNhan": "20261103080000",
+                "NgayHenTra": "20261108080000", "NgayKetThucXuLy": "20261104080000" if status == 10 else "",
+                "TrangThaiHoSo": status, "KenhThucHien": 2}
+
+    r = client.post("/api/v1/dossiers?source=national", json=[rec(1, 2)], headers=bearer(world, "admin"))
+    assert r.status_code == 200 and (r.json()["read"], r.json()["rejected"]) == (1, 0), r.text
+    page = {"items": [rec(1, 10), rec(2, 4)], "next": None, "watermark": "20261104090000"}
+    r = client.post("/api/v1/dossiers?source=national", json=page, headers=bearer(world, "admin"))
+    assert r.status_code == 200, r.text
+    assert (r.json()["read"], r.json()["inserted"], r.json()["updated"], r.json()["rejected"]) == (2, 1, 1, 0)

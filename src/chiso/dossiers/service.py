@@ -69,9 +69,11 @@ def writable_units(session: Session, actor: Actor) -> list[UnitRow]:
 
 def import_records(session: Session, store: DossierStore, *, actor: Actor, kind: str, source: str,
                    paths: Sequence[Path] = (), upload: Upload | None = None,
+                   rows: Sequence[dict[str, Any]] | None = None,
                    progress: Progress | None = None) -> ImportSummary:
     """Import dossier records (``kind`` dossiers or feedback) or the procedure catalogue
-    from files on this machine (``paths``) or from an ``upload``, as one atomic change.
+    from files on this machine (``paths``), from an ``upload`` or from ``rows`` already read
+    (a page of a feed, :mod:`chiso.feeds`), as one atomic change.
 
     The actor needs ``dossiers:write``; only province-wide actors load the catalogue; rows
     of units outside the actor's scope are rejected with the same words whether the unit
@@ -88,14 +90,18 @@ def import_records(session: Session, store: DossierStore, *, actor: Actor, kind:
     check_source(session, store, actor, source)
     units = writable_units(session, actor) if kind != "procedures" else None
     scoped = actor.units is not None
-    if upload is None:
+    if rows is not None:
+        summary = store.import_rows(list(rows), source=source, units=units, kind=kind, scoped=scoped,
+                                    progress=progress)
+        _scrub(summary)
+    elif upload is None:
         summary = store.import_files(list(paths), source=source, units=units, kind=kind, scoped=scoped,
                                      progress=progress)
     else:
         summary = _import_upload(store, upload, source=source, units=units, kind=kind, scoped=scoped,
                                  progress=progress)
         _scrub(summary)
-    after: dict[str, Any] = {"files": [Path(p).name for p in paths]} if upload is None else {}
+    after: dict[str, Any] = {"files": [Path(p).name for p in paths]} if upload is None and rows is None else {}
     after |= {k: getattr(summary, k) for k in (*COUNTS, "version")}
     after |= _changes(store, kind, summary)
     audit.record(session, actor=actor, action=f"{kind}.import", object_type=kind, object_key=source,
@@ -193,8 +199,11 @@ def _import_upload(store: DossierStore, upload: Upload, *, source: str, units: l
             rows = json.loads(upload.body.decode("utf-8-sig") or "null")
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise ChisoError(_("The body is not valid JSON: {reason}").format(reason=str(exc)[:200])) from None
+        if isinstance(rows, dict) and isinstance(rows.get("items"), list):
+            rows = rows["items"]  # a page as the feeds serve it (docs/sources.md), pushed
         if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
-            raise ChisoError(_("The body must be a JSON array of records (objects)."))
+            raise ChisoError(_("The body must be a JSON array of records (objects), or an object "
+                               "whose \"items\" is one."))
         return store.import_rows(rows, source=source, units=units, kind=kind, scoped=scoped, progress=progress)
     # Inside the store's own folder (private, never shared with another store), not /tmp;
     # what a crash left behind there is swept by the next upload.

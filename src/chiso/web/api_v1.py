@@ -152,7 +152,11 @@ def explain_766(request: Request, period: str = Query(..., max_length=32), unit:
 DOSSIER_BODY = {
     "required": True,
     "content": {
-        "application/json": {"schema": {"type": "array", "items": {"type": "object"}},
+        # An array of records, or a page of the feed protocol (docs/sources.md) as it is.
+        "application/json": {"schema": {"oneOf": [
+                                 {"type": "array", "items": {"type": "object"}},
+                                 {"type": "object", "required": ["items"],
+                                  "properties": {"items": {"type": "array", "items": {"type": "object"}}}}]},
                              "example": [{"dossier_id": "000.00.00.H38-251201-0001", "unit_code": "24781"}]},
         "text/csv": {"schema": {"type": "string"}},
         "application/x-ndjson": {"schema": {"type": "string"}},

@@ -1,0 +1,1 @@
+"""Live feeds: records pulled from the one-stop systems on a schedule (``chiso sources``)."""
