@@ -95,7 +95,7 @@ def test_sipas_rates_on_one_scale_through_a_round(world, tmp_path):
     with db.transaction(world) as s:
         service.create_round(s, code="sip", method="sipas-1001-local", year=2025, actor=command_line("admin"))
         service.add_units(s, round_code="sip", actor=command_line("admin"), units_groups={"99.X1": "communes"})
-        with pytest.raises(ChisoError, match=r"node access: 84.09 is outside \[0, 1\] \(a fraction: 84.09 % is 0.8409\)"):
+        with pytest.raises(ChisoError, match=r"node access: 84.09 is outside \[0, 1\] \(a fraction: 84.09 percent is 0.8409\)"):
             service.self_assess(s, round_code="sip", unit_code="99.X1", actor=command_line("x1"), values={"access": 84.09})
         service.self_assess(s, round_code="sip", unit_code="99.X1", actor=command_line("x1"), values={
             "access": 0.8409, "procedure": 0.8409, "civil_servants": 0.8409, "results": 0.8409})

@@ -163,7 +163,7 @@ def test_sipas_blocks_on_one_scale(runner, tmp_path):
     path.write_text(json.dumps({"Việt Nam 2024": {"policy": 0.8384, "service_delivery": 84.09}}), encoding="utf-8")
     result = runner.invoke(methods, ["score", "sipas-1001", "--input", str(path)])
     assert str(result.exception) == ("Việt Nam 2024: node service_delivery: 84.09 is outside [0, 1] "
-                                     "(a fraction: 84.09 % is 0.8409)")
+                                     "(a fraction: 84.09 percent is 0.8409)")
 
 
 def test_pii_and_the_provincial_variants_score(runner, tmp_path):

@@ -238,7 +238,7 @@ def test_ratio_is_capped_at_max(small, node, value, expected):
 def test_a_rate_outside_its_scale_is_an_error_naming_node_and_scale(small, load_tree):
     with pytest.raises(ChisoError, match=r"node on_time: 1.3 is outside \[0, 1\] \(a fraction in \[0, 1\]\)"):
         score_tree(small, FULL | {"on_time": 1.3}, inputs=INPUTS)
-    with pytest.raises(ChisoError, match=r"node survey: 75 is outside \[0, 1\] \(a fraction: 75 % is 0.75\)"):
+    with pytest.raises(ChisoError, match=r"node survey: 75 is outside \[0, 1\] \(a fraction: 75 percent is 0.75\)"):
         score_tree(small, FULL | {"survey": 75}, inputs=INPUTS)
     with pytest.raises(ChisoError, match=r"node online: -0.1 is outside \[0, 1\]"):
         score_tree(small, FULL | {"online": -0.1}, inputs=INPUTS)
@@ -356,7 +356,7 @@ def test_an_inner_value_replaces_its_children(small):
     assert s.total_points == pytest.approx(81.5 - 32.5 + 30)
     # A value for a node wins over values given below it.
     assert score_tree(small, FULL | {"service": 0.75}, inputs=INPUTS).total_points == pytest.approx(79)
-    with pytest.raises(ChisoError, match=r"node service: 75 is outside \[0, 1\] \(a fraction: 75 % is 0.75\)"):
+    with pytest.raises(ChisoError, match=r"node service: 75 is outside \[0, 1\] \(a fraction: 75 percent is 0.75\)"):
         score_tree(small, FULL | {"service": 75}, inputs=INPUTS)
 
 
@@ -412,7 +412,7 @@ def test_mean_and_weighted_aggregates(load_tree):
     # SIPAS 2024 blocks (docs/methodology/sipas.md#aggregation): 83.84 % and 84.09 % → a mean of 83.965 %,
     # both entered on the method's one scale, fractions (issue 13: 0.8409 once scored 42.34).
     assert score_tree(sipas, {"policy": 0.8384, "service_delivery": 0.8409}).value == pytest.approx(83.965)
-    with pytest.raises(ChisoError, match=r"node service_delivery: 84.09 is outside \[0, 1\] \(a fraction: 84.09 % is 0.8409\)"):
+    with pytest.raises(ChisoError, match=r"node service_delivery: 84.09 is outside \[0, 1\] \(a fraction: 84.09 percent is 0.8409\)"):
         score_tree(sipas, {"policy": 0.8384, "service_delivery": 84.09})
 
     weighted = load_tree(SMALL.replace(

@@ -141,7 +141,7 @@ def _number(node: Node, value: Any) -> float:
 def _range_error(node: Node, value: float, low: float, high: float) -> ChisoError:
     form = node.input
     if form == "fraction":
-        hint = _(" (a fraction: {value:g} % is {fraction:g})").format(value=value, fraction=value / 100.0) \
+        hint = _(" (a fraction: {value:g} percent is {fraction:g})").format(value=value, fraction=value / 100.0) \
             if 2 <= value <= 100 else _(" (a fraction in [0, 1])")
     elif form == "percent":
         hint = _(" (a percent)")
