@@ -535,7 +535,7 @@ _SCALE_TEXT = {
 def _method_scale(method: TreeMethod) -> str | None:
     """The one scale the method's rates are entered on (the loader refuses two)."""
     for node in method.nodes.values():
-        if node.input in ("fraction", "percent") and (not node.is_leaf or node.rule.type in ("ratio", "survey")):
+        if node.input in ("fraction", "percent") and (node.rule is None or node.rule.type in ("ratio", "survey")):
             return node.input
     return None
 
