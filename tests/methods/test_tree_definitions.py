@@ -13,7 +13,7 @@ from chiso.scoring.tree import score_tree
 from definition_helpers import assert_problem, line_of, refused, write  # noqa: E402
 
 TREES = ["dti-405-commune", "dti-405-department", "dti-405-province", "dti-922-province", "par-commune",
-         "par-department", "par-district", "par-province", "pii-1705", "sipas-1001-local", "sipas-1001",
+         "par-department", "par-district", "par-province-blocks", "par-province", "pii-1705", "sipas-1001-local", "sipas-1001",
          "template-commune", "template-department"]
 
 TREE = """\
@@ -164,6 +164,14 @@ def test_dti_and_par_variants_for_departments_communes_and_districts():
     local = loader.load("sipas-1001-local")
     assert local.levels == ("agency", "district", "commune") and [n.id for n in local.top] == [
         "access", "procedure", "civil_servants", "results", "feedback"]
+
+
+def test_par_province_blocks_scores_on_the_verified_split():
+    par = loader.load("par-province-blocks")
+    assert par.family == "par-province" and not par.default and loader.load("par-province").default
+    assert [(n.id, n.max) for n in par.top] == [("appraised", 68), ("surveys", 32)]
+    s = score_tree(par, {"appraised": 52.90, "surveys": 29.95})  # Lao Cai 2019
+    assert s.value == pytest.approx(82.85) and s.band == "B"
 
 
 def test_templates_say_plainly_they_are_templates():
