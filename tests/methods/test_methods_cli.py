@@ -27,6 +27,9 @@ def test_list_json(runner):
         "766-portal-2025": "flat", "766-formula-2022": "flat",
         "dti-922-province": "tree", "dti-405-province": "tree", "par-province": "tree", "sipas-1001": "tree",
         "template-department": "tree", "template-commune": "tree",
+        # Issue 13: PII, and department/commune (and district) variants of DTI, PAR and SIPAS.
+        "pii-1705": "tree", "dti-405-department": "tree", "dti-405-commune": "tree", "par-department": "tree",
+        "par-commune": "tree", "par-district": "tree", "sipas-1001-local": "tree", "par-province-blocks": "tree",
     }
     assert all({"id", "kind", "family", "version", "name", "default"} <= set(r) for r in rows)
     assert [r["id"] for r in rows if r["default"] and r["family"] == "766"] == ["766-portal-2025"]

@@ -151,3 +151,33 @@ def test_validate_tree_files(runner, tmp_path):
     assert all(line.startswith(f"{bad}:") for line in lines)
     assert "node steering.plan: unknown rule type 'maybe'" in lines[0]
     assert "node steering.inspections: the step table is not monotonic" in lines[1]
+
+
+def test_sipas_blocks_on_one_scale(runner, tmp_path):
+    """Issue 13: ``service_delivery: 0.8409`` once scored 42.34 (read as a percent beside a
+    policy rate read as a fraction). Both are fractions now; a percent there is refused."""
+    path = tmp_path / "sipas.json"
+    path.write_text(json.dumps({"Việt Nam 2024": {"policy": 0.8384, "service_delivery": 0.8409}}), encoding="utf-8")
+    [row] = score(runner, "sipas-1001", "--input", str(path))
+    assert row["value"] == pytest.approx(83.965)
+    path.write_text(json.dumps({"Việt Nam 2024": {"policy": 0.8384, "service_delivery": 84.09}}), encoding="utf-8")
+    result = runner.invoke(methods, ["score", "sipas-1001", "--input", str(path)])
+    assert str(result.exception) == ("Việt Nam 2024: node service_delivery: 84.09 is outside [0, 1] "
+                                     "(a fraction: 84.09 percent is 0.8409)")
+
+
+def test_pii_and_the_provincial_variants_score(runner, tmp_path):
+    path = tmp_path / "pii.json"
+    path.write_text(json.dumps({
+        "A": {"inputs": 53, "outputs": 35},
+        "B": {"institutions": 60, "human_capital": 50, "infrastructure": 70, "market": 40, "business": 45,
+              "knowledge_technology": 30, "impact": 40},
+    }), encoding="utf-8")
+    rows = score(runner, "pii-1705", "--input", str(path))
+    assert [(r["unit"], r["rank"]) for r in rows] == [("A", 1), ("B", 1)]
+    assert rows[0]["total_points"] == pytest.approx(44) and rows[1]["total_points"] == pytest.approx(44)
+    path.write_text(json.dumps({"Phường X": {k: 90 for k in ("direction", "institutions", "procedures", "organisation",
+                                                             "civil_service", "public_finance", "digital_government",
+                                                             "impact")}}), encoding="utf-8")
+    [row] = score(runner, "par-commune", "--input", str(path))
+    assert row["value"] == pytest.approx(90) and row["nodes"]["impact"]["value"] == pytest.approx(90)

@@ -9,10 +9,12 @@ import pytest
 
 from chiso.methods import loader
 from chiso.scoring.model import TreeMethod
+from chiso.scoring.tree import score_tree
 from definition_helpers import assert_problem, line_of, refused, write  # noqa: E402
 
-TREES = ["dti-405-province", "dti-922-province", "par-province", "sipas-1001", "template-commune",
-         "template-department"]
+TREES = ["dti-405-commune", "dti-405-department", "dti-405-province", "dti-922-province", "par-commune",
+         "par-department", "par-district", "par-province-blocks", "par-province", "pii-1705", "sipas-1001-local", "sipas-1001",
+         "template-commune", "template-department"]
 
 TREE = """\
 kind: tree
@@ -123,6 +125,67 @@ def test_dti_405_par_sipas_and_templates_structure():
         rules = {n.rule.type for n in t.nodes.values() if n.is_leaf}
         assert {"steps", "ratio", "manual", "survey"} <= rules
         assert {n.kind for n in t.top} == {"criterion", "bonus", "penalty"}
+
+
+def test_pii_seven_pillars_in_two_sub_indices():
+    pii = loader.load("pii-1705")
+    assert pii.levels == ("province",) and pii.max == 100 and pii.root.aggregate == "mean"
+    assert [(n.id, len(n.children), n.aggregate) for n in pii.top] == [("inputs", 5, "mean"), ("outputs", 2, "mean")]
+    pillars = [n for n in pii.nodes.values() if n.is_leaf]
+    assert [n.id for n in pillars] == ["institutions", "human_capital", "infrastructure", "market", "business",
+                                       "knowledge_technology", "impact"]
+    assert all(n.rule.type == "manual" and n.max == 100 and n.confidence.mark == "?" for n in pillars)
+    assert any("52 indicators" in n.note for n in pii.notes)
+    # GII-style: the mean of the two sub-indices, each the mean of its pillars.
+    values = {"institutions": 60, "human_capital": 50, "infrastructure": 70, "market": 40, "business": 45,
+              "knowledge_technology": 30, "impact": 40}
+    assert score_tree(pii, values).total_points == pytest.approx((53 + 35) / 2)
+
+
+def test_dti_and_par_variants_for_departments_communes_and_districts():
+    dept, commune = loader.load("dti-405-department"), loader.load("dti-405-commune")
+    assert dept.levels == ("agency",) and commune.levels == ("commune",)
+    assert [n.id for n in dept.top] == ["awareness", "institutions", "infrastructure", "human_resources",
+                                        "cyber_security", "dx_activity"]
+    assert [n.id for n in commune.top][-3:] == ["gov_activity", "economy_activity", "society_activity"]
+    assert len(commune.top) == 8
+    for m, components in ((dept, "32 components"), (commune, "42 components")):
+        assert m.max == 100 and m.root.aggregate == "mean" and m.root.scale == "fraction"
+        assert any(components in n.note for n in (m.confidence, *m.notes))
+        assert all(n.rule.type == "ratio" and n.input == "fraction" for n in m.top)
+    for par_id, level in (("par-department", "agency"), ("par-commune", "commune"), ("par-district", "district")):
+        par = loader.load(par_id)
+        assert par.levels == (level,) and par.publish == "percent" and len(par.top) == 8
+        assert all(n.input == "percent" for n in par.top)
+        assert par.legal_basis[0].document in ("5666/QĐ-UBND", "2071/QĐ-UBND (Bình Dương)")
+        assert any(src.url for src in par.sources)
+    hanoi = loader.load("par-commune")
+    assert hanoi.legal_basis[0].date.isoformat() == "2025-11-17"
+    local = loader.load("sipas-1001-local")
+    assert local.levels == ("agency", "district", "commune") and [n.id for n in local.top] == [
+        "access", "procedure", "civil_servants", "results", "feedback"]
+
+
+def test_par_province_blocks_scores_on_the_verified_split():
+    par = loader.load("par-province-blocks")
+    assert par.family == "par-province" and not par.default and loader.load("par-province").default
+    assert [(n.id, n.max) for n in par.top] == [("appraised", 68), ("surveys", 32)]
+    s = score_tree(par, {"appraised": 52.90, "surveys": 29.95})  # Lao Cai 2019
+    assert s.value == pytest.approx(82.85) and s.band == "B"
+
+
+def test_templates_say_plainly_they_are_templates():
+    for template_id in ("template-department", "template-commune"):
+        t = loader.load(template_id)
+        assert t.name.startswith("Mẫu") and t.name_en.startswith("Template (not an official method)")
+        assert t.confidence.mark == "?" and "TEMPLATE" in t.confidence.note
+        assert t.sources[0].title.startswith("TEMPLATE")
+
+
+def test_every_shipped_tree_takes_its_rates_on_one_scale():
+    for m in loader.load_shipped(kind="tree"):
+        forms = {n.input for n in m.nodes.values()} & {"fraction", "percent"}
+        assert len(forms) <= 1, m.id
 
 
 def test_every_unconfirmed_tree_element_says_what_is_assumed():

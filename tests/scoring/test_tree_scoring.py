@@ -125,6 +125,7 @@ legal_basis:
 sources: []
 confidence: S
 levels: [agency]
+scale: fraction
 max: 100
 publish: percent
 bands:
@@ -227,11 +228,47 @@ def test_yes_no_refuses_anything_else(small):
 
 
 @pytest.mark.parametrize(("node", "value", "expected"), [
-    ("on_time", 0.5, 5), ("on_time", 1.0, 10), ("on_time", 1.3, 10),  # capped at max
-    ("online", 0.4, 5), ("online", 0.8, 10), ("online", 0.95, 10),    # target 80%: 10 × min(1, v / 0.8)
+    ("on_time", 0.5, 5), ("on_time", 1.0, 10),
+    ("online", 0.4, 5), ("online", 0.8, 10), ("online", 0.95, 10),    # target 80%: 10 × min(1, v / 0.8), capped
 ])
 def test_ratio_is_capped_at_max(small, node, value, expected):
     assert points(small, FULL | {node: value}, node) == pytest.approx(expected)
+
+
+def test_a_rate_outside_its_scale_is_an_error_naming_node_and_scale(small, load_tree):
+    with pytest.raises(ChisoError, match=r"node on_time: 1.3 is outside \[0, 1\] \(a fraction in \[0, 1\]\)"):
+        score_tree(small, FULL | {"on_time": 1.3}, inputs=INPUTS)
+    with pytest.raises(ChisoError, match=r"node survey: 75 is outside \[0, 1\] \(a fraction: 75 percent is 0.75\)"):
+        score_tree(small, FULL | {"survey": 75}, inputs=INPUTS)
+    with pytest.raises(ChisoError, match=r"node online: -0.1 is outside \[0, 1\]"):
+        score_tree(small, FULL | {"online": -0.1}, inputs=INPUTS)
+    # The same tree on a percent scale: every rate, leaf or node, is a percent.
+    pct = load_tree(SMALL.replace("scale: fraction\n", "scale: percent\n"))
+    on_percent = FULL | {"online": 60, "on_time": 90, "survey": 75}
+    assert score_tree(pct, on_percent, inputs=INPUTS).total_points == pytest.approx(81.5)
+    values = {k: v for k, v in on_percent.items() if k not in ("online", "on_time")} | {"service": 75, "steer": 50}
+    s = score_tree(pct, values, inputs=INPUTS)
+    assert (s.nodes["service"].points, s.nodes["steer"].points) == (30, 15)
+    with pytest.raises(ChisoError, match=r"node survey: 101 is outside \[0, 100\] \(a percent\)"):
+        score_tree(pct, on_percent | {"survey": 101}, inputs=INPUTS)
+    # A merger's values are given back on the method's scale.
+    merged = merge(pct, {"a": on_percent, "b": on_percent}, inputs={"a": INPUTS, "b": INPUTS})
+    assert merged["service"] == pytest.approx(81.25) and merged["steer"] == pytest.approx(83.3333, abs=1e-3)
+
+
+def test_rates_on_two_scales_are_refused(load_tree):
+    """Issue 13: SIPAS leaves took fractions and an inner node a percent, so 0.8409 scored
+    as 0.84 %. Without one declared scale such a tree does not load."""
+    from chiso.methods.loader import DefinitionError
+
+    with pytest.raises(DefinitionError, match=r"node service: rates on two scales: steer takes a fraction and "
+                                              r"service a percent; declare one scale"):
+        load_tree(SMALL.replace("scale: fraction\n", ""))
+    # A node may declare its own scale, but then the rates of the method are still on two.
+    with pytest.raises(DefinitionError, match="rates on two scales"):
+        load_tree(SMALL.replace('max: 20, rule: {type: survey}}', 'max: 20, scale: percent, rule: {type: survey}}'))
+    with pytest.raises(DefinitionError, match="scale must be one of|fraction, percent"):
+        load_tree(SMALL.replace("scale: fraction\n", "scale: permille\n"))
 
 
 def test_manual_points_within_0_and_max(small):
@@ -311,16 +348,16 @@ def test_band_boundaries(small):
 
 
 def test_an_inner_value_replaces_its_children(small):
-    # service given as a percent of its 40 points: 75% = 30 points; its leaves are not read.
-    values = {k: v for k, v in FULL.items() if k not in ("online", "on_time")} | {"service": 75}
+    # service given as a fraction of its 40 points (the method's scale): 0.75 = 30 points; its leaves are not read.
+    values = {k: v for k, v in FULL.items() if k not in ("online", "on_time")} | {"service": 0.75}
     s = score_tree(small, values, inputs={})
     assert s.nodes["service"].points == 30 and s.nodes["service"].source == "given"
     assert all(s.nodes[n].points is None and s.nodes[n].source == "superseded" for n in ("online", "on_time", "index766"))
     assert s.total_points == pytest.approx(81.5 - 32.5 + 30)
     # A value for a node wins over values given below it.
-    assert score_tree(small, FULL | {"service": 75}, inputs=INPUTS).total_points == pytest.approx(79)
-    with pytest.raises(ChisoError, match=r"node service: 101 is outside \[0, 100\]"):
-        score_tree(small, FULL | {"service": 101}, inputs=INPUTS)
+    assert score_tree(small, FULL | {"service": 0.75}, inputs=INPUTS).total_points == pytest.approx(79)
+    with pytest.raises(ChisoError, match=r"node service: 75 is outside \[0, 1\] \(a fraction: 75 percent is 0.75\)"):
+        score_tree(small, FULL | {"service": 75}, inputs=INPUTS)
 
 
 def test_missing_leaves_are_listed_or_scored_zero(small):
@@ -344,7 +381,7 @@ def test_merge_mean_of_former_units(small):
     merged = merge(small, {"a": a, "b": b}, inputs={"a": INPUTS, "b": INPUTS})
     # steer: 25/30 and 5/30 → mean ratio 0.5; service: 81.25% both; work 23 and 15 → 19;
     # bonus 2 and 0 → 1; penalty 1 and 1 → 1.
-    assert merged == {"steer": pytest.approx(0.5), "service": pytest.approx(81.25), "work": pytest.approx(19),
+    assert merged == {"steer": pytest.approx(0.5), "service": pytest.approx(0.8125), "work": pytest.approx(19),
                       "bonus": pytest.approx(1), "penalty": pytest.approx(1)}
     s = score_tree(small, merged)
     assert s.total_points == pytest.approx((81.5 + 51.5) / 2)
@@ -358,7 +395,7 @@ def test_merge_needs_a_rule(load_tree):
 
 def test_ties_within_0_005_points_share_a_rank(small):
     def total(t):
-        return score_tree(small, {"steer": 1, "service": 100, "work": t - 70}, inputs={})
+        return score_tree(small, {"steer": 1, "service": 1, "work": t - 70}, inputs={})
 
     scores = {"a": total(90.0), "b": total(89.996), "c": total(89.99), "d": total(80), "e": total(80.004)}
     assert rank(scores) == {"a": 1, "b": 1, "c": 3, "d": 4, "e": 4}
@@ -372,8 +409,11 @@ def test_mean_and_weighted_aggregates(load_tree):
     # service delivery = mean(90, 80, 70, 60, 50) = 70; the index = mean(80, 70) = 75 %.
     assert s.nodes["service_delivery"].value == pytest.approx(70)
     assert s.value == pytest.approx(75) and s.total_points == pytest.approx(75)
-    # SIPAS 2024 blocks (docs/methodology/sipas.md#aggregation): 83.84 % and 84.09 % → a mean of 83.965 %.
-    assert score_tree(sipas, {"policy": 0.8384, "service_delivery": 84.09}).value == pytest.approx(83.965)
+    # SIPAS 2024 blocks (docs/methodology/sipas.md#aggregation): 83.84 % and 84.09 % → a mean of 83.965 %,
+    # both entered on the method's one scale, fractions (issue 13: 0.8409 once scored 42.34).
+    assert score_tree(sipas, {"policy": 0.8384, "service_delivery": 0.8409}).value == pytest.approx(83.965)
+    with pytest.raises(ChisoError, match=r"node service_delivery: 84.09 is outside \[0, 1\] \(a fraction: 84.09 percent is 0.8409\)"):
+        score_tree(sipas, {"policy": 0.8384, "service_delivery": 84.09})
 
     weighted = load_tree(SMALL.replace(
         "    max: 30\n    children:\n      - {id: \"appraised\"",

@@ -3,8 +3,9 @@
 A province compares itself with others from their published figures (e.g. the DTI
 main-indicator values published nationally) without their component data. A file has rows
 of ``unit``, ``node``, ``value`` (CSV, XLSX, or JSON: a list of such objects or
-``{unit: {node: value}}``); the value is in the node's published form (DTI main indicators:
-points / max), a leaf's value in the form its rule reads. A unit is any registry unit (a
+``{unit: {node: value}}``); the value is what the node takes (its ``input``: a rate on the
+method's one scale, e.g. DTI main indicators as the fraction points / max, or points), a
+leaf's value in the form its rule reads. A unit is any registry unit (a
 registry or official code). Units not yet in the round are added to the given group with
 the source ``published`` and the status published; their values are read as given (a value
 at an inner node replaces its children) and never as a self-assessment. Units the round

@@ -216,9 +216,6 @@ def check_value(method: TreeMethod, node_id: str, value: Any) -> tuple[float, fl
         number = float(value)
     else:
         raise ChisoError(_("Node {node}: {value!r} is not a number.").format(node=node_id, value=value))
-    if node.rule.type in ("ratio", "survey") and not 0 <= number <= 1:
-        raise ChisoError(_("Node {node}: {value:g} is outside [0, 1] (a rate is a fraction: 0.95, not 95).").format(
-            node=node_id, value=number))
     if node.rule.type == "steps" and number < 0:
         raise ChisoError(_("Node {node}: {value:g} is below 0.").format(node=node_id, value=number))
     points = engine.leaf_points(node, value if isinstance(value, bool) else number)
@@ -448,7 +445,8 @@ def leaf_values(session: Session, a: Assessment, method: TreeMethod) -> dict[str
     for nid, rs in rates.items():
         answers = sum(r.answers for r in rs)
         if answers and nid in method.nodes:
-            out[nid] = sum(r.satisfied for r in rs) / answers
+            # A survey's rate is a fraction; the leaf reads it on the method's scale.
+            out[nid] = engine.to_scale(method.node(nid), sum(r.satisfied for r in rs) / answers)
     for row in a.values:
         if row.node_id not in method.nodes:
             continue

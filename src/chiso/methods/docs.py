@@ -357,6 +357,23 @@ _KIND_TEXT = {
 TREE_CONVENTIONS = _text("tree_conventions.md")
 
 
+_INPUT = {
+    "fraction": "a rate, fraction in [0, 1]",
+    "percent": "a rate, percent in [0, 100]",
+    "points": "points",
+    "number": "a number",
+    "yes_no": "yes or no",
+    "computed": "nothing: computed",
+}
+
+
+def _input_text(node: Node) -> str:
+    """What a value entered for ``node`` is."""
+    if node.input == "points" and node.max is not None:
+        return f"points in [0, {_num(node.max)}]"
+    return _INPUT[node.input]
+
+
 def _effective_confidence(method: TreeMethod, node: Node):
     """The node's own confidence, or its nearest ancestor's, or the method's; and whether
     it is inherited."""
@@ -380,10 +397,11 @@ def node_rule_text(method: TreeMethod, node: Node) -> str:
     rule = node.rule
     assert rule is not None
     top = "max" if node.max is None else _num(node.max)
+    rate = "value" if node.input == "fraction" else "value / 100"
     if rule.type == "ratio":
         if rule.target is not None:
-            return f"ratio, target {_pct(rule.target)}: points = {top} × min(1, value / {_num(rule.target)})"
-        return f"ratio: points = {top} × min(1, value), the value a fraction (capped at max)"
+            return f"ratio, target {_pct(rule.target)}: points = {top} × min(1, {rate} / {_num(rule.target)})"
+        return f"ratio: points = {top} × {rate}, the value a {node.input} (at most {'1' if node.input == 'fraction' else '100'})"
     if rule.type == "steps":
         steps = "; ".join(f"≥ {_num(s.at_least)} → {_num(s.points)}" for s in reversed(rule.steps))
         return f"step table: {steps}; below {_num(rule.steps[0].at_least)} → 0"
@@ -392,7 +410,8 @@ def node_rule_text(method: TreeMethod, node: Node) -> str:
     if rule.type == "manual":
         return f"manual: the points entered, within [0, {top}]"
     if rule.type == "survey":
-        return f"survey: points = {top} × the satisfaction rate (in [0, 1])"
+        return (f"survey: points = {top} × the satisfaction rate (a fraction in [0, 1])" if node.input == "fraction"
+                else f"survey: points = {top} × the satisfaction rate / 100 (a percent in [0, 100])")
     reads = [f"{name} = published value of `{target}`" for name, target in rule.nodes.items()]
     reads += [f"{name} = input `{target}`" for name, target in rule.inputs.items()]
     return f"formula: points = `{rule.expression}`, clamped to [0, {top}], where " + "; ".join(reads)
@@ -452,6 +471,7 @@ def _tree_node(method: TreeMethod, node: Node) -> list[str]:
         f"| Kind | {_KIND_TEXT[node.kind]} |",
         f"| Parent | {'the index' if parent is None else f'`{parent}`'} |",
         f"| Published as | {_PUBLISH[node.publish]} |",
+        f"| Value entered | {_input_text(node)} |",
     ]
     if node.is_leaf:
         lines.append(f"| Rule | {node_rule_text(method, node)} |")
@@ -505,6 +525,21 @@ def _tree_example(method: TreeMethod) -> list[str]:
     return lines
 
 
+_SCALE_TEXT = {
+    "fraction": "fractions in [0, 1] (0.8409 for 84.09 %)",
+    "percent": "percents in [0, 100] (84.09 for 84.09 %)",
+    None: "no rate is entered",
+}
+
+
+def _method_scale(method: TreeMethod) -> str | None:
+    """The one scale the method's rates are entered on (the loader refuses two)."""
+    for node in method.nodes.values():
+        if node.input in ("fraction", "percent") and (node.rule is None or node.rule.type in ("ratio", "survey")):
+            return node.input
+    return None
+
+
 def render_tree(method: TreeMethod, *, source: str | None = None) -> str:
     """The Markdown page of one criteria-tree method (the layout is ``templates/tree.md.j2``)."""
     src = source or f"src/chiso/methods/definitions/{method.id}.yaml"
@@ -512,6 +547,7 @@ def render_tree(method: TreeMethod, *, source: str | None = None) -> str:
     rows = [
         f"| Maximum | {_max_text(root.max)} |",
         f"| Published as | {_PUBLISH[root.publish]} |",
+        f"| Rates entered as | {_SCALE_TEXT[_method_scale(method)]} |",
         f"| Total | {node_aggregate_text(root)} |",
         f"| Ties | totals within {_num(method.rank_tolerance)} points share a rank |",
     ]
@@ -522,7 +558,7 @@ def render_tree(method: TreeMethod, *, source: str | None = None) -> str:
         kind = "" if node.kind == "criterion" else f" ({node.kind})"
         indent = "· " * _depth(method, node.id)
         node_rows.append(f"| {indent}`{node.id}`{kind} | {node.name_en} | {_max_text(node.max).replace(' points', '')} | "
-                         f"{how} | {node.publish} | [{conf.mark}]{' (inherited)' if inherited else ''} |")
+                         f"{how} | {_INPUT[node.input].split(',')[-1].strip()} | {node.publish} | [{conf.mark}]{' (inherited)' if inherited else ''} |")
     nodes = [line for node in method.nodes.values() for line in _tree_node(method, node)]
     groupings = []
     for g in method.groupings:

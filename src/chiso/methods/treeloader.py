@@ -36,6 +36,7 @@ from chiso.scoring.model import (
     NODE_KINDS,
     PUBLISH_FORMS,
     RANK_TOLERANCE,
+    SCALES,
     TREE_RULE_TYPES,
     Grouping,
     MergeRule,
@@ -57,12 +58,12 @@ _TOP_REQUIRED = (
 )
 _TOP_OPTIONAL = (
     "effective_from", "notes", "aggregate", "children_exceed_max", "bonus_beyond_max", "bands", "groupings",
-    "merge_rule", "inputs", "rank_tolerance", "example",
+    "merge_rule", "inputs", "rank_tolerance", "example", "scale",
 )
 _NODE_REQUIRED = ("id", "name", "name_en", "max")
 _NODE_OPTIONAL = (
     "confidence", "kind", "publish", "description", "description_en", "components", "children", "rule",
-    "aggregate", "weight", "children_exceed_max", "bonus_beyond_max",
+    "aggregate", "weight", "children_exceed_max", "bonus_beyond_max", "scale",
 )
 #: Keys that only mean something on a node with children.
 _INNER_ONLY = ("aggregate", "children_exceed_max", "bonus_beyond_max")
@@ -102,7 +103,7 @@ class _Tree:
         got = self.r.number(m, "max", node, minimum=0)
         return got, got is not None
 
-    def node(self, raw: Any, line: int, where: str, outer_kind: str) -> Node | None:
+    def node(self, raw: Any, line: int, where: str, outer_kind: str, outer_scale: str | None = None) -> Node | None:
         r = self.r
         m = r.mapping(raw, line, where, _("a node"))
         if m is None:
@@ -123,6 +124,7 @@ class _Tree:
         if outer_kind != "criterion" and kind != "criterion":
             r.problem(r.at(m, "kind"), node, _("the nodes inside a bonus or penalty node are criteria"))
         publish = r.choice(m, "publish", node, PUBLISH_FORMS) or "points"
+        scale = r.choice(m, "scale", node, SCALES) or outer_scale
         conf = r.confidence(m["confidence"], r.at(m, "confidence"), node) if "confidence" in m else None
         if m.get("max") == UNKNOWN and (conf is None or conf.mark != "?"):
             r.problem(r.at(m, "max"), node,
@@ -151,20 +153,20 @@ class _Tree:
                     r.problem(r.at(m, key), node, _("{key} is only for a node with children").format(key=key))
             rule = self.rule(m, nid, node, maximum)
         else:
-            children = self.children(m, "children", node, kind if kind != "criterion" else outer_kind)
+            children = self.children(m, "children", node, kind if kind != "criterion" else outer_kind, scale)
 
         inner = self.inner(m, node, maximum, children) if has_children and not has_rule else {}
         return Node(
             id=nid, name=r.text(m, "name", node) or "", name_en=r.text(m, "name_en", node) or "",
             max=maximum if max_ok else 0.0,
             kind=kind, publish=publish, confidence=conf, rule=rule, children=children,
-            weight=weight, components=components,
+            weight=weight, components=components, scale=scale,
             description=r.text(m, "description", node, required=False) or "",
             description_en=r.text(m, "description_en", node, required=False) or "",
             **inner,
         )
 
-    def children(self, m: Map, key: str, node: str, outer_kind: str) -> tuple[Node, ...]:
+    def children(self, m: Map, key: str, node: str, outer_kind: str, scale: str | None = None) -> tuple[Node, ...]:
         r = self.r
         items = seq_of(r, m, key, node)
         if items is None:
@@ -174,7 +176,7 @@ class _Tree:
             r.problem(r.at(m, key), node, _("{key} must list at least one node").format(key=key))
             self.sound = False
             return ()
-        out = [self.node(item, line_of(item, items.line), node, outer_kind) for item in items]
+        out = [self.node(item, line_of(item, items.line), node, outer_kind, scale) for item in items]
         return tuple(n for n in out if n is not None)
 
     def inner(self, m: Map, node: str, maximum: float | None, children: tuple[Node, ...]) -> dict[str, Any]:
@@ -346,15 +348,17 @@ def read(reader: Reader, top: Map) -> TreeMethod | None:
         reader.problem(reader.at(top, "max"), node,
                        _("max \"?\" (not known) needs a \"?\" confidence or note saying what is not known"))
     publish = reader.choice(top, "publish", node, PUBLISH_FORMS) or "points"
-    children = tree.children(top, "nodes", node, "criterion") if "nodes" in top else ()
+    scale = reader.choice(top, "scale", node, SCALES)
+    children = tree.children(top, "nodes", node, "criterion", scale) if "nodes" in top else ()
     inner = tree.inner(top, node, maximum, children) if "nodes" in top else {}
     root = Node(
         id="", name=head["name"], name_en=head["name_en"], max=maximum if max_ok else 0.0,
-        publish=publish, confidence=head["confidence"], children=children, **inner,
+        publish=publish, confidence=head["confidence"], children=children, scale=scale, **inner,
     )
     if not max_ok:
         tree.sound = False
 
+    _check_one_scale(reader, root, tree)
     inputs = _inputs(reader, top, node, tree)
     _check_formulas(tree, inputs)
     rank_tolerance = reader.number(top, "rank_tolerance", node, minimum=0)
@@ -396,6 +400,25 @@ def _inputs(reader: Reader, top: Map, node: str, tree: _Tree) -> dict[str, TreeI
         out[name] = TreeInput(name=name, description=reader.text(m, "description", where) or "",
                               description_en=reader.text(m, "description_en", where) or "")
     return out
+
+
+def _check_one_scale(reader: Reader, root: Node, tree: _Tree) -> None:
+    """Every rate entered for one method is on one scale: a fraction here and a percent
+    there would let 0.84 score as 0.84 % where 84 % was meant."""
+    first: dict[str, str] = {}
+    for n in root.walk():
+        if n is root or (n.is_leaf and n.rule is not None and n.rule.type not in ("ratio", "survey")):
+            continue
+        form = n.input
+        if form in SCALES:
+            first.setdefault(form, n.id)
+    if len(first) > 1:
+        fraction, percent = first["fraction"], first["percent"]
+        later = max((fraction, percent), key=lambda nid: tree.lines.get(nid, 0))
+        reader.problem(tree.lines.get(later, 1), f"node {later}", _(
+            "rates on two scales: {fraction} takes a fraction and {percent} a percent; declare one scale at the "
+            "top (scale: fraction or scale: percent) so that every rate entered is read the same way").format(
+            fraction=fraction, percent=percent))
 
 
 def _check_formulas(tree: _Tree, inputs: dict[str, TreeInput]) -> None:

@@ -286,6 +286,17 @@ NODE_KINDS = ("criterion", "bonus", "penalty")
 #: How a value is published: points, points / max (DTI), or 100 × points / max (PAR Index).
 PUBLISH_FORMS = ("points", "ratio", "percent")
 
+#: The scale a rate is entered on (``scale`` in a definition, declared once at the top or
+#: on a node and inherited below it): a fraction in [0, 1] or a percent in [0, 100]. It
+#: governs survey and ratio leaves and the values given for nodes published as a ratio or
+#: a percent; one method takes its rates on one scale only (the loader refuses a mix).
+SCALES = ("fraction", "percent")
+
+#: What the value entered for a node is (:attr:`Node.input`): a rate on one of
+#: :data:`SCALES`, points within [0, max], a number a step table reads, yes/no, or nothing
+#: (a formula leaf is computed).
+INPUT_FORMS = (*SCALES, "points", "number", "yes_no", "computed")
+
 #: How an inner node's points come from its criteria: their sum, or its max times the
 #: unweighted (``mean``) or weighted (``weighted``) mean of their ratios (points / max).
 AGGREGATES = ("sum", "mean", "weighted")
@@ -358,10 +369,27 @@ class Node:
     components: int | None = None
     description: str = ""
     description_en: str = ""
+    #: The declared scale of the rates entered here (:data:`SCALES`), its own or inherited;
+    #: None when the definition declares none.
+    scale: str | None = None
 
     @property
     def is_leaf(self) -> bool:
         return self.rule is not None
+
+    @property
+    def input(self) -> str:
+        """What a value entered for this node is (:data:`INPUT_FORMS`): ``manual`` leaves
+        take points, ``steps`` a number, ``yes_no`` true/false; ``ratio`` and ``survey``
+        leaves a rate on the node's scale (a fraction unless declared); a node with children
+        its points when published as points, else a rate on its declared scale (without
+        one: a fraction when published as a ratio, a percent when published as a percent)."""
+        if self.rule is not None:
+            simple = {"manual": "points", "steps": "number", "yes_no": "yes_no", "formula": "computed"}
+            return simple.get(self.rule.type) or self.scale or "fraction"
+        if self.publish == "points":
+            return "points"
+        return self.scale or ("fraction" if self.publish == "ratio" else "percent")
 
     @property
     def criteria(self) -> tuple["Node", ...]:

@@ -8,15 +8,21 @@ formed by a merger its values from its former units' by the method's merge rule,
 
 Values. ``values`` maps node ids to:
 
-- for a node with children: its **published value** (points, points / max, or percent, as
-  the node's ``publish`` says). It replaces the node's children, which are then reported
+- for a node with children: its value as :attr:`~chiso.scoring.model.Node.input` says:
+  points when it is published as points, else a rate on the method's scale (a fraction of
+  its max, or a percent of it). It replaces the node's children, which are then reported
   as superseded: a province compares itself with others from their published main-indicator
   values without their component data. A value given for a node wins over any value given
   below it.
-- for a leaf: the value its rule reads: a fraction for ``ratio``, a rate in [0, 1] for
-  ``survey``, a number for ``steps``, true/false (or 1/0) for ``yes_no``, points within
-  [0, max] for ``manual``. A ``formula`` leaf is computed, never given: its external inputs
-  come in ``inputs``.
+- for a leaf: the value its rule reads: a rate on the method's scale for ``ratio`` and
+  ``survey`` (a fraction in [0, 1] unless the definition declares ``scale: percent``), a
+  number for ``steps``, true/false (or 1/0) for ``yes_no``, points within [0, max] for
+  ``manual``. A ``formula`` leaf is computed, never given: its external inputs come in
+  ``inputs``.
+
+Every rate of one method is on one scale (the loader refuses a mix), and a value outside
+its range is an error naming the node, the range and the scale: ``service_delivery: 84.09``
+on a fraction scale is refused, never read as 8409 %.
 
 A leaf without a value scores 0 inside a bonus or penalty node and when its max is 0; any
 other missing leaf is an error (``missing="error"``, listing them all) or scores 0
@@ -133,8 +139,36 @@ def _number(node: Node, value: Any) -> float:
 
 
 def _range_error(node: Node, value: float, low: float, high: float) -> ChisoError:
-    return ChisoError(_("node {id}: {value:g} is outside [{low:g}, {high:g}]").format(
-        id=node.id, value=value, low=low, high=high))
+    form = node.input
+    if form == "fraction":
+        hint = _(" (a fraction: {value:g} percent is {fraction:g})").format(value=value, fraction=value / 100.0) \
+            if 2 <= value <= 100 else _(" (a fraction in [0, 1])")
+    elif form == "percent":
+        hint = _(" (a percent)")
+    elif form == "points":
+        hint = _(" (points)")
+    else:
+        hint = ""
+    return ChisoError(_("node {id}: {value:g} is outside [{low:g}, {high:g}]{hint}").format(
+        id=node.id, value=value, low=low, high=high, hint=hint))
+
+
+#: The top of each rate scale.
+SCALE_TOP = {"fraction": 1.0, "percent": 100.0}
+
+
+def rate(node: Node, number: float) -> float:
+    """The fraction a rate entered for ``node`` on its scale stands for; an error naming
+    the node, the range and the scale when it lies outside that scale."""
+    top = SCALE_TOP[node.input]
+    if number < 0 or number > top * (1 + _EPSILON):
+        raise _range_error(node, number, 0, top)
+    return min(number / top, 1.0)
+
+
+def to_scale(node: Node, fraction: float) -> float:
+    """A fraction (a survey's satisfaction rate) on ``node``'s scale."""
+    return fraction * SCALE_TOP.get(node.input, 1.0)
 
 
 def leaf_points(node: Node, value: Any) -> float:
@@ -153,29 +187,26 @@ def leaf_points(node: Node, value: Any) -> float:
     if rule.type == "steps":
         reached = [s.points for s in rule.steps if number >= s.at_least - _EPSILON]
         return max(reached) if reached else 0.0
-    if number < 0:
-        raise _range_error(node, number, 0, maximum if rule.type == "manual" else 1)
     if rule.type == "ratio":
-        return maximum * min(1.0, number / (rule.target or 1.0))
+        return maximum * min(1.0, rate(node, number) / (rule.target or 1.0))
     if rule.type == "survey":
-        if number > 1 + _EPSILON:
-            raise _range_error(node, number, 0, 1)
-        return maximum * min(number, 1.0)
+        return maximum * rate(node, number)
     if rule.type == "manual":
-        if number > maximum + _EPSILON:
+        if number < 0 or number > maximum + _EPSILON:
             raise _range_error(node, number, 0, maximum)
         return min(number, maximum)
     raise ChisoError(_("node {id}: unknown rule type {type!r}").format(id=node.id, type=rule.type))  # refused on load
 
 
 def given_points(node: Node, value: Any) -> float:
-    """The points of a node with children from its published value."""
+    """The points of a node with children from the value given for it (:attr:`Node.input`)."""
     assert node.max is not None
     number = _number(node, value)
-    points = {"points": number, "ratio": number * node.max, "percent": number * node.max / 100.0}[node.publish]
+    form = node.input
+    points = number if form == "points" else number * node.max / SCALE_TOP[form]
     ceiling = math.inf if node.bonus_beyond_max else node.max
     if points < 0 or points > ceiling + _EPSILON:
-        high = {"points": node.max, "ratio": 1.0, "percent": 100.0}[node.publish]
+        high = node.max if form == "points" else SCALE_TOP[form]
         raise _range_error(node, number, 0, math.inf if node.bonus_beyond_max else high)
     return points
 
@@ -356,7 +387,8 @@ def merge(
     :func:`score_tree` takes them), by the method's merge rule.
 
     ``mean`` (DTI 2024): each node of the rule (by default the top-level nodes) gets the
-    unweighted mean of the former units' values in its published form; scoring the result
+    unweighted mean of the former units' values as entered (its published form, on the
+    method's scale); scoring the result
     with :func:`score_tree` makes the total follow from these means."""
     rule = method.merge_rule
     if rule is None:
@@ -366,17 +398,26 @@ def merge(
     scores = {unit: score_tree(method, values, inputs=(inputs or {}).get(unit)) for unit, values in parts.items()}
     out: dict[str, float] = {}
     for node_id in rule.nodes:
-        if not method.node(node_id).max:
+        node = method.node(node_id)
+        if not node.max:
             continue  # a node worth 0 points has no published ratio to average
         found = []
         for unit, score in scores.items():
-            value = score.nodes[node_id].value
-            if value is None:
+            points = score.nodes[node_id].points
+            if points is None:
                 raise ChisoError(_("{unit}: no value for {id} (a value was given for a node above it)").format(
                     unit=unit, id=node_id))
-            found.append(value)
+            found.append(value_for(node, points))
+        # The mean of the values as entered (the published form's mean, on the method's scale).
         out[node_id] = math.fsum(found) / len(found)
     return out
+
+
+def value_for(node: Node, points: float) -> float:
+    """The value to enter for ``node`` (:attr:`Node.input`) that gives ``points``."""
+    assert node.max
+    form = node.input
+    return points if form == "points" else points / node.max * SCALE_TOP[form]
 
 
 def rank(scores: Mapping[K, TreeScore], *, tolerance: float = RANK_TOLERANCE) -> dict[K, int | None]:

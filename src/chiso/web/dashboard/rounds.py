@@ -96,6 +96,8 @@ def _tree(method, view: dict, lang: str) -> list[dict]:
         out.append({"id": node.id, "name": node.name_en if lang == "en" else node.name, "max": node.max,
                     "kind": node.kind, "depth": depth, "leaf": leaf, "rule": node.rule.type if leaf else None,
                     "target": node.rule.target if leaf else None, "state": state,
+                    # A rate is shown and typed as a percent; it is stored on the method's scale.
+                    "per_percent": 0.01 if node.input == "fraction" else 1.0,
                     "field": node.id.replace(".", "__")})
         for child in node.children:
             walk(child, depth + 1)
@@ -176,7 +178,7 @@ def _number(text: str) -> float:
 
 def _values(form, tree: list[dict], prefix: str) -> tuple[dict, dict]:
     """Values and notes (or comments) from the form, each in the form its rule reads:
-    percentages become fractions, yes/no becomes true/false. Empty fields are left out."""
+    percentages become rates on the method's scale, yes/no becomes true/false. Empty fields are left out."""
     values, notes = {}, {}
     for node in tree:
         if not node["leaf"] or node["rule"] == "formula":
@@ -190,7 +192,7 @@ def _values(form, tree: list[dict], prefix: str) -> tuple[dict, dict]:
                     number = _number(raw)
                 except ValueError:
                     raise ChisoError(_("{node}: {value!r} is not a number.").format(node=node["id"], value=raw)) from None
-                values[node["id"]] = number / 100 if node["rule"] in ("ratio", "survey") else number
+                values[node["id"]] = number * node["per_percent"] if node["rule"] in ("ratio", "survey") else number
         note = form.get(f"{prefix}n.{node['field']}")
         if isinstance(note, str) and note.strip():
             notes[node["id"]] = note.strip()[:2000]
