@@ -1,6 +1,7 @@
 """One rule for who is first, second, third and last (``chiso.scoring.ranking.podium``):
 the CLI, the rankings page and the ranking report name the same units, for a group ranked
-1, 2, 3 too (the CLI named a last unit there, the page and the report none)."""
+1, 2, 3 too (the CLI named a last unit there, the page and the report none), and each unit
+once (a group of two has a first and a last, not the same unit second and last)."""
 
 from __future__ import annotations
 
@@ -54,7 +55,7 @@ def test_cli_page_and_report_name_the_same_last_of_a_group_ranked_1_2_3(tmp_path
     cli_named = {line.split(":")[0].strip(): line.split(":", 1)[1].strip().split(", ")
                  for line in out.output.splitlines() if line.startswith("  ") and ":" in line}
 
-    expected = {"first": ["01"], "second": ["68"], "third": ["79"], "last": ["79"]}
+    expected = {"first": ["01"], "second": ["68"], "third": [], "last": ["79"]}
     assert {k: [r["unit"] for r in v] for k, v in page.items()} == expected
-    assert cli_named == {"1st": ["01"], "2nd": ["68"], "3rd": ["79"], "last": ["79"]}
+    assert cli_named == {"1st": ["01"], "2nd": ["68"], "last": ["79"]}
     assert f"last: {names['79']} (" in text and f"asks {names['79']}, last in their groups" in text

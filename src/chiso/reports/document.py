@@ -97,10 +97,14 @@ class PageBreak:
 
 @dataclass
 class Signature:
-    """The end of the document: recipients (Nơi nhận) on the left, who signs on the right."""
+    """The end of the document: recipients (Nơi nhận) on the left, who signs on the right:
+    the authority and the signer's title in capitals, room for the signature and the seal,
+    then the signer's name. Renderers keep it on the page of the text before it (never
+    alone on the last page)."""
 
     recipients: list[str]
     lines: list[str]
+    name: str | None = None
 
 
 Block = Union[Header, Title, Heading, Paragraph, Bullets, Table, Image, PageBreak, Signature]
@@ -125,7 +129,7 @@ class Document:
         out: list[str] = []
         for b in self.blocks:
             if isinstance(b, Header):
-                out += [*b.issuer, b.place]
+                out += [*b.issuer, b.number or "", dateline(b.place, b.day)]
             elif isinstance(b, Title):
                 out += [b.text, b.subtitle or ""]
             elif isinstance(b, Heading):
@@ -137,6 +141,10 @@ class Document:
             elif isinstance(b, Table):
                 out += [b.caption or ""] + [c.heading for c in b.columns]
                 out += [cell_text(v, c) for row in b.rows for v, c in zip(row, b.columns)]
+            elif isinstance(b, Image):
+                out.append(b.caption or "")
+            elif isinstance(b, Signature):
+                out += [*b.recipients, *b.lines, b.name or ""]
         return "\n".join(t for t in out if t)
 
 
@@ -175,6 +183,8 @@ def cell_text(value: Any, column: Column) -> str:
     if value is None or value == "":
         return "–" if column.kind != "text" else ""
     kind = column.kind
+    if isinstance(value, date):  # dd/mm/yyyy on every document (a datetime: its day)
+        return value.strftime("%d/%m/%Y")
     if kind == "text" or isinstance(value, str):
         return str(value)
     if kind == "int":
