@@ -126,7 +126,7 @@ def test_scorecard_shows_rank_weakest_indicators_targets_and_overdue_tasks(sessi
     size = sum(1 for r in rows if r["level"] == "commune")
     with language("vi"):
         scores = next(t for t in tables if t[0][0] == "Chỉ số")
-        assert scores[1][:5] == ["Chỉ số phục vụ 766", "2026-Q3", number(commune["total"]), commune["band_name"],
+        assert scores[1][:5] == ["Chỉ số phục vụ 766", "quý III năm 2026", number(commune["total"]), commune["band_name"],
                                  f"5/{size}"]
         weak = build.weakest_indicators(commune, index.method_for(None))
         lost = next(t for t in tables if t[0][0] == "Chỉ tiêu")

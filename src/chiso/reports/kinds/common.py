@@ -56,7 +56,7 @@ def period_short(period: Period) -> str:
     if period.kind == "week":
         return _("wk {number}/{year}").format(number=n, year=y)
     if period.kind == "month":
-        return _("{number}/{year}").format(number=n, year=y)
+        return _("month {number}/{year}").format(number=n, year=y)
     if period.kind == "quarter":
         return _("Q{roman}/{year}").format(roman=ROMAN[n - 1], year=y)
     if period.kind == "half":
@@ -199,3 +199,31 @@ def unit_name(session: Session, code: str, period: Period) -> str:
         return units.name_on(units.get(session, code), period.end)
     except NotFound:
         return code
+
+
+# --------------------------------------------------------------------------- national standing
+
+
+@dataclass(frozen=True)
+class NationalStanding:
+    """A unit's result as the national portal publishes it: its score, its rank among
+    ``of`` provinces, and the places gained since the previous publication."""
+
+    rank: int
+    of: int
+    total: float | None = None
+    rank_change: int | None = None
+
+
+def national_standing(session: Session, *, index: str, period: Period, unit: str) -> NationalStanding | None:
+    """The published national standing of ``unit`` (the province) on ``index`` for
+    ``period``; None while nothing is held. The reports read it only through here: the
+    import of the national portal's results (issue 13, point 1) answers it once merged."""
+    return None
+
+
+def standing_text(s: NationalStanding) -> str:
+    """"xếp thứ 8/34 cả nước, tăng 5 bậc"."""
+    text = _("ranked {rank}/{of} nationally").format(rank=s.rank, of=s.of)
+    move = movement(s.rank_change)
+    return f"{text}, {move}" if move else text
