@@ -21,7 +21,7 @@ from chiso.periods import parse_period
 from chiso.reports import build
 from chiso.reports import document as d
 from chiso.reports.cli import report
-from chiso.reports.kinds.ranking import _ranking_766
+from chiso.reports.kinds.ranking import ranking_766
 from chiso.reports.render import render
 
 DAY = date(2026, 12, 4)
@@ -96,7 +96,7 @@ def test_the_conference_announcement_puts_every_index_of_the_year_together(sessi
 
 
 def test_the_conference_names_no_draft_and_no_index_without_results(session, env, dti2026):
-    agencies = [r.unit for r in _ranking_766(
+    agencies = [r.unit for r in ranking_766(
         session, env["store"], period=parse_period("2026"), groups=(), method_id=None, trend=False).cohorts[0].rows][:2]
     assessments.create_round(session, code="dep2026", method="template-department", year=2026,
                              actor=command_line("t"), name="Xếp hạng sở, ngành 2026")
@@ -155,7 +155,7 @@ def test_the_signature_never_stands_alone_on_the_last_page():
 def test_scorecard_dates_periods_and_rate_goals_as_the_portal_prints_them(session, env):
     from chiso.targets import service as targets
 
-    row = next(r for r in _ranking_766(
+    row = next(r for r in ranking_766(
         session, env["store"], period=parse_period("2026-Q3"), groups=(), method_id=None, trend=False).cohorts[1].rows)
     targets.save_target(session, code="rate21", name="Hồ sơ đúng hạn", indicator="766.2.1", direction="higher",
                         goal=0.8, deadline=date(2026, 12, 31), unit=row.unit, period="2026-Q3",

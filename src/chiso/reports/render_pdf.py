@@ -135,7 +135,8 @@ def _signature(pdf: FPDF, s: d.Signature) -> None:
             pdf.set_x(LEFT)
             pdf.multi_cell(lw, _lh(10), f"- {r};", align="L")
     y1 = pdf.get_y()
-    lines = [(line.upper(), "B", 12) for line in s.lines] + [("", "", 12)] * 4 + [(s.name or " ", "B", 12)]
+    lines: list[tuple[str, str, float]] = [(line.upper(), "B", 12.0) for line in s.lines]
+    lines += [("", "", 12.0)] * 4 + [(s.name or " ", "B", 12.0)]  # room for the signature and seal
     y2 = _column(pdf, LEFT + lw, WIDTH - lw, lines, y)
     pdf.set_xy(LEFT, max(y1, y2) + 4)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Iterable, Sequence
+from typing import Iterator, Sequence
 
 from sqlalchemy.orm import Session
 
@@ -100,7 +100,7 @@ def movement(change: int | None) -> str | None:
     return _("same rank")
 
 
-def numbered_sections() -> Iterable[str]:
+def numbered_sections() -> Iterator[str]:
     for r in ROMAN:
         yield f"{r}."
 

@@ -15,7 +15,7 @@ from chiso.i18n import _
 from chiso.periods import parse_period
 from chiso.reports.document import Bullets, Column, Document, Heading, Paragraph, Table, Title, language
 from chiso.reports.kinds.common import NOTICE, Signing, frame, join_names, numbered_sections
-from chiso.reports.kinds.ranking import Ranking, _announce, _ranking_766, _ranking_columns, _ranking_round, counted
+from chiso.reports.kinds.ranking import Ranking, announce, ranking_766, ranking_columns, ranking_round, counted
 
 if TYPE_CHECKING:
     from chiso.assessments.models import AssessmentRound
@@ -40,7 +40,7 @@ def rounds_of_year(session: Session, year: int) -> list[AssessmentRound]:
         if r["year"] == year:
             latest[r["family"]] = r["code"]  # list_rounds runs by year and code: the last wins
     out = []
-    for family, code in latest.items():
+    for code in latest.values():
         if any(r["value"] is not None for r in counted(service.results(session, round_code=code))):
             out.append(service.get_round(session, code))
     return sorted(out, key=lambda rnd: (_place(rnd.method_family), rnd.method_family, rnd.code))
@@ -49,12 +49,12 @@ def rounds_of_year(session: Session, year: int) -> list[AssessmentRound]:
 def _parts(session: Session, store: DossierStore | None, *, year: int, method_id: str | None) -> list[Ranking]:
     parts = []
     if store is not None:
-        r766 = _ranking_766(session, store, period=parse_period(str(year)), groups=(), method_id=method_id,
+        r766 = ranking_766(session, store, period=parse_period(str(year)), groups=(), method_id=method_id,
                             trend=False)
         if any(r.score is not None for c in r766.cohorts for r in c.rows):
             parts.append(r766)
     for rnd in rounds_of_year(session, year):
-        parts.append(_ranking_round(session, round_code=rnd.code, groups=()))
+        parts.append(ranking_round(session, round_code=rnd.code, groups=()))
     return parts
 
 
@@ -86,10 +86,10 @@ def build_conference(session: Session, store: DossierStore | None, *, year: int,
             for n, c in enumerate(part.cohorts, start=1):
                 doc.add(Heading(f"{n}.", _("{group} ({count} units)").format(group=c.name, count=len(c.rows)),
                                 level=2))
-                doc.add(Paragraph(_announce(c, part.decimals)))
+                doc.add(Paragraph(announce(c, part.decimals)))
                 if c.rows:
                     ordered = sorted(c.rows, key=lambda r: (r.rank is None, r.rank or 0, r.unit))
-                    doc.add(Table(sheet=f"{part.index_name[:14]} {c.name}"[:31], columns=_ranking_columns(part.decimals),
+                    doc.add(Table(sheet=f"{part.index_name[:14]} {c.name}"[:31], columns=ranking_columns(part.decimals),
                                   caption=_("Table {n}: {index}, {group}").format(n=table, index=part.index_name,
                                                                                   group=c.name),
                                   rows=[[r.rank, r.unit, r.name, r.score, r.band, r.rank_change, r.score_change]

@@ -72,7 +72,7 @@ class Ranking:
     groups: list[tuple[str, float]] = field(default_factory=list)
 
 
-def _ranking_766(session: Session, store: DossierStore, *, period: Period, groups: Sequence[str], method_id: str | None,
+def ranking_766(session: Session, store: DossierStore, *, period: Period, groups: Sequence[str], method_id: str | None,
                  trend: bool = True) -> Ranking:
     from chiso.index import service
 
@@ -124,7 +124,7 @@ def _ranking_766(session: Session, store: DossierStore, *, period: Period, group
     return out
 
 
-def _ranking_round(session: Session, *, round_code: str, groups: Sequence[str]) -> Ranking:
+def ranking_round(session: Session, *, round_code: str, groups: Sequence[str]) -> Ranking:
     from chiso.assessments import service
 
     rnd = service.get_round(session, round_code)
@@ -181,7 +181,7 @@ def counted(rows: list[dict]) -> list[dict]:
     return [r for r in rows if r["status"] != "draft"]
 
 
-def _ranking_columns(decimals: int) -> list[Column]:
+def ranking_columns(decimals: int) -> list[Column]:
     return [Column(_("Rank"), "int", width=0.6), Column(_("Code"), "text", width=1.15),
             Column(_("Unit"), "text", width=3.0), Column(_("Score"), "number", decimals, width=0.9),
             Column(_("Band"), "text", width=1.0), Column(_("Rank change"), "signed_int", width=0.8),
@@ -203,7 +203,7 @@ def _who(rows: list[Ranked], decimals: int) -> str:
                    for r in rows])
 
 
-def _announce(c: Cohort, decimals: int) -> str:
+def announce(c: Cohort, decimals: int) -> str:
     parts = []
     named = c.named()
     for place, label in (("first", _("first")), ("second", _("second")), ("third", _("third")), ("last", _("last"))):
@@ -252,10 +252,10 @@ def build_ranking(session: Session, store: DossierStore, *, index: str | None = 
                                    "come from assessment rounds (--round).").format(index=index))
             if period is None:
                 raise ChisoError(_("The 766 index needs a period."))
-            ranking = _ranking_766(session, store, period=period, groups=groups, method_id=method_id)
+            ranking = ranking_766(session, store, period=period, groups=groups, method_id=method_id)
             slug = f"ranking-766-{period.code}"
         else:
-            ranking = _ranking_round(session, round_code=round_code, groups=groups)
+            ranking = ranking_round(session, round_code=round_code, groups=groups)
             slug = f"ranking-{round_code}"
         fr = frame(session, lang=lang, day=day, issuer=issuer, signing=signing)
         doc = Document(title=_("Ranking announcement"), lang=lang, slug=slug)
@@ -281,10 +281,10 @@ def build_ranking(session: Session, store: DossierStore, *, index: str | None = 
         bands = max((r.band_index for c in ranking.cohorts for r in c.rows), default=0) + 1
         for n, c in enumerate(ranking.cohorts, start=1):
             doc.add(Heading(f"{n}.", _("{group} ({count} units)").format(group=c.name, count=len(c.rows)), level=2))
-            doc.add(Paragraph(_announce(c, ranking.decimals)))
+            doc.add(Paragraph(announce(c, ranking.decimals)))
             if c.rows:
                 ordered = sorted(c.rows, key=lambda r: (r.rank is None, r.rank or 0, r.unit))
-                doc.add(Table(sheet=c.name, columns=_ranking_columns(ranking.decimals),
+                doc.add(Table(sheet=c.name, columns=ranking_columns(ranking.decimals),
                               caption=_("Table {n}: {group}").format(n=n, group=c.name),
                               rows=[[r.rank, r.unit, r.name, r.score, r.band, r.rank_change, r.score_change]
                                     for r in ordered]))

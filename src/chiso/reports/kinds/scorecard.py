@@ -15,7 +15,7 @@ from chiso.i18n import _, current_language
 from chiso.methods.bands import band_name
 from chiso.periods import Period
 from chiso.reports.document import Bullets, Column, Document, Heading, PageBreak, Paragraph, Table, Title, fmt_number, language
-from chiso.reports.kinds.common import Frame, Signing, frame, numbered_sections, period_label, period_now_label
+from chiso.reports.kinds.common import Frame, frame, numbered_sections, period_label, period_now_label
 from chiso.units import service as units
 
 if TYPE_CHECKING:
