@@ -1,12 +1,14 @@
 """Documents an office can issue (Nghị định 30/2020/NĐ-CP): the number line, who signs, no
 software name or command, dates dd/mm/yyyy and periods in words, drafts never in results,
 the signing block on the page of the text before it; and the year's conference announcement
-of every index, read back from the PDF (pypdf) as an official would read it."""
+of every index, read back from the PDF (pdftotext, else pypdf) as an official would read it."""
 
 from __future__ import annotations
 
 import io
 import re
+import shutil
+import subprocess
 from datetime import date
 
 import openpyxl
@@ -32,8 +34,16 @@ SIGNING = build.Signing(number="125", signer="Nguyễn Văn An", title="Phó Tr�
 
 
 def pdf_pages(data: bytes) -> list[str]:
-    """The text of each page, whitespace made single spaces (lines wrap anywhere)."""
-    return [" ".join((p.extract_text() or "").split()) for p in PdfReader(io.BytesIO(data)).pages]
+    """The text of each page as pdftotext (poppler) reads it, pypdf where poppler is not
+    installed; whitespace made single spaces (lines wrap anywhere)."""
+    tool = shutil.which("pdftotext")
+    if tool:
+        out = subprocess.run([tool, "-enc", "UTF-8", "-", "-"], input=data, capture_output=True, check=True).stdout
+        pages = out.decode("utf-8").split("\f")
+        pages = pages[:-1] if pages and not pages[-1].strip() else pages
+    else:
+        pages = [p.extract_text() or "" for p in PdfReader(io.BytesIO(data)).pages]
+    return [" ".join(p.split()) for p in pages]
 
 
 def flat(text: str) -> str:
