@@ -82,7 +82,7 @@ def build_conference(session: Session, store: DossierStore | None, *, year: int,
                       rows=[[p.index_name, p.province or _("not known")] for p in parts]))
         table = 2
         for part in parts:
-            doc.add(Heading(next(sections), f"{part.index_name}, {part.when}"))
+            doc.add(Heading(next(sections), part.title))
             for n, c in enumerate(part.cohorts, start=1):
                 doc.add(Heading(f"{n}.", _("{group} ({count} units)").format(group=c.name, count=len(c.rows)),
                                 level=2))

@@ -6,6 +6,7 @@ assessment round."""
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Sequence
@@ -70,6 +71,15 @@ class Ranking:
     previous_when: str | None = None
     #: The indicator groups shown per unit: (id, maximum).
     groups: list[tuple[str, float]] = field(default_factory=list)
+
+    @property
+    def title(self) -> str:
+        """The index and its period, once: "DTI 2026" is not followed by ", năm 2026"."""
+        year = re.search(r"\b(19|20)\d\d\b", self.when)
+        if year and year.group(0) in self.index_name and self.when.strip() == _("year {year}").format(
+                year=year.group(0)):
+            return self.index_name
+        return f"{self.index_name}, {self.when}"
 
 
 def ranking_766(session: Session, store: DossierStore, *, period: Period, groups: Sequence[str], method_id: str | None,
@@ -192,7 +202,7 @@ def group_table(c: Cohort, ordered: list[Ranked], groups: list[tuple[str, float]
     """Each unit's points by indicator group (766: CKMB … MDHL), in rank order."""
     return Table(sheet=_("{group}, by group").format(group=c.name)[:31],
                  caption=_("Table {n}b: {group}, points by indicator group").format(n=n, group=c.name),
-                 columns=[Column(_("Rank"), "int", width=0.6), Column(_("Unit"), "text", width=2.6)]
+                 columns=[Column(_("Rank"), "int", width=0.8), Column(_("Unit"), "text", width=2.6)]
                  + [Column(f"{gid} ({fmt_number(mx, 0)})", "number", 2, width=0.8) for gid, mx in groups]
                  + [Column(_("Total"), "number", 2, width=0.8)],
                  rows=[[r.rank, r.name, *[r.groups.get(gid) for gid, _m in groups], r.score] for r in ordered])
@@ -260,7 +270,7 @@ def build_ranking(session: Session, store: DossierStore, *, index: str | None = 
         fr = frame(session, lang=lang, day=day, issuer=issuer, signing=signing)
         doc = Document(title=_("Ranking announcement"), lang=lang, slug=slug)
         doc.add(fr.header(NOTICE), Title(_("Announcement of results and rankings"),
-                                   f"{ranking.index_name}, {ranking.when}"))
+                                   ranking.title))
         sections = numbered_sections()
         doc.add(Paragraph(_("The Steering Committee announces the results and rankings of {index}, {when}, "
                             "for {count} groups of units, from the records and assessments held by the "
