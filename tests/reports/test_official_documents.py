@@ -193,3 +193,18 @@ def test_the_cli_writes_the_conference_in_each_format(env, tmp_path):
         assert out.stat().st_size > 1000
     whole = " ".join(pdf_pages((tmp_path / "conference.pdf").read_bytes()))
     assert "Số: 7/TB-BCĐ" in whole and "Nguyễn Văn An" in whole and "chiso" not in whole.lower()
+
+
+def test_a_score_published_in_percent_is_written_as_the_portal_writes_it():
+    """PAR Index and SIPAS are published in percent: 84,53 %, in every format."""
+    from chiso.reports.document import language
+    from chiso.reports.kinds.ranking import ranking_columns
+
+    columns = ranking_columns(2, percent=True)
+    doc = d.Document(title="t", lang="vi")
+    doc.add(d.Table(sheet="SIPAS", columns=columns, rows=[[1, "68", "Tỉnh Lâm Đồng", 84.53, "Tốt", None, 1.2]]))
+    with language("vi"):
+        assert d.cell_text(84.53, columns[3]) == "84,53 %"
+    ws = openpyxl.load_workbook(io.BytesIO(render(doc, "xlsx")))["SIPAS"]
+    assert ws.cell(row=2, column=4).value == 84.53 and ws.cell(row=2, column=4).number_format.endswith('" %"')
+    assert "84,53 %" in " ".join(pdf_pages(render(doc, "pdf")))

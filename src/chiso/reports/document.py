@@ -17,8 +17,9 @@ from chiso.i18n import LANGUAGES, current_language
 from chiso.errors import ChisoError
 
 #: How a column's values are written: plain text, an integer, a decimal number, a signed
-#: change (+1,25 / −0,50), a rate in [0, 1] shown as a percentage.
-ColumnKind = Literal["text", "int", "number", "signed", "signed_int", "percent"]
+#: change (+1,25 / −0,50), a rate in [0, 1] shown as a percentage, a value already in
+#: percent (PAR Index, SIPAS: 84,53 → "84,53 %", as the portal prints them).
+ColumnKind = Literal["text", "int", "number", "signed", "signed_int", "percent", "pct"]
 
 
 @dataclass(frozen=True)
@@ -199,6 +200,8 @@ def cell_text(value: Any, column: Column) -> str:
         return ("+" if value > 0 else "−") + text
     if kind == "percent":
         return fmt_number(100 * value, column.decimals) + " %"
+    if kind == "pct":
+        return fmt_number(value, column.decimals) + " %"
     return str(value)
 
 

@@ -23,7 +23,7 @@ TABLE_PT = 11
 PAGE_WIDTH_MM = 210 - 30 - 15
 _ALIGN = {"justify": WD_ALIGN_PARAGRAPH.JUSTIFY, "left": WD_ALIGN_PARAGRAPH.LEFT,
           "center": WD_ALIGN_PARAGRAPH.CENTER, "right": WD_ALIGN_PARAGRAPH.RIGHT}
-NUMERIC = ("int", "number", "signed", "signed_int", "percent")
+NUMERIC = ("int", "number", "signed", "signed_int", "percent", "pct")
 
 
 def _font(run, size=BODY_PT, bold=False, italic=False, underline=False) -> None:

@@ -19,7 +19,7 @@ LEFT, RIGHT, TOP, BOTTOM = 30.0, 15.0, 20.0, 20.0
 WIDTH = 210.0 - LEFT - RIGHT
 BODY_PT = 12
 TABLE_PT = 9
-NUMERIC = ("int", "number", "signed", "signed_int", "percent")
+NUMERIC = ("int", "number", "signed", "signed_int", "percent", "pct")
 
 
 def font_dir() -> Path:

@@ -31,6 +31,8 @@ def _number_format(c: d.Column) -> str | None:
         return f"+#,##0{zeros};-#,##0{zeros};0{zeros}"
     if c.kind == "percent":
         return f"0{zeros}%"
+    if c.kind == "pct":  # already in percent: the number stays 84.53, shown "84.53 %"
+        return f'#,##0{zeros}" %"'
     return None
 
 

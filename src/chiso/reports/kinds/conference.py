@@ -15,7 +15,7 @@ from chiso.i18n import _
 from chiso.periods import parse_period
 from chiso.reports.document import Bullets, Column, Document, Heading, Paragraph, Table, Title, language
 from chiso.reports.kinds.common import NOTICE, Signing, frame, join_names, numbered_sections
-from chiso.reports.kinds.ranking import Ranking, announce, ranking_766, ranking_columns, ranking_round, counted
+from chiso.reports.kinds.ranking import Ranking, announce, counted, ranking_766, ranking_columns, ranking_round
 
 if TYPE_CHECKING:
     from chiso.assessments.models import AssessmentRound
@@ -86,10 +86,11 @@ def build_conference(session: Session, store: DossierStore | None, *, year: int,
             for n, c in enumerate(part.cohorts, start=1):
                 doc.add(Heading(f"{n}.", _("{group} ({count} units)").format(group=c.name, count=len(c.rows)),
                                 level=2))
-                doc.add(Paragraph(announce(c, part.decimals)))
+                doc.add(Paragraph(announce(c, part.decimals, part.percent)))
                 if c.rows:
                     ordered = sorted(c.rows, key=lambda r: (r.rank is None, r.rank or 0, r.unit))
-                    doc.add(Table(sheet=f"{part.index_name[:14]} {c.name}"[:31], columns=ranking_columns(part.decimals),
+                    doc.add(Table(sheet=f"{part.index_name[:14]} {c.name}"[:31],
+                                  columns=ranking_columns(part.decimals, part.percent),
                                   caption=_("Table {n}: {index}, {group}").format(n=table, index=part.index_name,
                                                                                   group=c.name),
                                   rows=[[r.rank, r.unit, r.name, r.score, r.band, r.rank_change, r.score_change]

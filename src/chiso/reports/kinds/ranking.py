@@ -71,6 +71,8 @@ class Ranking:
     previous_when: str | None = None
     #: The indicator groups shown per unit: (id, maximum).
     groups: list[tuple[str, float]] = field(default_factory=list)
+    #: Scores published in percent (PAR Index, SIPAS): written "84,53 %".
+    percent: bool = False
 
     @property
     def title(self) -> str:
@@ -155,14 +157,16 @@ def ranking_round(session: Session, *, round_code: str, groups: Sequence[str]) -
     prev = service.previous_round(session, rnd)
     out = Ranking(index_name=rnd.name, when=_("year {year}").format(year=rnd.year),
                   cohorts=cohorts, top=1.0 if small else max(100.0, max(values, default=0.0)), decimals=decimals,
-                  thresholds=[], previous_when=(_("year {year}").format(year=prev.year) if prev else None))
+                  thresholds=[], percent=method.publish == "percent", previous_when=(_("year {year}").format(year=prev.year) if prev else None))
     home = units.home_province(session)
     all_rows = counted(service.results(session, round_code=round_code))
     mine = next((r for r in all_rows if r["unit"] == home), None)
     if mine is not None and mine["value"] is not None:
         peers = [r for r in all_rows if r["group"] == mine["group"]]
         score = fmt_number(mine["value"], decimals)
-        if mine["percent"] is not None and not math.isclose(mine["percent"], mine["value"]):
+        if out.percent:
+            score += " %"
+        elif mine["percent"] is not None and not math.isclose(mine["percent"], mine["value"]):
             score += " (" + fmt_number(mine["percent"]) + "/100)"
         elif mine["percent"] is not None:
             score += "/100"
@@ -191,9 +195,9 @@ def counted(rows: list[dict]) -> list[dict]:
     return [r for r in rows if r["status"] != "draft"]
 
 
-def ranking_columns(decimals: int) -> list[Column]:
+def ranking_columns(decimals: int, percent: bool = False) -> list[Column]:
     return [Column(_("Rank"), "int", width=0.6), Column(_("Code"), "text", width=1.15),
-            Column(_("Unit"), "text", width=3.0), Column(_("Score"), "number", decimals, width=0.9),
+            Column(_("Unit"), "text", width=3.0), Column(_("Score"), "pct" if percent else "number", decimals, width=0.9),
             Column(_("Band"), "text", width=1.0), Column(_("Rank change"), "signed_int", width=0.8),
             Column(_("Score change"), "signed", decimals, width=0.9)]
 
@@ -208,17 +212,17 @@ def group_table(c: Cohort, ordered: list[Ranked], groups: list[tuple[str, float]
                  rows=[[r.rank, r.name, *[r.groups.get(gid) for gid, _m in groups], r.score] for r in ordered])
 
 
-def _who(rows: list[Ranked], decimals: int) -> str:
-    return join_names([_("{name} ({score})").format(name=r.name, score=fmt_number(r.score or 0.0, decimals))
-                   for r in rows])
+def _who(rows: list[Ranked], decimals: int, percent: bool) -> str:
+    return join_names([_("{name} ({score})").format(
+        name=r.name, score=fmt_number(r.score or 0.0, decimals) + (" %" if percent else "")) for r in rows])
 
 
-def announce(c: Cohort, decimals: int) -> str:
+def announce(c: Cohort, decimals: int, percent: bool = False) -> str:
     parts = []
     named = c.named()
     for place, label in (("first", _("first")), ("second", _("second")), ("third", _("third")), ("last", _("last"))):
         if named[place]:
-            parts.append(_("{position}: {units}").format(position=label, units=_who(named[place], decimals)))
+            parts.append(_("{position}: {units}").format(position=label, units=_who(named[place], decimals, percent)))
     if not parts:
         return _("No unit of this group is ranked.")
     text = "; ".join(parts) + "."
@@ -291,10 +295,10 @@ def build_ranking(session: Session, store: DossierStore, *, index: str | None = 
         bands = max((r.band_index for c in ranking.cohorts for r in c.rows), default=0) + 1
         for n, c in enumerate(ranking.cohorts, start=1):
             doc.add(Heading(f"{n}.", _("{group} ({count} units)").format(group=c.name, count=len(c.rows)), level=2))
-            doc.add(Paragraph(announce(c, ranking.decimals)))
+            doc.add(Paragraph(announce(c, ranking.decimals, ranking.percent)))
             if c.rows:
                 ordered = sorted(c.rows, key=lambda r: (r.rank is None, r.rank or 0, r.unit))
-                doc.add(Table(sheet=c.name, columns=ranking_columns(ranking.decimals),
+                doc.add(Table(sheet=c.name, columns=ranking_columns(ranking.decimals, ranking.percent),
                               caption=_("Table {n}: {group}").format(n=n, group=c.name),
                               rows=[[r.rank, r.unit, r.name, r.score, r.band, r.rank_change, r.score_change]
                                     for r in ordered]))
