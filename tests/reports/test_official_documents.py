@@ -208,3 +208,13 @@ def test_a_score_published_in_percent_is_written_as_the_portal_writes_it():
     ws = openpyxl.load_workbook(io.BytesIO(render(doc, "xlsx")))["SIPAS"]
     assert ws.cell(row=2, column=4).value == 84.53 and ws.cell(row=2, column=4).number_format.endswith('" %"')
     assert "84,53 %" in " ".join(pdf_pages(render(doc, "pdf")))
+
+
+def test_the_cli_prints_band_names_not_ids(env):
+    from chiso.cli import cli
+
+    out = CliRunner().invoke(cli, ["index", "766", "--period", "2026-Q3", "--group", "wards"], catch_exceptions=False)
+    assert out.exit_code == 0, out.output
+    words = set(out.output.split())
+    assert not words & {"excellent", "good", "average", "weak"}
+    assert "Tốt" in out.output or "Xuất" in out.output
