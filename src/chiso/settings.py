@@ -144,6 +144,26 @@ SETTINGS: tuple[Setting, ...] = (
         lambda: "vi",
     ),
     Setting(
+        "report_number_symbol",
+        "Abbreviation of the issuing body in the number line of the documents (Nghị định "
+        "30/2020/NĐ-CP): `BCĐ` gives \"Số: …/TB-BCĐ\" on a notice and \"Số: …/BC-BCĐ\" on a report. "
+        "The number itself is given per document (`--number`).",
+        lambda: "BCĐ",
+    ),
+    Setting(
+        "report_signer_name",
+        "Name of who signs the documents, printed under the signature; `--signer` overrides it.",
+        lambda: "",
+        default_doc="empty (room for the name)",
+    ),
+    Setting(
+        "report_signer_title",
+        "Title of who signs the documents, under \"TM. BAN CHỈ ĐẠO\" (e.g. `Trưởng ban`, "
+        "`KT. Trưởng ban / Phó Trưởng ban`); `--signer-title` overrides it.",
+        lambda: "",
+        default_doc="empty: Trưởng ban (Head)",
+    ),
+    Setting(
         "reminder_days",
         "The worker's digests list the tasks due within this many days (and every overdue task).",
         lambda: "3",

@@ -103,9 +103,9 @@ def test_published_units_rank_with_the_others_of_their_group(dti_round, tmp_path
     with db.transaction(engine) as s:
         published.import_published(session=s, round_code="dti2022", path=path, actor=command_line("analyst"), group="provinces")
         rows = service.results(s, round_code="dti2022", group="provinces")
-    # Province 99 has entered nothing: 0 points, last of six.
+    # Province 99 has entered nothing: a draft, not a result, so it takes no rank.
     assert [r["unit"] for r in rows] == [*DTI_2022, "99"]
-    assert [r["rank"] for r in rows] == [1, 2, 3, 4, 5, 6]
+    assert [r["rank"] for r in rows] == [1, 2, 3, 4, 5, None]
     assert [r["source"] for r in rows] == ["published"] * 5 + ["assessed"]
 
 

@@ -195,7 +195,7 @@ def test_a_full_round(store, method_file, tmp_path, data_dir):
     with db.transaction(engine) as s:
         announced = service.announcement(service.results(s, round_code="r2025"))
     assert [(g["group"], g["first"], g["second"], g["third"], g["last"]) for g in announced] == [
-        (WITH, ["99.SNV", "99.STP"], [], ["99.STCM"], ["99.STCM"]),
+        (WITH, ["99.SNV", "99.STP"], [], [], ["99.STCM"]),  # third and last: named once, as last
         (WITHOUT, ["99.SYT"], [], [], []),  # alone: first, and no last
     ]
 

@@ -68,7 +68,9 @@ def test_ranking_docx_names_first_to_last_and_holds_the_computed_table(session, 
 def test_ranking_xlsx_one_sheet_per_group_with_numbers_as_numbers(session, env, rows):
     doc = build.build_ranking(session, env["store"], index="766", period=Q3, lang="vi", day=DAY)
     wb = openpyxl.load_workbook(io.BytesIO(render(doc, "xlsx")))
-    assert wb.sheetnames == ["Các sở, ban, ngành", "Xã, phường, đặc khu", "Báo cáo"]
+    # Each group's table, then its units' points by indicator group.
+    assert wb.sheetnames == ["Các sở, ban, ngành", "Các sở, ban, ngành, theo nhóm", "Xã, phường, đặc khu",
+                             "Xã, phường, đặc khu, theo nhóm", "Báo cáo"]
     ws = wb["Xã, phường, đặc khu"]
     head = [c.value for c in ws[1]]
     assert head[:4] == ["Hạng", "Mã", "Đơn vị", "Điểm"]
@@ -126,7 +128,7 @@ def test_scorecard_shows_rank_weakest_indicators_targets_and_overdue_tasks(sessi
     size = sum(1 for r in rows if r["level"] == "commune")
     with language("vi"):
         scores = next(t for t in tables if t[0][0] == "Chỉ số")
-        assert scores[1][:5] == ["Chỉ số phục vụ 766", "2026-Q3", number(commune["total"]), commune["band_name"],
+        assert scores[1][:5] == ["Chỉ số phục vụ 766", "quý III năm 2026", number(commune["total"]), commune["band_name"],
                                  f"5/{size}"]
         weak = build.weakest_indicators(commune, index.method_for(None))
         lost = next(t for t in tables if t[0][0] == "Chỉ tiêu")

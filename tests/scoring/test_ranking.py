@@ -69,22 +69,24 @@ def test_rank_then_changes_end_to_end():
     assert {k: v["rank_change"] for k, v in moved.items()} == {"a": 1, "b": -1, "c": 1}
 
 
-def test_podium_names_the_places_and_a_last_for_any_group_with_two_ranks():
-    assert podium({"a": 1, "b": 2, "c": 3}) == {"first": ["a"], "second": ["b"], "third": ["c"], "last": ["c"]}
-    assert podium({"a": 1, "b": 2}) == {"first": ["a"], "second": ["b"], "third": [], "last": ["b"]}
+def test_podium_names_each_unit_once_and_a_last_for_any_group_with_two_ranks():
+    assert podium({"a": 1, "b": 2, "c": 3}) == {"first": ["a"], "second": ["b"], "third": [], "last": ["c"]}
+    # A group of two: a first and a last, not the same unit second and last.
+    assert podium({"a": 1, "b": 2}) == {"first": ["a"], "second": [], "third": [], "last": ["b"]}
+    assert podium({"a": 1, "b": 2, "c": 3, "d": 4})["third"] == ["c"]
     assert podium({"a": 1, "b": 2, "c": 3, "d": 4, "e": 5})["last"] == ["e"]
 
 
 def test_podium_ties_fill_a_place_with_several_and_empty_the_places_they_cover():
     named = podium({"a": 1, "b": 1, "c": 3, "d": 4, "e": 4})
     assert named == {"first": ["a", "b"], "second": [], "third": ["c"], "last": ["d", "e"]}
-    assert podium({"a": 1, "b": 2, "c": 2})["last"] == ["b", "c"]
+    assert podium({"a": 1, "b": 2, "c": 2}) == {"first": ["a"], "second": [], "third": [], "last": ["b", "c"]}
 
 
 def test_podium_names_no_last_when_every_unit_shares_one_rank_and_skips_the_unranked():
     assert podium({"a": 1}) == {"first": ["a"], "second": [], "third": [], "last": []}
     assert podium({"a": 1, "b": 1})["last"] == []
-    assert podium({"x": None, "a": 1, "y": None, "b": 2}) == {"first": ["a"], "second": ["b"], "third": [],
+    assert podium({"x": None, "a": 1, "y": None, "b": 2}) == {"first": ["a"], "second": [], "third": [],
                                                                "last": ["b"]}
     assert podium({}) == {"first": [], "second": [], "third": [], "last": []}
 

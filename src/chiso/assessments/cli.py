@@ -13,6 +13,7 @@ import click
 from chiso import db
 from chiso.assessments import published, service, surveys as survey_service
 from chiso.auth.permissions import Actor, command_line
+from chiso.methods.bands import band_name
 from chiso.clitools import FORMATS, engine_ready
 from chiso.errors import ChisoError
 from chiso.i18n import _
@@ -291,9 +292,12 @@ def results_cmd(round_code: str, group: str | None, fmt: str) -> None:
     """Scores, ranks per group and change against the previous round; the announcement first."""
     with db.transaction(_engine()) as session:
         rows = service.results(session, round_code=round_code, group=group)
+        bands = service.method_of(service.get_round(session, round_code)).bands
     if fmt == "json":
         emit_json([{k: r[k] for k in RESULT_KEYS} for r in rows])
         return
+    for r in rows:  # the band's name, as the pages and reports print it, not its id
+        r["band"] = band_name(bands, r["band"]) or r["band"]
     for g in service.announcement(rows):
         click.echo(_("Group {group}").format(group=g["group"]))
         for label, key in ((_("1st"), "first"), (_("2nd"), "second"), (_("3rd"), "third"), (_("last"), "last")):

@@ -476,7 +476,10 @@ def _round_scores(session: Session, rnd: AssessmentRound) -> list[dict]:
     tolerance = method.rank_tolerance
     for group in {r["group"] for r in rows}:
         members = [r for r in rows if r["group"] == group]
-        ranks = competition_rank({r["unit"]: r["total_points"] for r in members}, tolerance=tolerance)
+        # A draft is not a result: nothing has been declared yet, so it takes no rank (an
+        # empty draft must not stand "1st of 2" with 0 points).
+        ranks = competition_rank({r["unit"]: None if r["status"] == "draft" else r["total_points"]
+                                  for r in members}, tolerance=tolerance)
         for r in members:
             r["rank"] = ranks[r["unit"]]
     return rows

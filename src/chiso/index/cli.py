@@ -94,7 +94,8 @@ def index_766(period_text: str, unit: str | None, group: str | None, method_id: 
         click.echo(f"{period.code}, {label}")
     table = []
     for r in rows:
-        row = {k: r[k] for k in ("rank", "unit", "name", "total", "band", "rank_change")}
+        row = {k: r[k] for k in ("rank", "unit", "name", "total", "rank_change")}
+        row["band"] = r.get("band_name") or r["band"]  # the band's name, as the pages print it
         for gid, g in r["groups"].items():
             row[gid] = g["points"]
         table.append(row)

@@ -24,6 +24,21 @@ _day = click.option("--date", "day", type=DATE, default=None, help="Date of the 
 _method = click.option("--method", "method_id", help="766 method definition id (default: the family's default).")
 
 
+def _signing(f):
+    """--number, --signer and --signer-title: the document's number line and who signs it."""
+    f = click.option("--signer-title", help="Title of who signs (default: the setting report_signer_title, "
+                                            "else Head).")(f)
+    f = click.option("--signer", help="Name of who signs (default: the setting report_signer_name).")(f)
+    return click.option("--number", help="Number from the office's register, e.g. 125 (gives \"Số: 125/TB-BCĐ\"); "
+                                         "default: left blank for the clerk.")(f)
+
+
+def _sign(number, signer, signer_title):
+    from chiso.reports.build import Signing
+
+    return Signing(number=number, signer=signer, title=signer_title)
+
+
 def _period(text: str):
     from chiso.periods import parse_period
 
@@ -69,7 +84,9 @@ def report() -> None:
 @_issuer
 @_day
 @_method
-def ranking(index_name, period_text, round_code, groups, fmt, out, lang, issuer, day, method_id) -> None:
+@_signing
+def ranking(index_name, period_text, round_code, groups, fmt, out, lang, issuer, day, method_id, number, signer,
+            signer_title) -> None:
     """Ranking announcement: 1st, 2nd, 3rd and last per group, tables, changes, charts."""
     from chiso.reports.build import build_ranking
 
@@ -80,7 +97,27 @@ def ranking(index_name, period_text, round_code, groups, fmt, out, lang, issuer,
     period = _period(period_text) if index_name else None
     with db.transaction(engine_ready()) as session:
         doc = build_ranking(session, records(session), index=index_name, period=period, round_code=round_code,
-                            groups=list(groups), lang=lang, day=day, issuer=issuer, method_id=method_id)
+                            groups=list(groups), lang=lang, day=day, issuer=issuer, method_id=method_id,
+                            signing=_sign(number, signer, signer_title))
+    _emit(doc, fmt, out)
+
+
+@report.command("conference")
+@click.option("--year", type=int, required=True, help="The year the conference reviews, e.g. 2026.")
+@click.option("--format", "fmt", type=REPORT_FORMATS, required=True)
+@click.option("--out", required=True, type=click.Path(dir_okay=True), help="The file to write.")
+@_lang
+@_issuer
+@_day
+@_method
+@_signing
+def conference(year, fmt, out, lang, issuer, day, method_id, number, signer, signer_title) -> None:
+    """Conference announcement of a year: every index ranked first to last per group."""
+    from chiso.reports.build import build_conference
+
+    with db.transaction(engine_ready()) as session:
+        doc = build_conference(session, records(session), year=year, lang=lang, day=day, issuer=issuer,
+                               method_id=method_id, signing=_sign(number, signer, signer_title))
     _emit(doc, fmt, out)
 
 
@@ -129,7 +166,8 @@ def scorecard(unit_codes, group, period_text, fmt, out, split, as_of, lang, issu
 @_issuer
 @_day
 @_method
-def periodic(period_text, threshold, fmt, out, lang, issuer, day, method_id) -> None:
+@_signing
+def periodic(period_text, threshold, fmt, out, lang, issuer, day, method_id, number, signer, signer_title) -> None:
     """The 766 report of a period: province by group, units below a threshold, indicators that
     fell, dossiers overdue now."""
     from chiso.reports.build import build_periodic
@@ -137,7 +175,7 @@ def periodic(period_text, threshold, fmt, out, lang, issuer, day, method_id) -> 
     period = _period(period_text)
     with db.transaction(engine_ready()) as session:
         doc = build_periodic(session, records(session), period=period, threshold=threshold, lang=lang, day=day,
-                             issuer=issuer, method_id=method_id)
+                             issuer=issuer, method_id=method_id, signing=_sign(number, signer, signer_title))
     _emit(doc, fmt, out)
 
 

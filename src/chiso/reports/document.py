@@ -17,8 +17,9 @@ from chiso.i18n import LANGUAGES, current_language
 from chiso.errors import ChisoError
 
 #: How a column's values are written: plain text, an integer, a decimal number, a signed
-#: change (+1,25 / −0,50), a rate in [0, 1] shown as a percentage.
-ColumnKind = Literal["text", "int", "number", "signed", "signed_int", "percent"]
+#: change (+1,25 / −0,50), a rate in [0, 1] shown as a percentage, a value already in
+#: percent (PAR Index, SIPAS: 84,53 → "84,53 %", as the portal prints them).
+ColumnKind = Literal["text", "int", "number", "signed", "signed_int", "percent", "pct"]
 
 
 @dataclass(frozen=True)
@@ -97,10 +98,14 @@ class PageBreak:
 
 @dataclass
 class Signature:
-    """The end of the document: recipients (Nơi nhận) on the left, who signs on the right."""
+    """The end of the document: recipients (Nơi nhận) on the left, who signs on the right:
+    the authority and the signer's title in capitals, room for the signature and the seal,
+    then the signer's name. Renderers keep it on the page of the text before it (never
+    alone on the last page)."""
 
     recipients: list[str]
     lines: list[str]
+    name: str | None = None
 
 
 Block = Union[Header, Title, Heading, Paragraph, Bullets, Table, Image, PageBreak, Signature]
@@ -125,7 +130,7 @@ class Document:
         out: list[str] = []
         for b in self.blocks:
             if isinstance(b, Header):
-                out += [*b.issuer, b.place]
+                out += [*b.issuer, b.number or "", dateline(b.place, b.day)]
             elif isinstance(b, Title):
                 out += [b.text, b.subtitle or ""]
             elif isinstance(b, Heading):
@@ -137,6 +142,10 @@ class Document:
             elif isinstance(b, Table):
                 out += [b.caption or ""] + [c.heading for c in b.columns]
                 out += [cell_text(v, c) for row in b.rows for v, c in zip(row, b.columns)]
+            elif isinstance(b, Image):
+                out.append(b.caption or "")
+            elif isinstance(b, Signature):
+                out += [*b.recipients, *b.lines, b.name or ""]
         return "\n".join(t for t in out if t)
 
 
@@ -175,6 +184,8 @@ def cell_text(value: Any, column: Column) -> str:
     if value is None or value == "":
         return "–" if column.kind != "text" else ""
     kind = column.kind
+    if isinstance(value, date):  # dd/mm/yyyy on every document (a datetime: its day)
+        return value.strftime("%d/%m/%Y")
     if kind == "text" or isinstance(value, str):
         return str(value)
     if kind == "int":
@@ -189,6 +200,8 @@ def cell_text(value: Any, column: Column) -> str:
         return ("+" if value > 0 else "−") + text
     if kind == "percent":
         return fmt_number(100 * value, column.decimals) + " %"
+    if kind == "pct":
+        return fmt_number(value, column.decimals) + " %"
     return str(value)
 
 

@@ -23,7 +23,7 @@ TABLE_PT = 11
 PAGE_WIDTH_MM = 210 - 30 - 15
 _ALIGN = {"justify": WD_ALIGN_PARAGRAPH.JUSTIFY, "left": WD_ALIGN_PARAGRAPH.LEFT,
           "center": WD_ALIGN_PARAGRAPH.CENTER, "right": WD_ALIGN_PARAGRAPH.RIGHT}
-NUMERIC = ("int", "number", "signed", "signed_int", "percent")
+NUMERIC = ("int", "number", "signed", "signed_int", "percent", "pct")
 
 
 def _font(run, size=BODY_PT, bold=False, italic=False, underline=False) -> None:
@@ -157,7 +157,22 @@ def _signature(doc, s: d.Signature) -> None:
             _cell_text(left, f"- {r};", size=11, align="left")
     for line in s.lines:
         _cell_text(right, line.upper(), size=13, bold=True)
+    # Room for the signature and the seal, then the signer's name.
+    _cell_text(right, s.name or "", size=13, bold=True).paragraph_format.space_before = Pt(60)
     _widths(t, (PAGE_WIDTH_MM * 0.45, PAGE_WIDTH_MM * 0.55))
+    # The block never splits over two pages ...
+    trpr = t.rows[0]._tr.get_or_add_trPr()
+    trpr.append(OxmlElement("w:cantSplit"))
+    for cell in t.rows[0].cells:
+        for p in cell.paragraphs:
+            p.paragraph_format.keep_with_next = True
+
+
+def _keep_with_next(doc, count: int) -> None:
+    """... and the ``count`` paragraphs before it stay on its page (Word moves them together)."""
+    body = [p for p in doc.paragraphs][-count:] if count else []
+    for p in body:
+        p.paragraph_format.keep_with_next = True
 
 
 def _page_numbers(section) -> None:
@@ -217,6 +232,7 @@ def render_docx(document: d.Document) -> bytes:
         elif isinstance(b, d.PageBreak):
             doc.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
         elif isinstance(b, d.Signature):
+            _keep_with_next(doc, 2)
             _signature(doc, b)
     out = io.BytesIO()
     doc.save(out)

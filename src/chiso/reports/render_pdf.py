@@ -19,7 +19,7 @@ LEFT, RIGHT, TOP, BOTTOM = 30.0, 15.0, 20.0, 20.0
 WIDTH = 210.0 - LEFT - RIGHT
 BODY_PT = 12
 TABLE_PT = 9
-NUMERIC = ("int", "number", "signed", "signed_int", "percent")
+NUMERIC = ("int", "number", "signed", "signed_int", "percent", "pct")
 
 
 def font_dir() -> Path:
@@ -123,10 +123,8 @@ def _image(pdf: FPDF, im: d.Image) -> None:
 
 
 def _signature(pdf: FPDF, s: d.Signature) -> None:
+    """Drawn with the text before it, both on a new page when they do not fit (see :func:`render_pdf`)."""
     lw = WIDTH * 0.45
-    need = 4 + 4.5 * max(len(s.recipients) + 2, len(s.lines) + 3)
-    if pdf.get_y() + need > pdf.h - BOTTOM:
-        pdf.add_page()
     y = pdf.get_y() + 2
     pdf.set_xy(LEFT, y)
     if s.recipients:
@@ -137,7 +135,9 @@ def _signature(pdf: FPDF, s: d.Signature) -> None:
             pdf.set_x(LEFT)
             pdf.multi_cell(lw, _lh(10), f"- {r};", align="L")
     y1 = pdf.get_y()
-    y2 = _column(pdf, LEFT + lw, WIDTH - lw, [(line.upper(), "B", 12) for line in s.lines], y)
+    lines: list[tuple[str, str, float]] = [(line.upper(), "B", 12.0) for line in s.lines]
+    lines += [("", "", 12.0)] * 4 + [(s.name or " ", "B", 12.0)]  # room for the signature and seal
+    y2 = _column(pdf, LEFT + lw, WIDTH - lw, lines, y)
     pdf.set_xy(LEFT, max(y1, y2) + 4)
 
 
@@ -153,32 +153,61 @@ def render_pdf(document: d.Document) -> bytes:
     pdf.set_lang(document.lang)
     pdf.set_creator("chiso")
     pdf.add_page()
-    for b in document.blocks:
-        if isinstance(b, d.Header):
-            _header(pdf, b)
-        elif isinstance(b, d.Title):
-            _text(pdf, b.text.upper(), style="B", size=13, align="C", after=0 if b.subtitle else 5)
-            if b.subtitle:
-                _text(pdf, b.subtitle, style="B", size=12.5, align="C", after=5)
-        elif isinstance(b, d.Heading):
-            if pdf.get_y() > pdf.h - BOTTOM - 25:  # never a heading alone at the foot of a page
+    blocks = document.blocks
+    for i, b in enumerate(blocks):
+        if isinstance(b, KEPT) and isinstance(_next(blocks, i), d.Signature):
+            continue  # drawn with the signature below
+        if isinstance(b, d.Signature):
+            # The signing block stays on the page of the text before it: both move to a new
+            # page together when they do not fit, never the signature alone.
+            before = blocks[i - 1] if i and isinstance(blocks[i - 1], KEPT) else None
+
+            def draw(target: FPDF, sig: d.Signature = b, text: d.Block | None = before) -> None:
+                if text is not None:
+                    _block(target, text)
+                _signature(target, sig)
+
+            with pdf.offset_rendering() as trial:  # drawn once to measure, then undone
+                draw(trial)  # type: ignore[arg-type]
+            if trial.page_break_triggered:
                 pdf.add_page()
-            text = f"{b.number} {b.text.upper() if b.level == 1 else b.text}"
-            _text(pdf, text, style="B" if b.level <= 2 else "BI", align="L", indent=0 if b.level == 1 else 8,
-                  after=1.5)
-        elif isinstance(b, d.Paragraph):
-            style = ("B" if b.bold else "") + ("I" if b.italic else "")
-            _text(pdf, b.text, style=style, align={"justify": "J", "left": "L", "center": "C", "right": "R"}[b.align])
-        elif isinstance(b, d.Bullets):
-            for item in b.items:
-                _text(pdf, f"- {item}", indent=8, after=0.8)
-            pdf.ln(1.5)
-        elif isinstance(b, d.Table):
-            _table(pdf, b)
-        elif isinstance(b, d.Image):
-            _image(pdf, b)
-        elif isinstance(b, d.PageBreak):
-            pdf.add_page()
-        elif isinstance(b, d.Signature):
-            _signature(pdf, b)
+            draw(pdf)
+            continue
+        _block(pdf, b)
     return bytes(pdf.output())
+
+
+#: Blocks short enough to move to the next page with the signature.
+KEPT = (d.Paragraph, d.Bullets)
+
+
+def _next(blocks: list[d.Block], i: int) -> d.Block | None:
+    return blocks[i + 1] if i + 1 < len(blocks) else None
+
+
+def _block(pdf: FPDF, b: d.Block) -> None:
+    if isinstance(b, d.Header):
+        _header(pdf, b)
+    elif isinstance(b, d.Title):
+        _text(pdf, b.text.upper(), style="B", size=13, align="C", after=0 if b.subtitle else 5)
+        if b.subtitle:
+            _text(pdf, b.subtitle, style="B", size=12.5, align="C", after=5)
+    elif isinstance(b, d.Heading):
+        if pdf.get_y() > pdf.h - BOTTOM - 25:  # never a heading alone at the foot of a page
+            pdf.add_page()
+        text = f"{b.number} {b.text.upper() if b.level == 1 else b.text}"
+        _text(pdf, text, style="B" if b.level <= 2 else "BI", align="L", indent=0 if b.level == 1 else 8,
+              after=1.5)
+    elif isinstance(b, d.Paragraph):
+        style = ("B" if b.bold else "") + ("I" if b.italic else "")
+        _text(pdf, b.text, style=style, align={"justify": "J", "left": "L", "center": "C", "right": "R"}[b.align])
+    elif isinstance(b, d.Bullets):
+        for item in b.items:
+            _text(pdf, f"- {item}", indent=8, after=0.8)
+        pdf.ln(1.5)
+    elif isinstance(b, d.Table):
+        _table(pdf, b)
+    elif isinstance(b, d.Image):
+        _image(pdf, b)
+    elif isinstance(b, d.PageBreak):
+        pdf.add_page()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import date
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
@@ -30,6 +31,8 @@ def _number_format(c: d.Column) -> str | None:
         return f"+#,##0{zeros};-#,##0{zeros};0{zeros}"
     if c.kind == "percent":
         return f"0{zeros}%"
+    if c.kind == "pct":  # already in percent: the number stays 84.53, shown "84.53 %"
+        return f'#,##0{zeros}" %"'
     return None
 
 
@@ -81,6 +84,8 @@ def render_xlsx(document: d.Document) -> bytes:
             for i, (value, fmt) in enumerate(zip(values, formats), start=1):
                 if fmt and isinstance(value, (int, float)):
                     ws.cell(row=r, column=i).number_format = fmt
+                elif isinstance(value, date):
+                    ws.cell(row=r, column=i).number_format = "dd/mm/yyyy"
                 widths[i - 1] = min(60, max(widths[i - 1], _width(value) + 2))
     for ws in sheets.values():
         for i, w in enumerate(ws._chiso_widths, start=1):
@@ -92,7 +97,8 @@ def render_xlsx(document: d.Document) -> bytes:
     for b in document.blocks:
         lines: list[tuple[str, bool]] = []
         if isinstance(b, d.Header):
-            lines = [(line.upper(), True) for line in b.issuer] + [(d.dateline(b.place, b.day), False)]
+            lines = [(line.upper(), True) for line in b.issuer] + ([(b.number, False)] if b.number else []) + [
+                (d.dateline(b.place, b.day), False)]
         elif isinstance(b, d.Title):
             lines = [(b.text.upper(), True)] + ([(b.subtitle, True)] if b.subtitle else [])
         elif isinstance(b, d.Heading):
@@ -103,6 +109,8 @@ def render_xlsx(document: d.Document) -> bytes:
             lines = [(f"- {item}", False) for item in b.items]
         elif isinstance(b, d.Table) and b.caption:
             lines = [(f"[{b.caption}]", False)]
+        elif isinstance(b, d.Signature):
+            lines = [(line.upper(), True) for line in b.lines] + ([(b.name, True)] if b.name else [])
         for text, bold in lines:
             notes.append([xlsx_safe(notes, text)])
             cell = notes.cell(row=notes.max_row, column=1)

@@ -76,15 +76,16 @@ def podium(ranks: Mapping[K, int | None]) -> Podium[K]:
     """Who an announcement names first, second, third and last in one group, from its ranks
     (:func:`competition_rank`, ties sharing a rank); keys keep the order of ``ranks``.
 
-    The rule, for the CLI, the pages and the reports alike:
+    The rule, for the CLI, the pages and the reports alike; each unit is named once:
 
-    - first, second and third are the units at rank 1, 2 and 3; a tie fills a place with
-      several units and empties the places it covers (ranks 1, 1, 3: two firsts, no second,
-      one third);
     - last is every unit at the lowest rank, named whenever the group has more than one
-      rank, even when the lowest is 2 or 3 (a group ranked 1, 2, 3 has a last: the unit a
-      steering committee asks for remedies is the one at the bottom, however short the
-      list). A group whose units all share one rank, or hold one unit, has no last;
+      rank, even when the lowest is 2 or 3: a group of two has a first and a last, a group
+      ranked 1, 2, 3 a first, a second and a last (the unit a steering committee asks for
+      remedies is the one at the bottom, however short the list). A group whose units all
+      share one rank, or hold one unit, has no last;
+    - first, second and third are the other units at rank 1, 2 and 3; a tie fills a place
+      with several units and empties the places it covers (ranks 1, 1, 3, 4: two firsts, no
+      second, one third, one last);
     - units without a rank are named nowhere.
     """
     ranked = [(k, r) for k, r in ranks.items() if r is not None]
@@ -92,7 +93,7 @@ def podium(ranks: Mapping[K, int | None]) -> Podium[K]:
     lowest = max(distinct) if len(distinct) > 1 else None
     return Podium(
         first=[k for k, r in ranked if r == 1],
-        second=[k for k, r in ranked if r == 2],
-        third=[k for k, r in ranked if r == 3],
+        second=[k for k, r in ranked if r == 2 != lowest],
+        third=[k for k, r in ranked if r == 3 != lowest],
         last=[k for k, r in ranked if r == lowest],
     )

@@ -63,6 +63,16 @@ def _index_rows(session: Session, store: DossierStore, period_code: str, cache: 
     return cache[key]
 
 
+def is_rate(indicator: str) -> bool:
+    """Whether ``indicator``'s values are rates in [0, 1] (a 766 indicator such as
+    ``766.2.1``, not its total, rank or a group's points): pages and documents print them and
+    their goals as percentages (80 %, not 0,80), as the portal does."""
+    if not is_computed(indicator):
+        return False
+    part = indicator[len(COMPUTED_PREFIX):]
+    return bool(part) and part[0].isdigit()
+
+
 def resolve_value(session: Session, indicator: str, unit: str, as_of: date, *, period: str | None = None,
                   store=None, cache: dict | None = None) -> float | None:
     """The value of ``indicator`` for ``unit`` as known on ``as_of`` (None: no data)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Iterable, Sequence
+from typing import Iterator, Sequence
 
 from sqlalchemy.orm import Session
 
@@ -50,6 +50,22 @@ def period_label(period: Period) -> str:
     return _("from the start of {year} to the end of month {number}").format(year=y, number=n)
 
 
+def period_short(period: Period) -> str:
+    """A period in few words, for a chart's axis: "quý III/2026", "tháng 9/2026"."""
+    y, n = period.year, period.number
+    if period.kind == "week":
+        return _("wk {number}/{year}").format(number=n, year=y)
+    if period.kind == "month":
+        return _("month {number}/{year}").format(number=n, year=y)
+    if period.kind == "quarter":
+        return _("Q{roman}/{year}").format(roman=ROMAN[n - 1], year=y)
+    if period.kind == "half":
+        return (_("H1/{year}") if n == 1 else _("H2/{year}")).format(year=y)
+    if period.kind == "year":
+        return str(y)
+    return period_label(period)
+
+
 def period_now_label(period: Period, now: datetime | None = None) -> str:
     """:func:`period_label`, and for a period still running until when its figures are
     ("quý IV năm 2026, đến 06/12/2026"): its open dossiers are judged now."""
@@ -84,7 +100,7 @@ def movement(change: int | None) -> str | None:
     return _("same rank")
 
 
-def numbered_sections() -> Iterable[str]:
+def numbered_sections() -> Iterator[str]:
     for r in ROMAN:
         yield f"{r}."
 
@@ -99,9 +115,27 @@ def place_of(province_name: str) -> str:
 # --------------------------------------------------------------------------- frame
 
 
+@dataclass(frozen=True)
+class Signing:
+    """Who issues a document and under which number (Nghị định 30/2020/NĐ-CP): the number
+    given by the office's register ("125", or the whole "125/TB-BCĐ"; none: left blank for
+    the clerk), the signer's name and title. What is not given comes from the settings
+    ``report_number_symbol``, ``report_signer_name`` and ``report_signer_title``."""
+
+    number: str | None = None
+    signer: str | None = None
+    title: str | None = None
+
+
+#: The kind of document before the issuer's abbreviation in the number line:
+#: a notice (thông báo) or a report (báo cáo).
+NOTICE, REPORT = "TB", "BC"
+
+
 @dataclass
 class Frame:
-    """What every report of one store shares: the province, the issuing body, the date."""
+    """What every report of one store shares: the province, the issuing body, the date, the
+    number and who signs."""
 
     province: str
     province_name: str
@@ -109,18 +143,35 @@ class Frame:
     issuer: tuple[str, ...]
     day: date
     lang: str
+    signing: Signing = Signing()
 
-    def header(self, number: str | None = None) -> Header:
-        return Header(issuer=self.issuer, place=self.place, day=self.day, number=number)
+    def number_line(self, kind: str = NOTICE) -> str:
+        """"Số: 125/TB-BCĐ", or "Số:     /TB-BCĐ" while the register has not given one."""
+        from chiso import settings
+
+        given = (self.signing.number or "").strip()
+        if "/" in given:
+            return _("No.: {number}").format(number=given)
+        symbol = settings.get("report_number_symbol").strip() or "BCĐ"
+        return _("No.: {number}").format(number=f"{given or ' ' * 6}/{kind}-{symbol}")
+
+    def header(self, kind: str | None = NOTICE) -> Header:
+        return Header(issuer=self.issuer, place=self.place, day=self.day,
+                      number=self.number_line(kind) if kind else None)
 
     def signature(self) -> Signature:
+        from chiso import settings
+
+        title = (self.signing.title or settings.get("report_signer_title")).strip() or _("Head")
+        name = (self.signing.signer or settings.get("report_signer_name")).strip() or None
         return Signature(
             recipients=[_("Members of the Steering Committee"), _("Provincial departments and agencies"),
                         _("People's Committees of communes and wards"), _("Archive")],
-            lines=[_("On behalf of the Steering Committee"), _("Head")])
+            lines=[_("On behalf of the Steering Committee"), title], name=name)
 
 
-def frame(session: Session, *, lang: str, day: date | None = None, issuer: Sequence[str] | None = None) -> Frame:
+def frame(session: Session, *, lang: str, day: date | None = None, issuer: Sequence[str] | None = None,
+          signing: Signing | None = None) -> Frame:
     code = units.home_province(session)
     if code is None:
         raise ChisoError(_("No province is loaded; run `chiso init --province CODE` first."))
@@ -128,7 +179,7 @@ def frame(session: Session, *, lang: str, day: date | None = None, issuer: Seque
     issuer = tuple(s for s in (issuer or ()) if s.strip()) or (
         _("People's Committee of {province}").format(province=name), _("Steering Committee for Administrative Reform"))
     return Frame(province=code, province_name=name, place=place_of(name), issuer=issuer,
-                 day=day or local_now().date(), lang=lang)
+                 day=day or local_now().date(), lang=lang, signing=signing or Signing())
 
 
 def group_name(session: Session, code: str) -> str:
@@ -148,3 +199,31 @@ def unit_name(session: Session, code: str, period: Period) -> str:
         return units.name_on(units.get(session, code), period.end)
     except NotFound:
         return code
+
+
+# --------------------------------------------------------------------------- national standing
+
+
+@dataclass(frozen=True)
+class NationalStanding:
+    """A unit's result as the national portal publishes it: its score, its rank among
+    ``of`` provinces, and the places gained since the previous publication."""
+
+    rank: int
+    of: int
+    total: float | None = None
+    rank_change: int | None = None
+
+
+def national_standing(session: Session, *, index: str, period: Period, unit: str) -> NationalStanding | None:
+    """The published national standing of ``unit`` (the province) on ``index`` for
+    ``period``; None while nothing is held. The reports read it only through here: the
+    import of the national portal's results (issue 13, point 1) answers it once merged."""
+    return None
+
+
+def standing_text(s: NationalStanding) -> str:
+    """"xếp thứ 8/34 cả nước, tăng 5 bậc"."""
+    text = _("ranked {rank}/{of} nationally").format(rank=s.rank, of=s.of)
+    move = movement(s.rank_change)
+    return f"{text}, {move}" if move else text

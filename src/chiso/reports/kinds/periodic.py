@@ -15,7 +15,8 @@ from chiso.methods.bands import band_name
 from chiso.periods import Period
 from chiso.reports.document import Column, Document, Heading, Paragraph, Table, Title, fmt_number, language
 from chiso.reports.kinds.common import (
-    LEVEL_COHORTS, frame, group_name, local_now, numbered_sections, period_label, period_now_label, unit_name,
+    LEVEL_COHORTS, REPORT, Signing, frame, group_name, local_now, numbered_sections, period_label, period_now_label,
+    unit_name,
 )
 
 if TYPE_CHECKING:
@@ -36,7 +37,8 @@ def lowest_band_boundary(method) -> float:
 
 def build_periodic(session: Session, store: DossierStore, *, period: Period, threshold: float | None = None,
                    lang: str | None = None, day: date | None = None, at: datetime | None = None,
-                   issuer: Sequence[str] | None = None, method_id: str | None = None) -> Document:
+                   issuer: Sequence[str] | None = None, method_id: str | None = None,
+                   signing: Signing | None = None) -> Document:
     """The 766 report of a period: the province by indicator group, the cohorts, the units
     below ``threshold``, the indicators that fell, and the dossiers overdue at ``at``."""
     from chiso.index import service
@@ -48,11 +50,11 @@ def build_periodic(session: Session, store: DossierStore, *, period: Period, thr
         rows = service.index_766(session, store, period, method_id=method_id, now=at)
         previous = period.previous()
         _t, scored = service.compute_scores(session, store, period, method=method, extra_periods=[previous], now=at)
-        fr = frame(session, lang=lang, day=day, issuer=issuer)
+        fr = frame(session, lang=lang, day=day, issuer=issuer, signing=signing)
         now, before = scored[period.code], scored[previous.code]
         prov_now, prov_before = now.get(fr.province), before.get(fr.province)
         doc = Document(title=_("Periodic report on the 766 index"), lang=lang, slug=f"periodic-766-{period.code}")
-        doc.add(fr.header(), Title(_("Report on the real-time service index"),
+        doc.add(fr.header(REPORT), Title(_("Report on the real-time service index"),
                                    _("Decision 766/QĐ-TTg, {period}").format(period=period_now_label(period, at))))
         sections = numbered_sections()
         doc.add(Heading(next(sections), _("The province by indicator group")))
@@ -143,6 +145,7 @@ def build_periodic(session: Session, store: DossierStore, *, period: Period, thr
                  oldest.strftime("%d/%m/%Y") if hasattr(oldest, "strftime") else oldest] for code, (n, oldest) in top],
                 columns=[Column(_("Code"), width=0.9), Column(_("Unit"), width=3.0),
                          Column(_("Overdue dossiers"), "int", width=1.0), Column(_("Oldest due date"), width=1.1)]))
+        doc.add(Paragraph(_("The units named above report on their remedies before the next period.")))
         doc.add(fr.signature())
         return doc
 

@@ -6,6 +6,7 @@ assessment round."""
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Sequence
@@ -19,8 +20,8 @@ from chiso.periods import Period
 from chiso.reports import charts
 from chiso.reports.document import Bullets, Column, Document, Heading, Image, Paragraph, Table, Title, fmt_number, language
 from chiso.reports.kinds.common import (
-    LEVEL_COHORTS, TREND_PERIODS, frame, group_name, join_names, movement, numbered_sections, period_label,
-    period_now_label, signed,
+    LEVEL_COHORTS, NOTICE, TREND_PERIODS, Signing, frame, group_name, join_names, movement, national_standing,
+    numbered_sections, period_label, period_now_label, period_short, signed, standing_text,
 )
 from chiso.scoring.ranking import podium
 from chiso.units import service as units
@@ -38,6 +39,8 @@ class Ranked:
     rank: int | None
     rank_change: int | None
     score_change: float | None
+    #: Points by indicator group (766: CKMB … MDHL), in the order of :attr:`Ranking.groups`.
+    groups: dict[str, float | None] = field(default_factory=dict)
 
 
 @dataclass
@@ -66,9 +69,23 @@ class Ranking:
     trend_labels: list[str] = field(default_factory=list)
     trend_values: list[float | None] = field(default_factory=list)
     previous_when: str | None = None
+    #: The indicator groups shown per unit: (id, maximum).
+    groups: list[tuple[str, float]] = field(default_factory=list)
+    #: Scores published in percent (PAR Index, SIPAS): written "84,53 %".
+    percent: bool = False
+
+    @property
+    def title(self) -> str:
+        """The index and its period, once: "DTI 2026" is not followed by ", năm 2026"."""
+        year = re.search(r"\b(19|20)\d\d\b", self.when)
+        if year and year.group(0) in self.index_name and self.when.strip() == _("year {year}").format(
+                year=year.group(0)):
+            return self.index_name
+        return f"{self.index_name}, {self.when}"
 
 
-def _ranking_766(session: Session, store: DossierStore, *, period: Period, groups: Sequence[str], method_id: str | None) -> Ranking:
+def ranking_766(session: Session, store: DossierStore, *, period: Period, groups: Sequence[str], method_id: str | None,
+                 trend: bool = True) -> Ranking:
     from chiso.index import service
 
     method = service.method_for(method_id)
@@ -84,16 +101,18 @@ def _ranking_766(session: Session, store: DossierStore, *, period: Period, group
 
     def ranked(r: dict) -> Ranked:
         name, idx = band_name(method.bands, r["band"]), band_position(method.bands, r["band"])
-        return Ranked(r["unit"], r["name"], r["total"], name, idx, r["rank"], r["rank_change"], r["total_change"])
+        return Ranked(r["unit"], r["name"], r["total"], name, idx, r["rank"], r["rank_change"], r["total_change"],
+                      {gid: g["points"] for gid, g in r["groups"].items()})
 
     out = Ranking(
         index_name=_("Real-time service index (Decision 766/QĐ-TTg)"), when=period_now_label(period),
         cohorts=[Cohort(code, group_name(session, code), [ranked(r) for r in rows]) for code, rows in cohorts],
         top=100.0, decimals=2, thresholds=[b.min for b in method.bands if b.min > 0],
-        previous_when=period_label(period.previous()))
+        previous_when=period_label(period.previous()), groups=[(g.id, g.max) for g in method.groups])
     # The province's own result and its trend over the previous periods (one computation).
-    series = [period.shift(-k) for k in range(TREND_PERIODS - 1, 0, -1)]
-    _tg, scored = service.compute_scores(session, store, period, method=method, extra_periods=series)
+    series = [period.shift(-k) for k in range(TREND_PERIODS - 1, 0, -1)] if trend else []
+    _tg, scored = service.compute_scores(session, store, period, method=method,
+                                         extra_periods=series or [period.previous()])
     prov_code = units.home_province(session)
     # A period before the first dossier has only catalogue measures: no point on the trend.
     def has_data(s) -> bool:
@@ -108,22 +127,23 @@ def _ranking_766(session: Session, store: DossierStore, *, period: Period, group
         if has_data(before) and None not in (before.score.total, now.score.total):
             text += _(", {change} points against {previous}").format(
                 change=signed(now.score.total - before.score.total), previous=period_label(period.previous()))
-        out.province = text + ". " + _("Its national rank on the portal is not held in chiso.")
+        held = national_standing(session, index="766", period=period, unit=prov_code)
+        out.province = text + (f"; {standing_text(held)}" if held else "") + "."
     for p in [*series, period]:
         s = scored[p.code].get(prov_code)
-        out.trend_labels.append(p.code)
+        out.trend_labels.append(period_short(p))
         out.trend_values.append(s.score.total if has_data(s) else None)
     return out
 
 
-def _ranking_round(session: Session, *, round_code: str, groups: Sequence[str]) -> Ranking:
+def ranking_round(session: Session, *, round_code: str, groups: Sequence[str]) -> Ranking:
     from chiso.assessments import service
 
     rnd = service.get_round(session, round_code)
     method = service.method_of(rnd)
-    rows = service.results(session, round_code=round_code)
+    rows = counted(service.results(session, round_code=round_code))
     if groups:
-        rows = [r for g in groups for r in service.results(session, round_code=round_code, group=g)]
+        rows = [r for g in groups for r in counted(service.results(session, round_code=round_code, group=g))]
     values = [r["value"] for r in rows if r["value"] is not None]
     small = bool(values) and max(abs(v) for v in values) <= 1.0
     decimals = 4 if small else 2
@@ -135,17 +155,18 @@ def _ranking_round(session: Session, *, round_code: str, groups: Sequence[str]) 
     order = list(groups) or sorted({r["group"] for r in rows})
     cohorts = [Cohort(g, group_name(session, g), [ranked(r) for r in rows if r["group"] == g]) for g in order]
     prev = service.previous_round(session, rnd)
-    out = Ranking(index_name=rnd.name, when=_("round {code} ({year})").format(code=rnd.code, year=rnd.year),
+    out = Ranking(index_name=rnd.name, when=_("year {year}").format(year=rnd.year),
                   cohorts=cohorts, top=1.0 if small else max(100.0, max(values, default=0.0)), decimals=decimals,
-                  thresholds=[], previous_when=(_("round {code} ({year})").format(code=prev.code, year=prev.year)
-                                                if prev else None))
+                  thresholds=[], percent=method.publish == "percent", previous_when=(_("year {year}").format(year=prev.year) if prev else None))
     home = units.home_province(session)
-    all_rows = service.results(session, round_code=round_code)
+    all_rows = counted(service.results(session, round_code=round_code))
     mine = next((r for r in all_rows if r["unit"] == home), None)
     if mine is not None and mine["value"] is not None:
         peers = [r for r in all_rows if r["group"] == mine["group"]]
         score = fmt_number(mine["value"], decimals)
-        if mine["percent"] is not None and not math.isclose(mine["percent"], mine["value"]):
+        if out.percent:
+            score += " %"
+        elif mine["percent"] is not None and not math.isclose(mine["percent"], mine["value"]):
             score += " (" + fmt_number(mine["percent"]) + "/100)"
         elif mine["percent"] is not None:
             score += "/100"
@@ -161,7 +182,7 @@ def _ranking_round(session: Session, *, round_code: str, groups: Sequence[str]) 
         chain.append(r)
         r = service.previous_round(session, r)
     for r in reversed(chain):
-        got = next((x for x in service.results(session, round_code=r.code) if x["unit"] == home), None)
+        got = next((x for x in counted(service.results(session, round_code=r.code)) if x["unit"] == home), None)
         out.trend_labels.append(str(r.year))
         out.trend_values.append(got["value"] if got else None)
     if not any(v is not None for v in out.trend_values):
@@ -169,24 +190,39 @@ def _ranking_round(session: Session, *, round_code: str, groups: Sequence[str]) 
     return out
 
 
-def _ranking_columns(decimals: int) -> list[Column]:
+def counted(rows: list[dict]) -> list[dict]:
+    """The rows of a round that are results: a draft (nothing declared yet) never is."""
+    return [r for r in rows if r["status"] != "draft"]
+
+
+def ranking_columns(decimals: int, percent: bool = False) -> list[Column]:
     return [Column(_("Rank"), "int", width=0.6), Column(_("Code"), "text", width=1.15),
-            Column(_("Unit"), "text", width=3.0), Column(_("Score"), "number", decimals, width=0.9),
+            Column(_("Unit"), "text", width=3.0), Column(_("Score"), "pct" if percent else "number", decimals, width=0.9),
             Column(_("Band"), "text", width=1.0), Column(_("Rank change"), "signed_int", width=0.8),
             Column(_("Score change"), "signed", decimals, width=0.9)]
 
 
-def _who(rows: list[Ranked], decimals: int) -> str:
-    return join_names([_("{name} ({score})").format(name=r.name, score=fmt_number(r.score or 0.0, decimals))
-                   for r in rows])
+def group_table(c: Cohort, ordered: list[Ranked], groups: list[tuple[str, float]], n: int) -> Table:
+    """Each unit's points by indicator group (766: CKMB … MDHL), in rank order."""
+    return Table(sheet=_("{group}, by group").format(group=c.name)[:31],
+                 caption=_("Table {n}b: {group}, points by indicator group").format(n=n, group=c.name),
+                 columns=[Column(_("Rank"), "int", width=0.8), Column(_("Unit"), "text", width=2.6)]
+                 + [Column(f"{gid} ({fmt_number(mx, 0)})", "number", 2, width=0.8) for gid, mx in groups]
+                 + [Column(_("Total"), "number", 2, width=0.8)],
+                 rows=[[r.rank, r.name, *[r.groups.get(gid) for gid, _m in groups], r.score] for r in ordered])
 
 
-def _announce(c: Cohort, decimals: int) -> str:
+def _who(rows: list[Ranked], decimals: int, percent: bool) -> str:
+    return join_names([_("{name} ({score})").format(
+        name=r.name, score=fmt_number(r.score or 0.0, decimals) + (" %" if percent else "")) for r in rows])
+
+
+def announce(c: Cohort, decimals: int, percent: bool = False) -> str:
     parts = []
     named = c.named()
     for place, label in (("first", _("first")), ("second", _("second")), ("third", _("third")), ("last", _("last"))):
         if named[place]:
-            parts.append(_("{position}: {units}").format(position=label, units=_who(named[place], decimals)))
+            parts.append(_("{position}: {units}").format(position=label, units=_who(named[place], decimals, percent)))
     if not parts:
         return _("No unit of this group is ranked.")
     text = "; ".join(parts) + "."
@@ -217,9 +253,10 @@ def _bar_colour(index: int, count: int) -> str:
 def build_ranking(session: Session, store: DossierStore, *, index: str | None = None, period: Period | None = None,
                   round_code: str | None = None, groups: Sequence[str] = (), lang: str | None = None,
                   day: date | None = None, issuer: Sequence[str] | None = None,
-                  method_id: str | None = None) -> Document:
+                  method_id: str | None = None, signing: Signing | None = None) -> Document:
     """The ranking announcement of the 766 index for ``period`` (``index="766"``) or of an
-    assessment round (``round_code``), for ``groups`` (default: the natural cohorts)."""
+    assessment round (``round_code``), for ``groups`` (default: the natural cohorts);
+    ``signing``: its number and who signs it."""
     with language(lang) as lang:
         if (round_code is None) == (index is None):
             raise ChisoError(_("Give either an index with a period or an assessment round."))
@@ -229,19 +266,19 @@ def build_ranking(session: Session, store: DossierStore, *, index: str | None = 
                                    "come from assessment rounds (--round).").format(index=index))
             if period is None:
                 raise ChisoError(_("The 766 index needs a period."))
-            ranking = _ranking_766(session, store, period=period, groups=groups, method_id=method_id)
+            ranking = ranking_766(session, store, period=period, groups=groups, method_id=method_id)
             slug = f"ranking-766-{period.code}"
         else:
-            ranking = _ranking_round(session, round_code=round_code, groups=groups)
+            ranking = ranking_round(session, round_code=round_code, groups=groups)
             slug = f"ranking-{round_code}"
-        fr = frame(session, lang=lang, day=day, issuer=issuer)
+        fr = frame(session, lang=lang, day=day, issuer=issuer, signing=signing)
         doc = Document(title=_("Ranking announcement"), lang=lang, slug=slug)
-        doc.add(fr.header(), Title(_("Announcement of results and rankings"),
-                                   f"{ranking.index_name}, {ranking.when}"))
+        doc.add(fr.header(NOTICE), Title(_("Announcement of results and rankings"),
+                                   ranking.title))
         sections = numbered_sections()
         doc.add(Paragraph(_("The Steering Committee announces the results and rankings of {index}, {when}, "
-                            "for {count} groups of units, as computed by chiso from the records and assessments "
-                            "held by the province.").format(index=ranking.index_name, when=ranking.when,
+                            "for {count} groups of units, from the records and assessments held by the "
+                            "province.").format(index=ranking.index_name, when=ranking.when,
                                                            count=len(ranking.cohorts))))
         doc.add(Heading(next(sections), _("The province's result")))
         doc.add(Paragraph(ranking.province or _("The province's own result is not known for this index.")))
@@ -258,13 +295,15 @@ def build_ranking(session: Session, store: DossierStore, *, index: str | None = 
         bands = max((r.band_index for c in ranking.cohorts for r in c.rows), default=0) + 1
         for n, c in enumerate(ranking.cohorts, start=1):
             doc.add(Heading(f"{n}.", _("{group} ({count} units)").format(group=c.name, count=len(c.rows)), level=2))
-            doc.add(Paragraph(_announce(c, ranking.decimals)))
+            doc.add(Paragraph(announce(c, ranking.decimals, ranking.percent)))
             if c.rows:
                 ordered = sorted(c.rows, key=lambda r: (r.rank is None, r.rank or 0, r.unit))
-                doc.add(Table(sheet=c.name, columns=_ranking_columns(ranking.decimals),
+                doc.add(Table(sheet=c.name, columns=ranking_columns(ranking.decimals, ranking.percent),
                               caption=_("Table {n}: {group}").format(n=n, group=c.name),
                               rows=[[r.rank, r.unit, r.name, r.score, r.band, r.rank_change, r.score_change]
                                     for r in ordered]))
+                if ranking.groups and any(r.groups for r in ordered):
+                    doc.add(group_table(c, ordered, ranking.groups, n))
                 doc.add(Image(charts.score_bars(
                     labels=[r.name for r in ordered], values=[r.score for r in ordered],
                     colours=[_bar_colour(r.band_index, max(bands, 4)) for r in ordered],
@@ -288,7 +327,6 @@ def build_ranking(session: Session, store: DossierStore, *, index: str | None = 
             doc.add(Paragraph(_("The Steering Committee asks {units}, last in their groups, to analyse the causes, "
                                 "set out remedies and report on them before the next period.").format(
                 units=join_names(lasts))))
-        doc.add(Paragraph(_("Every unit finds its own results and what to improve in its scorecard "
-                            "(chiso report scorecard).")))
+        doc.add(Paragraph(_("Every unit receives its scorecard with its own results and what to improve.")))
         doc.add(fr.signature())
         return doc

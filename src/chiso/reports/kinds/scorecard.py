@@ -15,13 +15,30 @@ from chiso.i18n import _, current_language
 from chiso.methods.bands import band_name
 from chiso.periods import Period
 from chiso.reports.document import Bullets, Column, Document, Heading, PageBreak, Paragraph, Table, Title, fmt_number, language
-from chiso.reports.kinds.common import Frame, frame, numbered_sections, period_now_label
+from chiso.reports.kinds.common import Frame, frame, numbered_sections, period_label, period_now_label
 from chiso.units import service as units
 
 if TYPE_CHECKING:
     from chiso.dossiers.store import DossierStore
 
 COLOURS = ("red", "amber", "green", "no_data")
+
+
+def _day(value: Any) -> Any:
+    """An ISO date as a date, so every format writes it dd/mm/yyyy."""
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value[:10])
+        except ValueError:
+            return value
+    return value
+
+
+def _target_value(value: float | None, rate: bool) -> float | str | None:
+    """A target's value or goal: a rate as the portal prints it ("80 %"), else the number."""
+    if value is None or not rate:
+        return value
+    return fmt_number(100 * value, 0 if abs(100 * value - round(100 * value)) < 1e-9 else 1) + " %"
 
 
 def _colour_name(colour: str) -> str:
@@ -53,8 +70,10 @@ def _shared(session: Session, store: DossierStore, *, period: Period, as_of: dat
     for r in rows:
         if r["rank"] is not None:
             size[r["level"]] = size.get(r["level"], 0) + 1
+    found = [{**i.to_json(), "deadline": i.target.deadline, "rate": targets.is_rate(i.target.indicator)}
+             for i in targets.items(session, as_of=as_of, store=store)]
     return _Shared(period=period, method=method, rows={r["unit"]: r for r in rows}, cohort_size=size,
-                   targets=targets.status(session, as_of=as_of, store=store),
+                   targets=found,
                    tasks=tasks.list_tasks(session, status="overdue", as_of=as_of))
 
 
@@ -81,7 +100,7 @@ def _scorecard_blocks(session: Session, sh: _Shared, fr: Frame, code: str) -> li
 
     unit = units.get(session, code, on=sh.period.end)
     name = units.name_on(unit, sh.period.end)
-    blocks: list = [fr.header(), Title(_("Scorecard"), _("{unit}, {period}").format(
+    blocks: list = [fr.header(kind=None), Title(_("Scorecard"), _("{unit}, {period}").format(
         unit=name, period=period_now_label(sh.period)))]
     ctx = [(_("Code"), unit.code), (_("Unit"), name)]
     sections = numbered_sections()
@@ -91,18 +110,18 @@ def _scorecard_blocks(session: Session, sh: _Shared, fr: Frame, code: str) -> li
     row = sh.rows.get(unit.code)
     if row is not None:
         size = sh.cohort_size.get(row["level"])
-        score_rows.append([_("766 service index"), sh.period.code, row["total"], row["band_name"],
+        score_rows.append([_("766 service index"), period_label(sh.period), row["total"], row["band_name"],
                            f"{row['rank']}/{size}" if row["rank"] is not None else None, row["total_change"]])
     for rnd, _group in assessments.latest_rounds_of(session, unit_code=unit.code):
         if rnd.code not in sh.rounds:
             sh.rounds[rnd.code] = assessments.results(session, round_code=rnd.code)
         results = sh.rounds[rnd.code]
         mine = next((r for r in results if r["unit"] == unit.code), None)
-        if mine is None:
-            continue
+        if mine is None or mine["status"] == "draft" or mine["value"] is None:
+            continue  # a draft is not a result: nothing to show, least of all "0,00, 1st of 2"
         peers = sum(1 for r in results if r["group"] == mine["group"] and r["rank"] is not None)
         band = band_name(assessments.method_of(rnd).bands, mine["band"])
-        score_rows.append([rnd.name, rnd.code, mine["value"], band,
+        score_rows.append([rnd.name, _("year {year}").format(year=rnd.year), mine["value"], band,
                            f"{mine['rank']}/{peers}" if mine["rank"] is not None else None, mine["value_change"]])
     if score_rows:
         blocks.append(Table(sheet=_("Scores"), context=ctx, rows=score_rows, columns=[
@@ -111,7 +130,7 @@ def _scorecard_blocks(session: Session, sh: _Shared, fr: Frame, code: str) -> li
             Column(_("Rank in group"), width=0.9), Column(_("Change"), "signed", 2, width=0.9)]))
     else:
         blocks.append(Paragraph(_("{unit} is not scored for {period} and is in no assessment round.").format(
-            unit=name, period=sh.period.code)))
+            unit=name, period=period_label(sh.period))))
     # II. Where the 766 points are lost.
     weak = weakest_indicators(row, sh.method) if row is not None else []
     blocks.append(Heading(next(sections), _("Where points are lost on the 766 index")))
@@ -130,8 +149,10 @@ def _scorecard_blocks(session: Session, sh: _Shared, fr: Frame, code: str) -> li
     if mine_targets:
         order = {c: i for i, c in enumerate(COLOURS)}
         mine_targets.sort(key=lambda t: (order.get(t["colour"], 9), t["target"]))
+        # A rate and its goal as percentages (80 %, not 0,80); each row in the words of its own kind.
         blocks.append(Table(sheet=_("Targets"), context=ctx, rows=[
-            [t["target"], _colour_name(t["colour"]), t["value"], t["goal"], t["deadline"]] for t in mine_targets],
+            [t["target"], _colour_name(t["colour"]), _target_value(t["value"], t["rate"]),
+             _target_value(t["goal"], t["rate"]), t["deadline"]] for t in mine_targets],
             columns=[Column(_("Target"), width=2.2), Column(_("Colour"), width=1.0),
                      Column(_("Value"), "number", 2, width=1.0), Column(_("Goal"), "number", 2, width=1.0),
                      Column(_("Deadline"), width=1.1)]))
@@ -142,7 +163,7 @@ def _scorecard_blocks(session: Session, sh: _Shared, fr: Frame, code: str) -> li
     blocks.append(Heading(next(sections), _("Overdue tasks")))
     if late:
         blocks.append(Table(sheet=_("Overdue tasks"), context=ctx, rows=[
-            [t["id"], t["title"], t["owner"], t["deadline"]] for t in late], columns=[
+            [t["id"], t["title"], t["owner"], _day(t["deadline"])] for t in late], columns=[
             Column(_("Task"), width=0.9), Column(_("Title"), width=3.4), Column(_("Owner"), width=1.4),
             Column(_("Deadline"), width=1.1)]))
     else:
@@ -172,7 +193,7 @@ def _scorecard_docs(session: Session, store: DossierStore, *, period: Period, un
         if group:
             codes += [v.code for v in units.group_members(session, group, as_of=period.end) if v.code not in codes]
         if not codes:
-            raise ChisoError(_("Group {group} has no unit on {day}.").format(group=group, day=period.end.isoformat()))
+            raise ChisoError(_("Group {group} has no unit on {day}.").format(group=group, day=period.end.strftime("%d/%m/%Y")))
         sh = _shared(session, store, period=period, as_of=as_of, group=group, method_id=method_id)
         batches = [[c] for c in codes] if split else [codes]
         out = []
