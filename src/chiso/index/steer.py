@@ -230,6 +230,8 @@ class Projection:
     expected_counts: dict[str, float]
     at_stake: int
     rate: float | None
+    #: Per on-time measure, the dossiers of ``at_stake`` it counts on time now.
+    stake: dict[str, float]
 
 
 def project(con: duckdb.DuckDBPyConnection, method: Method, tgts: Sequence[compute.Target], period: Period,
@@ -262,7 +264,8 @@ def project(con: duckdb.DuckDBPyConnection, method: Method, tgts: Sequence[compu
     compute.derived_measures(method, low)
     compute.derived_measures(method, expected)
     return {t.code: Projection(t, counts[t.code], low[(t.code, key_period)], expected[(t.code, key_period)],
-                               int(at_stake.get(t.code, {}).get("__all__", 0)), rates.get(t.code, everyone))
+                               int(at_stake.get(t.code, {}).get("__all__", 0)), rates.get(t.code, everyone),
+                               at_stake.get(t.code, {}))
             for t in tgts}
 
 
@@ -307,26 +310,30 @@ def forecast(session: Session, store: DossierStore, period: Period, *, now: date
 
 
 #: How the action on a measure reads, for the measures of the shipped 766 methods; any
-#: other measure gets a sentence naming its indicator.
+#: other measure gets a sentence naming its indicator. Texts, translated when used.
+_PHRASES = {
+    "dossiers_synced": lambda: _("Synchronise {n} dossiers to the national portal"),
+    "dossiers_online_synced": lambda: _("Receive {n} more dossiers online (synchronised, with an electronic result)"),
+    "dossiers_paid_online": lambda: _("Have {n} more fee-bearing dossiers paid online"),
+    "dossiers_e_result": lambda: _("Issue electronic results for {n} paper-result dossiers"),
+    "dossiers_digitised": lambda: _("Digitise the components (and results) of {n} dossiers"),
+    "dossiers_reused": lambda: _("Reuse digitised data in {n} more dossiers"),
+    "dossiers_digitised_shared": lambda: _("Share {n} digitised dossiers with the national portal"),
+    "dossiers_population_db": lambda: _("Use the population database in {n} more dossiers"),
+    "feedback_on_time": lambda: _("Answer {n} pending feedback items on time"),
+    "online_services_with_dossier": lambda: _("Receive an online dossier for {n} more online services"),
+    "fee_procedures_paid_online": lambda: _("Have a dossier paid online for {n} more fee-bearing procedures"),
+    "procedures_using_population_db": lambda: _("Use the population database for {n} more procedures"),
+    "certified_copy_procedures_active": lambda: _("Receive online copy-certification dossiers ({n} procedures)"),
+    "procedures_online": lambda: _("Offer {n} more procedures online"),
+    "fee_procedures_integrated": lambda: _("Integrate online payment for {n} more fee-bearing procedures"),
+    "procedures_complete": lambda: _("Publish all parts of {n} more procedures"),
+}
+
+
 def _phrase(measure: str, n: int) -> str | None:
-    return {
-        "dossiers_synced": _("Synchronise {n} dossiers to the national portal"),
-        "dossiers_online_synced": _("Receive {n} more dossiers online (synchronised, with an electronic result)"),
-        "dossiers_paid_online": _("Have {n} more fee-bearing dossiers paid online"),
-        "dossiers_e_result": _("Issue electronic results for {n} paper-result dossiers"),
-        "dossiers_digitised": _("Digitise the components (and results) of {n} dossiers"),
-        "dossiers_reused": _("Reuse digitised data in {n} more dossiers"),
-        "dossiers_digitised_shared": _("Share {n} digitised dossiers with the national portal"),
-        "dossiers_population_db": _("Use the population database in {n} more dossiers"),
-        "feedback_on_time": _("Answer {n} pending feedback items on time"),
-        "online_services_with_dossier": _("Receive an online dossier for {n} more online services"),
-        "fee_procedures_paid_online": _("Have a dossier paid online for {n} more fee-bearing procedures"),
-        "procedures_using_population_db": _("Use the population database for {n} more procedures"),
-        "certified_copy_procedures_active": _("Receive online copy-certification dossiers ({n} procedure)"),
-        "procedures_online": _("Offer {n} more procedures online"),
-        "fee_procedures_integrated": _("Integrate online payment for {n} more fee-bearing procedures"),
-        "procedures_complete": _("Publish all parts of {n} more procedures"),
-    }.get(measure, "").format(n=n) or None
+    text = _PHRASES.get(measure)
+    return text().format(n=n) if text else None
 
 
 SETTLE = "settle_due"
@@ -420,7 +427,7 @@ def advise_many(session: Session, store: DossierStore, period: Period, *, only: 
         running = service.is_running(period, now)
         proj = (project(con, method, tgts, period, {c: s.counts for c, s in current.items()}, now=now)
                 if running else None)
-        stakes = _open_due(con, method, owner, period, now) if running else {}
+        stakes = {c: p.stake for c, p in proj.items()} if proj is not None else {}
         pending = _pending_feedback(con, method, owner, period)
     finally:
         con.close()
@@ -444,14 +451,14 @@ def advise_many(session: Session, store: DossierStore, period: Period, *, only: 
             out[t.code] = result
             continue
         lv = levers(method, t.level, base_counts, stakes.get(t.code, {}), pending.get(t.code, {}))
-        actions = advice.rank_actions(method, base_counts, t.level, lv)
-        base = score_many(method, {t.code: base_counts}, {t.code: t.level})[t.code]
-        result["baseline"] = base.total
+        scorer = advice.Scorer(method, base_counts, t.level)
+        actions = advice.rank_actions(scorer, lv)
+        result["baseline"] = scorer.base.total
         goal = _goal(method, bands, now_score, sorted(cohorts.get(t.level, []), reverse=True), target_rank)
         plan = None
         if goal is not None:
             result["goal"] = goal["label"]
-            plan = advice.smallest_set(method, base_counts, t.level, actions, goal["reached"])
+            plan = advice.smallest_set(scorer, actions, goal["reached"])
         planned = {a.lever.id: a.items for a in plan or []}
         result["plan"] = None if plan is None else [_action_row(method, a, a.items) for a in plan]
         result["actions"] = [_action_row(method, a, planned.get(a.lever.id)) for a in actions]

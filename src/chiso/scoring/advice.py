@@ -8,7 +8,8 @@ by construction: a formula group capped at its maximum (``min(6, 6 × C / 0,5)``
 ``target`` rule that gives no more once its target is reached, and the total of the
 applicable groups.
 
-:func:`rank_actions` gives each lever the fewest items that earn all it can earn (beyond
+:class:`Scorer` re-scores only the groups whose indicators read a measure an action
+changes (the total is a sum over groups). :func:`rank_actions` gives each lever the fewest items that earn all it can earn (beyond
 a cap, more items earn nothing) and orders the actions by points per item;
 :func:`smallest_set` takes actions in that order, scoring them together, until a goal
 holds, and trims the last one to the fewest items that reach it.
@@ -16,7 +17,7 @@ holds, and trims the last one to the fewest items that reach it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Mapping
 
 from chiso.scoring.model import Method
@@ -63,16 +64,69 @@ def changed(counts: Mapping[str, float], levers: list[tuple[Lever, int]]) -> dic
     return out
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """The unit's total and its 0–100 figure (what bands are read on) after some actions."""
+
+    total: float
+    normalised: float | None
+
+
+_SUBSETS: dict[tuple[int, frozenset[str]], Method] = {}
+
+
+def _restricted(method: Method, groups: frozenset[str]) -> Method:
+    """``method`` with only ``groups``: the groups an action cannot change are left out of
+    the re-scoring (the total is a sum over groups, so they add the same before and after)."""
+    key = (id(method), groups)
+    hit = _SUBSETS.get(key)
+    if hit is None:
+        if len(_SUBSETS) > 512:
+            _SUBSETS.clear()
+        hit = replace(method, groups=tuple(g for g in method.groups if g.id in groups))
+        _SUBSETS[key] = hit
+    return hit
+
+
+class Scorer:
+    """Scores one unit's counts with some actions taken, through
+    :func:`~chiso.scoring.rules.score_unit` on the groups whose indicators read a measure the
+    actions change: the other groups' points and maxima are the unit's own."""
+
+    def __init__(self, method: Method, counts: Mapping[str, float], level: str) -> None:
+        self.method, self.counts, self.level = method, counts, level
+        self.base = score_unit(method, counts, level=level)
+        self._readers: dict[str, frozenset[str]] = {}
+        for g in method.groups:
+            for ind in g.indicators:
+                for name in (ind.numerator, ind.denominator):
+                    self._readers[name] = self._readers.get(name, frozenset()) | {g.id}
+        self._before: dict[frozenset[str], UnitScore] = {}
+
+    def outcome(self, levers: list[tuple[Lever, int]]) -> Outcome:
+        groups: frozenset[str] = frozenset()
+        for lever, n in levers:
+            if n:
+                for measure in lever.raises:
+                    groups |= self._readers.get(measure, frozenset())
+        total, most = _total(self.base), self.base.max_total
+        if groups:
+            sub = _restricted(self.method, groups)
+            before = self._before.get(groups)
+            if before is None:
+                before = self._before[groups] = score_unit(sub, self.counts, level=self.level)
+            after = score_unit(sub, changed(self.counts, levers), level=self.level)
+            total += _total(after) - _total(before)
+            most += after.max_total - before.max_total
+        return Outcome(total, total * 100.0 / most if most > 0 else None)
+
+    def gain(self, levers: list[tuple[Lever, int]]) -> float:
+        """Points the total gains when the given items are acted on."""
+        return self.outcome(levers).total - _total(self.base)
+
+
 def _total(score: UnitScore) -> float:
     return score.total if score.total is not None else 0.0
-
-
-def gain(method: Method, counts: Mapping[str, float], level: str, levers: list[tuple[Lever, int]],
-         base: UnitScore | None = None) -> float:
-    """Points the total gains when the given items are acted on."""
-    before = base if base is not None else score_unit(method, counts, level=level)
-    after = score_unit(method, changed(counts, levers), level=level)
-    return _total(after) - _total(before)
 
 
 def _fewest(fn: Callable[[int], float], high: int, wanted: float) -> int:
@@ -87,17 +141,16 @@ def _fewest(fn: Callable[[int], float], high: int, wanted: float) -> int:
     return high
 
 
-def rank_actions(method: Method, counts: Mapping[str, float], level: str, levers: list[Lever]) -> list[Action]:
+def rank_actions(scorer: Scorer, levers: list[Lever]) -> list[Action]:
     """Every lever that earns points, with the fewest items that earn all it can, best
     points per item first (then most points, then the lever's id)."""
-    base = score_unit(method, counts, level=level)
     actions = []
     for lever in levers:
         if lever.available <= 0:
             continue
 
         def points(n: int, lever: Lever = lever) -> float:
-            return gain(method, counts, level, [(lever, n)], base)
+            return scorer.gain([(lever, n)])
 
         full = points(lever.available)
         if full <= EPSILON:
@@ -112,32 +165,29 @@ def rank_actions(method: Method, counts: Mapping[str, float], level: str, levers
     return actions
 
 
-def smallest_set(method: Method, counts: Mapping[str, float], level: str, actions: list[Action],
-                 reached: Callable[[UnitScore], bool]) -> list[Action] | None:
-    """The actions, best points per item first, until ``reached`` holds for the score of
+def smallest_set(scorer: Scorer, actions: list[Action], reached: Callable[[Outcome], bool]) -> list[Action] | None:
+    """The actions, best points per item first, until ``reached`` holds for the outcome of
     them all together; the last one trimmed to the fewest items that make it hold. Each
     action's ``points`` is then what it adds to the ones before it. [] when the goal holds
     already; None when every action together does not reach it. Greedy by points per item:
     few items, not a proven minimum."""
-    base = score_unit(method, counts, level=level)
-    if reached(base):
+    if reached(scorer.outcome([])):
         return []
     chosen: list[tuple[Lever, int]] = []
     out: list[Action] = []
-    before = _total(base)
+    before = _total(scorer.base)
     for action in actions:
         trial = [*chosen, (action.lever, action.items)]
-        score = score_unit(method, changed(counts, trial), level=level)
-        if reached(score):
+        got = scorer.outcome(trial)
+        if reached(got):
             def holds(n: int, action: Action = action) -> float:
-                s = score_unit(method, changed(counts, [*chosen, (action.lever, n)]), level=level)
-                return 1.0 if reached(s) else 0.0
+                return 1.0 if reached(scorer.outcome([*chosen, (action.lever, n)])) else 0.0
 
             n = _fewest(holds, action.items, 1.0)
-            final = score_unit(method, changed(counts, [*chosen, (action.lever, n)]), level=level)
-            out.append(Action(action.lever, n, _total(final) - before))
+            final = scorer.outcome([*chosen, (action.lever, n)])
+            out.append(Action(action.lever, n, final.total - before))
             return out
         chosen = trial
-        out.append(Action(action.lever, action.items, _total(score) - before))
-        before = _total(score)
+        out.append(Action(action.lever, action.items, got.total - before))
+        before = got.total
     return None

@@ -100,7 +100,10 @@ def overview(request: Request, period: str | None = None, actor: Actor = Depends
     red = common.in_scope(app, session, actor, lists["red"])
     own = [] if actor.province_wide else [dict(r, standing=common.standing(app, session, p, r["unit"]))
                                           for r in by_unit.values() if common.visible(actor, reg.get(r["unit"]))]
-    return page(request, "overview.html", period=p, picker=common.picker(p), province=province, trend=trend_points,
+    foreseen = ""
+    if province and province["running"]:
+        foreseen = common.foreseen_label(p, common.forecasts(app, session, p).get(code))
+    return page(request, "overview.html", period=p, foreseen=foreseen, picker=common.picker(p), province=province, trend=trend_points,
                 groups=groups, risers=risers, fallers=fallers, on_time=on_time, last_on_time=last_on_time, overdue=overdue,
                 last_total=last_total, group_names=names,
                 upcoming=upcoming, red=red, reg=reg, own=own, live_url="/")
