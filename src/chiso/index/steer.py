@@ -91,7 +91,8 @@ def due(session: Session, store: DossierStore, *, unit: str | None = None, withi
     (default: the setting ``due_within_days``) or has passed, most urgent first, for one
     unit (a former unit's dossiers count for the unit that replaced it) or, with the
     province or no unit, for every unit. "Within N working days": due before the end of
-    the N-th working day after today (N = 0: today)."""
+    the N-th working day after today (N = 0: today). ``overdue_days``: calendar days from
+    the due day to today, at least 1 once the due time has passed (0 before)."""
     now = local_now(now).replace(tzinfo=None)
     today = now.date()
     within = int(settings.get("due_within_days")) if within is None else within
@@ -144,7 +145,8 @@ def due(session: Session, store: DossierStore, *, unit: str | None = None, withi
             "dossier_id": dossier_id, "unit": target, "unit_name": names.get(target), "recorded_unit": unit_code,
             "procedure": procedure, "procedure_name": proc_name, "stage": status, "holder": held_by,
             "received_at": received.isoformat(), "due_at": due_moment.isoformat(),
-            "overdue": late, "overdue_days": (now - due_moment).days if late else 0, "working_days_left": left,
+            "overdue": late, "overdue_days": max(1, (today - due_moment.date()).days) if late else 0,
+            "working_days_left": left,
         })
     return out
 
@@ -513,7 +515,9 @@ def backtest(session: Session, store: DossierStore, periods: Sequence[Period], *
     """The forecast tried on periods that are over: standing on the middle day of each, with
     only what the records said then (dossiers received before it; finished before it, else
     open; feedback likewise), against the final figures. Per period: the units compared,
-    the mean and largest absolute error of ``expected``, and the share of units whose final
+    the mean and largest absolute error of ``expected``, the mean error of the figure the
+    index showed on the middle day (what one would say without a forecast), and the share
+    of units whose final
     total fell within ``low``–``high`` (dossiers received after the middle day are not
     foreseen, so some fall outside)."""
     method = service.method_for(method_id)
@@ -537,17 +541,19 @@ def backtest(session: Session, store: DossierStore, periods: Sequence[Period], *
         lows = score_many(method, {c: p.low_counts for c, p in proj.items()}, levels)
         highs = score_many(method, {c: p.counts for c, p in proj.items()}, levels)
         exps = score_many(method, {c: p.expected_counts for c, p in proj.items()}, levels)
-        errors, inside = [], 0
+        errors, naive, inside = [], [], 0
         for t in tgts:
             actual, exp = final[t.code].score.total, exps[t.code].total
             low, high = lows[t.code].total, highs[t.code].total
             if t.level == "province" or actual is None or exp is None or low is None or high is None:
                 continue
             errors.append(abs(exp - actual))
+            naive.append(abs(high - actual))  # the figure of the middle day itself, as the index shows it
             inside += low - 0.005 <= actual <= high + 0.005
         out.append({"period": period.code, "standing_on": cut.isoformat(), "units": len(errors),
                     "mean_abs_error": round(sum(errors) / len(errors), 3) if errors else None,
                     "max_abs_error": round(max(errors), 3) if errors else None,
+                    "mean_abs_error_of_now": round(sum(naive) / len(naive), 3) if naive else None,
                     "within_range": round(inside / len(errors), 3) if errors else None})
     return out
 
