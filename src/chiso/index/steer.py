@@ -7,7 +7,9 @@ what would raise a unit's score most (issue 15, points 2–4).
 - :func:`forecast`: for a running period, each unit's total at its end if every open
   dossier due inside it is settled on time (``high``: the figures now, which count them on
   time) and if none is (``low``), and ``expected`` from the unit's own on-time rate over
-  the dossiers that fell due in the last ``RECENT_DAYS`` days.
+  the dossiers that fell due in the last ``RECENT_DAYS`` days, applied to those dossiers
+  and to the dossiers it will still receive at its pace so far (the range covers the
+  dossiers known today only).
 - :func:`advise`: the levers of :mod:`chiso.scoring.advice` built from a unit's counts,
   ranked by points per item, and the smallest set reaching the next band or a rank.
 
@@ -222,6 +224,23 @@ def _recent_rates(con: duckdb.DuckDBPyConnection, method: Method, owner: dict[st
             everyone[1] / everyone[0] if everyone[0] else None)
 
 
+def _future(con: duckdb.DuckDBPyConnection, owner: dict[str, str], period: Period, now: datetime) -> dict[str, float]:
+    """Per scored unit: the dossiers it will receive before the period ends at the pace it
+    received them since the period began (none foreseen before a week has passed)."""
+    cut = compute.judged_until(period, now.date())
+    elapsed, left = (cut - period.start).days, (period.end - cut).days + 1
+    if elapsed < 7 or left <= 0:
+        return {}
+    rows = con.execute("SELECT unit_code, count(*) FROM records WHERE received_at >= $start AND received_at < $cut "
+                       "GROUP BY unit_code", {"start": period.start, "cut": cut}).fetchall()
+    out: dict[str, float] = {}
+    for unit_code, n in rows:
+        target = owner.get(unit_code)
+        if target is not None:
+            out[target] = out.get(target, 0.0) + n * left / elapsed
+    return out
+
+
 @dataclass(frozen=True)
 class Projection:
     """One unit's counts now and the scenarios of the period's end."""
@@ -244,6 +263,9 @@ def project(con: duckdb.DuckDBPyConnection, method: Method, tgts: Sequence[compu
     owner = _owners(tgts)
     at_stake = _open_due(con, method, owner, period, now)
     rates, everyone = _recent_rates(con, method, owner, now)
+    future = _future(con, owner, period, now)
+    settlement = [n for n, m in method.measures.items() if m.basis == "dossier_settlement"]
+    on_time = _on_time_measures(method)
     province = [t.code for t in tgts if t.level == "province"]
     if province:  # the province's dossiers are every unit's
         total: dict[str, float] = {}
@@ -262,7 +284,13 @@ def project(con: duckdb.DuckDBPyConnection, method: Method, tgts: Sequence[compu
         rate = rates.get(t.code, everyone)
         lost = 1.0 - (rate if rate is not None else 0.5)
         low[(t.code, key_period)] = {k: v - stake.get(k, 0.0) if k in stake else v for k, v in base.items()}
-        expected[(t.code, key_period)] = {k: v - lost * stake.get(k, 0.0) if k in stake else v for k, v in base.items()}
+        exp = {k: v - lost * stake.get(k, 0.0) if k in stake else v for k, v in base.items()}
+        # The dossiers still to come join the dossiers being settled, on time at the unit's rate.
+        coming = future.get(t.code, 0.0) if t.level != "province" else sum(future.values())
+        for name in settlement:
+            if name in exp:
+                exp[name] += coming * ((1.0 - lost) if name in on_time else 1.0)
+        expected[(t.code, key_period)] = exp
     compute.derived_measures(method, low)
     compute.derived_measures(method, expected)
     return {t.code: Projection(t, counts[t.code], low[(t.code, key_period)], expected[(t.code, key_period)],
