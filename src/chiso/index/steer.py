@@ -255,17 +255,31 @@ class Projection:
     stake: dict[str, float]
 
 
+def _accumulating(method: Method) -> list[str]:
+    """Measures that only grow as a period goes on and do not scale with the dossiers: the
+    distinct procedures with a dossier of some kind, and catalogue rows flagged by one."""
+    flags = [col for col, _label, _where in compute.PROCEDURE_FLAGS]
+    return [n for n, m in method.measures.items()
+            if m.distinct or (m.basis == "procedure" and any(f in (m.where or "") for f in flags))]
+
+
 def project(con: duckdb.DuckDBPyConnection, method: Method, tgts: Sequence[compute.Target], period: Period,
-            counts: dict[str, dict[str, float]], *, now: datetime) -> dict[str, Projection]:
+            counts: dict[str, dict[str, float]], *, now: datetime,
+            previous: dict[str, dict[str, float]] | None = None) -> dict[str, Projection]:
     """The scenarios of every scored unit of ``tgts`` from its counts now (``counts``, judged
     at ``now`` as the index does) and the records of ``con`` (its view ``records``). The
-    province is the sum of its units' dossiers at stake."""
+    province is the sum of its units' dossiers at stake. ``previous``: the counts of the
+    period before, whose distinct procedures with a dossier (online, paid online...) the
+    expected figure does not fall below (half a quarter has seen fewer than a whole one)."""
     owner = _owners(tgts)
     at_stake = _open_due(con, method, owner, period, now)
     rates, everyone = _recent_rates(con, method, owner, now)
     future = _future(con, owner, period, now)
     settlement = [n for n, m in method.measures.items() if m.basis == "dossier_settlement"]
     on_time = _on_time_measures(method)
+    growing = _accumulating(method)
+    # Each on-time measure's population: the denominator of an indicator it is the numerator of.
+    shares = {i.numerator: i.denominator for i in method.indicators if i.numerator in on_time}
     province = [t.code for t in tgts if t.level == "province"]
     if province:  # the province's dossiers are every unit's
         total: dict[str, float] = {}
@@ -285,11 +299,19 @@ def project(con: duckdb.DuckDBPyConnection, method: Method, tgts: Sequence[compu
         lost = 1.0 - (rate if rate is not None else 0.5)
         low[(t.code, key_period)] = {k: v - stake.get(k, 0.0) if k in stake else v for k, v in base.items()}
         exp = {k: v - lost * stake.get(k, 0.0) if k in stake else v for k, v in base.items()}
-        # The dossiers still to come join the dossiers being settled, on time at the unit's rate.
+        # The dossiers still to come join the dossiers being settled, on time as the unit's
+        # are now (many will be due after the period's end: on time at it whatever happens).
         coming = future.get(t.code, 0.0) if t.level != "province" else sum(future.values())
         for name in settlement:
-            if name in exp:
-                exp[name] += coming * ((1.0 - lost) if name in on_time else 1.0)
+            if name in exp and name not in on_time:
+                exp[name] += coming
+        for name, den in shares.items():
+            if name in exp and base.get(den):
+                exp[name] += coming * base[name] / base[den]
+        before = (previous or {}).get(t.code, {})
+        for name in growing:
+            if name in exp and name in before:
+                exp[name] = max(exp[name], before[name])
         expected[(t.code, key_period)] = exp
     compute.derived_measures(method, low)
     compute.derived_measures(method, expected)
@@ -306,15 +328,17 @@ def forecast(session: Session, store: DossierStore, period: Period, *, now: date
     expected = current); one not begun, none."""
     now = local_now(now).replace(tzinfo=None)
     method = service.method_for(method_id)
-    tgts, scored = service.compute_scores(session, store, period, method=method, now=now)
-    current = scored[period.code]
+    tgts, scored = service.compute_scores(session, store, period, method=method, now=now,
+                                          extra_periods=[period.previous()])
+    current, before = scored[period.code], scored[period.previous().code]
     running = service.is_running(period, now)
     rows = []
     if running:
         con = store.connect()
         try:
             compute.prepare(con)
-            proj = project(con, method, tgts, period, {c: s.counts for c, s in current.items()}, now=now)
+            proj = project(con, method, tgts, period, {c: s.counts for c, s in current.items()}, now=now,
+                           previous={c: s.counts for c, s in before.items()})
         finally:
             con.close()
         levels = {t.code: t.level for t in tgts}
@@ -560,9 +584,9 @@ def backtest(session: Session, store: DossierStore, periods: Sequence[Period], *
         try:
             _as_known_at(con, now)
             compute.day_table(con, method)
-            counts = compute.period_counts(con, method, tgts, [period], today=cut)
+            counts = compute.period_counts(con, method, tgts, [period, period.previous()], today=cut)
             proj = project(con, method, tgts, period, {t.code: counts[(t.code, period.code)] for t in tgts},
-                           now=now)
+                           now=now, previous={t.code: counts[(t.code, period.previous().code)] for t in tgts})
         finally:
             con.close()
         levels = {t.code: t.level for t in tgts}
