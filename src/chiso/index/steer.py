@@ -21,7 +21,7 @@ rules or of how a unit without records is scored reaches these figures too.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Sequence
 
 import duckdb
@@ -429,7 +429,7 @@ def levers(method: Method, level: str, counts: dict[str, float], stake: dict[str
                                 {n: v / k for n, v in stake.items() if n != "__all__"}))
     seen: set[str] = set()
     for ind in method.indicators:
-        num, den = method.measures[ind.numerator], method.measures[ind.denominator]
+        num = method.measures[ind.numerator]
         if (level not in ind.scope or not ind.max or ind.rule.type == "info" or ind.numerator in seen
                 or num.basis in ("derived", "dossier_settlement", "dossier_finished") or num.sum
                 or "period_start" in (num.where or "")):

@@ -180,8 +180,8 @@ def smallest_set(scorer: Scorer, actions: list[Action], reached: Callable[[Outco
         trial = [*chosen, (action.lever, action.items)]
         got = scorer.outcome(trial)
         if reached(got):
-            def holds(n: int, action: Action = action) -> float:
-                return 1.0 if reached(scorer.outcome([*chosen, (action.lever, n)])) else 0.0
+            def holds(n: int, action: Action = action, done: list[tuple[Lever, int]] = chosen) -> float:
+                return 1.0 if reached(scorer.outcome([*done, (action.lever, n)])) else 0.0
 
             n = _fewest(holds, action.items, 1.0)
             final = scorer.outcome([*chosen, (action.lever, n)])
