@@ -39,17 +39,20 @@ def clock() -> float:
     return time.perf_counter()
 
 
-def timed(fn, repeat: int) -> tuple[float, float, object]:
+def timed(fn, repeat: int) -> tuple[float, dict, object]:
+    """(first wall time, {"best": wall, "cpu": this process's CPU time of that run}, result):
+    on a shared machine the CPU time says what the work costs, the wall time what one waits."""
     t = clock()
     out = fn()
     first = clock() - t
-    best = None
+    best, cpu = first, time.process_time()
     for _ in range(repeat):
-        t = clock()
+        t, c = clock(), time.process_time()
         out = fn()
         d = clock() - t
-        best = d if best is None else min(best, d)
-    return round(first, 3), round(best if best is not None else first, 3), out
+        if d <= best:
+            best, cpu = d, time.process_time() - c
+    return round(first, 3), {"best": round(best, 3), "cpu": round(cpu, 3) if repeat else None}, out
 
 
 def main() -> None:
@@ -102,14 +105,14 @@ def run(data: Path, args: argparse.Namespace) -> dict:
         con.close()
         first, best, rows = timed(lambda: service.index_766(session, store, period), args.repeat)
         results["units"] = len(rows)
-        results["yardstick_index_766_s"] = {"first": first, "best": best}
+        results["yardstick_index_766_s"] = {"first": first, **best}
         first, best, rows = timed(lambda: steer.forecast(session, store, period), args.repeat)
-        results["forecast_all_units_s"] = {"first": first, "best": best}
+        results["forecast_all_units_s"] = {"first": first, **best}
         first, best, got = timed(lambda: steer.advise_many(session, store, period), args.repeat)
-        results["advice_all_units_s"] = {"first": first, "best": best, "units": len(got),  # type: ignore[arg-type]
+        results["advice_all_units_s"] = {"first": first, **best, "units": len(got),  # type: ignore[arg-type]
                                          "actions": sum(len(a["actions"]) for a in got.values())}  # type: ignore[union-attr]
         first, best, due = timed(lambda: steer.due(session, store), args.repeat)
-        results["due_all_units_s"] = {"first": first, "best": best, "dossiers": len(due)}  # type: ignore[arg-type]
+        results["due_all_units_s"] = {"first": first, **best, "dossiers": len(due)}  # type: ignore[arg-type]
     for label, argv in (("command_index_766_s", ["index", "766", "--period", period.code]),
                         ("command_forecast_s", ["index", "forecast", "--period", period.code])):
         t = clock()

@@ -17,6 +17,7 @@ holds, and trims the last one to the fewest items that reach it.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from typing import Callable, Mapping
 
@@ -102,6 +103,20 @@ class Scorer:
                 for name in (ind.numerator, ind.denominator):
                     self._readers[name] = self._readers.get(name, frozenset()) | {g.id}
         self._before: dict[frozenset[str], UnitScore] = {}
+        # Measures read only as the numerator of linear indicators of plain groups: the gain
+        # of raising them (within the denominator) is linear, no cap to look for.
+        self._linear = {name for name in self._readers}
+        for g in method.groups:
+            for ind in g.indicators:
+                if g.is_formula or ind.rule.type != "linear":
+                    self._linear -= {ind.numerator, ind.denominator}
+                else:
+                    self._linear.discard(ind.denominator)
+
+    def linear(self, lever: Lever) -> bool:
+        """Whether every item of ``lever`` earns the same: it raises only numerators of
+        linear indicators in groups without a formula."""
+        return all(m in self._linear for m in lever.raises)
 
     def outcome(self, levers: list[tuple[Lever, int]]) -> Outcome:
         groups: frozenset[str] = frozenset()
@@ -141,6 +156,22 @@ def _fewest(fn: Callable[[int], float], high: int, wanted: float) -> int:
     return high
 
 
+def _fewest_for_all(points: Callable[[int], float], available: int, full: float) -> int:
+    """The fewest items that earn ``full`` (what all ``available`` earn). Gains grow linearly
+    until a cap (a formula's ``min``, a target rule) and are flat after it, so the first
+    item's gain says where the cap is; the guess is checked, and searched for when wrong
+    (a rounded rate, two caps at once)."""
+    one = points(1)
+    if one >= full - EPSILON:
+        return 1
+    if abs(one * available - full) <= EPSILON * max(1.0, full):
+        return available  # linear to the end: every item counts
+    guess = min(available, max(2, math.ceil(full / one - 1e-9))) if one > EPSILON else available
+    if points(guess) >= full - EPSILON and points(guess - 1) < full - EPSILON:
+        return guess
+    return _fewest(points, available, full)
+
+
 def rank_actions(scorer: Scorer, levers: list[Lever]) -> list[Action]:
     """Every lever that earns points, with the fewest items that earn all it can, best
     points per item first (then most points, then the lever's id)."""
@@ -156,10 +187,8 @@ def rank_actions(scorer: Scorer, levers: list[Lever]) -> list[Action]:
         if full <= EPSILON:
             continue
         n = lever.available
-        # Still earning on the last item: no cap is reached, every item counts. Else look
-        # for where the cap is reached.
-        if n > 1 and points(n - 1) >= full - EPSILON:
-            n = _fewest(points, n - 1, full)
+        if n > 1 and not scorer.linear(lever):
+            n = _fewest_for_all(points, n, full)
         actions.append(Action(lever, n, full))
     actions.sort(key=lambda a: (-a.per_item, -a.points, a.lever.id))
     return actions
