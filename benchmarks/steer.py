@@ -42,17 +42,17 @@ def clock() -> float:
 def timed(fn, repeat: int) -> tuple[float, dict, object]:
     """(first wall time, {"best": wall, "cpu": this process's CPU time of that run}, result):
     on a shared machine the CPU time says what the work costs, the wall time what one waits."""
-    t = clock()
+    t, c = clock(), time.process_time()
     out = fn()
     first = clock() - t
-    best, cpu = first, time.process_time()
+    best, cpu = first, time.process_time() - c
     for _ in range(repeat):
         t, c = clock(), time.process_time()
         out = fn()
         d = clock() - t
         if d <= best:
             best, cpu = d, time.process_time() - c
-    return round(first, 3), {"best": round(best, 3), "cpu": round(cpu, 3) if repeat else None}, out
+    return round(first, 3), {"best": round(best, 3), "cpu": round(cpu, 3)}, out
 
 
 def main() -> None:
