@@ -66,6 +66,8 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
 #: is the assessments' (appraisers assigned to units), so that auth stays below the domains.
 LAZY_SUBCOMMANDS: dict[str, tuple[tuple[str, str], ...]] = {
     "users": (("chiso.assessments.cli", "assign_cmd"),),
+    # The early warning reads the on-time rule of the index's method: the index's command.
+    "dossiers": (("chiso.index.cli", "due_cmd"),),
 }
 
 

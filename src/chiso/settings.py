@@ -199,6 +199,20 @@ SETTINGS: tuple[Setting, ...] = (
         default_doc="empty",
     ),
     Setting(
+        "due_within_days",
+        "Early warning: the open dossiers whose due time falls within this many working days (or has "
+        "passed) are listed by `chiso dossiers due`, the \"Sắp đến hạn\" pages and the worker's digests.",
+        lambda: "2",
+    ),
+    Setting(
+        "due_contacts",
+        "Who hears of a unit's dossiers falling due in the worker's digest, besides the committee "
+        "members in charge of the unit: `UNIT=person,person;UNIT=person`, each person a member's code "
+        "or name, a name in `person_emails`, or an address.",
+        lambda: "",
+        default_doc="empty",
+    ),
+    Setting(
         "digest_max_attempts",
         "How many times the worker tries to send one digest before giving up for that day.",
         lambda: "3",

@@ -8,6 +8,9 @@ Each pass, for a day D, it gathers per responsible person:
   ``member_in_charge`` is that member;
 - the colour flips since the person's last digest (at most a week back) of the units a member
   is in charge of and of the targets linked to the person's tasks;
+- the early warning (issue 15): per unit a member is in charge of, or the setting
+  ``due_contacts`` names the person for, its open dossiers due within ``due_within_days``
+  working days or overdue (:func:`chiso.index.steer.due`);
 
 and sends each person at most one digest a day per channel (e-mail when ``smtp_host`` is
 set, webhook when ``webhook_url`` is set). Each pass first pulls the feeds of the sources
@@ -27,7 +30,7 @@ import socket
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, time as dtime, timedelta, timezone
 from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
@@ -36,6 +39,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from chiso import db, settings
+from chiso.errors import ChisoError
 from chiso.i18n import _
 from chiso.notify import send
 from chiso.notify.models import Digest
@@ -58,9 +62,11 @@ class Person:
     overdue: list[dict] = field(default_factory=list)
     escalated: list[dict] = field(default_factory=list)
     flips: list[dict] = field(default_factory=list)
+    #: Per unit the person follows: its open dossiers falling due or overdue (early warning).
+    dossiers_due: list[dict] = field(default_factory=list)
 
     def empty(self) -> bool:
-        return not (self.due_soon or self.overdue or self.escalated or self.flips)
+        return not (self.due_soon or self.overdue or self.escalated or self.flips or self.dossiers_due)
 
 
 def today() -> date:
@@ -88,8 +94,10 @@ def _task_line(t: Task, day: date) -> dict[str, Any]:
 # --------------------------------------------------------------------------- what to send
 
 
-def collect(session: Session, day: date, *, days: int | None = None) -> dict[str, Person]:
-    """Everyone with something to hear about on ``day``, keyed by person. Reads only."""
+def collect(session: Session, day: date, *, days: int | None = None, store: Any = None) -> dict[str, Person]:
+    """Everyone with something to hear about on ``day``, keyed by person. Reads only.
+    ``store`` (the dossier records): the early warning of each unit goes to the committee
+    members in charge of it and the people the setting ``due_contacts`` names for it."""
     days = int(settings.get("reminder_days")) if days is None else days
     members = list(session.scalars(select(CommitteeMember)))
     by_code = {m.code: m for m in members}
@@ -153,7 +161,54 @@ def collect(session: Session, day: date, *, days: int | None = None) -> dict[str
             since = last_sent.get(key)
             if since is None or flip.at > since:
                 people[key].flips.append(line)
+    if store is not None:
+        unit_codes = dict(session.execute(select(Unit.id, Unit.code).where(Unit.id.in_(list(in_charge)))).all())
+        followers: dict[str, list[Person]] = {}
+        for unit_id, chiefs in in_charge.items():
+            for m in chiefs:
+                followers.setdefault(unit_codes.get(unit_id, ""), []).append(member_person(m))
+        for unit_code, names in _due_contacts().items():
+            followers.setdefault(unit_code, []).extend(owner_person(n) for n in names)
+        for unit_code, block in _dossiers_due(session, store, day).items():
+            for p in {id(p): p for p in followers.get(unit_code, [])}.values():
+                p.dossiers_due.append(block)
     return {k: p for k, p in people.items() if not p.empty()}
+
+
+#: Dossiers listed per unit in a digest (the counts cover them all).
+DUE_LISTED = 10
+
+
+def _due_contacts() -> dict[str, list[str]]:
+    """The setting ``due_contacts``: ``UNIT=person,person;UNIT=person``."""
+    out: dict[str, list[str]] = {}
+    for part in settings.get("due_contacts").split(";"):
+        unit, sep, names = part.partition("=")
+        if sep and unit.strip():
+            out.setdefault(unit.strip(), []).extend(n.strip() for n in names.split(",") if n.strip())
+    return out
+
+
+def _dossiers_due(session: Session, store: Any, day: date) -> dict[str, dict]:
+    """Per unit: its open dossiers falling due within ``due_within_days`` working days or
+    overdue on ``day`` (:func:`chiso.index.steer.due`)."""
+    from chiso.index import steer
+
+    moment = datetime.now(ZoneInfo(settings.get("timezone"))) if day == today() else datetime.combine(day, dtime(8))
+    try:
+        rows = steer.due(session, store, now=moment)
+    except ChisoError as exc:  # no province, or a day the calendar does not cover: no warning today
+        log.warning("early warning skipped: %s", exc)
+        return {}
+    out: dict[str, dict] = {}
+    for r in rows:
+        block = out.setdefault(r["unit"], {"unit": r["unit"], "name": r["unit_name"] or r["unit"], "overdue": 0,
+                                           "due": 0, "dossiers": []})
+        block["overdue" if r["overdue"] else "due"] += 1
+        if len(block["dossiers"]) < DUE_LISTED:
+            block["dossiers"].append({k: r[k] for k in ("dossier_id", "procedure", "procedure_name", "stage", "holder",
+                                                        "due_at", "overdue", "overdue_days")})
+    return out
 
 
 def by_code_id(members: list[CommitteeMember], member_id: int) -> CommitteeMember:
@@ -184,6 +239,17 @@ def render(person: Person, day: date) -> tuple[str, str]:
             lines.append(_("- {at}: target {target}, unit {unit}: {from_colour} → {to}").format(
                 at=f["at"], target=f["target"], unit=f["unit"], from_colour=f["from"] or "-", to=f["to"]))
         lines.append("")
+    if person.dossiers_due:
+        lines.append(_("Dossiers due within {days} working days or overdue:").format(days=settings.get("due_within_days")))
+        for block in person.dossiers_due:
+            lines.append(_("- {name} ({unit}): {overdue} overdue, {due} due soon").format(**block))
+            for d in block["dossiers"]:
+                when = datetime.fromisoformat(d["due_at"]).strftime("%d/%m/%Y %H:%M")
+                late = _(", {n} days overdue").format(n=d["overdue_days"]) if d["overdue"] else ""
+                lines.append(_("  · {id} {procedure} ({stage}), due {when}{late}").format(
+                    id=d["dossier_id"], procedure=d["procedure_name"] or d["procedure"], stage=d["stage"], when=when,
+                    late=late) + (f" · {d['holder']}" if d["holder"] else ""))
+        lines.append("")
     lines.append(_("This message was sent by chiso, at most once a day."))
     return subject, "\n".join(lines) + "\n"
 
@@ -192,7 +258,7 @@ def payload(person: Person, day: date) -> dict[str, Any]:
     subject, body = render(person, day)
     return {"person": person.key, "name": person.name, "day": day.isoformat(), "subject": subject, "text": body,
             "overdue": person.overdue, "due_soon": person.due_soon, "escalated": person.escalated,
-            "flips": person.flips}
+            "flips": person.flips, "dossiers_due": person.dossiers_due}
 
 
 # --------------------------------------------------------------------------- claiming
@@ -253,8 +319,15 @@ def run_pass(engine: Engine, *, day: date | None = None, worker: str | None = No
     if not channels:
         log.warning("no channel configured (smtp_host, webhook_url): nothing sent")
         return report
+    from chiso.store.service import open_records
+
     with Session(engine) as session:
-        people = collect(session, day)
+        try:
+            store = open_records(engine)
+        except ChisoError as exc:  # a store without a records folder: tasks and flips only
+            log.warning("no dossier records: %s", exc)
+            store = None
+        people = collect(session, day, store=store)
         messages = {k: (p, payload(p, day)) for k, p in people.items()}
     for key in sorted(messages):
         person, data = messages[key]

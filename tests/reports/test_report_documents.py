@@ -138,6 +138,14 @@ def test_scorecard_shows_rank_weakest_indicators_targets_and_overdue_tasks(sessi
         ind = commune["indicators"][w["id"]]
         assert 0 < w["worth"] <= ind["max"] - ind["points"] + 1e-9
     assert "KH-9" in text and "Số hóa hồ sơ tồn đọng" in text and "Hoàn thành 1 nhiệm vụ đã quá hạn." in text
+    # What would raise it most: the advice of `chiso index advise`, best points per dossier first.
+    from chiso.index import steer
+
+    with language("vi"):
+        advised = steer.advise(session, env["store"], Q3, unit=commune["unit"])
+    assert advised["actions"]
+    actions = next(t for t in tables if t[0][0] == "Thao tác")
+    assert [row[0] for row in actions[1:]] == [a["action"] for a in advised["actions"][:5]]
     assert len(pdf_pages(render(doc, "pdf"))) <= 2  # one page, two at most
 
 

@@ -195,3 +195,43 @@ def test_the_worker_command_runs_one_pass(programme, smtp):
     report = json.loads(result.output)
     assert sorted(e["person"] for e in report["sent"]) == ["Nguyễn Văn A", "pct"]
     assert len(smtp.messages) == 2
+
+
+# --------------------------------------------------------------------------- early warning (issue 15)
+
+
+def test_the_digest_warns_of_dossiers_falling_due(programme, smtp, monkeypatch, tmp_path):
+    """The member in charge of a ward, and the person `due_contacts` names for a department,
+    hear of their open dossiers due within 2 working days or overdue, and of no other."""
+    from chiso.dossiers.store import registry_units
+    from chiso.store.service import open_records
+    from chiso.units.models import Meta
+
+    monkeypatch.setenv("CHISO_RECORDS_PATH", str(tmp_path / "records"))
+    monkeypatch.setenv("CHISO_DUE_CONTACTS", "99.SNV=Nguyễn Văn A")
+    with db.transaction(programme) as s:
+        s.merge(Meta(key="home_province", value="99"))
+        rows = registry_units(s)
+
+    def dossier(i, unit, due, finished=None):
+        return {"dossier_id": i, "procedure_code": "1.1", "unit_code": unit, "received_at": "2025-12-01 08:00:00",
+                "due_at": due, "finished_at": finished, "status": "settled" if finished else "processing"}
+
+    # D is Wednesday 10/12/2025: within 2 working days means due before Saturday 13/12.
+    summary = open_records(programme).import_rows([
+        dossier("W-soon", "99001", "2025-12-12 17:00:00"),               # due Friday: listed
+        dossier("W-late", "99001", "2025-12-05 17:00:00"),               # overdue: listed
+        dossier("W-later", "99001", "2025-12-16 17:00:00"),              # after the window
+        dossier("W-done", "99001", "2025-12-11 17:00:00", "2025-12-09 10:00:00"),  # finished
+        dossier("S-late", "99.SNV", "2025-12-08 17:00:00"),              # the department's
+    ], source="test", units=rows)
+    assert summary.rejected == 0, summary.to_json()
+    report = worker.run_pass(programme, day=D)
+    assert sorted(e["person"] for e in report["sent"]) == ["Nguyễn Văn A", "pct"]
+    body = _body(smtp.to("pct@tinh.test")[0])
+    assert "W-soon" in body and "W-late" in body and "W-later" not in body and "W-done" not in body
+    assert "Phường Một (99001): 1 overdue, 1 due soon" in body
+    assert "S-late" not in body
+    a = _body(smtp.to("a@tinh.test")[0])
+    assert "S-late" in a and "W-late" not in a and "5 days overdue" not in a
+    assert "2 days overdue" in a  # due Monday 08/12 17:00, the digest of Wednesday's morning

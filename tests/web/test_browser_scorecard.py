@@ -44,7 +44,7 @@ def method_groups():
 def pages_of(world) -> list[str]:
     u, r = world.editor_unit, world.round_code
     return ["/", "/766", f"/766/{u}", f"/766/{u}/2.1?only=late", "/scorecard", "/scorecard?unfold=all",
-            "/rankings", "/rankings?group=communes", "/targets", "/tasks", "/map", "/assessments",
+            "/rankings", "/rankings?group=communes", "/due", f"/due/{u}", "/targets", "/tasks", "/map", "/assessments",
             f"/assessments/{r}", f"/assessments/{r}/{u}", "/reports", "/audit", "/account", "/public"]
 
 

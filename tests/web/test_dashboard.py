@@ -444,3 +444,37 @@ def test_a_running_period_is_judged_now_on_every_page(dc, demo):
     ind = rows[code]["indicators"]["5.4"]
     summary = text_of(dc.get(f"/766/{code}/5.4").text.split('data-testid="explain-summary">')[1].split("</p>")[0])
     assert summary.startswith(f"{int(ind['denominator'])} ") and f" {int(ind['numerator'])} " in summary
+
+
+# --------------------------------------------------------------------------- steering (issue 15)
+
+
+def test_the_pages_say_what_falls_due_where_the_quarter_ends_and_what_would_raise_it(dc, demo):
+    from chiso.index import steer
+
+    sign_in(dc, "admin")
+    with db.transaction(demo.engine) as session:
+        due = steer.due(session, demo.store)
+        foreseen = {r["unit"]: r for r in steer.forecast(session, demo.store, period_for("quarter", date.today()))}
+        advised = steer.advise(session, demo.store, period_for("quarter", date.today()), unit=demo.editor_unit)
+    html = dc.get("/due").text
+    summary = text_of(html.split('data-testid="due-summary">')[1].split("</p>")[0])
+    late = sum(1 for r in due if r["overdue"])
+    assert summary.startswith(f"{len(due)} hồ sơ") and f"{late} hồ sơ quá hạn" in summary
+    assert html.count('<tr data-dossier="') == min(len(due), 500)
+    mine = [r for r in due if r["unit"] == demo.editor_unit]
+    unit_html = dc.get(f"/due/{demo.editor_unit}").text
+    assert unit_html.count('<tr data-dossier="') == len(mine)
+    # The overview and the unit page show the range of the quarter's end ("dự kiến cuối quý: 78–84").
+    p = foreseen[demo.province]
+    with use_language("vi"):
+        assert f"dự kiến cuối quý: {number(p['low'])}–{number(p['high'])}" in dc.get("/").text
+        u = foreseen[demo.editor_unit]
+        page = dc.get(f"/766/{demo.editor_unit}").text
+        assert f"dự kiến cuối quý: {number(u['low'])}–{number(u['high'])}" in page
+    advice = page.split('data-testid="advice"')[1].split("</section>")[0]
+    assert [m for m in re.findall(r'data-lever="([^"]+)"', advice)] == [a["lever"] for a in advised["actions"]]
+    # An editor of one commune does not see another's list.
+    dc.cookies.clear()
+    sign_in(dc, "editor")
+    assert dc.get(f"/due/{demo.other_unit}").status_code == 404

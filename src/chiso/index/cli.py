@@ -189,3 +189,93 @@ def _cell(value: object) -> str:
 def _ids(ids: list[str], limit: int = 20) -> str:
     shown = ", ".join(ids[:limit])
     return shown + (_(" … and {n} more (use --format json)").format(n=len(ids) - limit) if len(ids) > limit else "")
+
+
+# --------------------------------------------------------------------------- steering
+
+
+@click.command("due")
+@click.option("--unit", help="One unit (registry or official code); the province or none: every unit.")
+@click.option("--within", type=click.IntRange(min=0), metavar="N",
+              help="Working days ahead (default: the setting due_within_days).")
+@_method
+@click.option("--format", "fmt", type=FORMATS, default="table")
+def due_cmd(unit: str | None, within: int | None, method_id: str | None, fmt: str) -> None:
+    """Open dossiers falling due within N working days, or already overdue (early warning)."""
+    from chiso.index import steer
+
+    engine = engine_ready()
+    store = records(engine)
+    with db.transaction(engine) as session:
+        rows = steer.due(session, store, unit=unit, within=within, method_id=method_id)
+    if fmt == "json":
+        emit_json(rows)
+        return
+    from datetime import datetime as moment
+
+    emit_table([{**r, "due_at": moment.fromisoformat(r["due_at"]).strftime("%d/%m/%Y %H:%M"), "overdue_days": r["overdue_days"] or ""} for r in rows],
+               [("unit", _("unit")), ("dossier_id", _("dossier")), ("procedure", _("procedure")),
+                ("stage", _("stage")), ("due_at", _("due")), ("overdue_days", _("days overdue")),
+                ("working_days_left", _("working days left"))])
+
+
+@index.command("forecast")
+@click.option("--period", "period_text", required=True, help="A period still running, e.g. 2026-Q4.")
+@click.option("--backtest", is_flag=True,
+              help="Try the forecast on this period, which is over: from its middle day, against its final figures.")
+@_method
+@click.option("--format", "fmt", type=FORMATS, default="table")
+def forecast(period_text: str, backtest: bool, method_id: str | None, fmt: str) -> None:
+    """The score each unit will reach at the end of a running period: low, high and expected."""
+    from chiso.index import steer
+
+    period = _period(period_text)
+    engine = engine_ready()
+    store = records(engine)
+    with db.transaction(engine) as session:
+        if backtest:
+            data = steer.backtest(session, store, [period], method_id=method_id)
+            if fmt == "json":
+                emit_json(data)
+            else:
+                emit_table(data, [("period", _("period")), ("standing_on", _("from")), ("units", _("units")),
+                                  ("mean_abs_error", _("mean error")), ("max_abs_error", _("largest error")),
+                                  ("within_range", _("within the range"))])
+            return
+        rows = steer.forecast(session, store, period, method_id=method_id)
+    if fmt == "json":
+        emit_json(rows)
+        return
+    emit_table(rows, [("unit", _("code")), ("name", _("name")), ("current", _("now")), ("low", _("low")),
+                      ("high", _("high")), ("expected", _("expected")), ("at_stake", _("dossiers due"))])
+
+
+@index.command("advise")
+@click.option("--unit", required=True, help="The unit (registry or official code).")
+@click.option("--period", "period_text", required=True)
+@click.option("--target-rank", type=click.IntRange(min=1), help="Plan for this rank among the unit's peers "
+              "(default: the next band).")
+@_method
+@click.option("--format", "fmt", type=FORMATS, default="table")
+def advise(unit: str, period_text: str, target_rank: int | None, method_id: str | None, fmt: str) -> None:
+    """What would raise a unit's score most: actions ranked by points per dossier, and the fewest that reach a goal."""
+    from chiso.index import steer
+
+    engine = engine_ready()
+    store = records(engine)
+    with db.transaction(engine) as session:
+        data = steer.advise(session, store, _period(period_text), unit=unit, method_id=method_id,
+                            target_rank=target_rank)
+    if fmt == "json":
+        emit_json(data["actions"])
+        return
+    click.echo(_("{name} ({unit}), {period}: total {total}").format(
+        name=data["name"], unit=data["unit"], period=data["period"], total=_cell(data["total"])))
+    emit_table(data["actions"], [("action", _("action")), ("indicator", _("indicator")), ("dossiers", _("items")),
+                                 ("points", _("points")), ("plan", _("in the plan"))])
+    if data["goal"] is None:
+        click.echo(_("No goal above the unit's band."))
+    elif data["plan"] is None:
+        click.echo(_("Goal {goal}: not reachable by these actions.").format(goal=data["goal"]))
+    else:
+        click.echo(_("Goal {goal}: {n} actions.").format(goal=data["goal"], n=len(data["plan"])))

@@ -26,7 +26,8 @@ def nav_items(request: Request, actor: Actor) -> list[tuple[str, str]]:
     """The main menu: the pages this server has (the app's own routes) that the actor may open."""
     items = [
         ("/", _("Overview")), ("/766", _("766 index")), ("/scorecard", _("Group scorecard")), ("/rankings", _("Rankings")),
-        ("/assessments", _("Assessments")), ("/targets", _("Targets")), ("/tasks", _("Tasks")),
+        ("/due", _("Falling due")), ("/assessments", _("Assessments")), ("/targets", _("Targets")),
+        ("/tasks", _("Tasks")),
         ("/map", _("Map")), ("/reports", _("Reports")), ("/audit", _("Audit trail")),
     ]
     if actor.may("admin") and actor.province_wide:

@@ -56,6 +56,8 @@ class _Shared:
     targets: list[dict]
     tasks: list[dict]
     rounds: dict[str, list[dict]] = field(default_factory=dict)
+    #: What would raise each unit's 766 score most (:func:`chiso.index.steer.advise_many`).
+    advice: dict[str, dict] = field(default_factory=dict)
 
 
 def _shared(session: Session, store: DossierStore, *, period: Period, as_of: date, group: str | None,
@@ -72,9 +74,12 @@ def _shared(session: Session, store: DossierStore, *, period: Period, as_of: dat
             size[r["level"]] = size.get(r["level"], 0) + 1
     found = [{**i.to_json(), "deadline": i.target.deadline, "rate": targets.is_rate(i.target.indicator)}
              for i in targets.items(session, as_of=as_of, store=store)]
+    from chiso.index import steer
+
     return _Shared(period=period, method=method, rows={r["unit"]: r for r in rows}, cohort_size=size,
                    targets=found,
-                   tasks=tasks.list_tasks(session, status="overdue", as_of=as_of))
+                   tasks=tasks.list_tasks(session, status="overdue", as_of=as_of),
+                   advice=steer.advise_many(session, store, period, method_id=method_id))
 
 
 def weakest_indicators(row: dict, method, *, limit: int = 5) -> list[dict]:
@@ -143,6 +148,20 @@ def _scorecard_blocks(session: Session, sh: _Shared, fr: Frame, code: str) -> li
     else:
         blocks.append(Paragraph(_("No indicator loses points.") if row is not None
                                 else _("Not scored on the 766 index for this period.")))
+    # What would raise it most: the actions, best points per dossier first.
+    advised = sh.advice.get(unit.code) or {}
+    if advised.get("actions"):
+        blocks.append(Heading(next(sections), _("What would raise the score most")))
+        blocks.append(Table(sheet=_("Actions"), context=ctx, rows=[
+            [a["action"], a["indicator"], a["dossiers"], a["points"], a["plan"]] for a in advised["actions"][:5]],
+            columns=[Column(_("Action"), width=3.6), Column(_("Indicator"), width=0.8),
+                     Column(_("Items"), "number", 0, width=0.7), Column(_("Points"), "number", 2, width=0.8),
+                     Column(_("In the plan"), "number", 0, width=0.8)]))
+        if advised.get("goal"):
+            blocks.append(Paragraph(
+                _("Goal {goal}: not reachable by these actions.").format(goal=advised["goal"])
+                if advised.get("plan") is None else
+                _("Goal {goal}: {n} actions.").format(goal=advised["goal"], n=len(advised["plan"]))))
     # III. Targets.
     mine_targets = [t for t in sh.targets if t["unit"] == unit.code]
     blocks.append(Heading(next(sections), _("Targets")))

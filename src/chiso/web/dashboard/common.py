@@ -365,3 +365,32 @@ def cohort_label(level: str | None = None, group_name: str | None = None) -> str
     if group_name:
         return _("Rank in the group {group}").format(group=lower_first(group_name))
     return {"commune": _("Rank among communes and wards"), "agency": _("Rank among agencies")}.get(level or "", _("Rank"))
+
+
+def forecasts(app: FastAPI, session: Session, p: Period) -> dict[str, dict]:
+    """{unit: the forecast row} of a period (:func:`chiso.index.steer.forecast`), cached."""
+    from chiso.index import steer
+
+    return cached(app, session, "forecast", (p.code,),
+                  lambda: {r["unit"]: r for r in steer.forecast(session, app.state.store, p)})
+
+
+def advice(app: FastAPI, session: Session, p: Period, code: str) -> dict | None:
+    """What would raise ``code``'s score most (:func:`chiso.index.steer.advise`), every unit's
+    computed at once and cached; None for a unit that is not scored."""
+    from chiso.index import steer
+
+    every = cached(app, session, "advise", (p.code,),
+                   lambda: steer.advise_many(session, app.state.store, p), language=True)
+    return every.get(code)
+
+
+def foreseen_label(p: Period, row: dict | None) -> str:
+    """"dự kiến cuối quý: 78–84" of a forecast row; empty without a range."""
+    if not row or row.get("low") is None or row.get("high") is None:
+        return ""
+    words = {"quarter": _("expected at the quarter's end: {low}–{high}"),
+             "month": _("expected at the month's end: {low}–{high}"),
+             "year": _("expected at the year's end: {low}–{high}")}.get(
+        p.kind, _("expected at the period's end: {low}–{high}"))
+    return words.format(low=fnum(row["low"]), high=fnum(row["high"]))

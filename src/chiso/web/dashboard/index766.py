@@ -96,7 +96,10 @@ def unit_page(request: Request, code: str, period: str | None = None, actor: Act
         groups.append({"id": g.id, "name": names.get(g.id, g.id), "points": gr.get("points"), "max": gr.get("max"),
                        "indicators": inds})
     total_trend = [(common.short_label(x), trend[x.code].get(info.code, {}).get("total")) for x in periods]
+    foreseen = common.forecasts(app, session, p).get(info.code) if row["running"] else None
+    advised = common.advice(app, session, p, info.code) if row["level"] != "province" else None
     return page(request, "unit766.html", period=p, picker=common.picker(p), unit=info, row=row, groups=groups,
+                foreseen=foreseen, advised=advised, foreseen_label=common.foreseen_label,
                 total_trend=total_trend, standing=common.standing(app, session, p, info.code),
                 cohort_label=common.cohort_label, live_url=f"/766/{info.code}")
 

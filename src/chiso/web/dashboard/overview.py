@@ -104,7 +104,10 @@ def overview(request: Request, period: str | None = None, actor: Actor = Depends
 
     # How fresh the pulled data is (a cheap query of a few rows: not cached).
     fresh = [dict(f, last_error=f["last_error"] if actor.province_wide else None) for f in feeds.freshness(session)]
-    return page(request, "overview.html", feeds=fresh, period=p, picker=common.picker(p), province=province, trend=trend_points,
+    foreseen = ""
+    if province and province["running"]:
+        foreseen = common.foreseen_label(p, common.forecasts(app, session, p).get(code))
+    return page(request, "overview.html", feeds=fresh, period=p, foreseen=foreseen, picker=common.picker(p), province=province, trend=trend_points,
                 groups=groups, risers=risers, fallers=fallers, on_time=on_time, last_on_time=last_on_time, overdue=overdue,
                 last_total=last_total, group_names=names,
                 upcoming=upcoming, red=red, reg=reg, own=own, live_url="/")
