@@ -13,15 +13,18 @@ them: the CLI, the reports page and the worker's schedules call it.
   most, its targets' colours and overdue tasks.
 - :func:`build_periodic` (:mod:`~chiso.reports.kinds.periodic`): the 766 report of a week,
   month or quarter.
+- :func:`build_conclusion` (:mod:`~chiso.reports.kinds.conclusion`): the conclusion notice
+  of a committee meeting, its points and who does what by when.
 """
 
 from __future__ import annotations
 
 from chiso.reports.kinds import KINDS
+from chiso.reports.kinds.conclusion import build_conclusion
 from chiso.reports.kinds.common import period_label, period_now_label
 from chiso.reports.kinds.periodic import build_periodic, lowest_band_boundary, overdue_dossiers
 from chiso.reports.kinds.ranking import build_ranking
 from chiso.reports.kinds.scorecard import build_scorecard, build_scorecards, build_scorecards_split, weakest_indicators
 
-__all__ = ["KINDS", "build_ranking", "build_scorecard", "build_scorecards", "build_scorecards_split", "build_periodic",
+__all__ = ["KINDS", "build_conclusion", "build_ranking", "build_scorecard", "build_scorecards", "build_scorecards_split", "build_periodic",
            "period_label", "period_now_label", "weakest_indicators", "overdue_dossiers", "lowest_band_boundary"]
