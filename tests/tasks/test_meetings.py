@@ -234,3 +234,33 @@ def test_catalogue_full_online_rate_is_a_target_metric(home, tmp_path):
         summary = catalogue.summary(s, store)
         assert summary["province"]["procedures"] == 4 and summary["province"]["full"] == 2
         assert {r["unit"]: r["full_online_rate"] for r in summary["units"]} == {"99.SNV": 1.0, "99001": 0.5}
+
+
+def test_procedures_list_through_the_commands(home, tmp_path):
+    from chiso.dossiers.catalogue_cli import procedures
+    from chiso.dossiers.cli import dossiers
+
+    catalogue = tmp_path / "procedures.csv"
+    catalogue.write_text("procedure_code,name,online_level,statutory_days,has_fee\n"
+                         "1.001,Đăng ký khai sinh,toàn trình,1,false\n"
+                         "1.002,Cấp phép xây dựng,một phần,15,true\n"
+                         "1.003,Chứng thực bản sao,none,,\n", encoding="utf-8")
+    records = tmp_path / "dossiers.csv"
+    records.write_text("dossier_id,procedure_code,unit_code,received_at,due_at,finished_at,status\n"
+                       "H1,1.001,99001,2025-11-03 08:00:00,2025-11-04 08:00:00,2025-11-03 15:00:00,settled\n"
+                       "H2,1.002,99001,2025-11-04 08:00:00,2025-11-20 08:00:00,,processing\n"
+                       "H3,1.002,99.SNV,2025-11-05 08:00:00,2025-11-20 08:00:00,,processing\n", encoding="utf-8")
+    run(dossiers, "import", str(catalogue), "--kind", "procedures", "--source", "catalogue", "--format", "json")
+    run(dossiers, "import", str(records), "--source", "one-stop", "--format", "json")
+    rows = run(procedures, "list", "--format", "json")
+    assert [{k: r[k] for k in ("code", "name", "online_level", "units")} for r in rows] == [
+        {"code": "1.001", "name": "Đăng ký khai sinh", "online_level": "full", "units": ["99001"]},
+        {"code": "1.002", "name": "Cấp phép xây dựng", "online_level": "partial", "units": ["99.SNV", "99001"]},
+        {"code": "1.003", "name": "Chứng thực bản sao", "online_level": "none", "units": []}]
+    assert rows[1]["dossiers"] == 2 and rows[1]["statutory_days"] == 15
+    assert [r["code"] for r in run(procedures, "list", "--unit", "99.SNV", "--format", "json")] == ["1.002"]
+    assert [r["code"] for r in run(procedures, "list", "--level", "full", "--format", "json")] == ["1.001"]
+    assert run(procedures, "list", "--period", "2025-10", "--format", "json")[1]["dossiers"] == 0
+    summary = run(procedures, "summary", "--format", "json")
+    assert summary["province"]["full_online_rate"] == pytest.approx(1 / 3)
+    assert {r["unit"]: r["full_online_rate"] for r in summary["units"]} == {"99.SNV": 0.0, "99001": 0.5}

@@ -40,6 +40,11 @@ def _text(form, name: str) -> str:
     return value.strip()[:2000] if isinstance(value, str) else ""
 
 
+def _visible_agenda(actor: Actor, reg: dict, agenda: dict) -> dict:
+    """The agenda draft with only the points of units the reader sees."""
+    return dict(agenda, open=[a for a in agenda["open"] if common.visible(actor, reg.get(a["unit"]))])
+
+
 @router.get("/meetings")
 def meetings_page(request: Request, error: str = Query("", max_length=300), actor: Actor = Depends(get_user_actor),
                   session: Session = Depends(get_db, scope="function")):
@@ -48,9 +53,10 @@ def meetings_page(request: Request, error: str = Query("", max_length=300), acto
     require(actor, "read")
     day = common.today()
     rows = meetings.list_meetings(session, as_of=day)
-    return page(request, "meetings.html", meetings=rows, agenda=meetings.agenda(session, as_of=day),
+    reg = common.registry(request.app, session)
+    return page(request, "meetings.html", meetings=rows, agenda=_visible_agenda(actor, reg, meetings.agenda(session, as_of=day)),
                 kinds=meetings.KINDS, kind_name=meetings.kind_name, members=tasks.members_on(session, day),
-                reg=common.registry(request.app, session), may_manage=actor.may("manage") and actor.province_wide,
+                reg=reg, may_manage=actor.may("manage") and actor.province_wide,
                 error=error)
 
 
@@ -86,7 +92,7 @@ def meeting_page(request: Request, code: str, error: str = Query("", max_length=
     reg = common.registry(request.app, session)
     visible = [p for p in points if common.visible(actor, reg.get(p["unit"]))]
     return page(request, "meeting.html", meeting=view, points=visible, kind_name=meetings.kind_name, reg=reg,
-                agenda=meetings.agenda(session, meeting=m.code), units=sorted(reg.values(), key=lambda u: u.name)
+                agenda=_visible_agenda(actor, reg, meetings.agenda(session, meeting=m.code)), units=sorted(reg.values(), key=lambda u: u.name)
                 if actor.may("manage") else [], may_manage=actor.may("manage") and actor.province_wide,
                 error=error, attendee_names={a.member.code: a.member.name for a in m.attendees if a.member})
 
@@ -156,6 +162,8 @@ def procedures_page(request: Request, level: str = Query("", max_length=8), unit
         rows = catalogue.list_procedures(session, store, level=level or None, unit=unit or None, period=year)
     except (ChisoError, NotFound):
         rows = []
+    if not actor.province_wide:
+        rows = [dict(r, units=[u for u in r["units"] if common.visible(actor, reg.get(u))]) for r in rows]
     data = catalogue.summary(session, store, period=year)
     shares = [r for r in data["units"] if common.visible(actor, reg.get(r["unit"]))]
     shares.sort(key=lambda r: (r["full_online_rate"] if r["full_online_rate"] is not None else 2, r["unit"]))
