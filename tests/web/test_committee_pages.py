@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from chiso import db
 from chiso.auth.permissions import command_line
 
-from tests.web.conftest import UNIT_A, UNIT_B, csrf_of, login
+from tests.web.conftest import UNIT_A, UNIT_B, login
 
 
 @pytest.fixture

@@ -37,7 +37,10 @@ def _window(period: Period | None, until: date | None) -> tuple[datetime | None,
     return None, None
 
 
-def _read(store: DossierStore, period: Period | None, until: date | None = None) -> tuple[list[dict], dict]:
+Handled = dict[str, dict[str, int]]
+
+
+def _read(store: DossierStore, period: Period | None, until: date | None = None) -> tuple[list[dict[str, Any]], Handled]:
     """The catalogue's rows and {procedure: {unit: dossiers in the window}} (every unit that
     ever received one is a key, with 0 outside the window)."""
     start, end = _window(period, until)
@@ -59,7 +62,7 @@ def _read(store: DossierStore, period: Period | None, until: date | None = None)
             "GROUP BY procedure_code, unit_code", params).fetchall()
     finally:
         con.close()
-    handled: dict[str, dict[str, int]] = defaultdict(dict)
+    handled: Handled = defaultdict(dict)
     for code, unit, n in counts:
         handled[code][unit] = int(n)
     procs = [{"code": c, "name": n, "levels": lv, "online_level": ol or "none", "has_fee": fee,
@@ -119,7 +122,7 @@ def summary(session: Session, store: DossierStore, *, period: Period | None = No
 
 
 def full_online_rate(session: Session, store: DossierStore | None, unit: str, *, as_of: date,
-                     period: Period | None = None, cache: dict | None = None) -> float | None:
+                     period: Period | None = None, cache: dict[Any, Any] | None = None) -> float | None:
     """The target metric ``catalogue.full_online_rate`` of ``unit`` (0–1; None: no data):
     for the home province over the whole catalogue, for another unit over the procedures
     it and the units below it received dossiers of in ``period`` (without one: on or
@@ -132,9 +135,12 @@ def full_online_rate(session: Session, store: DossierStore | None, unit: str, *,
         cache[key] = _read(store, period, None if period else as_of)
     procs, handled = cache[key]
     level_of = {p["code"]: p["online_level"] for p in procs}
+    rate: float | None
     if unit == units.home_province(session):
-        return _share(list(level_of.values()))["full_online_rate"]
+        rate = _share(list(level_of.values()))["full_online_rate"]
+        return rate
     keep = _within(session, unit)
     levels = [level_of[c] for c, by_unit in handled.items() if c in level_of
               and any(n for u, n in by_unit.items() if u in keep)]
-    return _share(levels)["full_online_rate"]
+    rate = _share(levels)["full_online_rate"]
+    return rate

@@ -9,11 +9,10 @@ from chiso import db
 from chiso.clitools import FORMATS, engine_ready, records
 from chiso.i18n import _
 from chiso.output import emit_json, emit_table
+from chiso.periods import Period, parse_period
 
 
-def _period(text: str | None):
-    from chiso.periods import parse_period
-
+def _period(text: str | None) -> Period | None:
     return parse_period(text) if text else None
 
 
