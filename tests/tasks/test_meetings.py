@@ -59,6 +59,7 @@ def test_the_acceptance_commands(tstore):
     assert (first["owner"], first["unit"], first["deadline"], first["title"], first["product"], first["authority"]) == (
         "Giám đốc Sở Nội vụ", "99.SNV", "2025-12-31", "Rà soát thủ tục", "Báo cáo rà soát", "Chủ tịch UBND tỉnh")
     assert listed[1]["coordinating_units"] == ["99.STP"]
+    assert first["source"] == "Kết luận phiên họp ngày 10/12/2025, mục 1"  # the state's document, in Vietnamese
     assert listed[0]["status"] == "overdue" and listed[1]["status"] == "not_started"
     # Tasks of other origins are not the meeting's.
     assert run(tasks_cli, "list", "--format", "json") and len(run(tasks_cli, "list", "--format", "json")) == 2

@@ -121,7 +121,7 @@ def _seed_domains(session, w: "World") -> None:
     from chiso.tasks import meetings
 
     meetings.add_meeting(session, actor=command_line("seed"), held_on=date(2026, 11, 10), kind="regular",
-                         chair="Chủ tịch UBND tỉnh", code="WEB-HOP")
+                         chair="Chủ tịch UBND tỉnh", code="WEB-HOP", minutes=evidence, minutes_name="bien-ban-hop.pdf")
     for code, unit in ((TARGET_A, UNIT_A), (TARGET_B, UNIT_B)):
         targets.save_target(session, actor=command_line(), code=code, indicator="web.manual", unit=unit, direction="higher", goal=10,
                             deadline="2026-12-31", name=f"Chỉ tiêu {unit}")

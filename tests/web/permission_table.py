@@ -182,6 +182,7 @@ DASHBOARD: list[Entry] = [
           form={"title": "Rà soát quy trình nội bộ", "owner": "Giám đốc Sở", "unit": "68", "deadline": "2026-12-20",
                 "product": "Quy trình", "authority": "Chủ tịch UBND tỉnh"}),
     Entry("GET", "/meetings/{code}/notice.{fmt}", "/meetings/WEB-HOP/notice.docx", (303, 404, 404, 200)),
+    Entry("GET", "/meetings/{code}/minutes", "/meetings/WEB-HOP/minutes", PAGE),
     Entry("GET", "/committee", "/committee", PAGE),
     Entry("GET", "/procedures", "/procedures", PAGE),
 ]

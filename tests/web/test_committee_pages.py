@@ -26,8 +26,11 @@ def steering(app):
 
 
 def _meeting(c, token: str, day: str) -> str:
+    from tests.web.permission_table import PDF
+
     r = c.post("/meetings", data={"csrf": token, "date": day, "kind": "thematic", "chair": "Chủ tịch UBND tỉnh",
-                                  "title": "Chuyên đề chuyển đổi số"}, follow_redirects=False)
+                                  "title": "Chuyên đề chuyển đổi số"}, follow_redirects=False,
+               files={"minutes": ("biên bản họp.pdf", PDF, "application/pdf")})
     assert r.status_code == 303, r.text[:300]
     return r.headers["location"].rsplit("/", 1)[1]
 
@@ -47,6 +50,11 @@ def test_a_meeting_and_its_conclusions_in_both_languages(steering):
     c.cookies.set("chiso_lang", "vi")
     vi = c.get(f"/meetings/{code}").text
     assert "Số hóa hồ sơ tồn đọng" in vi and "Kho dữ liệu số" in vi and "15/10/2026" in vi and "31/10/2026" in vi
+    assert 'data-testid="minutes-link"' in vi and "biên bản họp.pdf" in vi
+    minutes = c.get(f"/meetings/{code}/minutes")
+    assert minutes.status_code == 200 and minutes.content.startswith(b"%PDF")
+    task = c.get(f"/tasks/{code}-KL01").text
+    assert f'href="/meetings/{code}"' in task and "Kết luận phiên họp ngày 15/10/2026, mục 1" in task
     assert "Thông báo kết luận (DOCX)" in vi and "phiên họp chuyên đề" in vi
     assert re.search(r"1 kết luận: 0 đã hoàn thành \(0 trễ hạn\), 1 quá hạn, 0 đang thực hiện", vi)
     listing = c.get("/meetings").text
@@ -123,6 +131,9 @@ def test_the_procedure_catalogue_page(world, tmp_path):
         assert "Tỷ lệ dịch vụ công trực tuyến toàn trình: 50,0 %." in vi and "chỉ tiêu 3.1" in vi
         assert f"/766/{UNIT_A}" in vi and f"/766/{UNIT_B}" in vi
         assert "Cấp giấy phép" not in c.get("/procedures?level=full").text
+        # Beside indicator 3.1 on the unit's 766 page: the unit handled one procedure, full online.
+        unit = c.get(f"/766/{UNIT_A}?period=2026-11").text
+        assert "Dịch vụ công trực tuyến toàn trình (theo danh mục): 1/1 thủ tục có hồ sơ, đạt 100,0 %." in unit
         c.cookies.set("chiso_lang", "en")
         en = c.get("/procedures").text
         assert "Procedure catalogue" in en and "Share of full online services: 50.0 %." in en
@@ -136,12 +147,12 @@ def test_indicator_values_in_batches_from_another_system(world, client):
     from chiso.auth import service as auth
 
     with db.transaction(world.engine) as s:
-        limited, _row = auth.create_token(s, actor=command_line(), user="editor_a", indicators=["web.signatures"],
+        limited, _row = auth.create_token(s, actor=command_line(), user="editor_a", indicators=["chi_so_ky_so"],
                                           name="ký số")
     headers = {"Authorization": f"Bearer {limited}"}
     batch = {"source": "ky-so", "values": [
-        {"indicator": "web.signatures", "unit": UNIT_A, "period": "2026-10", "value": 81.5},
-        {"indicator": "web.signatures", "unit": UNIT_A, "period": "2026-11", "value": 87.5, "source": "ky-so-v2"}]}
+        {"indicator": "chi_so_ky_so", "unit": UNIT_A, "period": "2026-10", "value": 81.5},
+        {"indicator": "chi_so_ky_so", "unit": UNIT_A, "period": "2026-11", "value": 87.5, "source": "ky-so-v2"}]}
     r = client.put("/api/v1/targets/values", json=batch, headers=headers)
     assert r.status_code == 200, r.text
     body = r.json()
@@ -149,21 +160,21 @@ def test_indicator_values_in_batches_from_another_system(world, client):
     assert body["values"][0]["entered_by"] == "editor_a"
 
     def stored():
-        got = client.get("/api/v1/targets/values?indicator=web.signatures", headers=headers).json()
+        got = client.get("/api/v1/targets/values?indicator=chi_so_ky_so", headers=headers).json()
         return {(v["period"], v["value"], v["source"]) for v in got}
 
     assert stored() == {("2026-10", 81.5, "ky-so"), ("2026-11", 87.5, "ky-so-v2")}
     # Another indicator, or a unit outside the scope: the whole batch is refused, nothing changes.
-    other = {"source": "ky-so", "values": [{"indicator": "web.signatures", "unit": UNIT_A, "period": "2026-10", "value": 1},
+    other = {"source": "ky-so", "values": [{"indicator": "chi_so_ky_so", "unit": UNIT_A, "period": "2026-10", "value": 1},
                                            {"indicator": "web.manual", "unit": UNIT_A, "period": "2026", "value": 1}]}
     assert client.put("/api/v1/targets/values", json=other, headers=headers).status_code == 403
-    outside = {"source": "ky-so", "values": [{"indicator": "web.signatures", "unit": UNIT_A, "period": "2026-10", "value": 2},
-                                             {"indicator": "web.signatures", "unit": UNIT_B, "period": "2026-10", "value": 2}]}
+    outside = {"source": "ky-so", "values": [{"indicator": "chi_so_ky_so", "unit": UNIT_A, "period": "2026-10", "value": 2},
+                                             {"indicator": "chi_so_ky_so", "unit": UNIT_B, "period": "2026-10", "value": 2}]}
     assert client.put("/api/v1/targets/values", json=outside, headers=headers).status_code == 404
     assert stored() == {("2026-10", 81.5, "ky-so"), ("2026-11", 87.5, "ky-so-v2")}
     # A single value without a source is still taken, from a token with no such limit.
     one = client.put("/api/v1/targets/values", headers={"Authorization": f"Bearer {world.tokens['editor_a']}"},
-                     json={"indicator": "web.paperless", "unit": UNIT_A, "period": "2026", "value": 3})
+                     json={"indicator": "hop_khong_giay", "unit": UNIT_A, "period": "2026", "value": 3})
     assert one.status_code == 200 and one.json()["source"] is None
     listed = client.get("/api/v1/tokens", headers={"Authorization": f"Bearer {world.tokens['admin']}"}).json()
-    assert next(t for t in listed if t["name"] == "ký số")["indicators"] == ["web.signatures"]
+    assert next(t for t in listed if t["name"] == "ký số")["indicators"] == ["chi_so_ky_so"]

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from chiso.audit import service as audit
 from chiso.auth.permissions import Actor
 from chiso.errors import ChisoError, NotFound
-from chiso.i18n import _
+from chiso.i18n import _, use_language
 from chiso.tasks import service as tasks
 from chiso.tasks.models import CommitteeMember, Meeting, MeetingAttendee, Task, TaskUnit
 from chiso.units import service as units
@@ -90,8 +90,9 @@ def add_meeting(session: Session, *, actor: Actor, held_on: date, kind: str, cha
     if minutes is not None:
         _keep_minutes(session, meeting, minutes, minutes_name)
     session.flush()
-    audit.record(session, actor=actor, action="meeting.add", object_type="meeting", object_key=code,
-                 after=meeting_json(session, meeting, held_on))
+    view = meeting_json(session, meeting, held_on)
+    view.pop("conclusions")
+    audit.record(session, actor=actor, action="meeting.add", object_type="meeting", object_key=code, after=view)
     return meeting
 
 
@@ -138,10 +139,12 @@ def conclude(session: Session, *, actor: Actor, meeting: str, owner: str, unit: 
         raise ChisoError(_("Task {id} exists already.").format(id=code))
     responsible = units.get(session, unit)
     member = tasks.find_member(session, member_in_charge) if member_in_charge else None
+    with use_language("vi"):  # the source names the state's document, in its language
+        source = _("Conclusion of the meeting of {day}, point {n}").format(day=dmy(m.held_on), n=point)
     task = Task(code=code, title=title.strip(), description=(description or "").strip() or None, owner=owner.strip(),
                 unit_id=responsible.id, deadline=deadline, product=(product or "").strip(),
                 authority=(authority or "").strip(),
-                source=_("Conclusion of the meeting of {day}, point {n}").format(day=dmy(m.held_on), n=point),
+                source=source,
                 member_in_charge=member_in_charge, member_id=member.id if member else None,
                 meeting_id=m.id, meeting_point=point, status="not_started")
     task.coordinating = [TaskUnit(unit_id=units.get(session, c).id) for c in dict.fromkeys(coordinating)

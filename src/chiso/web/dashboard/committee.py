@@ -6,7 +6,9 @@ services per unit)."""
 
 from __future__ import annotations
 
+import tempfile
 from datetime import date
+from pathlib import Path
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -21,6 +23,7 @@ from chiso.web.dashboard import common
 from chiso.web.dashboard.page import page
 
 router = APIRouter()
+MAX_MINUTES = 20 * 1024 * 1024
 
 
 def _back(path: str, **params: str) -> RedirectResponse:
@@ -67,14 +70,32 @@ async def add_meeting(request: Request, actor: Actor = Depends(get_user_actor),
 
     require(actor, "manage")
     form = await request.form()
-    try:
-        m = meetings.add_meeting(session, actor=actor, held_on=_date(form.get("date")), kind=_text(form, "kind"),
-                                 chair=_text(form, "chair"), title=_text(form, "title") or None,
-                                 place=_text(form, "place") or None,
-                                 attendees=[a for a in form.getlist("attendee") if isinstance(a, str)])
-    except ChisoError as exc:
-        return _back("/meetings", error=str(exc)[:300])
+    upload = form.get("minutes")
+    with tempfile.TemporaryDirectory(prefix="chiso-minutes-") as tmp:
+        try:
+            minutes = await _saved(upload, Path(tmp) / "minutes")
+            m = meetings.add_meeting(session, actor=actor, held_on=_date(form.get("date")), kind=_text(form, "kind"),
+                                     chair=_text(form, "chair"), title=_text(form, "title") or None,
+                                     place=_text(form, "place") or None,
+                                     attendees=[a for a in form.getlist("attendee") if isinstance(a, str)],
+                                     minutes=minutes, minutes_name=getattr(upload, "filename", None) if minutes else None)
+        except ChisoError as exc:
+            return _back("/meetings", error=str(exc)[:300])
     return _back(f"/meetings/{m.code}")
+
+
+async def _saved(upload: object, path: Path) -> Path | None:
+    """An uploaded file written to ``path`` (None: no file chosen), refused above 20 MB."""
+    if upload is None or isinstance(upload, str) or not getattr(upload, "filename", None):
+        return None
+    size = 0
+    with path.open("wb") as out:
+        while chunk := await upload.read(1 << 20):  # type: ignore[attr-defined]
+            size += len(chunk)
+            if size > MAX_MINUTES:
+                raise ChisoError(_("The file is larger than 20 MB."))
+            out.write(chunk)
+    return path
 
 
 @router.get("/meetings/{code}")
@@ -133,6 +154,26 @@ def notice(request: Request, code: str, fmt: str, actor: Actor = Depends(get_use
         raise NotFound(_("Unknown meeting: {id}").format(id=code))
     doc = build_conclusion(session, meeting=code)
     return attachment(render(doc, fmt), f"{doc.slug}.{fmt}", MEDIA_TYPES[fmt])
+
+
+@router.get("/meetings/{code}/minutes")
+def minutes(request: Request, code: str, actor: Actor = Depends(get_user_actor),
+            session: Session = Depends(get_db, scope="function")):
+    """The minutes of a meeting, for any logged-in reader (a meeting is province-wide);
+    each download is in the audit trail."""
+    from chiso.audit import service as audit
+    from chiso.http.downloads import attachment
+    from chiso.tasks import meetings
+    from chiso.web.dashboard.steering import read_evidence
+
+    require(actor, "read")
+    m = meetings.get(session, code)
+    if not m.minutes_sha256:
+        raise NotFound(_("Meeting {id} has no minutes.").format(id=code))
+    data = read_evidence(session, m.minutes_sha256)
+    audit.record(session, actor=actor, action="evidence.download", object_type="meeting", object_key=m.code,
+                 after={"name": m.minutes_name, "sha256": m.minutes_sha256})
+    return attachment(data, m.minutes_name or m.minutes_sha256, m.minutes_type or "application/octet-stream")
 
 
 @router.get("/committee")
