@@ -6,6 +6,8 @@ Each pass, for a day D, it gathers per responsible person:
 - the tasks overdue on D (derived status ``overdue``);
 - escalations: overdue tasks of the units a committee member is in charge of, or whose
   ``member_in_charge`` is that member;
+- followed: the tasks due soon of the units (communes, agencies) a member follows, so the
+  member following a commune hears what the commune hears (members who have left do not);
 - the colour flips since the person's last digest (at most a week back) of the units a member
   is in charge of and of the targets linked to the person's tasks;
 - the early warning (issue 15): per unit a member is in charge of, or the setting
@@ -61,12 +63,13 @@ class Person:
     due_soon: list[dict] = field(default_factory=list)
     overdue: list[dict] = field(default_factory=list)
     escalated: list[dict] = field(default_factory=list)
+    followed: list[dict] = field(default_factory=list)
     flips: list[dict] = field(default_factory=list)
     #: Per unit the person follows: its open dossiers falling due or overdue (early warning).
     dossiers_due: list[dict] = field(default_factory=list)
 
     def empty(self) -> bool:
-        return not (self.due_soon or self.overdue or self.escalated or self.flips or self.dossiers_due)
+        return not (self.due_soon or self.overdue or self.escalated or self.followed or self.flips or self.dossiers_due)
 
 
 def today() -> date:
@@ -121,7 +124,9 @@ def collect(session: Session, day: date, *, days: int | None = None, store: Any 
 
     in_charge: dict[int, list[CommitteeMember]] = {}
     for mu in session.scalars(select(MemberUnit)):
-        in_charge.setdefault(mu.unit_id, []).append(by_code_id(members, mu.member_id))
+        m = by_code_id(members, mu.member_id)
+        if m.left_on is None or m.left_on > day:
+            in_charge.setdefault(mu.unit_id, []).append(m)
 
     open_tasks = session.scalars(
         select(Task).where(Task.status.not_in(("cancelled",)), Task.deadline <= day + timedelta(days=days))
@@ -130,7 +135,13 @@ def collect(session: Session, day: date, *, days: int | None = None, store: Any 
     for t in open_tasks:
         status = tasks.status_on(t, day)
         if status in ("not_started", "in_progress") and t.deadline >= day:
-            owner_person(t.owner).due_soon.append(_task_line(t, day))
+            line = _task_line(t, day)
+            owner = owner_person(t.owner)
+            owner.due_soon.append(line)
+            for m in in_charge.get(t.unit_id, []):
+                p = member_person(m)
+                if p is not owner:
+                    p.followed.append(line)
         elif status == "overdue":
             line = _task_line(t, day)
             owner = owner_person(t.owner)
@@ -233,6 +244,7 @@ def render(person: Person, day: date) -> tuple[str, str]:
     task_lines(_("Overdue tasks:"), person.overdue)
     task_lines(_("Tasks due within {days} days:").format(days=settings.get("reminder_days")), person.due_soon)
     task_lines(_("Overdue tasks in the units you are in charge of:"), person.escalated)
+    task_lines(_("Tasks due soon in the units you follow:"), person.followed)
     if person.flips:
         lines.append(_("Traffic-light changes:"))
         for f in person.flips:
@@ -258,7 +270,7 @@ def payload(person: Person, day: date) -> dict[str, Any]:
     subject, body = render(person, day)
     return {"person": person.key, "name": person.name, "day": day.isoformat(), "subject": subject, "text": body,
             "overdue": person.overdue, "due_soon": person.due_soon, "escalated": person.escalated,
-            "flips": person.flips, "dossiers_due": person.dossiers_due}
+            "followed": person.followed, "flips": person.flips, "dossiers_due": person.dossiers_due}
 
 
 # --------------------------------------------------------------------------- claiming

@@ -156,7 +156,8 @@ def test_committee_members_and_their_units(tstore):
         service.add_member(s, actor=command_line(), code="pct", name="Phó Chủ tịch A", role="Phó Trưởng ban", email="a@example.vn",
                            unit_codes=["99001"])
         assert service.list_members(s) == [{"code": "pct", "name": "Phó Chủ tịch A", "role": "Phó Trưởng ban",
-                                             "email": "a@example.vn", "units": ["99001"]}]
+                                             "email": "a@example.vn", "title": None, "body": "committee",
+                                             "fields": [], "joined_on": None, "left_on": None, "units": ["99001"]}]
         with pytest.raises(ChisoError):
             service.add_member(s, actor=command_line(), code="x", name="X", unit_codes=["nope"])
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -118,6 +118,10 @@ def _seed_domains(session, w: "World") -> None:
                           evidence_name="bien-ban.pdf")
     rounds.attach_evidence(session, round_code=ROUND, unit_code=UNIT_A, node_id="work", path=evidence,
                            name="bien-ban.pdf", actor=command_line("seed"))
+    from chiso.tasks import meetings
+
+    meetings.add_meeting(session, actor=command_line("seed"), held_on=date(2026, 11, 10), kind="regular",
+                         chair="Chủ tịch UBND tỉnh", code="WEB-HOP", minutes=evidence, minutes_name="bien-ban-hop.pdf")
     for code, unit in ((TARGET_A, UNIT_A), (TARGET_B, UNIT_B)):
         targets.save_target(session, actor=command_line(), code=code, indicator="web.manual", unit=unit, direction="higher", goal=10,
                             deadline="2026-12-31", name=f"Chỉ tiêu {unit}")

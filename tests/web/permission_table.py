@@ -172,6 +172,19 @@ DASHBOARD: list[Entry] = [
     Entry("GET", "/tasks/{code}", "/tasks/{TASK_A}", PAGE_A, mirror=True),
     Entry("GET", "/tasks/{code}/evidence/{sha256}", "/tasks/{TASK_A}/evidence/" + PDF_SHA, PAGE_A),
     Entry("GET", "/scorecard", "/scorecard?period=2026-11&unfold=TDGQ", PAGE),
+    # the committee's working cycle (src/chiso/web/dashboard/committee.py): recording a
+    # meeting and its conclusions is the province's ("manage"); the notice names every unit.
+    Entry("GET", "/meetings", "/meetings", PAGE),
+    Entry("POST", "/meetings", "/meetings", (303, 403, 403, 303),
+          form={"date": "2026-11-20", "kind": "thematic", "chair": "Chủ tịch UBND tỉnh"}),
+    Entry("GET", "/meetings/{code}", "/meetings/WEB-HOP", PAGE),
+    Entry("POST", "/meetings/{code}/conclusions", "/meetings/WEB-HOP/conclusions", (303, 403, 403, 303),
+          form={"title": "Rà soát quy trình nội bộ", "owner": "Giám đốc Sở", "unit": "68", "deadline": "2026-12-20",
+                "product": "Quy trình", "authority": "Chủ tịch UBND tỉnh"}),
+    Entry("GET", "/meetings/{code}/notice.{fmt}", "/meetings/WEB-HOP/notice.docx", (303, 404, 404, 200)),
+    Entry("GET", "/meetings/{code}/minutes", "/meetings/WEB-HOP/minutes", PAGE),
+    Entry("GET", "/committee", "/committee", PAGE),
+    Entry("GET", "/procedures", "/procedures", PAGE),
 ]
 
 #: The reports page (src/chiso/reports/web.py): a scorecard for anyone who sees its unit;

@@ -38,7 +38,10 @@ def _actions() -> dict[str, str]:
         "unit.merge": _("units merged"), "unit.split": _("unit split"), "unit.rename": _("unit renamed"),
         "unit.move": _("unit moved"), "unit.reparent": _("unit moved"), "unit.geometry_import": _("boundaries imported"),
         "group.create": _("group created"), "group.add": _("unit added to a group"),
-        "group.remove": _("unit removed from a group"),
+        "group.remove": _("unit removed from a group"), "task.done": _("task marked done"),
+        "task.cancel": _("task cancelled"), "evidence.download": _("evidence downloaded"),
+        "meeting.add": _("meeting recorded"), "meeting.minutes": _("meeting minutes kept"),
+        "meeting.conclude": _("conclusion assigned"), "committee.document": _("committee document kept"),
     }
 
 
@@ -47,7 +50,8 @@ def _objects() -> dict[str, str]:
             "assessment": _("assessment"), "target": _("target"), "indicator": _("indicator"), "task": _("task"),
             "committee": _("committee"), "report": _("report"), "dossiers": _("dossiers"), "feedback": _("feedback"),
             "procedures": _("procedures"), "unit": _("unit"), "group": _("group"),
-            "unit_geometry": _("boundaries"), "session": _("session")}
+            "unit_geometry": _("boundaries"), "session": _("session"), "meeting": _("meeting"),
+            "member": _("committee member"), "committee_document": _("committee document")}
 
 
 def _fields() -> dict[str, str]:
@@ -62,7 +66,17 @@ def _fields() -> dict[str, str]:
             "colour": _("light"), "progress": _("progress"), "owner": _("person in charge"), "title": _("title"),
             "set": _("group set"), "must_change_password": _("must change password"), "period": _("period"),
             "level": _("level"), "kind": _("kind"), "source": _("source"), "sha256": _("fingerprint (SHA-256)"),
-            "units_added": _("units added"), "amber": _("amber band"), "include_subunits": _("with the units below"), "created_at": _("created"), "id": _("number")}
+            "units_added": _("units added"), "amber": _("amber band"), "include_subunits": _("with the units below"), "created_at": _("created"), "id": _("number"),
+            "meeting": _("meeting"), "meeting_point": _("point"), "chair": _("chair"), "date": _("date"),
+            "product": _("product"), "authority": _("authority"), "attendees": _("attendees"),
+            "minutes": _("minutes"), "stored_status": _("stored status"), "coordinating_units": _("coordinating units"),
+            "completed_at": _("completed"), "member_in_charge": _("member in charge"), "parent_id": _("parent task"),
+            "target": _("target"), "cancel_reason": _("reason for cancelling"), "body": _("body"),
+            "fields": _("fields"), "joined_on": _("joined"), "left_on": _("left"), "place": _("place"),
+            "notice_number": _("notice number"), "minutes_sha256": _("fingerprint (SHA-256)"),
+            "indicators": _("indicators"), "sources": _("sources"), "signed_on": _("signed on"),
+            "signed_by": _("signed by"), "effective_from": _("effective from"), "summary": _("summary"),
+            "replaced_on": _("replaced on"), "number": _("number")}
 
 
 def _values() -> dict[str, str]:
@@ -76,7 +90,11 @@ def _values() -> dict[str, str]:
              "done_late": _("done late"), "overdue": _("overdue"), "cancelled": _("cancelled"),
              "excellent": _("excellent"), "good": _("good"), "average": _("average"), "weak": _("weak"),
              "pass": _("pass"), "fail": _("fail"), "read": _("read"), "write": _("write"),
-             "commune": _("commune"), "province": _("province"), "agency": _("agency"), "district": _("district")}
+             "commune": _("commune"), "province": _("province"), "agency": _("agency"), "district": _("district"),
+             "regular": _("regular meeting"), "thematic": _("thematic meeting"), "conference": _("conference"),
+             "committee": _("committee"), "support_team": _("support team"),
+             "establishment": _("decision of establishment"), "working_rules": _("working rules"),
+             "programme": _("work programme")}
     for role in ("admin", "steering", "editor", "appraiser", "viewer"):
         words[role] = role_name(role)
     return words

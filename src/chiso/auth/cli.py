@@ -138,12 +138,15 @@ def tokens() -> None:
 @click.option("--days", type=click.IntRange(min=1), help="Expire after this many days.")
 @click.option("--source", "sources", multiple=True,
               help="Limit the token to writing this source of records (repeatable); none: its account's.")
+@click.option("--indicator", "indicators", multiple=True,
+              help="Limit the token to entering values of this manual indicator (repeatable); none: any.")
 def create_cmd(user: str, scopes: tuple[str, ...], name: str | None, days: int | None,
-               sources: tuple[str, ...]) -> None:
+               sources: tuple[str, ...], indicators: tuple[str, ...]) -> None:
     """Create a token and print it (only the token: it is not shown again)."""
     with db.transaction(engine_ready()) as session:
         secret, _row = service.create_token(session, user=user, scopes=scopes, name=name, days=days,
-                                             actor=command_line(), sources=sources)
+                                             actor=command_line(), sources=sources,
+                                             indicators=indicators)
     click.echo(secret)
 
 

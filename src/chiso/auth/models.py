@@ -74,6 +74,8 @@ class ApiToken(Base):
     scopes: Mapped[str] = mapped_column(Text, default="")
     #: Space-separated sources the token may write; empty: those of its user.
     sources: Mapped[str] = mapped_column(Text, default="", server_default="")
+    #: Space-separated manual indicators the token may enter values of; empty: any.
+    indicators: Mapped[str] = mapped_column(Text, default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

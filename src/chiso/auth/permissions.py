@@ -113,6 +113,8 @@ class Actor:
     #: Sources of records this actor may write (granted to the user, narrowed by the token);
     #: None: no grant limits it (ownership of each source still does).
     sources: frozenset[str] | None = None
+    #: Manual indicators this actor may enter values of (a token limited to some); None: any.
+    indicators: frozenset[str] | None = None
 
     @property
     def is_public(self) -> bool:

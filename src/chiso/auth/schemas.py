@@ -34,6 +34,8 @@ class TokenOut(Out):
     scopes: list[str]
     #: Sources the token is limited to, within its account's (empty: its account's).
     sources: list[str]
+    #: Manual indicators the token may enter values of (empty: any).
+    indicators: list[str]
     created_at: Moment
     expires_at: Moment | None
     last_used_at: Moment | None

@@ -319,8 +319,10 @@ def end_sessions(session: Session, *, user: User) -> int:
 
 
 def create_token(session: Session, *, user: str, scopes: Iterable[str] = (), name: str | None = None,
-                 days: int | None = None, actor: Actor, sources: Iterable[str] = ()) -> tuple[str, ApiToken]:
-    """A new API token: returns the secret (shown once; only its digest is kept) and the row."""
+                 days: int | None = None, actor: Actor, sources: Iterable[str] = (),
+                 indicators: Iterable[str] = ()) -> tuple[str, ApiToken]:
+    """A new API token: returns the secret (shown once; only its digest is kept) and the row.
+    ``indicators``: the manual indicators it may enter values of (none: any the account may)."""
     owner = get_user(session, user)
     if not owner.active:
         raise ChisoError(_("The account {name} is not active.").format(name=owner.name))
@@ -336,11 +338,13 @@ def create_token(session: Session, *, user: str, scopes: Iterable[str] = (), nam
             name=owner.name, source=", ".join(sorted(set(limited) - set(granted)))))
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = ApiToken(prefix=secret[: len(TOKEN_PREFIX) + 6], token_hash=digest(secret), user=owner, name=name,
-                   scopes=" ".join(wanted), sources=" ".join(limited), expires_at=_now() + timedelta(days=days) if days else None)
+                   scopes=" ".join(wanted), sources=" ".join(limited),
+                   indicators=" ".join(parse_sources(indicators)), expires_at=_now() + timedelta(days=days) if days else None)
     session.add(row)
     session.flush()
     audit.record(session, actor=actor, action="token.create", object_type="token", object_key=row.prefix,
-                 unit_id=owner.unit_id, after={"user": owner.name, "scopes": wanted, "name": name, "sources": limited})
+                 unit_id=owner.unit_id, after={"user": owner.name, "scopes": wanted, "name": name, "sources": limited,
+                        "indicators": row.indicators.split()})
     return secret, row
 
 
@@ -349,6 +353,7 @@ def token_json(row: ApiToken) -> dict[str, Any]:
         "id": row.id, "prefix": row.prefix, "user": row.user.name, "name": row.name,
         "scopes": row.scopes.split() if row.scopes else [],
         "sources": row.sources.split() if row.sources else [],
+        "indicators": row.indicators.split() if row.indicators else [],
         "created_at": _aware(row.created_at).isoformat(),
         "expires_at": _aware(row.expires_at).isoformat() if row.expires_at else None,
         "last_used_at": _aware(row.last_used_at).isoformat() if row.last_used_at else None,
@@ -422,6 +427,7 @@ def _actor_of(session: Session, user: User, *, via: str, address: str | None = N
         via=via, address=address, token=token.prefix if token is not None else None,
         assignments=assignments, must_change_password=user.must_change_password,
         sources=_granted_sources(user, token),
+        indicators=frozenset(token.indicators.split()) if token is not None and token.indicators else None,
     )
 
 

@@ -15,16 +15,19 @@ them: the CLI, the reports page and the worker's schedules call it.
   month or quarter.
 - :func:`build_conference` (:mod:`~chiso.reports.kinds.conference`): the year-end conference
   announcement of every index of the year, each ranked first to last per group.
+- :func:`build_conclusion` (:mod:`~chiso.reports.kinds.conclusion`): the conclusion notice
+  of a committee meeting, its points and who does what by when.
 """
 
 from __future__ import annotations
 
 from chiso.reports.kinds import KINDS
 from chiso.reports.kinds.common import NationalStanding, Signing, national_standing, period_label, period_now_label
+from chiso.reports.kinds.conclusion import build_conclusion
 from chiso.reports.kinds.conference import build_conference
 from chiso.reports.kinds.periodic import build_periodic, lowest_band_boundary, overdue_dossiers
 from chiso.reports.kinds.ranking import build_ranking
 from chiso.reports.kinds.scorecard import build_scorecard, build_scorecards, build_scorecards_split, weakest_indicators
 
-__all__ = ["KINDS", "Signing", "NationalStanding", "national_standing", "build_conference", "build_ranking", "build_scorecard", "build_scorecards", "build_scorecards_split", "build_periodic",
+__all__ = ["KINDS", "Signing", "NationalStanding", "national_standing", "build_conclusion", "build_conference", "build_ranking", "build_scorecard", "build_scorecards", "build_scorecards_split", "build_periodic",
            "period_label", "period_now_label", "weakest_indicators", "overdue_dossiers", "lowest_band_boundary"]

@@ -179,6 +179,23 @@ def periodic(period_text, threshold, fmt, out, lang, issuer, day, method_id, num
     _emit(doc, fmt, out)
 
 
+@report.command("conclusion")
+@click.argument("meeting_id")
+@click.option("--format", "fmt", type=click.Choice(["docx", "pdf"]), required=True)
+@click.option("--out", required=True, type=click.Path(), help="The file to write.")
+@click.option("--number", help="The notice's number and symbol, e.g. 45/TB-BCĐ.")
+@_lang
+@_issuer
+@_day
+def conclusion(meeting_id, fmt, out, number, lang, issuer, day) -> None:
+    """The conclusion notice of a meeting: its points, who does what by when."""
+    from chiso.reports.build import build_conclusion
+
+    with db.transaction(engine_ready()) as session:
+        doc = build_conclusion(session, meeting=meeting_id, lang=lang, day=day, issuer=issuer, number=number)
+    _emit(doc, fmt, out)
+
+
 @report.group("schedules")
 def schedules() -> None:
     """Reports built and e-mailed on a schedule by the worker."""

@@ -8,10 +8,10 @@ from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from chiso.auth.permissions import Actor, require
+from chiso.auth.permissions import Actor, Forbidden, require
 from chiso.errors import ChisoError, NotFound
 from chiso.http.deps import get_db, get_user_actor
 from chiso.http.paging import Limit, Offset, page
@@ -25,10 +25,32 @@ router = APIRouter(prefix="/targets", tags=["targets"])
 
 
 class ManualValue(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     indicator: str = Field(..., min_length=1, max_length=64)
     unit: str = Field(..., min_length=1, max_length=64)
     period: str = Field(..., min_length=1, max_length=32, description="e.g. 2025, 2025-Q3, 2025-11")
     value: float
+    source: str | None = Field(None, max_length=255, description="The system the value comes from; "
+                               "in a batch, the batch's source when not given.")
+
+
+class ValueBatch(BaseModel):
+    """Values sent by another system (document management, digital signatures, paperless
+    meetings): all saved or none."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: str = Field(..., min_length=1, max_length=255, description="The sending system, e.g. qlvb.")
+    values: list[ManualValue] = Field(..., min_length=1, max_length=5000)
+
+
+class BatchOut(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    source: str
+    saved: int
+    values: list[ManualValueOut]
 
 
 def _sees_target(actor: Actor, t) -> bool:
@@ -89,15 +111,30 @@ def values(response: Response, indicator: str | None = Query(None, max_length=64
     return page(response, rows, limit, offset)
 
 
-@router.put("/values", summary="Enter (or replace) a unit's value of a manual indicator for a period", response_model=ManualValueOut, **EXACT)
-def set_value(body: ManualValue, actor: Actor = Depends(get_user_actor),
-              session: Session = Depends(get_db, scope="function")) -> dict[str, Any]:
+def _save(session: Session, actor: Actor, body: ManualValue, source: str | None) -> dict[str, Any]:
     unit = unit_in_scope(session, actor, body.unit)
     require(actor, "targets:write", unit_id=unit.id, what=unknown_unit(body.unit))
+    indicator = body.indicator.strip()
+    if actor.indicators is not None and indicator not in actor.indicators:
+        raise Forbidden(_("This token may enter values of {indicators} only, not {indicator}.").format(
+            indicators=", ".join(sorted(actor.indicators)), indicator=indicator))
     if not math.isfinite(body.value):
         raise ChisoError(_("The value must be a finite number."))
-    return service.set_value(session, actor=actor, indicator=body.indicator.strip(), unit=unit.code,
-                             period=body.period, value=body.value)
+    return service.set_value(session, actor=actor, indicator=indicator, unit=unit.code, period=body.period,
+                             value=body.value, source=body.source or source)
+
+
+@router.put("/values", summary="Enter (or replace) manual indicator values: one, or a batch from another system",
+            response_model=ManualValueOut | BatchOut, **EXACT)
+def set_value(body: ValueBatch | ManualValue, actor: Actor = Depends(get_user_actor),
+              session: Session = Depends(get_db, scope="function")) -> dict[str, Any]:
+    """One value ``{indicator, unit, period, value, source?}``, or a batch ``{source, values: [...]}``
+    saved all or nothing: a value the token may not enter (another indicator, a unit outside
+    its scope) refuses the whole batch. A token created with ``--indicator`` enters only those."""
+    if isinstance(body, ManualValue):
+        return _save(session, actor, body, None)
+    saved = [_save(session, actor, v, body.source) for v in body.values]
+    return {"source": body.source, "saved": len(saved), "values": saved}
 
 
 @router.get("/{code}", summary="One target", response_model=TargetOut, **EXACT)

@@ -139,12 +139,13 @@ def indicators() -> None:
 @click.argument("period")
 @click.argument("value", type=float)
 @click.option("--by", "by", required=True, help="Who enters the value.")
+@click.option("--source", help="The system or document the value comes from.")
 @click.option("--format", "fmt", type=FORMATS, default="table")
-def set_cmd(indicator: str, unit: str, period: str, value: float, by: str, fmt: str) -> None:
+def set_cmd(indicator: str, unit: str, period: str, value: float, by: str, source: str | None, fmt: str) -> None:
     """Enter (or replace) the value of a manual indicator for a unit and period."""
     with db.transaction(engine_ready()) as session:
         row = service.set_value(session, actor=command_line(by), indicator=indicator, unit=unit, period=period,
-                                value=value)
+                                value=value, source=source)
     if fmt == "json":
         emit_json(row)
     else:

@@ -33,6 +33,8 @@ class ManualValue(Base):
     period: Mapped[str] = mapped_column(String(16))
     value: Mapped[float] = mapped_column(Float)
     entered_by: Mapped[str] = mapped_column(String(128))
+    #: The system or document the value comes from (e.g. "qlvb", "ky-so"); None: typed in.
+    source: Mapped[str | None] = mapped_column(String(255))
     entered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
     unit: Mapped[Unit] = relationship()

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import Field
+
 from chiso.shapes import Day, Moment, Number, Out
 
 
@@ -40,3 +42,4 @@ class ManualValueOut(Out):
     value: Number
     entered_by: str
     entered_at: Moment
+    source: str | None = Field(description="The system the value comes from (None: entered by hand).")

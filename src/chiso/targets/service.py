@@ -41,13 +41,15 @@ if TYPE_CHECKING:
     from chiso.dossiers.store import DossierStore
 
 COMPUTED_PREFIX = "766."
+#: Metrics computed from the procedure catalogue (:mod:`chiso.dossiers.catalogue`).
+CATALOGUE_METRICS = ("catalogue.full_online_rate",)
 
 
 # --------------------------------------------------------------------------- indicator values
 
 
 def is_computed(indicator: str) -> bool:
-    return indicator.startswith(COMPUTED_PREFIX)
+    return indicator.startswith(COMPUTED_PREFIX) or indicator in CATALOGUE_METRICS
 
 
 def _index_rows(session: Session, store: DossierStore, period_code: str, cache: dict) -> dict[str, dict]:
@@ -77,6 +79,11 @@ def resolve_value(session: Session, indicator: str, unit: str, as_of: date, *, p
                   store=None, cache: dict | None = None) -> float | None:
     """The value of ``indicator`` for ``unit`` as known on ``as_of`` (None: no data)."""
     cache = {} if cache is None else cache
+    if indicator in CATALOGUE_METRICS:
+        from chiso.dossiers import catalogue
+
+        return catalogue.full_online_rate(session, store, unit, as_of=as_of,
+                                          period=parse_period(period) if period else None, cache=cache)
     if is_computed(indicator):
         part = indicator[len(COMPUTED_PREFIX):]
         code = period or period_for("month", as_of).code
@@ -104,9 +111,10 @@ def resolve_value(session: Session, indicator: str, unit: str, as_of: date, *, p
 
 
 def set_value(session: Session, *, actor: Actor, indicator: str, unit: str, period: str, value: float,
-              at: datetime | None = None) -> dict[str, Any]:
+              at: datetime | None = None, source: str | None = None) -> dict[str, Any]:
     """Enter (or replace) a manual value of ``indicator`` for ``unit`` and ``period``; the
-    value keeps the name of the ``actor`` who entered it."""
+    value keeps the name of the ``actor`` who entered it and the ``source`` it comes from
+    (another system: document management, digital signatures...; None: typed in)."""
     if is_computed(indicator):
         raise ChisoError(_("{indicator} is computed; only manual indicators take entered values.")
                          .format(indicator=indicator))
@@ -121,12 +129,13 @@ def set_value(session: Session, *, actor: Actor, indicator: str, unit: str, peri
     row = session.scalar(select(ManualValue).where(
         ManualValue.indicator == indicator, ManualValue.unit_id == u.id, ManualValue.period == code))
     before = _value_json(row, u.code) if row is not None else None
+    source = (source or "").strip() or None
     if row is None:
         row = ManualValue(indicator=indicator, unit_id=u.id, period=code, value=float(value),
-                          entered_by=entered_by, entered_at=at)
+                          entered_by=entered_by, entered_at=at, source=source)
         session.add(row)
     else:
-        row.value, row.entered_by, row.entered_at = float(value), entered_by, at
+        row.value, row.entered_by, row.entered_at, row.source = float(value), entered_by, at, source
     session.flush()
     after = _value_json(row, u.code)
     audit.record(session, actor=actor, action="indicator.set", object_type="indicator",
@@ -136,7 +145,7 @@ def set_value(session: Session, *, actor: Actor, indicator: str, unit: str, peri
 
 def _value_json(row: ManualValue, unit_code: str) -> dict[str, Any]:
     return {"indicator": row.indicator, "unit": unit_code, "period": row.period, "value": row.value,
-            "entered_by": row.entered_by, "entered_at": row.entered_at.isoformat()}
+            "entered_by": row.entered_by, "entered_at": row.entered_at.isoformat(), "source": row.source}
 
 
 def list_values(session: Session, *, indicator: str | None = None, unit: str | None = None) -> list[dict]:

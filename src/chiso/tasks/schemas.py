@@ -28,3 +28,5 @@ class TaskOut(Out):
     parent_id: str | None
     target: str | None
     cancel_reason: str | None
+    meeting: str | None = Field(description="The meeting whose conclusion assigned the task.")
+    meeting_point: int | None = Field(description="The point's number in that meeting's conclusion notice.")

@@ -29,7 +29,7 @@ from chiso.imports import ImportSummary, Reject, write_rejects as write_rejects_
 from chiso.errors import ChisoError, NotFound
 from chiso.i18n import _
 from chiso.periods import parse_period
-from chiso.tasks.models import CommitteeMember, MemberUnit, Task, TaskProgress, TaskUnit
+from chiso.tasks.models import CommitteeMember, MemberChange, MemberUnit, Task, TaskProgress, TaskUnit
 from chiso.units import service as units
 from chiso.audit import service as audit
 from chiso.auth.permissions import Actor
@@ -141,6 +141,8 @@ def to_json(task: Task, as_of: date) -> dict[str, Any]:
         "parent_id": task.parent.code if task.parent else None,
         "target": task.target_code,
         "cancel_reason": task.cancel_reason,
+        "meeting": task.meeting.code if task.meeting else None,
+        "meeting_point": task.meeting_point,
     }
 
 
@@ -152,15 +154,22 @@ def get(session: Session, code: str) -> Task:
 
 
 def list_tasks(session: Session, *, unit: str | None = None, status: str | None = None,
-               as_of: date | None = None, today: date | None = None) -> list[dict[str, Any]]:
+               as_of: date | None = None, today: date | None = None, meeting: str | None = None) -> list[dict[str, Any]]:
     """Tasks as of ``as_of`` (default today). ``unit`` keeps the unit's tasks and those of
     the units below it in today's structure; ``status`` is a derived status, or ``done``
-    for both kinds of done."""
+    for both kinds of done; ``meeting`` keeps the conclusions of one meeting, by point."""
     d = as_of or date.today()
     if status is not None and status not in DERIVED + ("done",):
         raise ChisoError(_("Unknown status {status}: use one of {statuses}.").format(
             status=status, statuses=", ".join(DERIVED + ("done",))))
     query = select(Task).order_by(Task.deadline, Task.code)
+    if meeting is not None:
+        from chiso.tasks.models import Meeting
+
+        found = session.scalar(select(Meeting).where(Meeting.code == meeting))
+        if found is None:
+            raise NotFound(_("Unknown meeting: {id}").format(id=meeting))
+        query = select(Task).where(Task.meeting_id == found.id).order_by(Task.meeting_point, Task.code)
     if unit is not None:
         root = units.get(session, unit, on=today or date.today())
         codes = {root.code} | {u.code for u in units.list_units(session, within=root.code, as_of=today)}
@@ -178,22 +187,51 @@ def list_tasks(session: Session, *, unit: str | None = None, status: str | None 
 
 
 def _member_json(session: Session, m: CommitteeMember) -> dict[str, Any]:
-    return {"code": m.code, "name": m.name, "role": m.role, "email": m.email,
+    return {"code": m.code, "name": m.name, "role": m.role, "email": m.email, "title": m.title,
+            "body": m.body or "committee", "fields": split_list(m.fields),
+            "joined_on": _iso(m.joined_on), "left_on": _iso(m.left_on),
             "units": sorted(session.get(units.Unit, mu.unit_id).code for mu in m.units)}
 
 
+def split_list(text: str | None) -> list[str]:
+    """A semicolon-separated list as typed ("Cải cách TTHC; Chuyển đổi số") as a list."""
+    return [p.strip() for p in (text or "").split(";") if p.strip()]
+
+
+BODIES = ("committee", "support_team")
+
+
 def add_member(session: Session, *, actor: Actor, code: str, name: str, role: str | None = None,
-               email: str | None = None, unit_codes: list[str] | tuple[str, ...] = ()) -> CommitteeMember:
-    """Add or update a committee member; ``unit_codes`` replaces the units in their charge."""
+               email: str | None = None, unit_codes: list[str] | tuple[str, ...] = (), title: str | None = None,
+               body: str | None = None, fields: list[str] | tuple[str, ...] | None = None,
+               joined_on: date | None = None, left_on: date | None = None, on: date | None = None) -> CommitteeMember:
+    """Add or update a committee member (or a member of the support team, ``body``
+    ``support_team``); ``unit_codes`` replaces the units (communes, agencies) they follow.
+    ``title``, ``body``, ``fields`` and the dates keep their stored value when not given.
+    Every change is appended to the member's history, dated ``on`` (default today)."""
     code = code.strip()
     if not code or not name.strip():
         raise ChisoError(_("A committee member needs a code and a name."))
+    if body is not None and body not in BODIES:
+        raise ChisoError(_("Unknown body {body}: use one of {bodies}.").format(body=body, bodies=", ".join(BODIES)))
     member = session.scalar(select(CommitteeMember).where(CommitteeMember.code == code))
     before = _member_json(session, member) if member is not None else None
     if member is None:
-        member = CommitteeMember(code=code, name=name.strip())
+        member = CommitteeMember(code=code, name=name.strip(), body=body or "committee")
         session.add(member)
     member.name, member.role, member.email = name.strip(), role, email
+    if title is not None:
+        member.title = title.strip() or None
+    if body is not None:
+        member.body = body
+    if fields is not None:
+        member.fields = "; ".join(f.strip() for f in fields if f.strip()) or None
+    if joined_on is not None:
+        member.joined_on = joined_on
+    if left_on is not None:
+        member.left_on = left_on
+    if member.joined_on and member.left_on and member.left_on < member.joined_on:
+        raise ChisoError(_("A member cannot leave before joining."))
     wanted = {units.get(session, c).id: c for c in unit_codes}
     member.units = [mu for mu in member.units if mu.unit_id in wanted]
     have = {mu.unit_id for mu in member.units}
@@ -201,9 +239,39 @@ def add_member(session: Session, *, actor: Actor, code: str, name: str, role: st
         if uid not in have:
             member.units.append(MemberUnit(unit_id=uid))
     session.flush()
+    after = _member_json(session, member)
+    if after != before:
+        change = "joined" if before is None else ("left" if left_on is not None and not before["left_on"] else "changed")
+        session.add(MemberChange(member_id=member.id, on=on or left_on or joined_on or date.today(), change=change,
+                                 before=before, after=after, by=actor.name))
     audit.record(session, actor=actor, action="committee.member", object_type="member", object_key=member.code,
-                 before=before, after=_member_json(session, member))
+                 before=before, after=after)
     return member
+
+
+def member_history(session: Session, code: str) -> list[dict[str, Any]]:
+    """Every change of one member, oldest first: what they were before and after."""
+    member = session.scalar(select(CommitteeMember).where(CommitteeMember.code == code))
+    if member is None:
+        raise NotFound(_("Unknown committee member: {code}").format(code=code))
+    rows = session.scalars(select(MemberChange).where(MemberChange.member_id == member.id)
+                           .order_by(MemberChange.on, MemberChange.id))
+    return [{"member": code, "on": r.on.isoformat(), "change": r.change, "by": r.by, "before": r.before,
+             "after": r.after} for r in rows]
+
+
+def members_on(session: Session, day: date, *, body: str | None = None) -> list[dict[str, Any]]:
+    """The members serving on ``day``: joined by then (or no date) and not yet left."""
+    out = []
+    for m in list_members(session):
+        if body is not None and m["body"] != body:
+            continue
+        if m["joined_on"] and m["joined_on"] > day.isoformat():
+            continue
+        if m["left_on"] and m["left_on"] <= day.isoformat():
+            continue
+        out.append(m)
+    return out
 
 
 def list_members(session: Session) -> list[dict[str, Any]]:
@@ -211,6 +279,11 @@ def list_members(session: Session) -> list[dict[str, Any]]:
 
 
 def _member(session: Session, text: str | None) -> CommitteeMember | None:
+    return find_member(session, text)
+
+
+def find_member(session: Session, text: str | None) -> CommitteeMember | None:
+    """The member a text names, by code or by name (None: nobody)."""
     if not text:
         return None
     return session.scalar(select(CommitteeMember).where(CommitteeMember.code == text)) or session.scalar(

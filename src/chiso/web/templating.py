@@ -27,7 +27,7 @@ def nav_items(request: Request, actor: Actor) -> list[tuple[str, str]]:
     items = [
         ("/", _("Overview")), ("/766", _("766 index")), ("/scorecard", _("Group scorecard")), ("/rankings", _("Rankings")),
         ("/due", _("Falling due")), ("/assessments", _("Assessments")), ("/targets", _("Targets")),
-        ("/tasks", _("Tasks")),
+        ("/tasks", _("Tasks")), ("/meetings", _("Meetings")), ("/procedures", _("Procedures")),
         ("/map", _("Map")), ("/reports", _("Reports")), ("/audit", _("Audit trail")),
     ]
     if actor.may("admin") and actor.province_wide:

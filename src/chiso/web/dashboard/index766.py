@@ -100,8 +100,26 @@ def unit_page(request: Request, code: str, period: str | None = None, actor: Act
     advised = common.advice(app, session, p, info.code) if row["level"] != "province" else None
     return page(request, "unit766.html", period=p, picker=common.picker(p), unit=info, row=row, groups=groups,
                 foreseen=foreseen, advised=advised, foreseen_label=common.foreseen_label,
+                catalogue=catalogue_share(app, session, p, info.code),
                 total_trend=total_trend, standing=common.standing(app, session, p, info.code),
                 cohort_label=common.cohort_label, live_url=f"/766/{info.code}")
+
+
+def catalogue_share(app: FastAPI, session: Session, p: Period, code: str) -> dict | None:
+    """The unit's counts of full, partial and no online services over the procedures it
+    received dossiers of in ``p`` (the province: the whole catalogue), shown beside
+    indicator 3.1; None when the catalogue says nothing of it."""
+    from chiso.dossiers import catalogue
+
+    def load() -> dict:
+        return catalogue.summary(session, app.state.store, period=p)
+
+    data = common.cached(app, session, "catalogue-share", (p.code,), load, registry_too=False)
+    if data["province"]["unit"] == code:
+        row = data["province"]
+    else:
+        row = next((r for r in data["units"] if r["unit"] == code), None)
+    return row if row and row["procedures"] else None
 
 
 # --------------------------------------------------------------------------- explain

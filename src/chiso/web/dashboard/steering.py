@@ -119,7 +119,10 @@ def board(request: Request, status: str = "", unit: str = Query("", max_length=6
     used_units = sorted({t["unit"] for t in common.in_scope(app, session, actor, steering_lists(app, session)["tasks"])},
                         key=lambda c: reg[c].name if c in reg else c)
     people = members(app, session)
-    return page(request, "tasks.html", columns=[c for c in columns if c["tasks"] or not status], reg=reg,
+    from chiso.tasks import meetings as meeting_service
+
+    by_meeting = meeting_service.conclusion_counts(session, as_of=day) if actor.province_wide else []
+    return page(request, "tasks.html", by_meeting=by_meeting, columns=[c for c in columns if c["tasks"] or not status], reg=reg,
                 members=people, member_names={m["code"]: m["name"] for m in people}, status=status, unit=unit, member=member, due_before=due_before,
                 units=used_units, statuses=BOARD, total=len(rows), live_url="/tasks")
 
