@@ -244,6 +244,10 @@ def run_pass(engine: Engine, *, day: date | None = None, worker: str | None = No
 
     # Reports due are written even where no channel is set (they are kept for download).
     report["reports"] = report_schedule.run_due(engine, worker=worker)
+    # The watch over units keeps its history whether or not a channel is set.
+    from chiso.subscriptions import deliver as subscriptions
+
+    report["subscriptions"] = subscriptions.run_due(engine, channels=channels, worker=worker)
     if not channels:
         log.warning("no channel configured (smtp_host, webhook_url): nothing sent")
         return report
