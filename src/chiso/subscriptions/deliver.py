@@ -192,7 +192,7 @@ def run_due(engine: Engine, *, channels: tuple[str, ...], worker: str, now: date
             user = {"id": u.id, "name": u.name, "email": u.email, "full_name": u.full_name or u.name,
                     "lang": u.language or settings.get("lang")}
             alert_subs = [s for s in mine if s[5]]
-            events = service.events_since(session, min(s[6] for s in alert_subs)) if alert_subs else []
+            events = service.events_since(session, min(s[6] for s in alert_subs), now=now) if alert_subs else []
         with use_language(user["lang"]):
             for sid, _uid, kind, target, frequency, _alerts, created in mine:
                 if frequency == "off":

@@ -15,6 +15,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from chiso import db
 from chiso.audit import service as audit
 from chiso.auth.models import User
 from chiso.auth.permissions import Actor, require
@@ -201,10 +202,17 @@ def weakest_group(row: dict[str, Any]) -> str | None:
     return min(shares)[2] if shares else None
 
 
+def has_figures(row: dict[str, Any]) -> bool:
+    """Whether a unit's 766 row counts anything in its period (a unit that received no
+    dossier has only empty indicators, and its default points judge nothing)."""
+    return any((i.get("denominator") or 0) > 0 for i in row.get("indicators", {}).values())
+
+
 def states(session: Session, store: DossierStore, period: Period) -> dict[str, UnitState]:
     """Every ranked unit's state in ``period`` (a running period judged now): red when its
     766 total is in the method's lowest band, last three when its rank is among the last
-    three of its ranking group (groups of more than three units only)."""
+    three of its ranking group (groups of more than three units only). Units with no
+    figures in the period are not judged."""
     from chiso.index import service as index
 
     lowest = min(index.method_for(None).bands, key=lambda b: b.min).id
@@ -214,7 +222,7 @@ def states(session: Session, store: DossierStore, period: Period) -> dict[str, U
         if group not in known:
             continue
         rows = [r for r in index.index_766(session, store, period, group=group)
-                if r["level"] != "province" and r["rank"] is not None and r["total"] is not None]
+                if r["level"] != "province" and r["rank"] is not None and r["total"] is not None and has_figures(r)]
         of = len(rows)
         for r in rows:
             if r["unit"] in out:
@@ -229,8 +237,6 @@ def watch(engine: Engine, found: dict[str, UnitState], period: Period, *, now: d
     """Record every change of a unit's conditions since the last look: a compare-and-set on
     its ``alert_states`` row and, for the one worker whose update changed it, an
     ``alert_events`` row in the same transaction. Returns the ids of the new events."""
-    from chiso import db
-
     now = now or datetime.now(timezone.utc)
     with Session(engine) as session:
         ids = dict(session.execute(select(Unit.code, Unit.id)).all())
@@ -265,9 +271,9 @@ def watch(engine: Engine, found: dict[str, UnitState], period: Period, *, now: d
     return new
 
 
-def events_since(session: Session, since: datetime) -> list[dict[str, Any]]:
-    """Units entering a condition at or after ``since`` (a week back at most), oldest first."""
-    since = max(_aware(since), datetime.now(timezone.utc) - timedelta(days=7))
+def events_since(session: Session, since: datetime, *, now: datetime | None = None) -> list[dict[str, Any]]:
+    """Units entering a condition at or after ``since`` (a week before ``now`` at most), oldest first."""
+    since = max(_aware(since), (now or datetime.now(timezone.utc)) - timedelta(days=7))
     q = (select(AlertEvent, Unit.code).join(Unit, Unit.id == AlertEvent.unit_id)
          .where(AlertEvent.holds.is_(True), AlertEvent.at >= since).order_by(AlertEvent.at, AlertEvent.id))
     return [{"id": e.id, "unit": code, "unit_id": e.unit_id, "condition": e.condition, "period": e.period,
