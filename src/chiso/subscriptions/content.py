@@ -7,17 +7,45 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
 from chiso import settings
 from chiso.auth.permissions import Actor
 from chiso.i18n import _
+from chiso.periods import Period
 from chiso.output import number
 from chiso.subscriptions import service
 
 if TYPE_CHECKING:
-    from chiso.subscriptions.deliver import Context
+    from chiso.dossiers.store import DossierStore
 
 #: Lines of a scorecard by e-mail: the weakest units first.
 SCORECARD_LINES = 30
+
+
+class Context:
+    """What the messages of one pass are made from, computed once and only when needed."""
+
+    def __init__(self, engine: Engine, store: DossierStore, period: Period):
+        self.engine, self.store, self.period = engine, store, period
+        self._states: dict[str, service.UnitState] | None = None
+        self._rows: list[dict[str, Any]] | None = None
+
+    def states(self) -> dict[str, service.UnitState]:
+        if self._states is None:
+            with Session(self.engine) as session:
+                self._states = service.states(session, self.store, self.period)
+        return self._states
+
+    def rows(self) -> list[dict[str, Any]]:
+        """Every unit's 766 row (the province's too), in English codes."""
+        if self._rows is None:
+            from chiso.index import service as index
+
+            with Session(self.engine) as session:
+                self._rows = index.index_766(session, self.store, self.period)
+        return self._rows
 
 
 def _num(value: float | None) -> str:

@@ -31,8 +31,9 @@ from chiso.auth.models import User
 from chiso.auth.permissions import Actor
 from chiso.i18n import _, use_language
 from chiso.notify import send
-from chiso.periods import Period, period_for
+from chiso.periods import period_for
 from chiso.subscriptions import content, service
+from chiso.subscriptions.content import Context
 from chiso.subscriptions.models import Subscription, SubscriptionSend
 
 if TYPE_CHECKING:
@@ -100,30 +101,6 @@ def finish(engine: Engine, *, user_id: int, keys: list[str], channel: str, worke
 # --------------------------------------------------------------------------- one pass
 
 
-class Context:
-    """What the messages of one pass are made from, computed once and only when needed."""
-
-    def __init__(self, engine: Engine, store: DossierStore, period: Period):
-        self.engine, self.store, self.period = engine, store, period
-        self._states: dict[str, service.UnitState] | None = None
-        self._rows: list[dict[str, Any]] | None = None
-
-    def states(self) -> dict[str, service.UnitState]:
-        if self._states is None:
-            with Session(self.engine) as session:
-                self._states = service.states(session, self.store, self.period)
-        return self._states
-
-    def rows(self) -> list[dict[str, Any]]:
-        """Every unit's 766 row (the province's too), in English codes."""
-        if self._rows is None:
-            from chiso.index import service as index
-
-            with Session(self.engine) as session:
-                self._rows = index.index_766(session, self.store, self.period)
-        return self._rows
-
-
 def _deliver(engine: Engine, report: dict[str, Any], *, user: dict[str, Any], channels: tuple[str, ...],
              keys: list[tuple[str, int | None]], worker: str, kind: str,
              message: Callable[[list[str]], tuple[str, str, dict[str, Any]]]) -> None:
@@ -167,7 +144,7 @@ def run_due(engine: Engine, *, channels: tuple[str, ...], worker: str, now: date
     tz = settings.get("timezone")
     report: dict[str, Any] = {"events": [], "sent": [], "skipped": [], "failed": [], "already": []}
     with Session(engine) as session:
-        subs = [(s.id, s.user_id, s.kind, s.target, s.frequency, s.alerts, service._aware(s.created_at))
+        subs = [(s.id, s.user_id, s.kind, s.target, s.frequency, s.alerts, service.aware(s.created_at))
                 for s in session.scalars(select(Subscription).join(User, User.id == Subscription.user_id).where(
                     Subscription.active.is_(True), User.active.is_(True)).order_by(Subscription.id))]
     if not subs:
@@ -189,7 +166,7 @@ def run_due(engine: Engine, *, channels: tuple[str, ...], worker: str, now: date
             if u is None:
                 continue
             actor = auth.actor_for_user(session, u, via="worker")
-            user = {"id": u.id, "name": u.name, "email": u.email, "full_name": u.full_name or u.name,
+            user: dict[str, Any] = {"id": u.id, "name": u.name, "email": u.email, "full_name": u.full_name or u.name,
                     "lang": u.language or settings.get("lang")}
             alert_subs = [s for s in mine if s[5]]
             events = service.events_since(session, min(s[6] for s in alert_subs), now=now) if alert_subs else []

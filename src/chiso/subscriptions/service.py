@@ -80,13 +80,14 @@ def _check_target(session: Session, actor: Actor, kind: str, target: str) -> str
 
 def as_json(s: Subscription, user: str | None = None) -> dict[str, Any]:
     out = {"id": s.id, "kind": s.kind, "target": s.target, "frequency": s.frequency, "alerts": s.alerts,
-           "active": s.active, "created_at": _aware(s.created_at).isoformat()}
+           "active": s.active, "created_at": aware(s.created_at).isoformat()}
     if user is not None:
         out["user"] = user
     return out
 
 
-def _aware(t: datetime) -> datetime:
+def aware(t: datetime) -> datetime:
+    """A stored moment as an aware datetime (SQLite gives it back without its zone, in UTC)."""
     return t if t.tzinfo is not None else t.replace(tzinfo=timezone.utc)
 
 
@@ -170,7 +171,7 @@ def alert_history(session: Session, *, actor: Actor, unit: str | None = None, li
     out = []
     for e, code, name in session.execute(q.order_by(AlertEvent.at.desc(), AlertEvent.id.desc()).limit(limit)):
         out.append({"id": e.id, "unit": code, "name": name, "condition": e.condition, "holds": e.holds,
-                    "period": e.period, "at": _aware(e.at).isoformat(), **{k: e.detail.get(k) for k in
+                    "period": e.period, "at": aware(e.at).isoformat(), **{k: e.detail.get(k) for k in
                                                                           ("total", "band", "rank", "of", "group")}})
     return out
 
@@ -267,14 +268,16 @@ def watch(engine: Engine, found: dict[str, UnitState], period: Period, *, now: d
             result = conn.execute(insert(AlertEvent).values(
                 key=f"{cond}:{unit_code}:{flips + 1}", unit_id=uid, condition=cond, holds=holds, period=period.code,
                 detail=st.detail() if st else {}, at=now))
-            new.append(int(result.inserted_primary_key[0]))
+            pk = result.inserted_primary_key
+            assert pk is not None
+            new.append(int(pk[0]))
     return new
 
 
 def events_since(session: Session, since: datetime, *, now: datetime | None = None) -> list[dict[str, Any]]:
     """Units entering a condition at or after ``since`` (a week before ``now`` at most), oldest first."""
-    since = max(_aware(since), (now or datetime.now(timezone.utc)) - timedelta(days=7))
+    since = max(aware(since), (now or datetime.now(timezone.utc)) - timedelta(days=7))
     q = (select(AlertEvent, Unit.code).join(Unit, Unit.id == AlertEvent.unit_id)
          .where(AlertEvent.holds.is_(True), AlertEvent.at >= since).order_by(AlertEvent.at, AlertEvent.id))
     return [{"id": e.id, "unit": code, "unit_id": e.unit_id, "condition": e.condition, "period": e.period,
-             "at": _aware(e.at), **e.detail} for e, code in session.execute(q)]
+             "at": aware(e.at), **e.detail} for e, code in session.execute(q)]

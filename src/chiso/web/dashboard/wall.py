@@ -28,13 +28,14 @@ WALL_ROWS = 12
 
 def _seconds(name: str, default: int) -> int:
     try:
-        return max(5, int(settings.get(name)))
+        return max(2, int(settings.get(name)))
     except ValueError:
         return default
 
 
 @router.get("/wall")
-def wall(request: Request, period: str | None = None, interval: int | None = Query(None, ge=5, le=3600),
+def wall(request: Request, period: str | None = None, interval: int | None = Query(None, ge=2, le=3600),
+         refresh: int | None = Query(None, ge=2, le=3600),
          screens: str = Query(",".join(SCREENS), max_length=64), actor: Actor = Depends(get_user_actor),
          session: Session = Depends(get_db, scope="function")):
     require(actor, "read")
@@ -77,4 +78,4 @@ def wall(request: Request, period: str | None = None, interval: int | None = Que
     return page(request, "wall.html", period=p, screens=chosen, province=province, group_names=names,
                 last=last, counts=counts, band_names=band_names, columns=columns, card=card, areas=areas, dots=dots,
                 width=base["width"], height=base["height"], outline=base["outline"], now=common.fmt_date(local_now()),
-                interval=interval or _seconds("wall_interval", 20), refresh=_seconds("wall_refresh", 60))
+                interval=interval or _seconds("wall_interval", 20), refresh=refresh or _seconds("wall_refresh", 60))
