@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from chiso import db
 from chiso.audit import service as audit
 from chiso.auth.models import User
-from chiso.auth.permissions import Actor, require
+from chiso.auth.permissions import Actor, Forbidden, require
 from chiso.errors import ChisoError, NotFound
 from chiso.i18n import _
 from chiso.periods import Period
@@ -55,10 +55,13 @@ def condition_name(condition: str) -> str:
 # --------------------------------------------------------------------------- following
 
 
-def _person(actor: Actor) -> int:
+def _person(actor: Actor, *, write: bool = False) -> int:
     if actor.user_id is None or actor.is_public:
         raise ChisoError(_("Only a signed-in person can subscribe."))
     require(actor, "read")
+    if write and actor.token_scopes is not None:
+        # A token limited to some scopes changes nothing but what they name.
+        raise Forbidden(_("A token limited to some scopes cannot change subscriptions."))
     return actor.user_id
 
 
@@ -94,7 +97,7 @@ def aware(t: datetime) -> datetime:
 def subscribe(session: Session, *, actor: Actor, kind: str, target: str, frequency: str = "daily",
               alerts: bool = True) -> dict[str, Any]:
     """Follow a page or a unit (again, with new options, when already followed)."""
-    user_id = _person(actor)
+    user_id = _person(actor, write=True)
     if frequency not in FREQUENCIES:
         raise ChisoError(_("Unknown frequency {frequency}: use one of {choices}.").format(
             frequency=frequency, choices=", ".join(FREQUENCIES)))
@@ -121,7 +124,7 @@ def subscribe(session: Session, *, actor: Actor, kind: str, target: str, frequen
 
 def unsubscribe(session: Session, *, actor: Actor, kind: str, target: str) -> dict[str, Any]:
     """Stop following; the row and what was sent stay as history."""
-    user_id = _person(actor)
+    user_id = _person(actor, write=True)
     sub = session.scalar(select(Subscription).where(Subscription.user_id == user_id, Subscription.kind == kind,
                                                     Subscription.target == target, Subscription.active.is_(True)))
     if sub is None:
