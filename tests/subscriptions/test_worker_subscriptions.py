@@ -215,3 +215,26 @@ def test_the_cli_subscribes_lists_and_shows_the_history(province, monkeypatch):
     assert runner.invoke(main, ["subscriptions", "remove", "--user", "phuong_x", "--unit", province["x"]]).exit_code == 0
     assert json.loads(runner.invoke(main, ["subscriptions", "list", "--format", "json"]).output) == []
     assert json.loads(runner.invoke(main, ["subscriptions", "alerts", "--format", "json"]).output) == []
+
+
+def test_a_target_light_turning_red_is_an_alert_once(province, smtp):
+    from chiso.targets import service as targets
+
+    engine, x, y = province["engine"], province["x"], province["y"]
+    _subscribe(engine, "phuong_x", "unit", x, frequency="off")
+    _subscribe(engine, "phuong_y", "unit", y, frequency="off")
+    with db.transaction(engine) as s:
+        targets.save_target(s, actor=command_line(), code="TG-SO-HOA", indicator="so_hoa.manual", unit=x,
+                            direction="higher", goal=10, deadline="2026-11-30", name="Tỷ lệ số hóa hồ sơ")
+        targets.set_value(s, actor=command_line("seed"), indicator="so_hoa.manual", unit=x, period="2026", value=3)
+        recorded = targets.evaluate(s, as_of=DAY, store=province["store"])
+    assert [f["to"] for f in recorded["flips"]] == ["red"]
+    report = worker.run_pass(engine, day=DAY, now=T1)["subscriptions"]
+    assert [s["user"] for s in report["sent"]] == ["phuong_x"]
+    (mail,) = smtp.to("phuong_x@tinh.test")
+    body = _body(mail)
+    assert "Tỷ lệ số hóa hồ sơ" in body and "chỉ tiêu chuyển sang đỏ" in body
+    assert smtp.to("phuong_y@tinh.test") == []  # another ward's reader hears nothing of it
+    smtp.clear()
+    again = worker.run_pass(engine, day=DAY, now=T1 + timedelta(minutes=5))["subscriptions"]
+    assert again["sent"] == [] and again["events"] == [] and smtp.messages == []

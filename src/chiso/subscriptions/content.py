@@ -189,6 +189,12 @@ def alert(ctx: Context, *, events: list[dict[str, Any]], user: dict[str, Any]) -
     lines = [_("Dear {name},").format(name=user["full_name"]), ""]
     for e in events:
         when = e["at"].astimezone(_zone()).strftime("%H:%M %d/%m/%Y")
+        if e["condition"] == service.TARGET_RED:
+            lines.append(_("- {name} {what}: {target}, value {value} ({before} → red); seen at {when}.").format(
+                name=e.get("name") or e["unit"], what=service.condition_name(e["condition"]),
+                target=e.get("target_name") or e.get("target"), value=_num(e.get("value")),
+                before=_colour(e.get("from")), when=when))
+            continue
         lines.append(_("- {name} {what} ({period}): {total} points ({band}), rank {rank}/{of} in the group {group}; "
                        "seen at {when}.").format(
             name=e.get("name") or e["unit"], what=service.condition_name(e["condition"]),
@@ -200,8 +206,14 @@ def alert(ctx: Context, *, events: list[dict[str, Any]], user: dict[str, Any]) -
             lines.append("  " + link)
     lines += ["", _("You get this alert because you subscribed to it in chiso; each change is sent once.")]
     data = {"alerts": [{k: e.get(k) for k in ("unit", "name", "condition", "period", "total", "band", "rank", "of",
-                                              "group")} | {"at": e["at"].isoformat()} for e in events]}
+                                              "group", "target", "value") if k in e or k in ("unit", "condition")}
+                       | {"at": e["at"].isoformat()} for e in events]}
     return subject, "\n".join(lines) + "\n", data
+
+
+def _colour(colour: str | None) -> str:
+    return {"green": _("green"), "amber": _("amber"), "red": _("red"), "no_data": _("no data")}.get(
+        colour or "", "–")
 
 
 def _zone():

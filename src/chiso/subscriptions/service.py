@@ -35,6 +35,8 @@ PAGES = ("overview", "scorecard", "map")
 PAGE_PATHS = {"overview": "/", "scorecard": "/scorecard", "map": "/map"}
 FREQUENCIES = ("daily", "weekly", "off")
 CONDITIONS = ("red", "last_three")
+#: A target's traffic light of the unit turned red (the flips ``chiso targets evaluate`` records).
+TARGET_RED = "target_red"
 #: The ranking groups a unit's place is judged in (as the pages' standing says it).
 RANKING_GROUPS = ("communes", "wards", "agencies_with_procedures")
 
@@ -48,8 +50,8 @@ def frequency_name(frequency: str) -> str:
 
 
 def condition_name(condition: str) -> str:
-    return {"red": _("turned red (weak band)"), "last_three": _("fell into the last three of its group")}.get(
-        condition, condition)
+    return {"red": _("turned red (weak band)"), "last_three": _("fell into the last three of its group"),
+            TARGET_RED: _("has a target whose light turned red")}.get(condition, condition)
 
 
 # --------------------------------------------------------------------------- following
@@ -274,6 +276,36 @@ def watch(engine: Engine, found: dict[str, UnitState], period: Period, *, now: d
             pk = result.inserted_primary_key
             assert pk is not None
             new.append(int(pk[0]))
+    return new + watch_targets(engine, now=now)
+
+
+def watch_targets(engine: Engine, *, now: datetime | None = None) -> list[int]:
+    """Mirror the target lights that turned red (in the last week) as events, one per flip
+    (the flip's id is in the event's key, inserted ignoring a conflict), dated when the flip
+    was recorded. Returns the ids of the new events."""
+    from chiso.targets.models import Flip, Target
+
+    now = now or datetime.now(timezone.utc)
+    with Session(engine) as session:
+        done = set(session.scalars(select(AlertEvent.key).where(AlertEvent.condition == TARGET_RED)))
+        rows = session.execute(
+            select(Flip, Target.code, Target.name, Unit.code, Unit.name).join(Target, Target.id == Flip.target_id)
+            .join(Unit, Unit.id == Flip.unit_id)
+            .where(Flip.to_colour == "red", Flip.recorded_at >= now - timedelta(days=7)).order_by(Flip.id)).all()
+    new: list[int] = []
+    for flip, target, target_name, code, name in rows:
+        key = f"{TARGET_RED}:{code}:{flip.id}"
+        if key in done:
+            continue
+        db.insert_ignore(engine, AlertEvent, {
+            "key": key, "unit_id": flip.unit_id, "condition": TARGET_RED, "holds": True, "period": flip.at.isoformat(),
+            "detail": {"name": name, "target": target, "target_name": target_name, "value": flip.value,
+                       "from": flip.from_colour, "why": flip.why},
+            "at": aware(flip.recorded_at)}, keys=["key"])
+        with Session(engine) as session:
+            eid = session.scalar(select(AlertEvent.id).where(AlertEvent.key == key))
+        if eid is not None:
+            new.append(int(eid))
     return new
 
 
