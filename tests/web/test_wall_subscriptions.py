@@ -78,3 +78,31 @@ def test_the_unit_page_has_the_button_for_its_unit(client):
     login(client, "editor_a")
     html = client.get(f"/766/{UNIT_A}").text
     assert f'name="target" value="{UNIT_A}"' in html
+
+
+def test_the_audit_trail_says_subscriptions_in_words(client, world):
+    h = bearer(world, "admin")
+    assert client.post("/api/v1/subscriptions", json={"kind": "page", "target": "map", "frequency": "weekly"},
+                       headers=h).status_code == 200
+    login(client, "admin")
+    html = client.get("/audit").text
+    assert "đã lưu đăng ký nhận tin" in html and "hằng tuần (thứ Hai)" in html
+    assert ">subscription.save<" not in html
+
+
+def test_daily_and_weekly_due_times():
+    from datetime import datetime, time, timezone
+
+    from chiso.subscriptions.deliver import latest_due
+
+    def utc(*a):
+        return datetime(*a, tzinfo=timezone.utc)
+
+    tz, at = "Asia/Ho_Chi_Minh", time(7, 0)  # 07:00 in Vietnam is 00:00 UTC
+    sunday_0730 = utc(2026, 12, 6, 0, 30)
+    assert latest_due("daily", sunday_0730, tz, at) == utc(2026, 12, 6)
+    assert latest_due("weekly", sunday_0730, tz, at) == utc(2026, 11, 30)
+    sunday_0600 = utc(2026, 12, 5, 23, 0)
+    assert latest_due("daily", sunday_0600, tz, at) == utc(2026, 12, 5)
+    assert latest_due("weekly", utc(2026, 12, 7, 1, 0), tz, at) == utc(2026, 12, 7)  # Monday 08:00
+    assert latest_due("weekly", utc(2026, 12, 6, 23, 30), tz, at) == utc(2026, 11, 30)  # Monday 06:30

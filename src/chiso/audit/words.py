@@ -39,6 +39,7 @@ def _actions() -> dict[str, str]:
         "unit.move": _("unit moved"), "unit.reparent": _("unit moved"), "unit.geometry_import": _("boundaries imported"),
         "group.create": _("group created"), "group.add": _("unit added to a group"),
         "group.remove": _("unit removed from a group"),
+        "subscription.save": _("subscription saved"), "subscription.remove": _("subscription stopped"),
     }
 
 
@@ -47,7 +48,7 @@ def _objects() -> dict[str, str]:
             "assessment": _("assessment"), "target": _("target"), "indicator": _("indicator"), "task": _("task"),
             "committee": _("committee"), "report": _("report"), "dossiers": _("dossiers"), "feedback": _("feedback"),
             "procedures": _("procedures"), "unit": _("unit"), "group": _("group"),
-            "unit_geometry": _("boundaries"), "session": _("session")}
+            "unit_geometry": _("boundaries"), "session": _("session"), "subscription": _("subscription")}
 
 
 def _fields() -> dict[str, str]:
@@ -62,7 +63,8 @@ def _fields() -> dict[str, str]:
             "colour": _("light"), "progress": _("progress"), "owner": _("person in charge"), "title": _("title"),
             "set": _("group set"), "must_change_password": _("must change password"), "period": _("period"),
             "level": _("level"), "kind": _("kind"), "source": _("source"), "sha256": _("fingerprint (SHA-256)"),
-            "units_added": _("units added"), "amber": _("amber band"), "include_subunits": _("with the units below"), "created_at": _("created"), "id": _("number")}
+            "units_added": _("units added"), "amber": _("amber band"), "include_subunits": _("with the units below"), "created_at": _("created"), "id": _("number"),
+            "frequency": _("frequency"), "alerts": _("alerts"), "target": _("page or unit")}
 
 
 def _values() -> dict[str, str]:
@@ -76,7 +78,9 @@ def _values() -> dict[str, str]:
              "done_late": _("done late"), "overdue": _("overdue"), "cancelled": _("cancelled"),
              "excellent": _("excellent"), "good": _("good"), "average": _("average"), "weak": _("weak"),
              "pass": _("pass"), "fail": _("fail"), "read": _("read"), "write": _("write"),
-             "commune": _("commune"), "province": _("province"), "agency": _("agency"), "district": _("district")}
+             "commune": _("commune"), "province": _("province"), "agency": _("agency"), "district": _("district"),
+             "daily": _("daily"), "weekly": _("weekly (Mondays)"), "off": _("alerts only"), "page": _("page"),
+             "overview": _("Overview"), "scorecard": _("Group scorecard"), "map": _("Map")}
     for role in ("admin", "steering", "editor", "appraiser", "viewer"):
         words[role] = role_name(role)
     return words
