@@ -51,6 +51,9 @@ def pages(world) -> list[tuple[str, str, str]]:
         ("public", "/public", None),
         ("commune-editor-overview", "/", "editor"),
         ("commune-editor-rankings", "/rankings", "editor"),
+        ("wall-overview", "/wall?screens=overview", "admin"),
+        ("wall-scorecard", "/wall?screens=scorecard", "admin"),
+        ("wall-map", "/wall?screens=map", "admin"),
     ]
 
 

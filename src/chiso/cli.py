@@ -58,6 +58,8 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
                 'Live feeds: records pulled from the one-stop systems on a schedule.'),
     "worker": ("chiso.worker_cli", "worker",
                 'Send reminders: tasks due soon, overdue tasks (escalated to the member in charge) and colour flips, at most one digest per person a day, by e-mail and/or webhook.'),
+    "subscriptions": ("chiso.subscriptions.cli", "subscriptions",
+                'Subscriptions: pages and units sent by e-mail on a schedule, and alerts.'),
     "users": ("chiso.auth.cli", "users", 'Accounts of the web application and the API.'),
     "tokens": ("chiso.auth.cli", "tokens", 'API tokens: shown once, stored hashed, revocable.'),
     "serve": ("chiso.web.cli", "serve", 'Start the web application and the HTTP API.'),

@@ -255,6 +255,30 @@ SETTINGS: tuple[Setting, ...] = (
         secret=True,
     ),
     Setting(
+        "subscription_send_at",
+        "Local time (HH:MM, in `timezone`) the worker sends subscriptions at: daily ones every day, "
+        "weekly ones on Mondays.",
+        lambda: "07:00",
+    ),
+    Setting(
+        "public_url",
+        "Address of the dashboard as its readers open it (e.g. `https://chiso.tinh.gov.vn`), for the "
+        "links in subscription e-mails; empty: no link.",
+        lambda: "",
+        default_doc="empty (no link)",
+    ),
+    Setting(
+        "wall_interval",
+        "Seconds each screen of the wall view (`/wall`) stays before the next; `?interval=` overrides it.",
+        lambda: "20",
+    ),
+    Setting(
+        "wall_refresh",
+        "Seconds between two fetches of fresh figures by the wall view; between them, and when the "
+        "server cannot be reached, it keeps cycling what it has.",
+        lambda: "60",
+    ),
+    Setting(
         "timezone",
         "Time zone of timestamps given without an offset.",
         lambda: "Asia/Ho_Chi_Minh",

@@ -310,9 +310,11 @@ def _finish(engine: Engine, *, person: str, day: date, channel: str, worker: str
 
 
 def run_pass(engine: Engine, *, day: date | None = None, worker: str | None = None,
-             channels: tuple[str, ...] | None = None) -> dict[str, Any]:
+             channels: tuple[str, ...] | None = None, now: datetime | None = None) -> dict[str, Any]:
     """One pass for ``day`` (default today in the settings' time zone). Returns what happened:
-    ``sent``, ``skipped`` (with reasons), ``failed`` and ``already`` (claimed elsewhere or earlier)."""
+    ``sent``, ``skipped`` (with reasons), ``failed`` and ``already`` (claimed elsewhere or earlier),
+    and under ``subscriptions`` what :func:`chiso.subscriptions.deliver.run_due` did at ``now``
+    (default: the current time) for the period of ``day``."""
     day = day or today()
     worker = worker or worker_id()
     if channels is None:
@@ -328,6 +330,10 @@ def run_pass(engine: Engine, *, day: date | None = None, worker: str | None = No
     report["feeds"] = feeds.run_due(engine, worker=worker)
     # Reports due are written even where no channel is set (they are kept for download).
     report["reports"] = report_schedule.run_due(engine, worker=worker)
+    # The watch over units keeps its history whether or not a channel is set.
+    from chiso.subscriptions import deliver as subscriptions
+
+    report["subscriptions"] = subscriptions.run_due(engine, channels=channels, worker=worker, now=now, today=day)
     if not channels:
         log.warning("no channel configured (smtp_host, webhook_url): nothing sent")
         return report

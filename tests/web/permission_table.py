@@ -144,6 +144,13 @@ CORE: list[Entry] = [
     Entry("PUT", "/api/v1/targets/values", "/api/v1/targets/values", (401, 404, 200, 200),
           json={"indicator": "web.manual", "unit": "{A}", "period": "2026", "value": 7}),
     Entry("GET", "/api/v1/targets/{code}", "/api/v1/targets/{TARGET_A}", READ_A, mirror=True),
+    # subscriptions: one's own, to what one may read
+    Entry("GET", "/api/v1/subscriptions", "/api/v1/subscriptions", READ),
+    Entry("POST", "/api/v1/subscriptions", "/api/v1/subscriptions", (401, 404, 200, 200),
+          json={"kind": "unit", "target": "{A}", "frequency": "weekly"}),
+    Entry("DELETE", "/api/v1/subscriptions/{kind}/{target}", "/api/v1/subscriptions/unit/{A}", (401, 404, 200, 200)),
+    Entry("GET", "/api/v1/alerts", "/api/v1/alerts", READ),
+    Entry("GET", "/api/v1/alerts", "/api/v1/alerts?unit={A}", READ_A, mirror=True),
 ]
 
 #: The dashboard's pages (src/chiso/web/dashboard/): its engineer adds an entry per route.
@@ -156,6 +163,10 @@ DASHBOARD: list[Entry] = [
     Entry("GET", "/766/{code}/{indicator}", "/766/{A}/2.1?period=2026-11", PAGE_A, mirror=True),
     Entry("GET", "/rankings", "/rankings", PAGE),
     Entry("GET", "/map", "/map", PAGE),
+    Entry("GET", "/wall", "/wall?interval=30", PAGE),
+    Entry("POST", "/subscribe", "/subscribe", (303, 404, 303, 303),
+          form={"kind": "unit", "target": "{A}", "frequency": "daily", "alerts": "on", "next": "/766/{A}"}),
+    Entry("POST", "/unsubscribe", "/unsubscribe", (303, 404, 303, 303), form={"kind": "unit", "target": "{A}"}),
     Entry("GET", "/assessments", "/assessments", PAGE),
     Entry("GET", "/assessments/{code}", "/assessments/{ROUND}", PAGE),
     Entry("GET", "/assessments/{code}/{unit}", "/assessments/{ROUND}/{A}", PAGE_A, mirror=True),

@@ -42,6 +42,8 @@ def _actions() -> dict[str, str]:
         "task.cancel": _("task cancelled"), "evidence.download": _("evidence downloaded"),
         "meeting.add": _("meeting recorded"), "meeting.minutes": _("meeting minutes kept"),
         "meeting.conclude": _("conclusion assigned"), "committee.document": _("committee document kept"),
+        "group.remove": _("unit removed from a group"),
+        "subscription.save": _("subscription saved"), "subscription.remove": _("subscription stopped"),
     }
 
 
@@ -51,7 +53,7 @@ def _objects() -> dict[str, str]:
             "committee": _("committee"), "report": _("report"), "dossiers": _("dossiers"), "feedback": _("feedback"),
             "procedures": _("procedures"), "unit": _("unit"), "group": _("group"),
             "unit_geometry": _("boundaries"), "session": _("session"), "meeting": _("meeting"),
-            "member": _("committee member"), "committee_document": _("committee document")}
+            "member": _("committee member"), "committee_document": _("committee document"), "subscription": _("subscription")}
 
 
 def _fields() -> dict[str, str]:
@@ -76,7 +78,8 @@ def _fields() -> dict[str, str]:
             "notice_number": _("notice number"), "minutes_sha256": _("fingerprint (SHA-256)"),
             "indicators": _("indicators"), "sources": _("sources"), "signed_on": _("signed on"),
             "signed_by": _("signed by"), "effective_from": _("effective from"), "summary": _("summary"),
-            "replaced_on": _("replaced on"), "number": _("number")}
+            "replaced_on": _("replaced on"), "number": _("number"),
+            "frequency": _("frequency"), "alerts": _("alerts")}
 
 
 def _values() -> dict[str, str]:
@@ -94,7 +97,9 @@ def _values() -> dict[str, str]:
              "regular": _("regular meeting"), "thematic": _("thematic meeting"), "conference": _("conference"),
              "committee": _("committee"), "support_team": _("support team"),
              "establishment": _("decision of establishment"), "working_rules": _("working rules"),
-             "programme": _("work programme")}
+             "programme": _("work programme"),
+             "daily": _("daily"), "weekly": _("weekly (Mondays)"), "off": _("alerts only"), "page": _("page"),
+             "overview": _("Overview"), "scorecard": _("Group scorecard"), "map": _("Map")}
     for role in ("admin", "steering", "editor", "appraiser", "viewer"):
         words[role] = role_name(role)
     return words

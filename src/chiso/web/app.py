@@ -73,7 +73,9 @@ def routers() -> list[tuple[APIRouter, dict]]:
     from chiso.targets import api as targets_api
     from chiso.tasks import api as tasks_api
     from chiso.web import api_v1, apidocs, events, pages
-    from chiso.web.dashboard import committee, geo, index766, overview, rankings, rounds, scorecard, steer, steering
+    from chiso.subscriptions import api as subscriptions_api
+    from chiso.web.dashboard import (committee, geo, index766, overview, rankings, rounds, scorecard, steer, steering,
+                                     subscribe, wall)
 
     api = {"prefix": "/api/v1", "dependencies": [Depends(check_csrf)], "responses": api_v1.ERRORS}
     page = {"dependencies": [Depends(check_csrf)], "include_in_schema": False}
@@ -84,6 +86,7 @@ def routers() -> list[tuple[APIRouter, dict]]:
         (assessments_api.public_router, api),
         (tasks_api.router, api),
         (targets_api.router, api),
+        (subscriptions_api.router, api),
         (events.router, {}),
         (overview.router, page),
         (index766.router, page),
@@ -94,6 +97,8 @@ def routers() -> list[tuple[APIRouter, dict]]:
         (committee.router, page),
         (geo.router, page),
         (rounds.router, page),
+        (wall.router, page),
+        (subscribe.router, page),
         (reports_web.router, {}),
         (pages.router, {}),
     ]

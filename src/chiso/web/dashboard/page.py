@@ -5,14 +5,17 @@ from __future__ import annotations
 from fastapi import Request
 
 from chiso.http.render import render
+from chiso.subscriptions.service import frequency_name
 from chiso.web.dashboard import charts, common
+from chiso.web.dashboard.subscribe import subscription_for
 
 
 def _helpers() -> dict:
     return {"fmt_date": common.fmt_date, "pct": common.pct, "band_class": common.band_class,
             "arrow": common.arrow, "period_label": common.period_title, "chart_line": charts.line,
             "chart_spark": charts.spark, "chart_meter": charts.meter,
-            "share_band": common.share_band}
+            "share_band": common.share_band, "subscription_for": subscription_for,
+            "frequency_name": frequency_name}
 
 
 def page(request: Request, template: str, status_code: int = 200, **context):
