@@ -75,6 +75,7 @@ import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 from zoneinfo import ZoneInfo
@@ -261,6 +262,19 @@ def registry_units(session: Any) -> list[UnitRow]:
 
     rows = session.execute(select(Unit.code, Unit.official_code, Unit.valid_from, Unit.valid_to))
     return [(code, official, vf, vt) for code, official, vf, vt in rows]
+
+
+
+@lru_cache(maxsize=4096)
+def _file_columns(path: str, mtime_ns: int) -> frozenset[str]:
+    """The columns of a Parquet file, from its footer (files never change once written;
+    the modification time keys the cache all the same)."""
+    con = duckdb.connect()
+    try:
+        return frozenset(r[0] for r in con.execute(
+            "SELECT name FROM parquet_schema(?)", [path]).fetchall())
+    finally:
+        con.close()
 
 
 class DossierStore:
@@ -506,11 +520,21 @@ class DossierStore:
             con.close()
 
     @staticmethod
-    def scan_sql(paths: Sequence[Path]) -> str:
-        """SQL reading the given segment files as one relation."""
+    def scan_sql(paths: Sequence[Path], rt: RecordType | None = None, internal: Sequence[str] = ("_seq",)) -> str:
+        """SQL reading the given segment files as one relation. With ``rt``, a field that
+        none of the files has (they were written before it was added) reads as NULL; the
+        relation then has the record type's columns and the ``internal`` ones."""
         listed = ", ".join(_lit(str(p)) for p in paths)
-        # union_by_name: segments written before a column was added read it as NULL.
-        return f"read_parquet([{listed}], union_by_name = true)"
+        # union_by_name: segments written before a column was added read it as NULL, as
+        # long as one of the files has it; the subquery adds it when none has.
+        scan = f"read_parquet([{listed}], union_by_name = true)"
+        if rt is None or not paths:
+            return scan
+        present = frozenset().union(*(_file_columns(str(p), p.stat().st_mtime_ns) for p in paths))
+        if all(n in present for n, _t in rt.columns()):
+            return scan
+        cols = [n if n in present else f"NULL::{t} AS {n}" for n, t in rt.columns()]
+        return f"(SELECT {', '.join([*cols, *internal])} FROM {scan})"
 
     @staticmethod
     def view_sql(rt: RecordType, snap: Snapshot, *, with_seq: bool = False) -> str:
@@ -527,21 +551,21 @@ class DossierStore:
 
         if not snap.deltas:
             assert snap.base is not None  # files but no deltas: the base is the one file
-            return f"SELECT {select} FROM {DossierStore.scan_sql([snap.base.path])}"
+            return f"SELECT {select} FROM {DossierStore.scan_sql([snap.base.path], rt)}"
         key = rt.key
         if len(snap.deltas) == 1:
             # One segment holds each key once: nothing to rank (saves a window over it).
-            latest = f"SELECT * FROM {DossierStore.scan_sql([snap.deltas[0].path])}"
+            latest = f"SELECT * FROM {DossierStore.scan_sql([snap.deltas[0].path], rt)}"
         else:
             latest = (
-                f"SELECT * FROM {DossierStore.scan_sql([s.path for s in snap.deltas])} "
+                f"SELECT * FROM {DossierStore.scan_sql([s.path for s in snap.deltas], rt)} "
                 f"QUALIFY row_number() OVER (PARTITION BY source, {key} ORDER BY _seq DESC) = 1"
             )
         if snap.base is None:
             return f"SELECT {select} FROM ({latest})"
         return (
             f"WITH latest AS ({latest}) "
-            f"SELECT {', '.join('b.' + c for c in cols)} FROM {DossierStore.scan_sql([snap.base.path])} b "
+            f"SELECT {', '.join('b.' + c for c in cols)} FROM {DossierStore.scan_sql([snap.base.path], rt)} b "
             f"ANTI JOIN latest d ON b.source = d.source AND b.{key} = d.{key} "
             f"UNION ALL SELECT {select} FROM latest"
         )

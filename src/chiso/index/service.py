@@ -153,9 +153,10 @@ KINDS = ("dossiers", "procedures", "feedback")
 INCREMENTAL_DEPTH = 50
 
 
-#: Changes when the kept counts' layout does (2: sums in millionths, ``compute.SUM_SCALE``),
-#: so that counts written by an earlier chiso are not read as this one's.
-COUNTS_FORMAT = b"counts:2;"
+#: Changes when the kept counts' layout does (2: sums in millionths, ``compute.SUM_SCALE``;
+#: 3: dossiers not yet received left out, statutory times in working days), so that counts
+#: written by an earlier chiso are not read as this one's.
+COUNTS_FORMAT = b"counts:3;"
 
 
 def _cache_key(store: DossierStore, method: Method, versions: dict[str, int] | None = None) -> str:
@@ -166,6 +167,7 @@ def _cache_key(store: DossierStore, method: Method, versions: dict[str, int] | N
     versions = versions or store.kind_versions()
     digest = hashlib.sha256()
     digest.update(COUNTS_FORMAT)
+    digest.update(compute.workdays_fingerprint().encode())
     digest.update(Path(method.path).read_bytes() if method.path else method.id.encode())
     for kind in KINDS:
         digest.update(f"{kind}:{versions[kind]};".encode())
