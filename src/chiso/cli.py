@@ -50,6 +50,8 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
     "targets": ("chiso.targets.cli", "targets",
                 'Targets on indicators, their traffic lights and changes of colour.'),
     "indicators": ("chiso.targets.cli", "indicators", 'Indicators entered by hand per unit and period.'),
+    "adjustments": ("chiso.adjustments.cli", "adjustments",
+                'Technical deductions on an index score: add, list, withdraw.'),
     "worker": ("chiso.worker_cli", "worker",
                 'Send reminders: tasks due soon, overdue tasks (escalated to the member in charge) and colour flips, at most one digest per person a day, by e-mail and/or webhook.'),
     "users": ("chiso.auth.cli", "users", 'Accounts of the web application and the API.'),

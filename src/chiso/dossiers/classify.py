@@ -9,7 +9,7 @@ from typing import Sequence
 
 import duckdb
 
-from chiso.dossiers.duck import Tracker, count, ident, lit
+from chiso.dossiers.duck import Tracker, count, ident, lit, scan_sql
 from chiso.dossiers.schema import RecordType
 from chiso.dossiers.stage import Staged
 
@@ -40,9 +40,7 @@ class Classifier:
 
     def _scan(self, *paths: Path) -> str:
         """The files as one relation, fields they were written without read as NULL."""
-        from chiso.dossiers.store import DossierStore
-
-        return DossierStore.scan_sql(list(paths), self.rt, internal=("_seq", "_hash"))
+        return scan_sql(list(paths), self.rt, internal=("_seq", "_hash"))
 
     def accept(self) -> int:
         """Table ``accepted``: one row per key. Between inputs of one import the later version

@@ -75,7 +75,6 @@ import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 from zoneinfo import ZoneInfo
@@ -86,7 +85,7 @@ from chiso import settings
 from chiso.errors import ChisoError
 from chiso.i18n import _
 from chiso.dossiers.classify import HASH_PROBE_KEY, hash_probe, hashes_valid, row_hash_sql
-from chiso.dossiers.duck import Progress, count
+from chiso.dossiers.duck import Progress, count, scan_sql
 from chiso.dossiers.ingest import Batch, pid_alive
 from chiso.dossiers.normalise import UnitRow
 from chiso.dossiers.rejects import SAMPLE_LIMIT
@@ -264,17 +263,6 @@ def registry_units(session: Any) -> list[UnitRow]:
     return [(code, official, vf, vt) for code, official, vf, vt in rows]
 
 
-
-@lru_cache(maxsize=4096)
-def _file_columns(path: str, mtime_ns: int) -> frozenset[str]:
-    """The columns of a Parquet file, from its footer (files never change once written;
-    the modification time keys the cache all the same)."""
-    con = duckdb.connect()
-    try:
-        return frozenset(r[0] for r in con.execute(
-            "SELECT name FROM parquet_schema(?)", [path]).fetchall())
-    finally:
-        con.close()
 
 
 class DossierStore:
@@ -521,20 +509,8 @@ class DossierStore:
 
     @staticmethod
     def scan_sql(paths: Sequence[Path], rt: RecordType | None = None, internal: Sequence[str] = ("_seq",)) -> str:
-        """SQL reading the given segment files as one relation. With ``rt``, a field that
-        none of the files has (they were written before it was added) reads as NULL; the
-        relation then has the record type's columns and the ``internal`` ones."""
-        listed = ", ".join(_lit(str(p)) for p in paths)
-        # union_by_name: segments written before a column was added read it as NULL, as
-        # long as one of the files has it; the subquery adds it when none has.
-        scan = f"read_parquet([{listed}], union_by_name = true)"
-        if rt is None or not paths:
-            return scan
-        present = frozenset().union(*(_file_columns(str(p), p.stat().st_mtime_ns) for p in paths))
-        if all(n in present for n, _t in rt.columns()):
-            return scan
-        cols = [n if n in present else f"NULL::{t} AS {n}" for n, t in rt.columns()]
-        return f"(SELECT {', '.join([*cols, *internal])} FROM {scan})"
+        """SQL reading the given segment files as one relation (:func:`chiso.dossiers.duck.scan_sql`)."""
+        return scan_sql(paths, rt, internal)
 
     @staticmethod
     def view_sql(rt: RecordType, snap: Snapshot, *, with_seq: bool = False) -> str:

@@ -37,7 +37,7 @@ from chiso.methods.bands import band_name
 from chiso.scoring.model import Indicator, Method
 from chiso.periods import Period
 from chiso.scoring.ranking import changes, competition_rank
-from chiso.scoring.rules import UnitScore, score_many
+from chiso.scoring.rules import UnitScore, apply_adjustments, score_many
 from chiso.units import service as units
 
 if TYPE_CHECKING:
@@ -403,12 +403,24 @@ def compute_scores(
     names = _names(session, [t.code for t in tgts], period.end)
     with compute.gc_paused():
         scores = score_many(method, counts, {t.code: t.level for t in tgts})
+    _adjust(session, method, scores, [p.code for p in periods])
     out: dict[str, dict[str, Scored]] = {}
     for p in periods:
         out[p.code] = {
             t.code: Scored(t, names[t.code], scores[(t.code, p.code)], counts[(t.code, p.code)]) for t in tgts
         }
     return tgts, out
+
+
+def _adjust(session: Session, method: Method, scores: dict, periods: Sequence[str]) -> None:
+    """Apply the adjustments in force (technical deductions, :mod:`chiso.adjustments`) to
+    the scores, in place. A unit without a total (no group applies) keeps none."""
+    from chiso.adjustments import service as adjustments
+
+    for key, entered in adjustments.in_force(session, index=method.family, periods=periods).items():
+        score = scores.get(key)
+        if score is not None and score.computed_total is not None:
+            scores[key] = apply_adjustments(score, entered)
 
 
 def index_766(
@@ -482,6 +494,10 @@ def _row(method: Method, period: Period, s: Scored, rank: int | None, prev_rank:
         "method": method.id,
         "total": score.total,
         "max_total": score.max_total,
+        # The total before technical deductions, and the deductions in force.
+        "computed_total": score.computed_total,
+        "adjustments": [{"id": a.id, "points": a.points, "reason": a.reason, "author": a.author,
+                         "indicator": a.indicator, "group": a.group} for a in score.adjustments],
         "band": score.band,
         "band_name": band_name(method.bands, score.band),
         "rank": rank,
@@ -533,7 +549,8 @@ def explain(
     try:
         until = period_until(period, now)
         out: dict[str, Any] = {"unit": tgt.code, "period": period.code, "indicator": ind.id, "method": method.id,
-                               "running": until is not None, "until": until.isoformat() if until else None}
+                               "running": until is not None, "until": until.isoformat() if until else None,
+                               "adjustments": adjustments_about(session, method, tgt.code, period, ind.id)}
         for side, (measure, ids, value) in _record_ids(con, method, ind, period, tgt.members,
                                                          today=now.date()).items():
             out[f"{side}_measure"] = measure
@@ -543,6 +560,17 @@ def explain(
         return out
     finally:
         con.close()
+
+
+def adjustments_about(session: Session, method: Method, unit: str, period: Period, indicator: str) -> list[dict[str, Any]]:
+    """The adjustments in force on ``unit``'s score for ``period`` that concern ``indicator``
+    or its group (:mod:`chiso.adjustments`)."""
+    from chiso.adjustments import service as adjustments
+
+    group = next((g.id for g in method.groups if any(i.id == indicator for i in g.indicators)), None)
+    return [a for a in adjustments.list_adjustments(session, unit=unit, period=period.code, index=method.family,
+                                                    withdrawn=False)
+            if a["indicator"] == indicator or (a["group"] is not None and a["group"] == group)]
 
 
 def _indicator(method: Method, indicator: str) -> Indicator:

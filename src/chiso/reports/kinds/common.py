@@ -148,3 +148,13 @@ def unit_name(session: Session, code: str, period: Period) -> str:
         return units.name_on(units.get(session, code), period.end)
     except NotFound:
         return code
+
+
+def adjustment_text(adjustments: Sequence[dict]) -> str:
+    """The technical deductions in force on a score, in words: "2.1: −1,50 points (reason)"."""
+    parts = []
+    for a in adjustments:
+        about = a.get("indicator") or a.get("group") or _("total")
+        parts.append(_("{about}: {points} points ({reason})").format(
+            about=about, points=signed(a["points"]), reason=a["reason"]))
+    return "; ".join(parts)
