@@ -26,7 +26,7 @@ def _headings() -> list[tuple[str, str]]:
 
 def _table_row(a: dict[str, Any]) -> dict[str, Any]:
     return {**a, "about": a["indicator"] or a["group"] or _("total"),
-            "state": _("withdrawn") if a["withdrawn"] else _("in force")}
+            "state": _("no longer in force") if a["withdrawn"] else _("in force")}
 
 
 def _emit(fmt: str, rows: list[dict[str, Any]]) -> None:

@@ -234,7 +234,7 @@ def explain_page(app: FastAPI, session: Session, p: Period, code: str, indicator
 def value_label(column: str, value) -> str | None:
     """The words a reader knows for a stored code (status, channel); None: not a code."""
     if column == "status":
-        return {"received": _("received"), "processing": _("processing"),
+        return {"submitted": _("submitted, not yet received"), "received": _("received"), "processing": _("processing"),
                 "supplement_requested": _("supplement requested"), "settled": _("settled"),
                 "returned": _("result returned"), "rejected": _("rejected"), "stopped": _("stopped"),
                 "withdrawn": _("withdrawn")}.get(value, value)
