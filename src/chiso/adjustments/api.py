@@ -45,7 +45,7 @@ def add(unit: str = Form(..., min_length=1, max_length=64), period: str = Form(.
         index: str = Form("766", max_length=32), file: UploadFile | None = File(None),
         actor: Actor = Depends(get_user_actor), session: Session = Depends(get_db, scope="function")) -> dict[str, Any]:
     require(actor, "manage")
-    fields = dict(actor=actor, unit=unit, period=period, points=points, reason=reason, indicator=indicator,
+    fields: dict[str, Any] = dict(actor=actor, unit=unit, period=period, points=points, reason=reason, indicator=indicator,
                   group=group, index=index)
     if file is None or not file.filename:
         return service.add(session, **fields)

@@ -412,7 +412,7 @@ def compute_scores(
     return tgts, out
 
 
-def _adjust(session: Session, method: Method, scores: dict, periods: Sequence[str]) -> None:
+def _adjust(session: Session, method: Method, scores: dict[Any, UnitScore], periods: Sequence[str]) -> None:
     """Apply the adjustments in force (technical deductions, :mod:`chiso.adjustments`) to
     the scores, in place. A unit without a total (no group applies) keeps none."""
     from chiso.adjustments import service as adjustments
