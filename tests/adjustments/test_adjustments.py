@@ -96,7 +96,7 @@ def test_a_group_deduction_counts_on_the_total_and_the_total_stays_within_bounds
           "--reason", "Cộng điểm", "--format", "json")
     [after] = _json(capsys, "index", "766", "--period", "2025-09", "--unit", A, "--format", "json")
     assert after["total"] == pytest.approx(before["total"] - 1.5)
-    assert sorted((a["group"], a["indicator"]) for a in after["adjustments"]) == sorted([("TDGQ", None), (None, None)])
+    assert [(a["group"], a["indicator"], a["points"]) for a in after["adjustments"]] == [("TDGQ", None, -2), (None, None, 0.5)]
     # Another period is untouched.
     [october] = _json(capsys, "index", "766", "--period", "2025-10", "--unit", A, "--format", "json")
     assert october["adjustments"] == []
