@@ -125,7 +125,7 @@ def targets(session: Session, period: Period, *, province: str | None = None) ->
 
 
 def overdue(session: Session, store: DossierStore, period: Period, *, at: datetime) -> dict[str, tuple[int, Any]]:
-    """Dossiers open and past their due time at ``at`` (local time), counted for the units
+    """Dossiers received, open and past their due time at ``at`` (local time), counted for the units
     scored in ``period`` (a former unit's dossiers count for the unit that replaced it; the
     province is not one of them): {unit: (count, oldest due time)}."""
     owner: dict[str, str] = {}
@@ -137,7 +137,8 @@ def overdue(session: Session, store: DossierStore, period: Period, *, at: dateti
     try:
         found = con.execute(
             "SELECT unit_code, count(*), min(due_at) FROM dossiers WHERE received_at <= ? AND due_at < ? "
-            "AND (finished_at IS NULL OR finished_at > ?) GROUP BY unit_code", [at, at, at]).fetchall()
+            "AND (finished_at IS NULL OR finished_at > ?) AND NOT list_contains(?, status) GROUP BY unit_code",
+            [at, at, at, list(compute.NOT_RECEIVED)]).fetchall()
     finally:
         con.close()
     out: dict[str, tuple[int, Any]] = {}
