@@ -56,6 +56,8 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
     "indicators": ("chiso.targets.cli", "indicators", 'Indicators entered by hand per unit and period.'),
     "sources": ("chiso.feeds.cli", "sources",
                 'Live feeds: records pulled from the one-stop systems on a schedule.'),
+    "adjustments": ("chiso.adjustments.cli", "adjustments",
+                'Technical deductions on an index score: add, list, withdraw.'),
     "worker": ("chiso.worker_cli", "worker",
                 'Send reminders: tasks due soon, overdue tasks (escalated to the member in charge) and colour flips, at most one digest per person a day, by e-mail and/or webhook.'),
     "subscriptions": ("chiso.subscriptions.cli", "subscriptions",

@@ -10,5 +10,6 @@ from chiso.audit import models as audit_models  # noqa: F401
 from chiso.reports import models as reports_models  # noqa: F401
 from chiso.store import models as store_models  # noqa: F401
 from chiso.dossiers import models as dossiers_models  # noqa: F401
+from chiso.adjustments import models as adjustments_models  # noqa: F401
 from chiso.feeds import models as feeds_models  # noqa: F401
 from chiso.subscriptions import models as subscriptions_models  # noqa: F401

@@ -23,7 +23,7 @@ def test_canonical_csv(store, tmp_path):
         "received_at": datetime(2025, 8, 4, 8, 0), "due_at": datetime(2025, 8, 8, 17, 0),
         "finished_at": datetime(2025, 8, 6, 10, 0), "status": "settled", "channel": "online",
         "has_fee": True, "paid_online": False, "digitized": True, "e_result": False,
-        "requires_paper_result": True, "synced": True, "supplement_days": 0.0,
+        "requires_paper_result": True, "synced": True, "supplement_days": 0.0, "supplement_count": 0.0,
         "reused": None, "population_db": None, "rating": None, "complaint": None,
         "imported_at": got["H2"]["imported_at"],
     }

@@ -16,7 +16,7 @@ COLUMNS = """dossier_id VARCHAR, procedure_code VARCHAR, unit_code VARCHAR, rece
     due_at TIMESTAMP, finished_at TIMESTAMP, status VARCHAR, channel VARCHAR, has_fee BOOLEAN,
     paid_online BOOLEAN, digitized BOOLEAN, e_result BOOLEAN, requires_paper_result BOOLEAN,
     synced BOOLEAN, supplement_days DOUBLE, reused BOOLEAN, population_db BOOLEAN, rating VARCHAR,
-    complaint BOOLEAN"""
+    complaint BOOLEAN, supplement_count DOUBLE"""
 
 
 def _rows(seed: int, n: int, units, *, suffix: str = "") -> str:
@@ -28,11 +28,12 @@ def _rows(seed: int, n: int, units, *, suffix: str = "") -> str:
                TIMESTAMP '2026-01-01 17:00:00' + to_days(CAST(i * 7 % 300 + 3 + i % 9 AS INTEGER)),
                CASE WHEN i % 4 = 0 THEN NULL
                     ELSE TIMESTAMP '2026-01-01 10:00:00' + to_days(CAST(i * 7 % 300 + i % 13 AS INTEGER)) END,
-               CASE WHEN i % 4 = 0 THEN 'processing' ELSE 'settled' END,
+               CASE WHEN i % 29 = 0 THEN 'submitted' WHEN i % 4 = 0 THEN 'processing' ELSE 'settled' END,
                CASE WHEN (i * {seed}) % 3 = 0 THEN 'online' ELSE 'direct' END,
                i % 2 = 0, i % 6 = 0, i % 5 <> 0, i % 3 = 0, i % 2 = 1, TRUE,
                CASE WHEN i % 11 = 0 THEN 2.5 ELSE 0 END, i % 7 = 0, i % 4 = 1,
-               CASE WHEN i % 17 = 0 THEN 'dislike' ELSE 'satisfied' END, FALSE
+               CASE WHEN i % 17 = 0 THEN 'dislike' ELSE 'satisfied' END, FALSE,
+               CASE WHEN i % 23 = 0 THEN 2 ELSE i % 2 END
         FROM range({n}) t(i)
     """
 
@@ -45,7 +46,8 @@ def con():
     c.execute("""CREATE TABLE procedures AS SELECT 'P' || i AS procedure_code, 'Thủ tục ' || i AS name,
                  CASE WHEN i < 3 THEN 'commune' ELSE 'province' END AS levels,
                  CASE WHEN i % 2 = 0 THEN 'full' ELSE 'partial' END AS online_level,
-                 i % 2 = 0 AS has_fee, TRUE AS payment_integrated, 5.0 AS statutory_days, TRUE AS paper_result,
+                 i % 2 = 0 AS has_fee, TRUE AS payment_integrated, 5.0 AS statutory_days,
+                 CASE WHEN i % 2 = 0 THEN 'working_days' END AS statutory_unit, TRUE AS paper_result,
                  DATE '2026-03-01' AS decision_date, DATE '2026-03-20' AS legal_effective_date,
                  DATE '2026-03-05' AS published_date, TRUE AS complete_publication FROM range(5) t(i)""")
     yield c

@@ -117,13 +117,13 @@ def demo_store(registry, tmp_path_factory):
 
 
 def _dossier(i, unit, received, due, finished, status, *, channel="direct", supp=None, fee=None, proc="9.10000",
-             rating=None, complaint=None):
+             rating=None, complaint=None, requests=None):
     return {"dossier_id": f"e{i}", "procedure_code": proc, "unit_code": unit, "received_at": received,
             "due_at": due, "finished_at": finished, "status": status, "channel": channel,
             "has_fee": fee, "paid_online": fee, "digitized": i % 2 == 0, "e_result": i % 3 == 0,
             "requires_paper_result": None if i % 4 == 0 else i % 2 == 1, "synced": i % 5 != 0,
             "supplement_days": supp, "reused": i % 3 == 1, "population_db": i % 2 == 1,
-            "rating": rating, "complaint": complaint}
+            "rating": rating, "complaint": complaint, "supplement_count": requests}
 
 
 @pytest.fixture(scope="module")
@@ -144,6 +144,8 @@ def edge_store(registry, tmp_path_factory):
         {**catalogue[-1], "procedure_code": "9.29999", "name": "Thủ tục không có hồ sơ"},
         {**catalogue[2], "procedure_code": "9.39999", "levels": None, "online_level": "full",
          "decision_date": "2025-09-10", "legal_effective_date": "2025-09-30", "published_date": "2025-09-12"},
+        # A statutory time in calendar days (the demo's are in working days).
+        {**catalogue[1], "procedure_code": "9.19998", "statutory_unit": "calendar_days"},
     ]
     store.import_rows(catalogue, source="t", units=None, kind="procedures")
 
@@ -167,6 +169,15 @@ def edge_store(registry, tmp_path_factory):
         # An agency: fee-bearing, paid online or not, no appointment date.
         _dossier(14, agency.code, "2025-08-01T08:00:00", None, "2025-08-20T08:00:00", "settled", proc="9.20000", fee=True),
         _dossier(15, agency.code, "2025-11-28T08:00:00", "2025-12-10T17:00:00", None, "processing", proc="9.20001", fee=False),
+        # Submitted, not yet received: counted nowhere. More than one supplement request:
+        # late, finished or not. Statutory times over the National Day holidays, in
+        # working days (9.10000, 1 day) and in calendar days (9.19998, 3 days).
+        _dossier(17, today, "2025-09-03T09:00:00", "2025-09-10T17:00:00", None, "submitted", channel="online"),
+        _dossier(18, today, "2025-09-02T09:00:00", "2025-09-12T17:00:00", "2025-09-05T09:00:00", "settled", requests=2),
+        _dossier(19, today, "2025-09-02T09:00:00", "2025-10-30T17:00:00", None, "supplement_requested", requests=3),
+        _dossier(20, today, "2025-09-04T09:00:00", "2025-09-12T17:00:00", "2025-09-05T09:00:00", "settled", requests=1),
+        _dossier(21, today, "2025-08-29T10:00:00", None, "2025-09-03T09:00:00", "settled"),
+        _dossier(22, today, "2025-08-29T10:00:00", None, "2025-09-03T09:00:00", "settled", proc="9.19998"),
     ]
     summary = store.import_rows(rows, source="t", units=unit_rows)
     assert summary.rejected == 0, summary.to_json()

@@ -9,7 +9,7 @@ from typing import Sequence
 
 import duckdb
 
-from chiso.dossiers.duck import Tracker, count, ident, lit
+from chiso.dossiers.duck import Tracker, count, ident, lit, scan_sql
 from chiso.dossiers.schema import RecordType
 from chiso.dossiers.stage import Staged
 
@@ -37,6 +37,10 @@ class Classifier:
         if not rt.order_field:
             return "NULL::TIMESTAMP"
         return f"coalesce({alias}.{rt.order_field}, '-infinity'::TIMESTAMP)"
+
+    def _scan(self, *paths: Path) -> str:
+        """The files as one relation, fields they were written without read as NULL."""
+        return scan_sql(list(paths), self.rt, internal=("_seq", "_hash"))
 
     def accept(self) -> int:
         """Table ``accepted``: one row per key. Between inputs of one import the later version
@@ -80,7 +84,7 @@ class Classifier:
         else:
             stored_hash = "_hash" if hashes_valid else "NULL::UBIGINT AS _hash"
             per_file = " UNION ALL BY NAME ".join(
-                f"SELECT {', '.join(wanted)}, {stored_hash}, _seq FROM read_parquet({lit(str(path))}) "
+                f"SELECT {', '.join(wanted)}, {stored_hash}, _seq FROM {self._scan(path)} "
                 f"WHERE source = {lit(source)} AND {key} IN (SELECT {key} FROM accepted)"
                 for path in files
             )
@@ -139,8 +143,7 @@ class Classifier:
         key = rt.key
         fields = [f.name for f in rt.fields if f.name != key]
         if files:
-            listed = ", ".join(lit(str(p)) for p in files)
-            prev = (f"SELECT {key}, {', '.join(fields)} FROM read_parquet([{listed}], union_by_name = true) "
+            prev = (f"SELECT {key}, {', '.join(fields)} FROM {self._scan(*files)} "
                     f"WHERE source = {lit(source)} AND {key} IN (SELECT {key} FROM cls WHERE __action = 'update')")
             if len(files) > 1:  # a file holds each key once: only several need ranking
                 prev += f" QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY _seq DESC) = 1"

@@ -29,6 +29,7 @@ import duckdb
 
 from chiso import settings
 from chiso.calendar import default_calendar
+from chiso.clock import local_now
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -122,6 +123,8 @@ def procedures_for(province: str, units: list[DemoUnit]) -> list[dict[str, Any]]
                 "has_fee": fee,
                 "payment_integrated": fee and i % 5 != 0,
                 "statutory_days": days,
+                # As the one-stop shops' appointments count them (see prepare_tables).
+                "statutory_unit": "working_days",
                 "paper_result": paper,
                 "decision_date": "2025-06-20",
                 "legal_effective_date": "2025-07-01",
@@ -137,10 +140,15 @@ def generate(
 ) -> DemoFiles:
     """Write ``dossiers.csv``, ``procedures.csv`` and ``feedback.csv`` into ``out_dir``.
 
-    Dossiers are received between 1 January of ``year`` and ``until`` (default 31 December);
-    those whose processing would end after ``until`` are still open."""
+    Dossiers are received between 1 January of ``year`` and ``until`` (default 31 December),
+    never after now: ``until`` is brought back to yesterday when it is today or later (the
+    rows stay the same whatever the hour). Those whose processing would end after ``until``
+    are still open."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    until = until or date(year, 12, 31)
+    yesterday = local_now().date() - timedelta(days=1)
+    until = min(until or date(year, 12, 31), yesterday)
+    if until < date(year, 1, 1):
+        raise ValueError(f"no day of {year} is over yet: nothing can have been received")
     rng = random.Random(seed)
     units = [u for u in units if u.level in PROCEDURES]
     weights = {u.code: _unit_weight(u, rng) for u in units}
@@ -323,7 +331,7 @@ def _feedback(units: list[DemoUnit], rng: random.Random, n: int, year: int, unti
             "received_at": received.isoformat() + "T09:00:00",
             "due_at": due.isoformat() + "T17:00:00",
             "handled_at": handled.isoformat() + "T16:00:00" if handled <= until else "",
-            "outcome": "handled" if handled <= until else "open",
+            "outcome": "handled" if handled <= until else "pending",
             "satisfied": rng.random() < 0.85,
         })
     return rows

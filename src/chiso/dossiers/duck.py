@@ -8,9 +8,14 @@ private DuckDB connection; values never come from a user except through :func:`l
 from __future__ import annotations
 
 import threading
-from typing import Callable, Iterable
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
 import duckdb
+
+if TYPE_CHECKING:
+    from chiso.dossiers.schema import RecordType
 
 #: ``progress(done, total)``: rows processed so far (the work of every step counted in rows)
 #: and the total expected (an estimate from the file sizes until the files are read), for a
@@ -99,3 +104,31 @@ class Tracker:
         if failure:
             raise failure[0]
         self.report(hi)
+
+
+@lru_cache(maxsize=4096)
+def _file_columns(path: str, mtime_ns: int) -> frozenset[str]:
+    """The columns of a Parquet file, from its footer (files never change once written;
+    the modification time keys the cache all the same)."""
+    con = duckdb.connect()
+    try:
+        return frozenset(r[0] for r in con.execute("SELECT name FROM parquet_schema(?)", [path]).fetchall())
+    finally:
+        con.close()
+
+
+def scan_sql(paths: Sequence[Path], rt: RecordType | None = None, internal: Sequence[str] = ("_seq",)) -> str:
+    """SQL reading the given segment files as one relation. With ``rt``, a field that none of
+    the files has (they were written before the field was added) reads as NULL; the relation
+    then has the record type's columns and the ``internal`` ones."""
+    listed = ", ".join(lit(str(p)) for p in paths)
+    # union_by_name: segments written before a column was added read it as NULL, as long as
+    # one of the files has it; the subquery adds it when none has.
+    scan = f"read_parquet([{listed}], union_by_name = true)"
+    if rt is None or not paths:
+        return scan
+    present = frozenset().union(*(_file_columns(str(p), Path(p).stat().st_mtime_ns) for p in paths))
+    if all(n in present for n, _t in rt.columns()):
+        return scan
+    cols = [n if n in present else f"NULL::{t} AS {n}" for n, t in rt.columns()]
+    return f"(SELECT {', '.join([*cols, *internal])} FROM {scan})"

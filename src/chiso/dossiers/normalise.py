@@ -71,6 +71,14 @@ def _boolean_sql(x: str) -> str:
     return f"CASE WHEN {y} IN {tuple(TRUE_WORDS)} THEN true WHEN {y} IN {tuple(FALSE_WORDS)} THEN false END"
 
 
+def _list_count_sql(x: str) -> str:
+    """The number of entries of a list written as JSON (``DanhSachHoSoBoSung``: one entry per
+    supplement request; ``[]`` or an empty cell: none); a plain number is read as the count,
+    anything else is unreadable (NULL)."""
+    array = f"CASE WHEN json_type({x}::JSON) = 'ARRAY' THEN json_array_length({x}::JSON)::DOUBLE END"
+    return f"coalesce(CASE WHEN json_valid({x}) THEN {array} END, try_cast(replace({x}, ',', '.') AS DOUBLE))"
+
+
 def _fast_sql(f: Field, x: str, alias: Alias | None) -> str:
     """The value of ``x`` when it is written the usual way (cheap), else NULL.
 
@@ -84,6 +92,8 @@ def _fast_sql(f: Field, x: str, alias: Alias | None) -> str:
         return f"({x} IN ('1', '2'))"
     if alias is not None and alias.decode == "satisfied_flag":
         return "NULL::VARCHAR"
+    if alias is not None and alias.decode == "list_count":
+        return _list_count_sql(x)
     if f.type == "timestamp":
         return _iso_sql(x)
     if f.type == "date":
@@ -105,6 +115,8 @@ def _full_sql(f: Field, x: str, alias: Alias | None) -> str:
     if alias is not None and alias.decode == "satisfied_flag":
         b = _boolean_sql(x)
         return f"CASE WHEN {b} THEN 'satisfied' WHEN NOT {b} THEN 'dislike' END"
+    if alias is not None and alias.decode == "list_count":
+        return _list_count_sql(x)
     if f.type == "timestamp":
         return _timestamp_sql(x)
     if f.type == "date":

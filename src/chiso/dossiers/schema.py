@@ -23,8 +23,9 @@ same defaults otherwise. Only the columns in ``RecordType.required`` must be in 
 
 **Later.** Two versions of one record (same source and key) are ordered by
 ``(rank of the progress field, order field, arrival)``: for dossiers, the status's progress
-rank (received 0 < processing = supplement requested 1 < settled = rejected = stopped =
-withdrawn 2 < result returned 3, after the national codes 1–2, 4–6, 3/7/8/9, 10), then
+rank (submitted 0 < received 1 < processing = supplement requested 2 < settled = rejected =
+stopped = withdrawn 3 < result returned 4, after the national codes 1, 2, 4–6, 3/7/8/9,
+10), then
 ``finished_at`` (empty first), then the import that came later. An incoming version that
 ranks lower than the stored one is ignored (counted as unchanged), so a stale export never
 rolls a finished dossier back to "processing"; one that ranks equal but differs (a corrected
@@ -72,11 +73,13 @@ class Alias:
 
     ``decode`` names a different reading of the values under that name, e.g.
     ``DuocThanhToanTrucTuyen`` holds a payment channel code (1 national portal, 2 provincial
-    gateway, anything else: not paid online), not a yes/no value.
+    gateway, anything else: not paid online), not a yes/no value; ``DanhSachHoSoBoSung``
+    holds the list of a dossier's supplement requests (``list_count``: its entries are
+    counted; a plain number is read as the count).
     """
 
     name: str
-    decode: Literal["payment_code", "satisfied_flag"] | None = None
+    decode: Literal["payment_code", "satisfied_flag", "list_count"] | None = None
 
 
 @dataclass(frozen=True)
@@ -162,6 +165,7 @@ def header_key(name: str) -> str:
 
 #: ``TrangThaiHoSo`` codes of the national format next to chiso's words.
 DOSSIER_STATUSES: dict[str, str] = {
+    "submitted": "submitted",
     "received": "received",
     "processing": "processing",
     "supplement_requested": "supplement_requested",
@@ -170,7 +174,10 @@ DOSSIER_STATUSES: dict[str, str] = {
     "rejected": "rejected",
     "stopped": "stopped",
     "withdrawn": "withdrawn",
-    "1": "received",  # mới đăng ký (newly submitted)
+    # mới đăng ký: submitted online, not yet received by the one-stop shop. Stored (a later
+    # export moves it on) but counted nowhere: the index counts received dossiers.
+    "1": "submitted",
+    "moi dang ky": "submitted",
     "2": "received",  # đã tiếp nhận
     "3": "rejected",  # từ chối tiếp nhận
     "4": "processing",  # đang xử lý
@@ -185,18 +192,23 @@ DOSSIER_STATUSES: dict[str, str] = {
 #: Progress rank of a status (see "Later" above). Rejected, stopped and withdrawn end a
 #: dossier like settling it does; returning the result comes after settling (9 before 10).
 STATUS_RANKS: dict[str, int] = {
-    "received": 0,
-    "processing": 1,
-    "supplement_requested": 1,
-    "settled": 2,
-    "rejected": 2,
-    "stopped": 2,
-    "withdrawn": 2,
-    "returned": 3,
+    "submitted": 0,
+    "received": 1,
+    "processing": 2,
+    "supplement_requested": 2,
+    "settled": 3,
+    "rejected": 3,
+    "stopped": 3,
+    "withdrawn": 3,
+    "returned": 4,
 }
 
 #: Terminal statuses: the dossier's processing ended (its ``finished_at`` is that moment).
-TERMINAL_STATUSES = frozenset(s for s, r in STATUS_RANKS.items() if r >= 2)
+TERMINAL_STATUSES = frozenset(s for s, r in STATUS_RANKS.items() if r >= 3)
+
+#: Statuses of a dossier the one-stop shop has not received: kept in the store, left out of
+#: every measure (``chiso.index.compute.records_sql``).
+NOT_RECEIVED_STATUSES = ("submitted",)
 
 #: ``KenhThucHien`` 1 in person, 2 online, 3 public postal service.
 CHANNELS: dict[str, str] = {
@@ -236,6 +248,18 @@ ONLINE_LEVELS: dict[str, str] = {
     "2": "none",
     "1": "none",
     "0": "none",
+}
+
+#: Unit of a procedure's statutory time (đơn vị thời hạn giải quyết): working days (ngày làm
+#: việc, counted on the working-day calendar, ``chiso/calendar.py``) or calendar days.
+STATUTORY_UNITS: dict[str, str] = {
+    "working_days": "working_days",
+    "calendar_days": "calendar_days",
+    "working": "working_days",
+    "calendar": "calendar_days",
+    "ngay lam viec": "working_days",
+    "ngay": "calendar_days",
+    "ngay lich": "calendar_days",
 }
 
 FEEDBACK_OUTCOMES: dict[str, str] = {
@@ -290,6 +314,9 @@ DOSSIERS = RecordType(
         _bool("synced", empty="true", absent="true"),
         Field("supplement_days", "number", empty="0", absent="0", minimum=0.0,
               help="days the dossier waited for the applicant to supplement it"),
+        Field("supplement_count", "number", empty="0", absent="0", minimum=0.0,
+              aliases=(Alias("DanhSachHoSoBoSung", decode="list_count"),),
+              help="supplement requests made of the applicant (more than one: the dossier is late)"),
         _bool("reused", empty=None, help="a component was reused from digitised data (4.3)"),
         _bool("population_db", empty=None, help="the population database was used (4.5b)"),
         Field("rating", "choice", choices=RATINGS, help="the applicant's rating (5.4)"),
@@ -321,6 +348,8 @@ PROCEDURES = RecordType(
         _bool("has_fee", empty=None),
         _bool("payment_integrated", empty=None),
         Field("statutory_days", "number", minimum=0.0, help="statutory processing time in days"),
+        Field("statutory_unit", "choice", choices=STATUTORY_UNITS,
+              help="unit of statutory_days; empty: calendar days"),
         _bool("paper_result", empty=None),
         Field("decision_date", "date", help="date of the publication decision (quyết định công bố)"),
         Field("legal_effective_date", "date", help="date the legal basis takes effect"),
@@ -387,7 +416,8 @@ def fields_markdown() -> str:
             header = "key, required" if f.name == rt.key else ("required" if required else "optional")
             empty = "rejected" if (f.not_empty or f.name == rt.key) else literal(f.empty)
             absent = "—" if required else literal(f.absent)
-            notes = {"payment_code": " (1, 2 = yes; anything else = no)", "satisfied_flag": " (yes/no)"}
+            notes = {"payment_code": " (1, 2 = yes; anything else = no)", "satisfied_flag": " (yes/no)",
+                     "list_count": " (a list: its entries are counted)"}
             aliases = ", ".join(f"`{a.name}`" + notes.get(a.decode or "", "") for a in f.aliases)
             lines.append(f"| `{f.name}` | {kind} | {header} | {empty} | {absent} | {aliases} |")
         lines.append("")

@@ -13,7 +13,7 @@ import json
 import shutil
 import tempfile
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from chiso import db
 
 from chiso.audit import service as audit
+from chiso.clock import local_now
 from chiso.auth.permissions import Actor, Forbidden
 from chiso.dossiers.duck import Progress
 from chiso.dossiers.normalise import UnitRow
@@ -262,9 +263,10 @@ def make_demo_data(engine: Engine, *, actor: Actor, province: str, n: int, seed:
     from chiso.store.service import files_root, open_records
     from chiso.units import service as units
 
-    today = date.today()
-    year = year or today.year
-    until = min(today, date(year, 12, 31))
+    # Only days that are over: nothing is received later than now (``demo.generate``).
+    yesterday = local_now().date() - timedelta(days=1)
+    year = year or yesterday.year
+    until = min(yesterday, date(year, 12, 31))
     with db.transaction(engine) as session:
         code = units.normalise_province_code(province)
         units.init_province(session, code)

@@ -85,7 +85,7 @@ from chiso import settings
 from chiso.errors import ChisoError
 from chiso.i18n import _
 from chiso.dossiers.classify import HASH_PROBE_KEY, hash_probe, hashes_valid, row_hash_sql
-from chiso.dossiers.duck import Progress, count
+from chiso.dossiers.duck import Progress, count, scan_sql
 from chiso.dossiers.ingest import Batch, pid_alive
 from chiso.dossiers.normalise import UnitRow
 from chiso.dossiers.rejects import SAMPLE_LIMIT
@@ -261,6 +261,8 @@ def registry_units(session: Any) -> list[UnitRow]:
 
     rows = session.execute(select(Unit.code, Unit.official_code, Unit.valid_from, Unit.valid_to))
     return [(code, official, vf, vt) for code, official, vf, vt in rows]
+
+
 
 
 class DossierStore:
@@ -506,11 +508,9 @@ class DossierStore:
             con.close()
 
     @staticmethod
-    def scan_sql(paths: Sequence[Path]) -> str:
-        """SQL reading the given segment files as one relation."""
-        listed = ", ".join(_lit(str(p)) for p in paths)
-        # union_by_name: segments written before a column was added read it as NULL.
-        return f"read_parquet([{listed}], union_by_name = true)"
+    def scan_sql(paths: Sequence[Path], rt: RecordType | None = None, internal: Sequence[str] = ("_seq",)) -> str:
+        """SQL reading the given segment files as one relation (:func:`chiso.dossiers.duck.scan_sql`)."""
+        return scan_sql(paths, rt, internal)
 
     @staticmethod
     def view_sql(rt: RecordType, snap: Snapshot, *, with_seq: bool = False) -> str:
@@ -527,21 +527,21 @@ class DossierStore:
 
         if not snap.deltas:
             assert snap.base is not None  # files but no deltas: the base is the one file
-            return f"SELECT {select} FROM {DossierStore.scan_sql([snap.base.path])}"
+            return f"SELECT {select} FROM {DossierStore.scan_sql([snap.base.path], rt)}"
         key = rt.key
         if len(snap.deltas) == 1:
             # One segment holds each key once: nothing to rank (saves a window over it).
-            latest = f"SELECT * FROM {DossierStore.scan_sql([snap.deltas[0].path])}"
+            latest = f"SELECT * FROM {DossierStore.scan_sql([snap.deltas[0].path], rt)}"
         else:
             latest = (
-                f"SELECT * FROM {DossierStore.scan_sql([s.path for s in snap.deltas])} "
+                f"SELECT * FROM {DossierStore.scan_sql([s.path for s in snap.deltas], rt)} "
                 f"QUALIFY row_number() OVER (PARTITION BY source, {key} ORDER BY _seq DESC) = 1"
             )
         if snap.base is None:
             return f"SELECT {select} FROM ({latest})"
         return (
             f"WITH latest AS ({latest}) "
-            f"SELECT {', '.join('b.' + c for c in cols)} FROM {DossierStore.scan_sql([snap.base.path])} b "
+            f"SELECT {', '.join('b.' + c for c in cols)} FROM {DossierStore.scan_sql([snap.base.path], rt)} b "
             f"ANTI JOIN latest d ON b.source = d.source AND b.{key} = d.{key} "
             f"UNION ALL SELECT {select} FROM latest"
         )

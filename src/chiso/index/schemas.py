@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from chiso.adjustments.schemas import Adjustment
 from chiso.shapes import Day, Number, Out
 
 
@@ -24,6 +25,17 @@ class IndicatorScore(Out):
     applicable: bool
 
 
+class AdjustmentRef(Out):
+    """A technical deduction in force on the total (``chiso adjustments``)."""
+
+    id: int | None
+    points: Number
+    reason: str
+    author: str
+    indicator: str | None
+    group: str | None
+
+
 class IndexRow(Out):
     unit: str
     name: str | None
@@ -34,6 +46,8 @@ class IndexRow(Out):
     method: str
     total: Number | None
     max_total: Number | None
+    computed_total: Number | None = Field(None, description="The total before the adjustments in force.")
+    adjustments: list[AdjustmentRef] = Field(default_factory=list)
     band: str | None
     band_name: str | None
     rank: int | None
@@ -62,5 +76,6 @@ class Explanation(Out):
     denominator_measure: str
     denominator_ids: list[str] | None
     denominator: Number | None = None
+    adjustments: list[Adjustment] = Field(default_factory=list, description="Adjustments in force on the unit's total that concern this indicator or its group.")
     limit: int
     offset: int

@@ -37,7 +37,7 @@ from chiso.methods.bands import band_name
 from chiso.scoring.model import Indicator, Method
 from chiso.periods import Period
 from chiso.scoring.ranking import changes, competition_rank
-from chiso.scoring.rules import UnitScore, score_many
+from chiso.scoring.rules import UnitScore, apply_adjustments, score_many
 from chiso.units import service as units
 
 if TYPE_CHECKING:
@@ -125,7 +125,7 @@ def targets(session: Session, period: Period, *, province: str | None = None) ->
 
 
 def overdue(session: Session, store: DossierStore, period: Period, *, at: datetime) -> dict[str, tuple[int, Any]]:
-    """Dossiers open and past their due time at ``at`` (local time), counted for the units
+    """Dossiers received, open and past their due time at ``at`` (local time), counted for the units
     scored in ``period`` (a former unit's dossiers count for the unit that replaced it; the
     province is not one of them): {unit: (count, oldest due time)}."""
     owner: dict[str, str] = {}
@@ -137,7 +137,8 @@ def overdue(session: Session, store: DossierStore, period: Period, *, at: dateti
     try:
         found = con.execute(
             "SELECT unit_code, count(*), min(due_at) FROM dossiers WHERE received_at <= ? AND due_at < ? "
-            "AND (finished_at IS NULL OR finished_at > ?) GROUP BY unit_code", [at, at, at]).fetchall()
+            "AND (finished_at IS NULL OR finished_at > ?) AND NOT list_contains(?, status) GROUP BY unit_code",
+            [at, at, at, list(compute.NOT_RECEIVED)]).fetchall()
     finally:
         con.close()
     out: dict[str, tuple[int, Any]] = {}
@@ -153,9 +154,10 @@ KINDS = ("dossiers", "procedures", "feedback")
 INCREMENTAL_DEPTH = 50
 
 
-#: Changes when the kept counts' layout does (2: sums in millionths, ``compute.SUM_SCALE``),
-#: so that counts written by an earlier chiso are not read as this one's.
-COUNTS_FORMAT = b"counts:2;"
+#: Changes when the kept counts' layout does (2: sums in millionths, ``compute.SUM_SCALE``;
+#: 3: dossiers not yet received left out, statutory times in working days), so that counts
+#: written by an earlier chiso are not read as this one's.
+COUNTS_FORMAT = b"counts:3;"
 
 
 def _cache_key(store: DossierStore, method: Method, versions: dict[str, int] | None = None) -> str:
@@ -166,6 +168,7 @@ def _cache_key(store: DossierStore, method: Method, versions: dict[str, int] | N
     versions = versions or store.kind_versions()
     digest = hashlib.sha256()
     digest.update(COUNTS_FORMAT)
+    digest.update(compute.workdays_fingerprint().encode())
     digest.update(Path(method.path).read_bytes() if method.path else method.id.encode())
     for kind in KINDS:
         digest.update(f"{kind}:{versions[kind]};".encode())
@@ -401,12 +404,24 @@ def compute_scores(
     names = _names(session, [t.code for t in tgts], period.end)
     with compute.gc_paused():
         scores = score_many(method, counts, {t.code: t.level for t in tgts})
+    _adjust(session, method, scores, [p.code for p in periods])
     out: dict[str, dict[str, Scored]] = {}
     for p in periods:
         out[p.code] = {
             t.code: Scored(t, names[t.code], scores[(t.code, p.code)], counts[(t.code, p.code)]) for t in tgts
         }
     return tgts, out
+
+
+def _adjust(session: Session, method: Method, scores: dict[Any, UnitScore], periods: Sequence[str]) -> None:
+    """Apply the adjustments in force (technical deductions, :mod:`chiso.adjustments`) to
+    the scores, in place. A unit without a total (no group applies) keeps none."""
+    from chiso.adjustments import service as adjustments
+
+    for key, entered in adjustments.in_force(session, index=method.family, periods=periods).items():
+        score = scores.get(key)
+        if score is not None and score.computed_total is not None:
+            scores[key] = apply_adjustments(score, entered)
 
 
 def index_766(
@@ -480,6 +495,10 @@ def _row(method: Method, period: Period, s: Scored, rank: int | None, prev_rank:
         "method": method.id,
         "total": score.total,
         "max_total": score.max_total,
+        # The total before technical deductions, and the deductions in force.
+        "computed_total": score.computed_total,
+        "adjustments": [{"id": a.id, "points": a.points, "reason": a.reason, "author": a.author,
+                         "indicator": a.indicator, "group": a.group} for a in score.adjustments],
         "band": score.band,
         "band_name": band_name(method.bands, score.band),
         "rank": rank,
@@ -531,7 +550,8 @@ def explain(
     try:
         until = period_until(period, now)
         out: dict[str, Any] = {"unit": tgt.code, "period": period.code, "indicator": ind.id, "method": method.id,
-                               "running": until is not None, "until": until.isoformat() if until else None}
+                               "running": until is not None, "until": until.isoformat() if until else None,
+                               "adjustments": adjustments_about(session, method, tgt.code, period, ind.id)}
         for side, (measure, ids, value) in _record_ids(con, method, ind, period, tgt.members,
                                                          today=now.date()).items():
             out[f"{side}_measure"] = measure
@@ -541,6 +561,17 @@ def explain(
         return out
     finally:
         con.close()
+
+
+def adjustments_about(session: Session, method: Method, unit: str, period: Period, indicator: str) -> list[dict[str, Any]]:
+    """The adjustments in force on ``unit``'s score for ``period`` that concern ``indicator``
+    or its group (:mod:`chiso.adjustments`)."""
+    from chiso.adjustments import service as adjustments
+
+    group = next((g.id for g in method.groups if any(i.id == indicator for i in g.indicators)), None)
+    return [a for a in adjustments.list_adjustments(session, unit=unit, period=period.code, index=method.family,
+                                                    withdrawn=False)
+            if a["indicator"] == indicator or (a["group"] is not None and a["group"] == group)]
 
 
 def _indicator(method: Method, indicator: str) -> Indicator:

@@ -315,7 +315,7 @@ class SparkConnection:
 
 def connect(store, *, master: str | None = None, at_version: int | None = None) -> SparkConnection:
     """A Spark connection with the views ``dossiers``, ``procedures``, ``feedback``,
-    ``records`` and ``feedback_records`` over the store's current version (or as of
+    ``workdays``, ``records`` and ``feedback_records`` over the store's current version (or as of
     ``at_version``), as ``store.connect()`` and :func:`compute.prepare` give them in DuckDB."""
     from chiso.dossiers.schema import RECORD_TYPES
 
@@ -327,6 +327,9 @@ def connect(store, *, master: str | None = None, at_version: int | None = None) 
     try:
         for rt in RECORD_TYPES.values():
             con.view(rt.name, store.view_sql(rt, snaps[rt.name]), schema=_schema(rt))
+        days, counts, working = compute.workdays()
+        con.spark.createDataFrame(list(zip(days, counts, working)) or [(date.min, 0, False)],
+                                  "day date, n bigint, working boolean").createOrReplaceTempView("workdays")
         columns = [n for n, _t in RECORD_TYPES["dossiers"].columns()]
         con.view("records", compute.records_sql("dossiers", columns=columns))
         con.view("feedback_records", compute.feedback_records_sql("feedback"))

@@ -34,6 +34,7 @@ DOSSIER_COLUMNS: Mapping[str, str] = MappingProxyType({
     "requires_paper_result": "BOOLEAN",
     "synced": "BOOLEAN",
     "supplement_days": "DOUBLE",
+    "supplement_count": "DOUBLE",
     # Optional: a store that lacks them supplies NULL.
     "reused": "BOOLEAN",
     "population_db": "BOOLEAN",
@@ -44,6 +45,10 @@ DOSSIER_COLUMNS: Mapping[str, str] = MappingProxyType({
     # (2.1) and the online level for "eligible" dossiers (766-formula-2022, 3.3).
     "statutory_days": "DOUBLE",
     "online_level": "TEXT",
+    # The catalogue's unit of statutory_days, and the moment that time runs out from the
+    # dossier's reception (working days on the working-day calendar where the unit says so).
+    "statutory_unit": "TEXT",
+    "statutory_until": "TIMESTAMP",
 })
 
 #: Procedure (thủ tục hành chính) catalogue columns: one row per procedure under the
@@ -58,6 +63,7 @@ PROCEDURE_COLUMNS: Mapping[str, str] = MappingProxyType({
     "has_fee": "BOOLEAN",
     "payment_integrated": "BOOLEAN",
     "statutory_days": "DOUBLE",
+    "statutory_unit": "TEXT",
     "paper_result": "BOOLEAN",
     "decision_date": "DATE",
     "legal_effective_date": "DATE",

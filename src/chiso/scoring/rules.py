@@ -75,11 +75,17 @@ class GroupScore:
 
 @dataclass(frozen=True)
 class Adjustment:
-    """A manual, audited change of a total (điểm trừ kỹ thuật): points, never a formula."""
+    """A manual, audited change of a total (điểm trừ kỹ thuật): points, never a formula.
+
+    ``indicator`` or ``group`` name what it concerns (for the reader: the points change the
+    total, not the indicator's or group's own points); ``id`` is its record's."""
 
     points: float
     reason: str
     author: str
+    indicator: str | None = None
+    group: str | None = None
+    id: int | None = None
 
 
 @dataclass(frozen=True)

@@ -68,6 +68,7 @@ def routers() -> list[tuple[APIRouter, dict]]:
     the one place that says what the server serves. The JSON API's routers (``/api/v1``)
     share its prefix, the CSRF check and the documented error answers; pages are left out
     of the OpenAPI document."""
+    from chiso.adjustments import api as adjustments_api
     from chiso.assessments import api as assessments_api
     from chiso.reports import web as reports_web
     from chiso.targets import api as targets_api
@@ -87,6 +88,7 @@ def routers() -> list[tuple[APIRouter, dict]]:
         (tasks_api.router, api),
         (targets_api.router, api),
         (subscriptions_api.router, api),
+        (adjustments_api.router, api),
         (events.router, {}),
         (overview.router, page),
         (index766.router, page),

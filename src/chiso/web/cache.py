@@ -50,13 +50,16 @@ class ResultCache:
 
 
 def registry_stamp(session: Session) -> tuple:
-    """Changes whenever units, parents, lineage or group membership change."""
+    """Changes whenever units, parents, lineage or group membership change, and whenever an
+    adjustment of a score is entered or withdrawn."""
+    from chiso.adjustments import service as adjustments
     from chiso.units.models import GroupMember, LineageEvent, Unit, UnitParent
 
+    # The adjustments in force change scores as the registry does (technical deductions).
     return tuple(
         session.execute(select(func.count(m.id), func.max(m.id))).one()
         for m in (Unit, UnitParent, LineageEvent, GroupMember)
-    )
+    ) + (adjustments.stamp(session),)
 
 
 def index_766(app: FastAPI, session: Session, period, *, group: str | None = None, method_id: str | None = None) -> list[dict]:

@@ -227,3 +227,13 @@ def standing_text(s: NationalStanding) -> str:
     text = _("ranked {rank}/{of} nationally").format(rank=s.rank, of=s.of)
     move = movement(s.rank_change)
     return f"{text}, {move}" if move else text
+
+
+def adjustment_text(adjustments: Sequence[dict]) -> str:
+    """The technical deductions in force on a score, in words: "2.1: −1,50 points (reason)"."""
+    parts = []
+    for a in adjustments:
+        about = a.get("indicator") or a.get("group") or _("total")
+        parts.append(_("{about}: {points} points ({reason})").format(
+            about=about, points=signed(a["points"]), reason=a["reason"]))
+    return "; ".join(parts)

@@ -20,8 +20,8 @@ from chiso.periods import Period
 from chiso.reports import charts
 from chiso.reports.document import Bullets, Column, Document, Heading, Image, Paragraph, Table, Title, fmt_number, language
 from chiso.reports.kinds.common import (
-    LEVEL_COHORTS, NOTICE, TREND_PERIODS, Signing, frame, group_name, join_names, movement, national_standing,
-    numbered_sections, period_label, period_now_label, period_short, signed, standing_text,
+    LEVEL_COHORTS, NOTICE, TREND_PERIODS, Signing, adjustment_text, frame, group_name, join_names, movement,
+    national_standing, numbered_sections, period_label, period_now_label, period_short, signed, standing_text,
 )
 from chiso.scoring.ranking import podium
 from chiso.units import service as units
@@ -41,6 +41,8 @@ class Ranked:
     score_change: float | None
     #: Points by indicator group (766: CKMB … MDHL), in the order of :attr:`Ranking.groups`.
     groups: dict[str, float | None] = field(default_factory=dict)
+    #: Technical deductions in force on the score (``chiso adjustments``).
+    adjustments: list[dict] = field(default_factory=list)
 
 
 @dataclass
@@ -102,7 +104,8 @@ def ranking_766(session: Session, store: DossierStore, *, period: Period, groups
     def ranked(r: dict) -> Ranked:
         name, idx = band_name(method.bands, r["band"]), band_position(method.bands, r["band"])
         return Ranked(r["unit"], r["name"], r["total"], name, idx, r["rank"], r["rank_change"], r["total_change"],
-                      {gid: g["points"] for gid, g in r["groups"].items()})
+                      {gid: g["points"] for gid, g in r["groups"].items()},
+                      list(r.get("adjustments") or []))
 
     out = Ranking(
         index_name=_("Real-time service index (Decision 766/QĐ-TTg)"), when=period_now_label(period),
@@ -309,6 +312,11 @@ def build_ranking(session: Session, store: DossierStore, *, index: str | None = 
                     colours=[_bar_colour(r.band_index, max(bands, 4)) for r in ordered],
                     title=c.name, xlabel=_("score"), thresholds=ranking.thresholds, top=ranking.top),
                     width_mm=160, caption=_("Figure: scores of {group}").format(group=c.name)))
+                adjusted = [r for r in ordered if r.adjustments]
+                if adjusted:
+                    doc.add(Paragraph(_("Scores after technical deductions:"), italic=True, align="left"))
+                    doc.add(Bullets([_("{name}: {deductions}").format(name=r.name, deductions=adjustment_text(r.adjustments))
+                                     for r in adjusted]))
                 gains, losses = _moves(c, ranking.decimals)
                 if ranking.previous_when:
                     doc.add(Paragraph(_("Largest gains against {previous}:").format(previous=ranking.previous_when),

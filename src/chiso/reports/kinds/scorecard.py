@@ -15,7 +15,7 @@ from chiso.i18n import _, current_language
 from chiso.methods.bands import band_name
 from chiso.periods import Period
 from chiso.reports.document import Bullets, Column, Document, Heading, PageBreak, Paragraph, Table, Title, fmt_number, language
-from chiso.reports.kinds.common import Frame, frame, numbered_sections, period_label, period_now_label
+from chiso.reports.kinds.common import Frame, adjustment_text, frame, numbered_sections, period_label, period_now_label
 from chiso.units import service as units
 
 if TYPE_CHECKING:
@@ -136,6 +136,10 @@ def _scorecard_blocks(session: Session, sh: _Shared, fr: Frame, code: str) -> li
     else:
         blocks.append(Paragraph(_("{unit} is not scored for {period} and is in no assessment round.").format(
             unit=name, period=period_label(sh.period))))
+    if row is not None and row.get("adjustments"):
+        blocks.append(Paragraph(_("The 766 score includes technical deductions ({deductions}); before them it was "
+                                  "{before}.").format(deductions=adjustment_text(row["adjustments"]),
+                                                      before=fmt_number(row["computed_total"]))))
     # II. Where the 766 points are lost.
     weak = weakest_indicators(row, sh.method) if row is not None else []
     blocks.append(Heading(next(sections), _("Where points are lost on the 766 index")))

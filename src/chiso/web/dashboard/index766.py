@@ -6,14 +6,20 @@ from __future__ import annotations
 
 import csv
 import io
+import tempfile
 from datetime import date, datetime
+from pathlib import Path
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
+from starlette.datastructures import UploadFile as StarletteUpload
 
-from chiso.auth.permissions import Actor, require
-from chiso.errors import NotFound
+from chiso.adjustments import service as adjustments
+from chiso.assessments import evidence as evidence_store
+from chiso.auth.permissions import Actor, can, require
+from chiso.errors import ChisoError, NotFound
+from chiso.http.uploads import clean_filename
 from chiso.http.deps import get_db, get_user_actor
 from chiso.i18n import _
 from chiso.index.explain import ONLY, listable
@@ -98,11 +104,101 @@ def unit_page(request: Request, code: str, period: str | None = None, actor: Act
     total_trend = [(common.short_label(x), trend[x.code].get(info.code, {}).get("total")) for x in periods]
     foreseen = common.forecasts(app, session, p).get(info.code) if row["running"] else None
     advised = common.advice(app, session, p, info.code) if row["level"] != "province" else None
+    entered = adjustments.list_adjustments(session, actor=actor, unit=info.code, period=p.code, index=m.family)
+    concerns = [(i.id, f"{i.id} {ind_names.get(i.id, i.id)}") for g in m.groups for i in g.indicators]
+    concerns += [(f"group:{g.id}", names.get(g.id, g.id)) for g in m.groups]
     return page(request, "unit766.html", period=p, picker=common.picker(p), unit=info, row=row, groups=groups,
                 foreseen=foreseen, advised=advised, foreseen_label=common.foreseen_label,
                 catalogue=catalogue_share(app, session, p, info.code),
                 total_trend=total_trend, standing=common.standing(app, session, p, info.code),
-                cohort_label=common.cohort_label, live_url=f"/766/{info.code}")
+                cohort_label=common.cohort_label, live_url=f"/766/{info.code}",
+                adjustments=entered, adjusted=adjustments.by_indicator(entered), concerns=concerns,
+                may_adjust=can(actor, "manage"), saved=request.query_params.get("saved"),
+                error=request.query_params.get("error"))
+
+
+def _back(code: str, period: str, **params: str) -> RedirectResponse:
+    from urllib.parse import urlencode
+
+    query = urlencode({"period": period, **{k: v for k, v in params.items() if v}})
+    return RedirectResponse(f"/766/{code}?{query}#adjustments", status_code=303)
+
+
+@router.post("/766/{code}/adjustments")
+async def add_adjustment(request: Request, code: str, actor: Actor = Depends(get_user_actor),
+                         session: Session = Depends(get_db, scope="function")):
+    """Enter a technical deduction from the unit page (province-wide managers)."""
+    require(actor, "read")
+    info = common.unit_or_404(request.app, session, actor, code)
+    require(actor, "manage")
+    form = await request.form()
+    period = str(form.get("period") or "")
+    concern = str(form.get("concerns") or "")
+    upload = form.get("file")
+    try:
+        points = float(str(form.get("points") or "").replace(",", "."))
+    except ValueError:
+        return _back(info.code, period, error=_("Points must be a number, e.g. -1,5."))
+    fields = dict(actor=actor, unit=info.code, period=period, points=points, reason=str(form.get("reason") or ""),
+                  indicator=None if concern.startswith("group:") else concern or None,
+                  group=concern[len("group:"):] if concern.startswith("group:") else None)
+    try:
+        if isinstance(upload, StarletteUpload) and upload.filename:
+            with tempfile.TemporaryDirectory(prefix="chiso-upload-") as tmp:
+                path = Path(tmp) / "upload"
+                size = 0
+                with path.open("wb") as out:
+                    while chunk := await upload.read(1 << 20):
+                        size += len(chunk)
+                        if size > evidence_store.MAX_BYTES:
+                            return _back(info.code, period, error=_("The file is larger than 20 MB."))
+                        out.write(chunk)
+                adjustments.add(session, **fields, evidence=path, evidence_name=clean_filename(upload.filename, "evidence"))
+        else:
+            adjustments.add(session, **fields)
+    except ChisoError as exc:
+        return _back(info.code, period, error=str(exc)[:300])
+    return _back(info.code, period, saved="added")
+
+
+@router.get("/766/{code}/adjustments/{adjustment_id}/evidence")
+def adjustment_evidence(request: Request, code: str, adjustment_id: int, actor: Actor = Depends(get_user_actor),
+                        session: Session = Depends(get_db, scope="function")):
+    """The evidence file of an adjustment, for whoever sees the unit; each download is in
+    the audit trail."""
+    from chiso.audit import service as audit
+    from chiso.http.downloads import attachment
+
+    info = common.unit_or_404(request.app, session, actor, code)
+    require(actor, "read", unit_id=info.id)
+    row = adjustments.get(session, adjustment_id)
+    if row.unit_id != info.id or not row.evidence_sha256:
+        raise NotFound(_("Unknown adjustment: {id}").format(id=adjustment_id))
+    if not evidence_store.blob_path(row.evidence_sha256, where=session).exists():
+        raise NotFound(_("Evidence file {sha} is missing from the store.").format(sha=row.evidence_sha256))
+    data = evidence_store.read(row.evidence_sha256, where=session)
+    audit.record(session, actor=actor, action="evidence.download", object_type="adjustment", object_key=str(row.id),
+                 unit_id=row.unit_id, after={"name": row.evidence_name, "sha256": row.evidence_sha256})
+    return attachment(data, row.evidence_name or row.evidence_sha256, row.evidence_type or "application/octet-stream")
+
+
+@router.post("/766/{code}/adjustments/{adjustment_id}/withdraw")
+async def withdraw_adjustment(request: Request, code: str, adjustment_id: int, actor: Actor = Depends(get_user_actor),
+                              session: Session = Depends(get_db, scope="function")):
+    """Withdraw a technical deduction from the unit page; it stays listed as withdrawn."""
+    require(actor, "read")
+    info = common.unit_or_404(request.app, session, actor, code)
+    require(actor, "manage")
+    form = await request.form()
+    period = str(form.get("period") or "")
+    row = adjustments.get(session, adjustment_id)
+    if row.unit_id != info.id:
+        raise NotFound(_("Unknown adjustment: {id}").format(id=adjustment_id))
+    try:
+        adjustments.withdraw(session, actor=actor, adjustment_id=adjustment_id, reason=str(form.get("reason") or ""))
+    except ChisoError as exc:
+        return _back(info.code, period, error=str(exc)[:300])
+    return _back(info.code, period, saved="withdrawn")
 
 
 def catalogue_share(app: FastAPI, session: Session, p: Period, code: str) -> dict | None:
@@ -159,7 +255,7 @@ def explain_page(app: FastAPI, session: Session, p: Period, code: str, indicator
 def value_label(column: str, value) -> str | None:
     """The words a reader knows for a stored code (status, channel); None: not a code."""
     if column == "status":
-        return {"received": _("received"), "processing": _("processing"),
+        return {"submitted": _("submitted, not yet received"), "received": _("received"), "processing": _("processing"),
                 "supplement_requested": _("supplement requested"), "settled": _("settled"),
                 "returned": _("result returned"), "rejected": _("rejected"), "stopped": _("stopped"),
                 "withdrawn": _("withdrawn")}.get(value, value)
