@@ -42,7 +42,6 @@ def _actions() -> dict[str, str]:
         "task.cancel": _("task cancelled"), "evidence.download": _("evidence downloaded"),
         "meeting.add": _("meeting recorded"), "meeting.minutes": _("meeting minutes kept"),
         "meeting.conclude": _("conclusion assigned"), "committee.document": _("committee document kept"),
-        "group.remove": _("unit removed from a group"),
         "subscription.save": _("subscription saved"), "subscription.remove": _("subscription stopped"),
     }
 
