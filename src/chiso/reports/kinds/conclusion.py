@@ -12,12 +12,13 @@ from sqlalchemy.orm import Session
 
 from chiso.i18n import _
 from chiso.reports.document import Column, Document, Heading, Paragraph, Table, Title, language
-from chiso.reports.kinds.common import frame, join_names
+from chiso.output import day as day_text
+from chiso.reports.kinds.common import NOTICE, Signing, frame, join_names
 from chiso.units import service as units
 
 
 def _dmy(text: str | None) -> str:
-    return date.fromisoformat(text).strftime("%d/%m/%Y") if text else ""
+    return day_text(text) if text else ""
 
 
 def build_conclusion(session: Session, *, meeting: str, lang: str | None = None, day: date | None = None,
@@ -27,10 +28,10 @@ def build_conclusion(session: Session, *, meeting: str, lang: str | None = None,
 
     with language(lang) as lang:
         m, points = meetings.conclusion_rows(session, meeting, as_of=day)
-        fr = frame(session, lang=lang, day=day, issuer=issuer)
+        fr = frame(session, lang=lang, day=day, issuer=issuer, signing=Signing(number=number or m.notice_number))
         doc = Document(title=_("Conclusion notice"), lang=lang, slug=f"ket-luan-{m.code}")
-        doc.add(fr.header(number or m.notice_number))
-        held = m.held_on.strftime("%d/%m/%Y")
+        doc.add(fr.header(NOTICE))
+        held = day_text(m.held_on)
         doc.add(Title(_("NOTICE"), _("Conclusions of {chair} at the {kind} of {day}").format(
             chair=m.chair, kind=meetings.kind_name(m.kind), day=held)))
         intro = _("On {day}, the Steering Committee held a {kind}{title}, chaired by {chair}.").format(
@@ -58,7 +59,7 @@ def build_conclusion(session: Session, *, meeting: str, lang: str | None = None,
             Column(_("Deadline"), width=0.9), Column(_("Product"), width=1.4), Column(_("Accepted by"), width=1.2)],
             rows=[[p["meeting_point"], p["title"], f"{p['owner']} – {units.get(session, p['unit']).name}",
                    _dmy(p["deadline"]), p["product"] or "", p["authority"] or ""] for p in points]))
-        doc.add(Paragraph(_("The units report their progress in chiso; the Steering Committee's secretariat "
+        doc.add(Paragraph(_("The units report their progress on each point; the Steering Committee's secretariat "
                             "follows up and reports the points still open at the next meeting.")))
         doc.add(fr.signature())
         return doc
