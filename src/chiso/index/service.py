@@ -36,7 +36,7 @@ from chiso.methods import loader
 from chiso.methods.bands import band_name
 from chiso.scoring.model import Indicator, Method
 from chiso.periods import Period
-from chiso.scoring.ranking import changes, competition_rank
+from chiso.scoring.ranking import changes, published_rank
 from chiso.scoring.rules import UnitScore, score_many
 from chiso.units import service as units
 
@@ -55,13 +55,10 @@ class Scored:
 
 
 def has_records(method: Method, scored: Scored | None) -> bool:
-    """Whether the unit received dossiers in the period (a count of a ``dossier_received``
-    measure is not zero): a period before the store's first dossier has only catalogue
-    measures, and its score is not worth drawing on a trend."""
-    if scored is None:
-        return False
-    received = [k for k, m in method.measures.items() if m.basis == "dossier_received"]
-    return not received or any(scored.counts.get(k) for k in received)
+    """Whether the unit has records in the period (:func:`chiso.scoring.rules.has_records`):
+    a unit without any is "no data", with no total and no rank, and a period before the
+    store's first dossier is not drawn on a trend."""
+    return scored is not None and scored.score.has_data
 
 
 def on_time_indicator(method: Method) -> str | None:
@@ -443,8 +440,9 @@ def index_766(
     unranked = set(cohorts.pop("province", []))
     rows = []
     for cohort in cohorts.values():
-        ranks = competition_rank({c: current[c].score.total for c in cohort})
-        prev_ranks = competition_rank({c: before[c].score.total for c in cohort})
+        # Ranks compare the totals as published (two decimals): equal printed scores tie.
+        ranks = published_rank({c: current[c].score.total for c in cohort}, decimals=method.ranking_precision)
+        prev_ranks = published_rank({c: before[c].score.total for c in cohort}, decimals=method.ranking_precision)
         moved = changes(
             {c: (ranks[c], current[c].score.total) for c in cohort},
             {c: (prev_ranks[c], before[c].score.total) for c in cohort},
