@@ -55,6 +55,10 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
     "users": ("chiso.auth.cli", "users", 'Accounts of the web application and the API.'),
     "tokens": ("chiso.auth.cli", "tokens", 'API tokens: shown once, stored hashed, revocable.'),
     "serve": ("chiso.web.cli", "serve", 'Start the web application and the HTTP API.'),
+    "published": ("chiso.standing.cli", "published",
+                  'Scores and ranks published by the national portal: the province\'s national standing.'),
+    "reconcile": ("chiso.index.cli", "reconcile",
+                  "chiso's 766 figures beside the published ones, with the likely cause of each difference."),
     "report": ("chiso.reports.cli", "report",
                 'Conference reports (DOCX, PDF, XLSX): rankings, scorecards, periodic 766 reports, schedules.'),
 }

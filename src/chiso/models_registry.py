@@ -10,3 +10,4 @@ from chiso.audit import models as audit_models  # noqa: F401
 from chiso.reports import models as reports_models  # noqa: F401
 from chiso.store import models as store_models  # noqa: F401
 from chiso.dossiers import models as dossiers_models  # noqa: F401
+from chiso.standing import models as standing_models  # noqa: F401

@@ -43,6 +43,11 @@ class IndexRow(Out):
     total_change: Number | None
     groups: dict[str, GroupScore]
     indicators: dict[str, IndicatorScore]
+    national_total: Number | None = Field(None, description="The province's score as the national portal published it.")
+    national_rank: int | None = Field(None, description="The province's national rank as published.")
+    national_of: int | None = Field(None, description="How many provinces the national rank is among.")
+    national_rank_change: int | None = Field(None, description="Places moved since the previous published period "
+                                                               "(positive: up).")
 
 
 class Explanation(Out):

@@ -454,6 +454,9 @@ def index_766(
         # No rank, but its total moves all the same.
         moved = changes({code: (None, current[code].score.total)}, {code: (None, before[code].score.total)})
         rows.append(_row(method, period, current[code], None, None, moved.get(code), before[code], until))
+    for row in rows:
+        if row["level"] == "province":
+            _add_national(session, row, period)
     if unit:
         target = units.get(session, unit, on=period.end).code
         rows = [r for r in rows if r["unit"] == target]
@@ -461,6 +464,17 @@ def index_766(
             raise NotFound(_("Unit {code} is not scored for {period}.").format(code=unit, period=period.code))
     rows.sort(key=lambda r: (r["level"], r["rank"] is None, r["rank"] or 0, r["unit"]))
     return rows
+
+
+def _add_national(session: Session, row: dict[str, Any], period: Period) -> None:
+    """The province's national standing as the portal published it for ``period``
+    (``chiso published import``), when it is held."""
+    from chiso.standing import service as standing
+
+    got = standing.national(session, index="766", period=period.code, unit=row["unit"])
+    if got is not None:
+        row.update(national_total=got["total"], national_rank=got["rank"], national_of=got["of"],
+                   national_rank_change=got["rank_change"])
 
 
 def _row(method: Method, period: Period, s: Scored, rank: int | None, prev_rank: int | None, moved: Any,
