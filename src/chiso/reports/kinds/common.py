@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 from sqlalchemy.orm import Session
 
@@ -82,6 +82,34 @@ def movement(change: int | None) -> str | None:
     if change < 0:
         return _("down {n} places").format(n=-change)
     return _("same rank")
+
+
+def national_standing(session: Any, period: Any) -> str | None:
+    """The province's national standing as the portal published it for ``period``, in the
+    words of a report: "Theo Cổng Dịch vụ công quốc gia: 85,59 điểm, xếp thứ 8/34, tăng 5
+    bậc so với kỳ trước"; None when it is not held (``chiso published import``)."""
+    from chiso.standing import service as standing
+
+    got = standing.national(session, index="766", period=period.code)
+    if got is None:
+        return None
+    parts = []
+    if got["total"] is not None:
+        parts.append(_("{score} points").format(score=fmt_number(got["total"])))
+    if got["rank"] is not None:
+        parts.append(_("ranked {rank}/{of}").format(rank=got["rank"], of=got["of"] or "?")
+                     if got["of"] else _("ranked {rank}").format(rank=got["rank"]))
+    moved = movement(got["rank_change"])
+    if moved:
+        parts.append(moved)
+    return _("As published by the National Public Service Portal: {standing}.").format(standing=", ".join(parts))
+
+
+def score_or_no_data(total: float | None, maximum: float | None = None) -> str:
+    """A total as reports print it ("85,59/100"), or "no data" for a unit without records."""
+    if total is None:
+        return _("no data")
+    return fmt_number(total) + (f"/{fmt_number(maximum, 0)}" if maximum is not None else "")
 
 
 def numbered_sections() -> Iterable[str]:

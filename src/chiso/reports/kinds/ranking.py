@@ -20,7 +20,7 @@ from chiso.reports import charts
 from chiso.reports.document import Bullets, Column, Document, Heading, Image, Paragraph, Table, Title, fmt_number, language
 from chiso.reports.kinds.common import (
     LEVEL_COHORTS, TREND_PERIODS, frame, group_name, join_names, movement, numbered_sections, period_label,
-    period_now_label, signed,
+    national_standing, period_now_label, signed,
 )
 from chiso.scoring.ranking import podium
 from chiso.units import service as units
@@ -102,13 +102,18 @@ def _ranking_766(session: Session, store: DossierStore, *, period: Period, group
     now, before = scored[period.code].get(prov_code), scored[period.previous().code].get(prov_code)
     if now is not None:
         band = band_name(method.bands, now.score.band)
-        text = _("{name} scored {score}/{max}, band {band}").format(
-            name=now.name, score=fmt_number(now.score.total or 0.0), max=fmt_number(now.score.max_total, 0),
-            band=band or "–")
+        if now.score.total is None:
+            text = _("{name}: no data for this period").format(name=now.name)
+        else:
+            text = _("{name} scored {score}/{max}, band {band}").format(
+                name=now.name, score=fmt_number(now.score.total), max=fmt_number(now.score.max_total, 0),
+                band=band or "–")
         if has_data(before) and None not in (before.score.total, now.score.total):
             text += _(", {change} points against {previous}").format(
                 change=signed(now.score.total - before.score.total), previous=period_label(period.previous()))
-        out.province = text + ". " + _("Its national rank on the portal is not held in chiso.")
+        national = national_standing(session, period)
+        out.province = text + ". " + (national or _("Its national rank on the portal has not been imported "
+                                                  "(chiso published import)."))
     for p in [*series, period]:
         s = scored[p.code].get(prov_code)
         out.trend_labels.append(p.code)
@@ -263,7 +268,8 @@ def build_ranking(session: Session, store: DossierStore, *, index: str | None = 
                 ordered = sorted(c.rows, key=lambda r: (r.rank is None, r.rank or 0, r.unit))
                 doc.add(Table(sheet=c.name, columns=_ranking_columns(ranking.decimals),
                               caption=_("Table {n}: {group}").format(n=n, group=c.name),
-                              rows=[[r.rank, r.unit, r.name, r.score, r.band, r.rank_change, r.score_change]
+                              rows=[[r.rank, r.unit, r.name, r.score,
+                                     r.band if r.score is not None else _("no data"), r.rank_change, r.score_change]
                                     for r in ordered]))
                 doc.add(Image(charts.score_bars(
                     labels=[r.name for r in ordered], values=[r.score for r in ordered],
