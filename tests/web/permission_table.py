@@ -155,6 +155,7 @@ DASHBOARD: list[Entry] = [
     Entry("GET", "/766/{code}", "/766/{A}?period=2026-11", PAGE_A, mirror=True),
     Entry("GET", "/766/{code}/{indicator}", "/766/{A}/2.1?period=2026-11", PAGE_A, mirror=True),
     Entry("GET", "/rankings", "/rankings", PAGE),
+    Entry("GET", "/reconcile", "/reconcile", PAGE),
     Entry("GET", "/map", "/map", PAGE),
     Entry("GET", "/assessments", "/assessments", PAGE),
     Entry("GET", "/assessments/{code}", "/assessments/{ROUND}", PAGE),

@@ -73,7 +73,7 @@ def routers() -> list[tuple[APIRouter, dict]]:
     from chiso.targets import api as targets_api
     from chiso.tasks import api as tasks_api
     from chiso.web import api_v1, apidocs, events, pages
-    from chiso.web.dashboard import geo, index766, overview, rankings, rounds, scorecard, steering
+    from chiso.web.dashboard import geo, index766, overview, rankings, reconcile, rounds, scorecard, steering
 
     api = {"prefix": "/api/v1", "dependencies": [Depends(check_csrf)], "responses": api_v1.ERRORS}
     page = {"dependencies": [Depends(check_csrf)], "include_in_schema": False}
@@ -89,6 +89,7 @@ def routers() -> list[tuple[APIRouter, dict]]:
         (index766.router, page),
         (scorecard.router, page),
         (rankings.router, page),
+        (reconcile.router, page),
         (steering.router, page),
         (geo.router, page),
         (rounds.router, page),

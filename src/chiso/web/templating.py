@@ -29,6 +29,8 @@ def nav_items(request: Request, actor: Actor) -> list[tuple[str, str]]:
         ("/assessments", _("Assessments")), ("/targets", _("Targets")), ("/tasks", _("Tasks")),
         ("/map", _("Map")), ("/reports", _("Reports")), ("/audit", _("Audit trail")),
     ]
+    if actor.province_wide:
+        items.insert(4, ("/reconcile", _("Reconciliation")))
     if actor.may("admin") and actor.province_wide:
         items.append(("/admin/users", _("Accounts")))
     paths = {r.path for r in app_routes(request.app)}
