@@ -216,7 +216,8 @@ def reconcile(period_text: str, limit: float | None, only_flagged: bool, method_
             period=period.code))
         return
     emit_table([{**r, "flag": "!" if r["flagged"] else "",
-                 "causes": "; ".join(f"{c['label']} ({c['count']})" for c in r["causes"])} for r in rows],
+                 "causes": "; ".join(f"{c['label']} ({c['count']}: {', '.join(c['dossier_ids'][:5])}"
+                                     f"{', …' if c['count'] > 5 else ''})" for c in r["causes"])} for r in rows],
                [("flag", ""), ("unit", _("code")), ("name", _("name")), ("indicator", _("indicator")),
                 ("ours", _("computed")), ("published", _("published")), ("difference", _("difference")),
                 ("causes", _("likely causes"))])

@@ -69,10 +69,11 @@ def tolerance() -> float:
 
 
 def _has_catalogue(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether a procedure catalogue is held (without one, no procedure is known to be
+    outside it)."""
     try:
-        con.execute("SELECT 1 FROM procedures LIMIT 0")
-        return True
-    except Exception:  # no catalogue imported: no procedure is known to be outside it
+        return bool(compute.one_row(con.execute("SELECT count(*) > 0 FROM procedures"))[0])
+    except Exception:  # no catalogue table at all
         return False
 
 
