@@ -192,3 +192,23 @@ def test_reconcile_finds_the_causes_down_to_the_dossiers(cli, tmp_path, monkeypa
     strict = {r["indicator"]: r for r in cli("reconcile", "--period", "2025-09", "--flagged", "--format", "json")}
     assert set(strict) == {"total", "2.1"}
     assert "d2" in cli("reconcile", "--period", "2025-09")
+
+
+def test_the_province_scores_4_2b_over_its_communes(cli, tmp_path):
+    # Copy certification is offered online at every commune; only A received an online dossier.
+    cli("dossiers", "import", str(write_csv(tmp_path / "c.csv", ["procedure_code", "name", "levels", "online_level"],
+                                            [["2.000815", "Chứng thực bản sao từ bản chính", "commune", "full"]])),
+        "--kind", "procedures", "--source", "t", "--format", "json")
+    online = dossier("c1", "2025-09-02 09:00", "2025-09-03 17:00", "2025-09-03 10:00", "settled")
+    online[1], online[7] = "2.000815", "online"
+    cli("dossiers", "import", str(write_csv(tmp_path / "d.csv", HEADER, [online])), "--source", "t", "--format", "json")
+    rows = cli("index", "766", "--period", "2025-09", "--format", "json")
+    communes = [r for r in rows if r["level"] == "commune"]
+    [prov] = [r for r in rows if r["level"] == "province"]
+    ind = prov["indicators"]["4.2b"]
+    assert (ind["numerator"], ind["denominator"], ind["applicable"]) == (1, len(communes), True)
+    assert ind["points"] == pytest.approx(2 / len(communes))
+    assert {r["unit"]: r["indicators"]["4.2b"]["numerator"] for r in communes}[A] == 1
+    # Scored out of what its groups give, 4.2b's 2 points included.
+    assert prov["groups"]["MDSH"]["max"] >= 2
+    assert prov["max_total"] == pytest.approx(sum(g["max"] for g in prov["groups"].values() if g["applicable"]))
