@@ -272,7 +272,7 @@ def render(method: Method, *, source: str | None = None) -> str:
         f"| Outside an indicator's scope | {'full points' if method.outside_scope == 'full' else 'not applicable'} (`outside_scope: {method.outside_scope}`) |",
         f"| Rate rounding | {'none: rates are exact' if method.rate_rounding is None else f'{method.rate_rounding} decimals of the rate in percent'} |",
         f"| Ranking precision | {'exact totals' if method.ranking_precision is None else f'totals rounded to {method.ranking_precision} decimals, equal ones share a rank'} (`ranking_precision`) |",
-        f"| No data | a unit with no records in the period (no dossier, no feedback) has no total and no rank |",
+        "| No data | a unit with no records in the period (no dossier, no feedback) has no total and no rank |",
         f"| Maximum | {_num(method.max_total)} points |",
     ]
     group_rows = []

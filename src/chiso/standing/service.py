@@ -70,8 +70,8 @@ def _index(index: str) -> str:
 def _extra_columns(index: str) -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]:
     """The optional columns: {group id: accepted names}, {indicator id: accepted names}."""
     method = loader.default_method(INDEXES[index])
-    groups = {g.id: (g.id.lower(), g.name.lower(), g.name_en.lower()) for g in method.groups}
-    indicators = {i.id: (i.id.lower(), f"chỉ số {i.id}".lower()) for i in method.indicators}
+    groups: dict[str, tuple[str, ...]] = {g.id: (g.id.lower(), g.name.lower(), g.name_en.lower()) for g in method.groups}
+    indicators: dict[str, tuple[str, ...]] = {i.id: (i.id.lower(), f"chỉ số {i.id}".lower()) for i in method.indicators}
     return groups, indicators
 
 
@@ -131,13 +131,13 @@ def _resolve(session: Session, text: str, by_name: dict[str, Unit]) -> tuple[str
     province outside the registry (a one- or two-digit code, or a name that says "Tỉnh" or
     "Thành phố") is known under what was written."""
     try:
-        unit = units.get(session, text)
-        return unit.code, unit
+        found = units.get(session, text)
+        return found.code, found
     except NotFound:
         pass
-    unit = by_name.get(text.strip().lower())
-    if unit is not None:
-        return unit.code, unit
+    named = by_name.get(text.strip().lower())
+    if named is not None:
+        return named.code, named
     if _PROVINCE_CODE.match(text) or _PROVINCE_NAME.match(text):
         return text.strip(), None
     return None
@@ -180,12 +180,12 @@ def import_standings(session: Session, *, index: str, path: str | Path, actor: A
             row["total"] = _number(raw["total"])
             if row["total"] is None or row["total"] < 0:
                 reason = _("total {value!r} is not a number of points").format(value=raw["total"])
-        for key in ("rank", "of"):
+        for col in ("rank", "of"):
             if reason is None:
-                text = raw.get(key, "").strip()
-                row[key] = _whole(text) if text else None
-                if text and (row[key] is None or row[key] < 1):
-                    reason = _("{column} {value!r} is not a whole number").format(column=key, value=text)
+                text = raw.get(col, "").strip()
+                row[col] = _whole(text) if text else None
+                if text and (row[col] is None or row[col] < 1):
+                    reason = _("{column} {value!r} is not a whole number").format(column=col, value=text)
         if reason is None and row["rank"] is not None and row["of"] is not None and row["rank"] > row["of"]:
             reason = _("rank {rank} is beyond the {of} units ranked").format(rank=row["rank"], of=row["of"])
         for kind, store in (("group", "groups"), ("indicator", "indicators")):
