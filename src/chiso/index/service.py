@@ -37,6 +37,7 @@ from chiso.methods.bands import band_name
 from chiso.scoring.model import Indicator, Method
 from chiso.periods import Period
 from chiso.scoring.ranking import changes, published_rank
+from chiso.scoring import rules
 from chiso.scoring.rules import UnitScore, score_many
 from chiso.units import service as units
 
@@ -58,7 +59,7 @@ def has_records(method: Method, scored: Scored | None) -> bool:
     """Whether the unit has records in the period (:func:`chiso.scoring.rules.has_records`):
     a unit without any is "no data", with no total and no rank, and a period before the
     store's first dossier is not drawn on a trend."""
-    return scored is not None and scored.score.has_data
+    return scored is not None and rules.has_records(method, scored.counts)
 
 
 def on_time_indicator(method: Method) -> str | None:

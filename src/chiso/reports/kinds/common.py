@@ -106,10 +106,12 @@ def national_standing(session: Any, period: Any) -> str | None:
 
 
 def score_or_no_data(total: float | None, maximum: float | None = None) -> str:
-    """A total as reports print it ("85,59/100"), or "no data" for a unit without records."""
+    """A total as reports print it ("85,59/100 điểm"), or "no data" for a unit without records."""
     if total is None:
         return _("no data")
-    return fmt_number(total) + (f"/{fmt_number(maximum, 0)}" if maximum is not None else "")
+    if maximum is None:
+        return _("{score} points").format(score=fmt_number(total))
+    return _("{score}/{max} points").format(score=fmt_number(total), max=fmt_number(maximum, 0))
 
 
 def numbered_sections() -> Iterable[str]:
