@@ -239,3 +239,19 @@ def test_the_cli_ranking_writes_each_format(env, tmp_path):
         assert result.exit_code == 0, result.output
         assert out.stat().st_size > 1000
     assert (tmp_path / "r.pdf").read_bytes().startswith(b"%PDF-")
+
+
+def test_the_ranking_and_periodic_reports_give_the_national_standing(session, env, tmp_path):
+    from chiso.standing import service as standing
+
+    path = tmp_path / "portal.csv"
+    path.write_text(f"Đơn vị,Kỳ,Tổng điểm,Xếp hạng,Tổng số đơn vị\n68,{Q3.code},\"85,59\",8,34\n"
+                    f"68,{Q3.previous().code},80.1,13,34\n", encoding="utf-8")
+    standing.import_standings(session, index="766", path=path, actor=command_line())
+    doc = build.build_ranking(session, env["store"], index="766", period=Q3, lang="vi", day=DAY)
+    text, _tables = docx_text(render(doc, "docx"))
+    assert "85,59 điểm, xếp thứ 8/34, tăng 5 bậc" in text
+    assert "chưa nhập" not in text.lower()
+    doc = build.build_periodic(session, env["store"], period=Q3, lang="vi", day=DAY)
+    text = doc.text()
+    assert "Theo kết quả công bố trên Cổng Dịch vụ công quốc gia: 85,59 điểm, xếp thứ 8/34, tăng 5 bậc." in text
