@@ -69,3 +69,27 @@ class Explanation(Out):
     denominator: Number | None = None
     limit: int
     offset: int
+
+
+class Cause(Out):
+    """A likely cause of a difference, found in the records, with the dossiers behind it."""
+
+    cause: str = Field(description="not_synced, outside_national_scope, merger_lineage or late_supplement")
+    label: str
+    count: int
+    dossier_ids: list[str]
+
+
+class Reconciled(Out):
+    """One published figure beside chiso's (``chiso reconcile --format json``)."""
+
+    unit: str
+    name: str | None
+    level: str
+    period: str
+    indicator: str = Field(description="`total`, a group id or an indicator id")
+    ours: Number | None
+    published: Number
+    difference: Number | None = Field(description="ours − published; null without a figure of ours")
+    flagged: bool = Field(description="The difference is over the setting reconcile_tolerance.")
+    causes: list[Cause]

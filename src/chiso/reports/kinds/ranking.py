@@ -271,9 +271,10 @@ def build_ranking(session: Session, store: DossierStore, *, index: str | None = 
                               rows=[[r.rank, r.unit, r.name, r.score,
                                      r.band if r.score is not None else _("no data"), r.rank_change, r.score_change]
                                     for r in ordered]))
+                drawn = [r for r in ordered if r.score is not None]  # no data is no bar, not a 0
                 doc.add(Image(charts.score_bars(
-                    labels=[r.name for r in ordered], values=[r.score for r in ordered],
-                    colours=[_bar_colour(r.band_index, max(bands, 4)) for r in ordered],
+                    labels=[r.name for r in drawn], values=[r.score for r in drawn],
+                    colours=[_bar_colour(r.band_index, max(bands, 4)) for r in drawn],
                     title=c.name, xlabel=_("score"), thresholds=ranking.thresholds, top=ranking.top),
                     width_mm=160, caption=_("Figure: scores of {group}").format(group=c.name)))
                 gains, losses = _moves(c, ranking.decimals)
