@@ -65,6 +65,10 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
     "users": ("chiso.auth.cli", "users", 'Accounts of the web application and the API.'),
     "tokens": ("chiso.auth.cli", "tokens", 'API tokens: shown once, stored hashed, revocable.'),
     "serve": ("chiso.web.cli", "serve", 'Start the web application and the HTTP API.'),
+    "published": ("chiso.standing.cli", "published",
+                  'Scores and ranks published by the national portal: the province\'s national standing.'),
+    "reconcile": ("chiso.index.cli", "reconcile",
+                  "chiso's 766 figures beside the published ones, with the likely cause of each difference."),
     "report": ("chiso.reports.cli", "report",
                 'Conference reports (DOCX, PDF, XLSX): rankings, scorecards, periodic 766 reports, schedules.'),
 }
@@ -271,7 +275,7 @@ def _demo_index(engine, code: str, n: int) -> None:
     label = index_service.until_label(quarter)
     click.echo(_("766 index {period}: {name} {total}/{max} ({band}).").format(
         period=f"{quarter.code}, {label}" if label else quarter.code, name=province["name"],
-        total=number(province["total"] or 0), max=number(province["max_total"], 0), band=province["band_name"]))
+        total=number(province["total"]) if province["total"] is not None else "–", max=number(province["max_total"], 0), band=province["band_name"]))
     on_time = index_service.on_time_indicator(index_service.method_for(None))
     communes = [r for r in rows if r["level"] == "commune" and r["indicators"][on_time]["rate"] is not None]
     last = sorted(communes, key=lambda r: r["indicators"][on_time]["rate"])[:3]

@@ -13,3 +13,4 @@ from chiso.dossiers import models as dossiers_models  # noqa: F401
 from chiso.adjustments import models as adjustments_models  # noqa: F401
 from chiso.feeds import models as feeds_models  # noqa: F401
 from chiso.subscriptions import models as subscriptions_models  # noqa: F401
+from chiso.standing import models as standing_models  # noqa: F401

@@ -112,6 +112,12 @@ SETTINGS: tuple[Setting, ...] = (
                     "for PostgreSQL the folder given to `chiso init --records`)",
     ),
     Setting(
+        "reconcile_tolerance",
+        "Points by which chiso's 766 figure may differ from the published one before `chiso reconcile` "
+        "flags the difference (the portal publishes two decimals).",
+        lambda: "0.01",
+    ),
+    Setting(
         "duckdb_memory_limit",
         "Memory the columnar engine (DuckDB) may use per connection before it spills to disk, "
         "e.g. `1GB`; keeps the index within a small server's memory at ten million dossiers.",

@@ -116,6 +116,13 @@ def test_every_measure_of_every_unit_and_period_equals_the_straightforward_path(
                     expected[t.code][name] = got.get(t.code, 0.0)
             for code, values in _procedure_measures(con, method, targets, p).items():
                 expected[code].update(values)
+            # At the province, a `province: communes` measure is its communes whose own value is above 0.
+            communes = [t.code for t in targets if t.level == "commune"]
+            for t in targets:
+                if t.level == "province":
+                    for name, m in method.measures.items():
+                        if m.province == "communes":
+                            expected[t.code][name] = float(sum(expected[c].get(name, 0.0) > 0 for c in communes))
             for t in targets:
                 counts = fast[(t.code, p.code)]
                 for name, value in expected[t.code].items():

@@ -182,12 +182,14 @@ def test_periodic_report_counts_overdue_dossiers_like_the_store(session, env, ro
     assert sum(n for n, _o in late.values()) == expected
     wb = openpyxl.load_workbook(io.BytesIO(render(doc, "xlsx")))
     assert {"Tỉnh theo nhóm", "Các nhóm", "Dưới ngưỡng", "Hồ sơ quá hạn"} <= set(wb.sheetnames)
+    # Units without records in the period ("no data") are neither below nor averaged.
     below = [r for r in index.index_766(session, env["store"], period) if r["level"] != "province" and
-             r["total"] < 85]
+             r["total"] is not None and r["total"] < 85]
     sheet = list(wb["Dưới ngưỡng"].iter_rows(min_row=2, values_only=True))
     assert sorted(r[2] for r in sheet) == sorted(r["unit"] for r in below)
     groups = {r[0]: r for r in wb["Các nhóm"].iter_rows(min_row=2, values_only=True)}
-    communes = [r["total"] for r in index.index_766(session, env["store"], period) if r["level"] == "commune"]
+    communes = [r["total"] for r in index.index_766(session, env["store"], period) if r["level"] == "commune"
+                and r["total"] is not None]
     assert groups["Xã, phường, đặc khu"][1] == len(communes)
     assert groups["Xã, phường, đặc khu"][2] == pytest.approx(sum(communes) / len(communes))
     with language("vi"):
@@ -249,3 +251,19 @@ def test_the_cli_ranking_writes_each_format(env, tmp_path):
         assert result.exit_code == 0, result.output
         assert out.stat().st_size > 1000
     assert (tmp_path / "r.pdf").read_bytes().startswith(b"%PDF-")
+
+
+def test_the_ranking_and_periodic_reports_give_the_national_standing(session, env, tmp_path):
+    from chiso.standing import service as standing
+
+    path = tmp_path / "portal.csv"
+    path.write_text(f"Đơn vị,Kỳ,Tổng điểm,Xếp hạng,Tổng số đơn vị\n68,{Q3.code},\"85,59\",8,34\n"
+                    f"68,{Q3.previous().code},80.1,13,34\n", encoding="utf-8")
+    standing.import_standings(session, index="766", path=path, actor=command_line())
+    doc = build.build_ranking(session, env["store"], index="766", period=Q3, lang="vi", day=DAY)
+    text, _tables = docx_text(render(doc, "docx"))
+    assert "85,59 điểm, xếp thứ 8/34, tăng 5 bậc" in text
+    assert "chưa nhập" not in text.lower()
+    doc = build.build_periodic(session, env["store"], period=Q3, lang="vi", day=DAY)
+    text = doc.text()
+    assert "Theo kết quả công bố trên Cổng Dịch vụ công quốc gia: 85,59 điểm, xếp thứ 8/34, tăng 5 bậc." in text

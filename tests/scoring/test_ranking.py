@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chiso.scoring.ranking import changes, competition_rank, podium
+from chiso.scoring.ranking import changes, competition_rank, podium, published, published_rank
 
 
 def test_ties_share_a_rank_and_the_next_is_skipped():
@@ -93,3 +93,12 @@ def test_podium_names_no_last_when_every_unit_shares_one_rank_and_skips_the_unra
 
 def test_podium_keeps_the_order_it_is_given():
     assert podium({"z": 1, "a": 1, "m": 3})["first"] == ["z", "a"]
+
+
+def test_equal_published_scores_share_a_rank():
+    # 88.1650 and 88.1749 are both published as 88,17: one rank, as the portal prints them.
+    ranks = published_rank({"a": 88.1650, "b": 88.1749, "c": 88.1649, "d": None}, decimals=2)
+    assert ranks == {"a": 1, "b": 1, "c": 3, "d": None}
+    assert published_rank({"a": 88.1650, "b": 88.1749}, decimals=None) == {"a": 2, "b": 1}
+    assert published(2.675, 2) == 2.68  # half up on the decimal text, not the binary float
+    assert published(None, 2) is None

@@ -332,3 +332,31 @@ def test_score_many_equals_score_unit_one_by_one():
     for key, values in counts.items():
         one = score_unit(method, values, level=levels[key[0]])
         assert many[key].to_dict() == one.to_dict()
+
+
+@pytest.mark.parametrize("method_id", ["766-portal-2025", "766-formula-2022"])
+def test_no_indicator_can_exceed_its_maximum(method_id):
+    # Every rate at 100 % (points only grow with a rate): each indicator at most its maximum
+    # (3.5's 2.5 × C term scored 2,1875 of 2 before it was capped), the groups add up.
+    from chiso.methods.loader import load
+
+    method = load(method_id)
+    for level in method.levels:
+        score = score_unit(method, dict.fromkeys(method.measures, 100.0), level=level)
+        for ind in score.indicators.values():
+            assert ind.points is None or ind.points <= ind.max + 1e-9, (level, ind)
+        for g in score.groups.values():
+            assert g.points is None or g.points <= g.max + 1e-9, (level, g)
+        assert score.total is not None and score.total <= score.max_total + 1e-9
+
+
+@pytest.mark.parametrize("method_id", ["766-portal-2025", "766-formula-2022"])
+def test_a_unit_without_records_has_no_score(method_id):
+    from chiso.methods.loader import load
+
+    method = load(method_id)
+    counts = dict.fromkeys(method.measures, 0.0)
+    counts.update({n: 5.0 for n, m in method.measures.items() if m.basis == "procedure"})  # a catalogue, no records
+    score = score_unit(method, counts, level="commune")
+    assert (score.total, score.band, score.normalised, score.has_data) == (None, None, None, False)
+    assert all(i.points is None for i in score.indicators.values())

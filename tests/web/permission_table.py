@@ -90,6 +90,7 @@ CORE: list[Entry] = [
     Entry("GET", "/api/v1/units/{code}/lineage", "/api/v1/units/{A}/lineage", READ_A, mirror=True),
     Entry("GET", "/api/v1/index/766", "/api/v1/index/766?period=2026-11", READ),
     Entry("GET", "/api/v1/index/766", "/api/v1/index/766?period=2026-11&unit={A}", READ_A, mirror=True),
+    Entry("GET", "/api/v1/index/766/reconcile", "/api/v1/index/766/reconcile?period=2026-11", READ),
     Entry("GET", "/api/v1/index/766/explain", "/api/v1/index/766/explain?period=2026-11&unit={A}&indicator=2.1",
           READ_A, mirror=True),
     # B's editor may upload: the record of A is rejected in the summary (tested in test_uploads.py).
@@ -174,6 +175,7 @@ DASHBOARD: list[Entry] = [
     Entry("GET", "/766/{code}/adjustments/{adjustment_id}/evidence", "/766/{A}/adjustments/0/evidence", PAGE_A,
           skip="needs an adjustment's id: test_adjustments_web.py::test_a_deduction_from_the_unit_page"),
     Entry("GET", "/rankings", "/rankings", PAGE),
+    Entry("GET", "/reconcile", "/reconcile", PAGE),
     Entry("GET", "/map", "/map", PAGE),
     Entry("GET", "/wall", "/wall?interval=30", PAGE),
     Entry("POST", "/subscribe", "/subscribe", (303, 404, 303, 303),

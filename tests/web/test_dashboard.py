@@ -478,3 +478,34 @@ def test_the_pages_say_what_falls_due_where_the_quarter_ends_and_what_would_rais
     dc.cookies.clear()
     sign_in(dc, "editor")
     assert dc.get(f"/due/{demo.other_unit}").status_code == 404
+
+
+def test_national_standing_on_the_overview_and_the_reconciliation_page(dc, demo, tmp_path):
+    from sqlalchemy import text
+
+    from chiso.auth.permissions import command_line
+    from chiso.standing import service as standing
+
+    p = period_for("quarter", date.today())
+    rows = index(demo)
+    commune = next(x for x in rows.values() if x["level"] == "commune" and x["indicators"]["2.1"]["points"])
+    path = tmp_path / "portal.csv"
+    path.write_text("unit,period,total,rank,of,2.1\n"
+                    f"{demo.province},{p.code},85.59,8,34,\n{demo.province},{p.previous().code},80.1,13,34,\n"
+                    f"{commune['unit']},{p.code},{commune['total']:.2f},,,{commune['indicators']['2.1']['points'] - 3:.4f}\n",
+                    encoding="utf-8")
+    try:
+        with db.transaction(demo.engine) as session:
+            got = standing.import_standings(session, index="766", path=path, actor=command_line())
+        assert got.inserted == 3
+        sign_in(dc, "admin")
+        page = text_of(dc.get("/").text)
+        assert "Xếp hạng toàn quốc 8/34" in page and "85,59" in page
+        html = dc.get(f"/reconcile?period={p.code}").text
+        assert 'data-testid="reconcile"' in html
+        flagged = [row for row in html.split("<tr")[1:] if 'data-flagged="1"' in row]
+        assert len(flagged) >= 1 and any(">2.1<" in row for row in flagged)
+        assert "Đối chiếu với Cổng Dịch vụ công quốc gia" in html
+    finally:
+        with demo.engine.begin() as conn:
+            conn.execute(text("DELETE FROM published_standings"))

@@ -279,3 +279,36 @@ def advise(unit: str, period_text: str, target_rank: int | None, method_id: str 
         click.echo(_("Goal {goal}: not reachable by these actions.").format(goal=data["goal"]))
     else:
         click.echo(_("Goal {goal}: {n} actions.").format(goal=data["goal"], n=len(data["plan"])))
+
+
+@click.command("reconcile")
+@click.option("--period", "period_text", required=True, help="e.g. 2025-Q4, 2025")
+@click.option("--tolerance", "limit", type=float, default=None,
+              help="Points a difference may reach before it is flagged (default: the setting reconcile_tolerance).")
+@click.option("--flagged", "only_flagged", is_flag=True, help="Only the differences over the tolerance.")
+@_method
+@click.option("--format", "fmt", type=FORMATS, default="table")
+def reconcile(period_text: str, limit: float | None, only_flagged: bool, method_id: str | None, fmt: str) -> None:
+    """chiso's 766 figures beside the published ones, with the likely cause of each difference."""
+    from chiso.index import reconcile as rec
+
+    period = _period(period_text)
+    engine = engine_ready()
+    store = records(engine)
+    with db.transaction(engine) as session:
+        rows = rec.reconcile(session, store, period, method_id=method_id, limit=limit)
+    if only_flagged:
+        rows = [r for r in rows if r["flagged"]]
+    if fmt == "json":
+        emit_json(rows)
+        return
+    if not rows:
+        click.echo(_("No published figures for {period}: import them with `chiso published import`.").format(
+            period=period.code))
+        return
+    emit_table([{**r, "flag": "!" if r["flagged"] else "",
+                 "causes": "; ".join(f"{c['label']} ({c['count']}: {', '.join(c['dossier_ids'][:5])}"
+                                     f"{', …' if c['count'] > 5 else ''})" for c in r["causes"])} for r in rows],
+               [("flag", ""), ("unit", _("code")), ("name", _("name")), ("indicator", _("indicator")),
+                ("ours", _("computed")), ("published", _("published")), ("difference", _("difference")),
+                ("causes", _("likely causes"))])

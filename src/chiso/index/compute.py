@@ -500,6 +500,7 @@ def _period_counts(
     _presence(con, periods)
     _distinct_measures(con, method, periods, result)
     _procedure_measures(con, method, targets, periods, result)
+    _province_rollups(method, targets, periods, result)
     _derived_measures(method, result)
     return result
 
@@ -721,6 +722,25 @@ _COMMUNE_PROCEDURES = "coalesce(levels ILIKE '%commune%', TRUE)"
 _OTHER_PROCEDURES = "coalesce(levels NOT ILIKE '%commune%' OR levels ILIKE '%province%', TRUE)"
 
 
+def _province_rollups(method: Method, targets: Sequence[Target], periods: Sequence[Period], result: Counts) -> None:
+    """Measures a province counts over its communes (``province: communes``): the number of
+    the scored communes among ``targets`` whose own value is above zero. Indicator 4.2b is
+    "communes offering electronic certified copies / communes" at a province, as the portal
+    defines it; counted over the province's own catalogue rows it had no denominator, and
+    the province was scored out of 98. Plain Python over the counts: both engines run it."""
+    rolled = [n for n, m in method.measures.items() if m.province == "communes"]
+    if not rolled:
+        return
+    communes = [t.code for t in targets if t.level == "commune"]
+    for t in targets:
+        if t.level != "province":
+            continue
+        for p in periods:
+            counts = result.setdefault((t.code, p.code), {})
+            for name in rolled:
+                counts[name] = float(sum(1 for c in communes if result.get((c, p.code), {}).get(name, 0.0) > 0))
+
+
 def _derived_measures(method: Method, result: Counts) -> None:
     from chiso.scoring.expression import compile_formula, evaluate
 
@@ -790,4 +810,5 @@ keys_sql = _keys_sql
 totals = _totals
 distinct_measures = _distinct_measures
 procedure_measures = _procedure_measures
+province_rollups = _province_rollups
 derived_measures = _derived_measures

@@ -57,6 +57,11 @@ class IndexRow(Out):
     total_change: Number | None
     groups: dict[str, GroupScore]
     indicators: dict[str, IndicatorScore]
+    national_total: Number | None = Field(None, description="The province's score as the national portal published it.")
+    national_rank: int | None = Field(None, description="The province's national rank as published.")
+    national_of: int | None = Field(None, description="How many provinces the national rank is among.")
+    national_rank_change: int | None = Field(None, description="Places moved since the previous published period "
+                                                               "(positive: up).")
 
 
 class Explanation(Out):
@@ -79,3 +84,27 @@ class Explanation(Out):
     adjustments: list[Adjustment] = Field(default_factory=list, description="Adjustments in force on the unit's total that concern this indicator or its group.")
     limit: int
     offset: int
+
+
+class Cause(Out):
+    """A likely cause of a difference, found in the records, with the dossiers behind it."""
+
+    cause: str = Field(description="not_synced, outside_national_scope, merger_lineage or late_supplement")
+    label: str
+    count: int
+    dossier_ids: list[str]
+
+
+class Reconciled(Out):
+    """One published figure beside chiso's (``chiso reconcile --format json``)."""
+
+    unit: str
+    name: str | None
+    level: str
+    period: str
+    indicator: str = Field(description="`total`, a group id or an indicator id")
+    ours: Number | None
+    published: Number
+    difference: Number | None = Field(description="ours − published; null without a figure of ours")
+    flagged: bool = Field(description="The difference is over the setting reconcile_tolerance.")
+    causes: list[Cause]

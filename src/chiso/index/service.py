@@ -36,7 +36,8 @@ from chiso.methods import loader
 from chiso.methods.bands import band_name
 from chiso.scoring.model import Indicator, Method
 from chiso.periods import Period
-from chiso.scoring.ranking import changes, competition_rank
+from chiso.scoring import rules
+from chiso.scoring.ranking import changes, published_rank
 from chiso.scoring.rules import UnitScore, apply_adjustments, score_many
 from chiso.units import service as units
 
@@ -55,13 +56,10 @@ class Scored:
 
 
 def has_records(method: Method, scored: Scored | None) -> bool:
-    """Whether the unit received dossiers in the period (a count of a ``dossier_received``
-    measure is not zero): a period before the store's first dossier has only catalogue
-    measures, and its score is not worth drawing on a trend."""
-    if scored is None:
-        return False
-    received = [k for k, m in method.measures.items() if m.basis == "dossier_received"]
-    return not received or any(scored.counts.get(k) for k in received)
+    """Whether the unit has records in the period (:func:`chiso.scoring.rules.has_records`):
+    a unit without any is "no data", with no total and no rank, and a period before the
+    store's first dossier is not drawn on a trend."""
+    return scored is not None and rules.has_records(method, scored.counts)
 
 
 def on_time_indicator(method: Method) -> str | None:
@@ -458,8 +456,9 @@ def index_766(
     unranked = set(cohorts.pop("province", []))
     rows = []
     for cohort in cohorts.values():
-        ranks = competition_rank({c: current[c].score.total for c in cohort})
-        prev_ranks = competition_rank({c: before[c].score.total for c in cohort})
+        # Ranks compare the totals as published (two decimals): equal printed scores tie.
+        ranks = published_rank({c: current[c].score.total for c in cohort}, decimals=method.ranking_precision)
+        prev_ranks = published_rank({c: before[c].score.total for c in cohort}, decimals=method.ranking_precision)
         moved = changes(
             {c: (ranks[c], current[c].score.total) for c in cohort},
             {c: (prev_ranks[c], before[c].score.total) for c in cohort},
@@ -471,6 +470,9 @@ def index_766(
         # No rank, but its total moves all the same.
         moved = changes({code: (None, current[code].score.total)}, {code: (None, before[code].score.total)})
         rows.append(_row(method, period, current[code], None, None, moved.get(code), before[code], until))
+    for row in rows:
+        if row["level"] == "province":
+            _add_national(session, row, period)
     if unit:
         target = units.get(session, unit, on=period.end).code
         rows = [r for r in rows if r["unit"] == target]
@@ -478,6 +480,17 @@ def index_766(
             raise NotFound(_("Unit {code} is not scored for {period}.").format(code=unit, period=period.code))
     rows.sort(key=lambda r: (r["level"], r["rank"] is None, r["rank"] or 0, r["unit"]))
     return rows
+
+
+def _add_national(session: Session, row: dict[str, Any], period: Period) -> None:
+    """The province's national standing as the portal published it for ``period``
+    (``chiso published import``), when it is held."""
+    from chiso.standing import service as standing
+
+    got = standing.national(session, index="766", period=period.code, unit=row["unit"])
+    if got is not None:
+        row.update(national_total=got["total"], national_rank=got["rank"], national_of=got["of"],
+                   national_rank_change=got["rank_change"])
 
 
 def _row(method: Method, period: Period, s: Scored, rank: int | None, prev_rank: int | None, moved: Any,

@@ -396,6 +396,7 @@ class Counting:
         self._present(targets, periods)
         compute.distinct_measures(self.con, self.method, periods, result)
         compute.procedure_measures(self.con, self.method, targets, periods, result)
+        compute.province_rollups(self.method, targets, periods, result)
         compute.derived_measures(self.method, result)
         return result
 

@@ -153,6 +153,9 @@ def _measure_block(label: str, measure: Measure, method: Method) -> list[str]:
     lines = [f"**{label}**: `{measure.name}`, {basis}", meaning, f"{measure.description_en} *{measure.description}*"]
     if measure.confidence:
         lines.append(f"Confidence: {_conf(measure.confidence)}")
+    if measure.province == "communes":
+        lines.append("At a province (`province: communes`): the number of its scored communes whose own value is "
+                     "above zero. *Ở cấp tỉnh: số xã, phường có giá trị lớn hơn 0.*")
     if measure.basis == DERIVED:
         assert measure.expression
         lines += ["", f"Expression: `{measure.expression}`", ""]
@@ -268,6 +271,8 @@ def render(method: Method, *, source: str | None = None) -> str:
     rows = [
         f"| Outside an indicator's scope | {'full points' if method.outside_scope == 'full' else 'not applicable'} (`outside_scope: {method.outside_scope}`) |",
         f"| Rate rounding | {'none: rates are exact' if method.rate_rounding is None else f'{method.rate_rounding} decimals of the rate in percent'} |",
+        f"| Ranking precision | {'exact totals' if method.ranking_precision is None else f'totals rounded to {method.ranking_precision} decimals, equal ones share a rank'} (`ranking_precision`) |",
+        "| No data | a unit with no records in the period (no dossier, no feedback) has no total and no rank |",
         f"| Maximum | {_num(method.max_total)} points |",
     ]
     group_rows = []

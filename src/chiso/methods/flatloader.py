@@ -52,10 +52,10 @@ def read(reader: Reader, top: Map) -> Method:
     node, head = read_header(reader, top, _TOP_REQUIRED, _TOP_OPTIONAL)
     levels = head["levels"]
 
-    outside_scope, rate_rounding = "full", None
+    outside_scope, rate_rounding, ranking_precision = "full", None, 2
     params = top.get("parameters")
     if "parameters" in top and (pm := reader.mapping(params, reader.at(top, "parameters"), node, "parameters")):
-        reader.keys(pm, f"{node} parameters", ("outside_scope",), ("rate_rounding",))
+        reader.keys(pm, f"{node} parameters", ("outside_scope",), ("rate_rounding", "ranking_precision"))
         outside_scope = reader.choice(pm, "outside_scope", f"{node} parameters", OUTSIDE_SCOPE) or "full"
         rr = pm.get("rate_rounding")
         if rr is not None and (isinstance(rr, bool) or not isinstance(rr, int) or rr < 0):
@@ -63,13 +63,20 @@ def read(reader: Reader, top: Map) -> Method:
                            _("rate_rounding must be null or a number of decimals (e.g. 2)"))
         else:
             rate_rounding = rr
+        rp = pm.get("ranking_precision", 2)
+        if rp is not None and (isinstance(rp, bool) or not isinstance(rp, int) or rp < 0):
+            reader.problem(reader.at(pm, "ranking_precision"), f"{node} parameters",
+                           _("ranking_precision must be null or a number of decimals (e.g. 2)"))
+        else:
+            ranking_precision = rp
 
     bands = read_bands(reader, top, node)
     measures = _measures(reader, top, node)
     groups, sound = _groups(reader, top, node, measures, levels)
 
     method = Method(
-        **head, outside_scope=outside_scope, rate_rounding=rate_rounding, bands=bands,
+        **head, outside_scope=outside_scope, rate_rounding=rate_rounding, ranking_precision=ranking_precision,
+        bands=bands,
         measures=MappingProxyType({m.name: m for m in measures.values()}), groups=groups,
     )
     _check_usage(reader, top, node, method)
@@ -80,6 +87,9 @@ def read(reader: Reader, top: Map) -> Method:
 
 
 _MEASURE_REQUIRED = ("basis", "description", "description_en")
+#: What a measure may count at a province instead of its own records (``province:``):
+#: ``communes``, the number of the province's scored communes whose own value is above zero.
+PROVINCE_ROLLUPS = ("communes",)
 _RECORD_KEYS = ("where", "sum", "distinct", "on_time")
 
 
@@ -123,7 +133,12 @@ def _measures(reader: Reader, top: Map, node: str) -> dict[str, Measure]:
             # Unknown or missing basis (reported): check the keys without knowing which apply.
             reader.keys(m, where_node, _MEASURE_REQUIRED, ("confidence", "expression", *_RECORD_KEYS))
             continue
-        reader.keys(m, where_node, (*_MEASURE_REQUIRED, "where"), ("sum", "distinct", "on_time", "confidence", "expression"))
+        reader.keys(m, where_node, (*_MEASURE_REQUIRED, "where"),
+                    ("sum", "distinct", "on_time", "confidence", "expression", "province"))
+        rollup = m.get("province")
+        if "province" in m and rollup not in PROVINCE_ROLLUPS:
+            reader.problem(reader.at(m, "province"), where_node, _("province: {value!r} is not one of {choices}").format(
+                value=rollup, choices=", ".join(PROVINCE_ROLLUPS)))
         if "expression" in m:
             reader.problem(reader.at(m, "expression"), where_node,
                            _("expression is only for a measure of basis {basis}").format(basis=DERIVED))
@@ -152,6 +167,7 @@ def _measures(reader: Reader, top: Map, node: str) -> dict[str, Measure]:
             description=description, description_en=description_en,
             sum=total if isinstance(total, str) else None, distinct=distinct if isinstance(distinct, str) else None,
             confidence=conf, on_time_finished=finished, on_time_open_until=open_until,
+            province=rollup if rollup in PROVINCE_ROLLUPS else None,
         )
     _check_derived(reader, m_all, derived)
     return out

@@ -113,6 +113,10 @@ class Measure:
     on_time_open_until: str | None = None
     #: For ``derived``: arithmetic over other measures (see :mod:`chiso.scoring.expression`).
     expression: str | None = None
+    #: At a province (``province: communes``): not the count over the province's own
+    #: records or catalogue rows, but the number of its scored communes whose own value is
+    #: above zero (indicator 4.2b: communes offering electronic certified copies / communes).
+    province: str | None = None
 
     @property
     def aggregate(self) -> str:
@@ -248,6 +252,9 @@ class Method(MethodHeader):
     notes: tuple[Confidence, ...] = ()
     effective_from: date | None = None
     path: str | None = None
+    #: Decimals of the total that ranks compare (the portal publishes two: 88,17 and 88,17
+    #: share a rank); None compares the exact totals.
+    ranking_precision: int | None = 2
 
     @property
     def indicators(self) -> tuple[Indicator, ...]:

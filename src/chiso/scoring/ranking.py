@@ -7,6 +7,7 @@ skipped ("standard competition ranking": 1, 2, 2, 4).
 from __future__ import annotations
 
 import math
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Generic, Hashable, Mapping, TypedDict, TypeVar
 
 K = TypeVar("K", bound=Hashable)
@@ -38,6 +39,21 @@ def competition_rank(values: Mapping[K, float | None], *, tolerance: float = 0.0
             rank, anchor = position, value
         result[key] = rank
     return result
+
+
+def published(value: float | None, decimals: int | None) -> float | None:
+    """``value`` as published: rounded half up to ``decimals`` (the portal's two: 88.165 →
+    88.17), or as it is with ``decimals`` None. Ranks compare published values, so that
+    two units printed with the same score share a rank."""
+    if value is None or decimals is None or math.isnan(value):
+        return value
+    return float(Decimal(repr(value)).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP))
+
+
+def published_rank(values: Mapping[K, float | None], *, decimals: int | None) -> dict[K, int | None]:
+    """:func:`competition_rank` of the values as published (:func:`published`): equal
+    published values share a rank; ``None`` (no data) is not ranked."""
+    return competition_rank({k: published(v, decimals) for k, v in values.items()})
 
 
 class Change(TypedDict):

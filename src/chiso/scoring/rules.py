@@ -22,6 +22,10 @@ Conventions, each a documented choice of the method file rather than of this cod
   applicable only when every ratio it reads is.
 - The total is the sum of applicable groups' points out of the sum of their maxima; the
   band is read on the total scaled to 100 (identical when every group applies).
+- No data: a unit none of whose record measures (dossiers, feedback) counts anything in
+  the period has no score at all (:func:`has_records`): no total, no band, no points. It
+  is not given the full points of its zero denominators (about 28 of 100 on 766), and so
+  it is neither ranked nor compared with.
 """
 
 from __future__ import annotations
@@ -108,6 +112,8 @@ class UnitScore:
     computed_total: float | None
     adjustments: tuple[Adjustment, ...] = ()
     bands: tuple[Band, ...] = field(default=(), repr=False, compare=False)
+    #: False when the unit has no records in the period (:func:`has_records`): no total.
+    has_data: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (JSON-ready)."""
@@ -122,6 +128,7 @@ class UnitScore:
             "normalised": self.normalised,
             "band": self.band,
             "computed_total": self.computed_total,
+            "has_data": self.has_data,
             "adjustments": [vars(a).copy() for a in self.adjustments],
         }
 
@@ -292,6 +299,27 @@ def _plan(method: Method, level: str) -> _Plan:
     return plan
 
 
+#: Bases whose measures count a unit's own records (the others count catalogue rows or
+#: are derived from other measures).
+RECORD_BASES = frozenset({"dossier_received", "dossier_finished", "dossier_settlement", "feedback"})
+
+
+def has_records(method: Method, counts: Mapping[str, float]) -> bool:
+    """Whether any record measure of ``method`` counts something in ``counts`` (a unit's
+    measures for one period). A method without record measures always has data."""
+    names = [n for n, m in method.measures.items() if m.basis in RECORD_BASES]
+    return not names or any(counts.get(n) for n in names)
+
+
+def no_data(score: UnitScore) -> UnitScore:
+    """The score of a unit without records: every indicator and group not applicable and
+    without points, no total, no band (its maximum stays what it would be scored out of)."""
+    indicators = {k: replace(v, points=None, applicable=False, reason="no_data") for k, v in score.indicators.items()}
+    groups = {k: replace(v, points=None, applicable=False, formula_value=None) for k, v in score.groups.items()}
+    return replace(score, indicators=indicators, groups=groups, total=None, computed_total=None, normalised=None,
+                   band=None, has_data=False)
+
+
 def score_unit(method: Method, counts: Mapping[str, float], *, level: str) -> UnitScore:
     """Score one unit (đơn vị) for one period from its measures.
 
@@ -360,13 +388,14 @@ def score_unit(method: Method, counts: Mapping[str, float], *, level: str) -> Un
     applicable = [g for g in groups.values() if g.applicable]
     total = sum(g.points or 0.0 for g in applicable) if applicable else None
     max_total = sum(g.max for g in applicable)
-    return _finish(
+    score = _finish(
         UnitScore(
             method=method.id, version=method.version, level=level, indicators=indicators, groups=groups,
             total=total, max_total=max_total, normalised=None, band=None, computed_total=total,
             bands=method.bands,
         )
     )
+    return score if has_records(method, counts) else no_data(score)
 
 
 def score_many(

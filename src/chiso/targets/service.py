@@ -6,6 +6,9 @@ Indicator values come from one resolver, :func:`resolve_value`:
   (its points) are read from the 766 index of the unit (:func:`chiso.index.service.index_766`
   over a :class:`~chiso.dossiers.store.DossierStore`), for the target's period or, without
   one, the month that contains the date;
+* ``766.national_rank`` and ``766.national_total`` are the unit's standing as the national
+  portal published it (:mod:`chiso.standing`), for the target's period or, without one,
+  the latest published period that has started by the date;
 * any other reference is a manual indicator: the value entered for the unit and the target's
   period or, without one, for the latest period that has started by the date.
 
@@ -43,6 +46,8 @@ if TYPE_CHECKING:
 COMPUTED_PREFIX = "766."
 #: Metrics computed from the procedure catalogue (:mod:`chiso.dossiers.catalogue`).
 CATALOGUE_METRICS = ("catalogue.full_online_rate",)
+#: Computed references read from the published national standing, not from the records.
+NATIONAL = {"national_rank": "rank", "national_total": "total"}
 
 
 # --------------------------------------------------------------------------- indicator values
@@ -84,19 +89,24 @@ def resolve_value(session: Session, indicator: str, unit: str, as_of: date, *, p
 
         return catalogue.full_online_rate(session, store, unit, as_of=as_of,
                                           period=parse_period(period) if period else None, cache=cache)
+    if is_computed(indicator) and indicator[len(COMPUTED_PREFIX):] in NATIONAL:
+        return _national(session, NATIONAL[indicator[len(COMPUTED_PREFIX):]], unit, as_of, period)
     if is_computed(indicator):
         part = indicator[len(COMPUTED_PREFIX):]
         code = period or period_for("month", as_of).code
         row = _index_rows(session, store, code, cache).get(unit)
         if row is None:
             return None
+        if part == "rank" and row["rank"] is None and row.get("national_rank") is not None:
+            return row["national_rank"]  # the province has no rank among peers here: its national one
         if part in ("total", "rank"):
             return row[part]
         if part in row["indicators"]:
             return row["indicators"][part]["rate"]
         if part in row["groups"]:
             return row["groups"][part]["points"]
-        raise NotFound(_("Unknown 766 reference {ref}: use 766.total, 766.rank, 766.<indicator> or 766.<group>.")
+        raise NotFound(_("Unknown 766 reference {ref}: use 766.total, 766.rank, 766.national_rank, "
+                         "766.national_total, 766.<indicator> or 766.<group>.")
                        .format(ref=indicator))
     unit_id = units.get(session, unit).id
     query = select(ManualValue).where(ManualValue.indicator == indicator, ManualValue.unit_id == unit_id)
@@ -108,6 +118,22 @@ def resolve_value(session: Session, indicator: str, unit: str, as_of: date, *, p
     if not started:
         return None
     return max(started, key=lambda pv: (pv[0].end, pv[0].start, pv[1].entered_at))[1].value
+
+
+def _national(session: Session, field: str, unit: str, as_of: date, period: str | None) -> float | None:
+    """The unit's published national standing (``rank`` or ``total``) for ``period`` or,
+    without one, for the latest published period that has started by ``as_of``."""
+    from chiso.standing import service as standing
+
+    rows = standing.history(session, index="766", unit=unit)
+    if period:
+        code = parse_period(period).code
+        rows = [r for r in rows if r["period"] == code]
+    else:
+        rows = [r for r in rows if parse_period(r["period"]).start <= as_of]
+        rows.sort(key=lambda r: (parse_period(r["period"]).end, parse_period(r["period"]).start))
+    value = rows[-1][field] if rows else None
+    return None if value is None else float(value)
 
 
 def set_value(session: Session, *, actor: Actor, indicator: str, unit: str, period: str, value: float,

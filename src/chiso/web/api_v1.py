@@ -30,7 +30,7 @@ from chiso.http.paging import MAX_LIMIT, Limit, Offset, page
 from chiso.http.schemas import EXACT, ErrorBody
 from chiso.http.scope import in_scope, unit_ids, visible_unit
 from chiso.i18n import _
-from chiso.index.schemas import Explanation, IndexRow
+from chiso.index.schemas import Explanation, IndexRow, Reconciled
 from chiso.units.schemas import LineageOut, UnitOut
 from chiso.web import cache
 
@@ -127,6 +127,17 @@ def index_766(request: Request, response: Response,
         if not rows:
             raise NotFound(_("Unit {code} is not scored for {period}.").format(code=unit, period=p.code))
     return page(response, rows, limit, offset)
+
+
+@router.get("/index/766/reconcile", tags=["index"], summary="chiso's 766 figures beside the published ones, with likely causes (as `chiso reconcile --format json`)", response_model=list[Reconciled], **EXACT)
+def reconcile_766(request: Request, response: Response, period: str = Query(..., max_length=32),
+                  limit: int = Query(MAX_LIMIT, ge=1, le=MAX_LIMIT), offset: int = Offset,
+                  actor: Actor = Depends(get_reader),
+                  session: Session = Depends(get_db, scope="function")) -> list[dict[str, Any]]:
+    from chiso.index import reconcile
+
+    rows = reconcile.reconcile(session, request.app.state.store, _period(period))
+    return page(response, in_scope(rows, actor, unit_ids(session)), limit, offset)
 
 
 @router.get("/index/766/explain", tags=["index"], summary="The dossiers behind one indicator of one unit", response_model=Explanation, **EXACT)

@@ -75,8 +75,8 @@ def routers() -> list[tuple[APIRouter, dict]]:
     from chiso.tasks import api as tasks_api
     from chiso.web import api_v1, apidocs, events, pages
     from chiso.subscriptions import api as subscriptions_api
-    from chiso.web.dashboard import (committee, geo, index766, overview, rankings, rounds, scorecard, steer, steering,
-                                     subscribe, wall)
+    from chiso.web.dashboard import (committee, geo, index766, overview, rankings, reconcile, rounds, scorecard, steer,
+                                     steering, subscribe, wall)
 
     api = {"prefix": "/api/v1", "dependencies": [Depends(check_csrf)], "responses": api_v1.ERRORS}
     page = {"dependencies": [Depends(check_csrf)], "include_in_schema": False}
@@ -95,6 +95,7 @@ def routers() -> list[tuple[APIRouter, dict]]:
         (scorecard.router, page),
         (steer.router, page),
         (rankings.router, page),
+        (reconcile.router, page),
         (steering.router, page),
         (committee.router, page),
         (geo.router, page),

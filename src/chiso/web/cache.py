@@ -62,6 +62,14 @@ def registry_stamp(session: Session) -> tuple:
     ) + (adjustments.stamp(session),)
 
 
+def standing_stamp(session: Session) -> tuple:
+    """Changes whenever published standings are imported (the province row carries its
+    national rank)."""
+    from chiso.standing.models import PublishedStanding
+
+    return tuple(session.execute(select(func.count(PublishedStanding.id), func.max(PublishedStanding.imported_at))).one())
+
+
 def index_766(app: FastAPI, session: Session, period, *, group: str | None = None, method_id: str | None = None) -> list[dict]:
     """``chiso.index.service.index_766`` for all units, cached; callers filter by scope."""
     from chiso.clock import local_now
@@ -71,6 +79,6 @@ def index_766(app: FastAPI, session: Session, period, *, group: str | None = Non
     store = app.state.store
     # The day too: a running period's open dossiers are judged as of today.
     key = ("766", period.code, group, method_id, *store.kind_versions().values(), registry_stamp(session),
-           current_language(), local_now().date())
+           standing_stamp(session), current_language(), local_now().date())
     return app.state.results.get(
         key, lambda: service.index_766(session, store, period, group=group, method_id=method_id))

@@ -30,6 +30,8 @@ def nav_items(request: Request, actor: Actor) -> list[tuple[str, str]]:
         ("/tasks", _("Tasks")), ("/meetings", _("Meetings")), ("/procedures", _("Procedures")),
         ("/map", _("Map")), ("/reports", _("Reports")), ("/audit", _("Audit trail")),
     ]
+    if actor.province_wide:
+        items.insert(4, ("/reconcile", _("Reconciliation")))
     if actor.may("admin") and actor.province_wide:
         items.append(("/admin/users", _("Accounts")))
     paths = {r.path for r in app_routes(request.app)}

@@ -100,6 +100,34 @@ def movement(change: int | None) -> str | None:
     return _("same rank")
 
 
+def national_sentence(session: Session, period: Period) -> str | None:
+    """The province's national standing as the portal published it for ``period``, in the
+    words of a report: "Theo kết quả công bố trên Cổng Dịch vụ công quốc gia: 85,59 điểm,
+    xếp thứ 8/34, tăng 5 bậc"; None when it is not held (``chiso published import``)."""
+    got = national_standing(session, index="766", period=period, unit=None)
+    if got is None:
+        return None
+    parts = []
+    if got.total is not None:
+        parts.append(_("{score} points").format(score=fmt_number(got.total)))
+    if got.rank is not None:
+        parts.append(_("ranked {rank}/{of}").format(rank=got.rank, of=got.of) if got.of
+                     else _("ranked {rank}").format(rank=got.rank))
+    moved = movement(got.rank_change)
+    if moved:
+        parts.append(moved)
+    return _("As published by the National Public Service Portal: {standing}.").format(standing=", ".join(parts))
+
+
+def score_or_no_data(total: float | None, maximum: float | None = None) -> str:
+    """A total as reports print it ("85,59/100 điểm"), or "no data" for a unit without records."""
+    if total is None:
+        return _("no data")
+    if maximum is None:
+        return _("{score} points").format(score=fmt_number(total))
+    return _("{score}/{max} points").format(score=fmt_number(total), max=fmt_number(maximum, 0))
+
+
 def numbered_sections() -> Iterator[str]:
     for r in ROMAN:
         yield f"{r}."
@@ -215,11 +243,16 @@ class NationalStanding:
     rank_change: int | None = None
 
 
-def national_standing(session: Session, *, index: str, period: Period, unit: str) -> NationalStanding | None:
-    """The published national standing of ``unit`` (the province) on ``index`` for
-    ``period``; None while nothing is held. The reports read it only through here: the
-    import of the national portal's results (issue 13, point 1) answers it once merged."""
-    return None
+def national_standing(session: Session, *, index: str, period: Period, unit: str | None) -> NationalStanding | None:
+    """The published national standing of ``unit`` (None: the province) on ``index`` for
+    ``period`` (``chiso published import``); None while nothing is held. The reports read
+    it only through here."""
+    from chiso.standing import service as standing
+
+    got = standing.national(session, index=index, period=period.code, unit=unit)
+    if got is None or got["rank"] is None:
+        return None
+    return NationalStanding(rank=got["rank"], of=got["of"], total=got["total"], rank_change=got["rank_change"])
 
 
 def standing_text(s: NationalStanding) -> str:

@@ -15,8 +15,8 @@ from chiso.methods.bands import band_name
 from chiso.periods import Period
 from chiso.reports.document import Column, Document, Heading, Paragraph, Table, Title, fmt_number, language
 from chiso.reports.kinds.common import (
-    LEVEL_COHORTS, REPORT, Signing, frame, group_name, local_now, numbered_sections, period_label, period_now_label,
-    unit_name,
+    LEVEL_COHORTS, REPORT, Signing, frame, group_name, local_now, national_sentence, numbered_sections, period_label,
+    period_now_label, score_or_no_data, unit_name,
 )
 
 if TYPE_CHECKING:
@@ -60,11 +60,13 @@ def build_periodic(session: Session, store: DossierStore, *, period: Period, thr
         doc.add(Heading(next(sections), _("The province by indicator group")))
         if prov_now is not None:
             band = band_name(method.bands, prov_now.score.band)
-            doc.add(Paragraph(_("{name}: {score}/{max}, band {band}; {previous}: {before}.").format(
-                name=prov_now.name, score=fmt_number(prov_now.score.total or 0.0),
-                max=fmt_number(prov_now.score.max_total, 0), band=band or "–", previous=period_label(previous),
-                before=f"{fmt_number(prov_before.score.total or 0.0)}/{fmt_number(prov_before.score.max_total, 0)}"
-                if prov_before else "–")))
+            doc.add(Paragraph(_("{name}: {score}, band {band}; {previous}: {before}.").format(
+                name=prov_now.name, score=score_or_no_data(prov_now.score.total, prov_now.score.max_total),
+                band=band or "–", previous=period_label(previous),
+                before=score_or_no_data(prov_before.score.total, prov_before.score.max_total) if prov_before else "–")))
+            national = national_sentence(session, period)
+            if national:
+                doc.add(Paragraph(national))
             g_rows = []
             for g in method.groups:
                 gn = prov_now.score.groups.get(g.id)

@@ -124,14 +124,18 @@ def ranking_766(session: Session, store: DossierStore, *, period: Period, groups
     now, before = scored[period.code].get(prov_code), scored[period.previous().code].get(prov_code)
     if now is not None:
         band = band_name(method.bands, now.score.band)
-        text = _("{name} scored {score}/{max}, band {band}").format(
-            name=now.name, score=fmt_number(now.score.total or 0.0), max=fmt_number(now.score.max_total, 0),
-            band=band or "–")
+        if now.score.total is None:
+            text = _("{name}: no data for this period").format(name=now.name)
+        else:
+            text = _("{name} scored {score}/{max}, band {band}").format(
+                name=now.name, score=fmt_number(now.score.total), max=fmt_number(now.score.max_total, 0),
+                band=band or "–")
         if has_data(before) and None not in (before.score.total, now.score.total):
             text += _(", {change} points against {previous}").format(
                 change=signed(now.score.total - before.score.total), previous=period_label(period.previous()))
         held = national_standing(session, index="766", period=period, unit=prov_code)
-        out.province = text + (f"; {standing_text(held)}" if held else "") + "."
+        out.province = text + (f"; {standing_text(held)}." if held else ". " + _(
+            "Its national rank on the portal has not been imported."))
     for p in [*series, period]:
         s = scored[p.code].get(prov_code)
         out.trend_labels.append(period_short(p))
@@ -303,13 +307,15 @@ def build_ranking(session: Session, store: DossierStore, *, index: str | None = 
                 ordered = sorted(c.rows, key=lambda r: (r.rank is None, r.rank or 0, r.unit))
                 doc.add(Table(sheet=c.name, columns=ranking_columns(ranking.decimals, ranking.percent),
                               caption=_("Table {n}: {group}").format(n=n, group=c.name),
-                              rows=[[r.rank, r.unit, r.name, r.score, r.band, r.rank_change, r.score_change]
+                              rows=[[r.rank, r.unit, r.name, r.score,
+                                     r.band if r.score is not None else _("no data"), r.rank_change, r.score_change]
                                     for r in ordered]))
                 if ranking.groups and any(r.groups for r in ordered):
                     doc.add(group_table(c, ordered, ranking.groups, n))
+                drawn = [r for r in ordered if r.score is not None]  # no data is no bar, not a 0
                 doc.add(Image(charts.score_bars(
-                    labels=[r.name for r in ordered], values=[r.score for r in ordered],
-                    colours=[_bar_colour(r.band_index, max(bands, 4)) for r in ordered],
+                    labels=[r.name for r in drawn], values=[r.score for r in drawn],
+                    colours=[_bar_colour(r.band_index, max(bands, 4)) for r in drawn],
                     title=c.name, xlabel=_("score"), thresholds=ranking.thresholds, top=ranking.top),
                     width_mm=160, caption=_("Figure: scores of {group}").format(group=c.name)))
                 adjusted = [r for r in ordered if r.adjustments]

@@ -216,13 +216,14 @@ def index_rows(app: FastAPI, session: Session, period: Period, group: str | None
         with use_language("en"):
             return service.index_766(session, app.state.store, period, group=group)
 
-    rows = cached(app, session, "766", (period.code, group), compute)
+    # The province row carries its published national standing: an import of one changes it.
+    rows = cached(app, session, "766", (period.code, group, cache.standing_stamp(session)), compute)
     names = _band_names()
     return [dict(r, band_name=names.get(r["band"])) for r in rows]
 
 
 def index_by_unit(app: FastAPI, session: Session, period: Period) -> dict[str, dict]:
-    rows = cached(app, session, "766-by-unit", (period.code,),
+    rows = cached(app, session, "766-by-unit", (period.code, cache.standing_stamp(session)),
                   lambda: {r["unit"]: r for r in index_rows(app, session, period)})
     names = _band_names()
     return {u: dict(r, band_name=names.get(r["band"])) for u, r in rows.items()}
