@@ -21,7 +21,7 @@ from chiso.reports import charts
 from chiso.reports.document import Bullets, Column, Document, Heading, Image, Paragraph, Table, Title, fmt_number, language
 from chiso.reports.kinds.common import (
     LEVEL_COHORTS, NOTICE, TREND_PERIODS, Signing, adjustment_text, frame, group_name, join_names, movement,
-    national_standing, numbered_sections, period_label, period_now_label, period_short, signed, standing_text,
+    national_sentence, numbered_sections, period_label, period_now_label, period_short, signed,
 )
 from chiso.scoring.ranking import podium
 from chiso.units import service as units
@@ -133,9 +133,8 @@ def ranking_766(session: Session, store: DossierStore, *, period: Period, groups
         if has_data(before) and None not in (before.score.total, now.score.total):
             text += _(", {change} points against {previous}").format(
                 change=signed(now.score.total - before.score.total), previous=period_label(period.previous()))
-        held = national_standing(session, index="766", period=period, unit=prov_code)
-        out.province = text + (f"; {standing_text(held)}." if held else ". " + _(
-            "Its national rank on the portal has not been imported."))
+        national = national_sentence(session, period)
+        out.province = text + ". " + (national or _("Its national rank on the portal has not been imported."))
     for p in [*series, period]:
         s = scored[p.code].get(prov_code)
         out.trend_labels.append(period_short(p))
