@@ -56,8 +56,9 @@ SETTLEMENT = {
 }
 
 
-#: Dossier columns the catalogue supplies (joined on procedure_code by the evaluator).
-FROM_CATALOGUE = ("statutory_days", "online_level")
+#: Dossier columns the catalogue supplies (joined on procedure_code by the evaluator), and the
+#: deadline the records view computes from them.
+FROM_CATALOGUE = ("statutory_days", "online_level", "statutory_unit", "statutory_until")
 TABLES = {
     "dossiers": {k: v for k, v in DOSSIER_COLUMNS.items() if k not in FROM_CATALOGUE},
     "feedback": {"feedback_id": "TEXT", "unit_code": "TEXT", "received_at": "TIMESTAMP", "due_at": "TIMESTAMP",

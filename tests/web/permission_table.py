@@ -177,6 +177,8 @@ DASHBOARD: list[Entry] = [
     Entry("GET", "/rankings", "/rankings", PAGE),
     Entry("GET", "/reconcile", "/reconcile", PAGE),
     Entry("GET", "/map", "/map", PAGE),
+    Entry("GET", "/due", "/due", PAGE),
+    Entry("GET", "/due/{code}", "/due/{A}", PAGE_A, mirror=True),
     Entry("GET", "/wall", "/wall?interval=30", PAGE),
     Entry("POST", "/subscribe", "/subscribe", (303, 404, 303, 303),
           form={"kind": "unit", "target": "{A}", "frequency": "daily", "alerts": "on", "next": "/766/{A}"}),

@@ -41,9 +41,11 @@ def warm(app) -> None:
             for g in groups:  # the rankings, one table per group
                 common.index_rows(app, session, p, group=g["code"])
         common.totals_over(app, session, common.recent(current, 6))  # a unit's trend
+        common.forecasts(app, session, current)  # the end of the running period foreseen
         for lang in LANGUAGES:
             with use_language(lang):
                 steering.heat(app, session)
+                common.advice(app, session, current, "")  # what would raise each unit's score
 
 
 def stamp(app) -> tuple:
