@@ -154,3 +154,25 @@ def loaded(loaded_url):
 @pytest.fixture
 def today() -> date:
     return date(2026, 11, 26)
+
+
+# --------------------------------------------------------------------------- the inner loop
+
+#: Modules whose tests build a large store, start servers or subprocesses, or run for many
+#: seconds each (see the durations of a whole run: ``pytest --durations=50``).
+SLOW_MODULES = {
+    "tests/index/test_reference_path.py", "tests/index/test_invariants.py", "tests/web/test_openapi_fuzz.py",
+    "tests/web/test_vietnamese.py", "tests/test_demo_command.py", "tests/test_progress.py",
+    "tests/feeds/test_feed_pull.py", "tests/reports/test_official_documents.py", "tests/store/test_backup.py",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark ``slow`` what the inner loop (``pytest -m "not slow"``, under two minutes on two
+    cores) leaves out: the browser, Apache Spark, the PostgreSQL twin of each storage test
+    (its SQLite twin stays) and the modules above. CI runs everything."""
+    slow = pytest.mark.slow
+    for item in items:
+        if (item.get_closest_marker("browser") or item.get_closest_marker("spark")
+                or item.get_closest_marker("postgres") or item.nodeid.split("::")[0] in SLOW_MODULES):
+            item.add_marker(slow)
