@@ -20,8 +20,9 @@ ENGLISH = ("good", "excellent", "average", "weak", "pass", "fail", "self_assesse
            "amber", "red", "none", "None", "True", "False", "null")
 #: A dotted code such as "steering.plan" or "session.login" (not a number such as 2.1).
 DOTTED = re.compile(r"\b[a-z][a-z_]+\.[a-z_]+\b")
-#: Codes that people typed (the test's own indicator): data, not the application's words.
-DATA_CODES = ("web.manual",)
+#: Codes and names that people typed (the test's own indicator, the file name an upload test
+#: gives): data, not the application's words.
+DATA_CODES = ("web.manual", "win.ini")
 #: Pages that are files, streams or redirects rather than pages to read.
 NOT_PAGES = ("/static", "/docs", "/events", "/lang/{code}", "/reports/file", "/healthz", "/redoc", "/openapi.json")
 CRAWLER = "quan-tri-thu"
