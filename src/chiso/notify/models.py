@@ -15,14 +15,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 from chiso.db import Base, utcnow as _now
 
 
-class Digest(Base):
-    __tablename__ = "digests"
-    __table_args__ = (UniqueConstraint("person", "day", "channel"),)
+class Delivery:
+    """What every message the worker claims and sends records: the channel, the state of the
+    claim (compare-and-set on ``status``), the attempts and the outcome. The digests and the
+    subscriptions' sends share it, and so one claim-and-send cycle."""
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    #: A committee member's code, or the task owner as written in the programme.
-    person: Mapped[str] = mapped_column(String(255))
-    day: Mapped[date] = mapped_column(Date, index=True)
     #: email | webhook
     channel: Mapped[str] = mapped_column(String(16))
     #: pending | sending | sent | failed
@@ -35,3 +32,13 @@ class Digest(Base):
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class Digest(Delivery, Base):
+    __tablename__ = "digests"
+    __table_args__ = (UniqueConstraint("person", "day", "channel"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: A committee member's code, or the task owner as written in the programme.
+    person: Mapped[str] = mapped_column(String(255))
+    day: Mapped[date] = mapped_column(Date, index=True)

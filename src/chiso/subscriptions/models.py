@@ -16,10 +16,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from chiso.auth import models as _auth_models  # noqa: F401  (users, named by a foreign key)
+from chiso.notify.models import Delivery
 from chiso.db import Base, utcnow as _now
 from chiso.units import models as _units_models  # noqa: F401  (units, named by a foreign key)
 
@@ -73,7 +74,7 @@ class AlertEvent(Base):
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now, index=True)
 
 
-class SubscriptionSend(Base):
+class SubscriptionSend(Delivery, Base):
     __tablename__ = "subscription_sends"
     __table_args__ = (UniqueConstraint("user_id", "key", "channel"),)
 
@@ -81,14 +82,3 @@ class SubscriptionSend(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     subscription_id: Mapped[int | None] = mapped_column(ForeignKey("subscriptions.id"))
     key: Mapped[str] = mapped_column(String(128))
-    #: email | webhook
-    channel: Mapped[str] = mapped_column(String(16))
-    #: pending | sending | sent | failed
-    status: Mapped[str] = mapped_column(String(16), default="pending")
-    address: Mapped[str | None] = mapped_column(String(1024))
-    claimed_by: Mapped[str | None] = mapped_column(String(128))
-    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
