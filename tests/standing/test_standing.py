@@ -89,7 +89,7 @@ def test_published_import_counts_refuses_and_reads_the_portal_headers(cli, tmp_p
                     [[PROVINCE, "2025-09", "80", "9", "34"], ["nowhere", "2025-09", "1", "", ""],
                      [A, "2025-13", "1", "", ""], [A, "2025-09", "1", "40", "34"]])
     refused = cli("published", "import", str(bad), "--format", "json", code=1)
-    assert refused["refused"] if "refused" in refused else refused["rejected"] == 3
+    assert refused["rejected"] == 3 and refused["inserted"] == 0
     assert [r["line"] for r in refused["rejects"]] == [3, 4, 5]
     assert "nowhere" in refused["rejects"][0]["reason"]
     assert Path(refused["rejects_path"]).exists()
