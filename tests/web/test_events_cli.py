@@ -158,3 +158,38 @@ def test_a_busy_port_is_one_line_before_anything_is_done(world, tmp_path):
         assert not fresh.exists()
     finally:
         holder.close()
+
+
+def test_open_pages_of_one_scope_share_one_read_of_the_store(app, world):
+    """A hundred open pages of one scope cost one read per half interval, not a hundred; a
+    page of another scope gets its own answer, and a change is seen once the value is old."""
+    from sqlalchemy import event
+
+    from chiso.auth.permissions import Actor
+    from chiso.web.events import Pulse
+
+    statements = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    pulse = Pulse(max_age=60.0)
+    province = Actor(name="a", role="admin")
+    commune = Actor(name="b", role="viewer", units=frozenset({1}))
+    event.listen(world.engine, "before_cursor_execute", count)
+    try:
+        first = pulse.state(app, province)
+        per_read = len(statements)
+        assert per_read >= 2  # the audit trail and the lights, at least
+        for _ in range(100):
+            assert pulse.state(app, Actor(name="c", role="admin")) == first
+        assert len(statements) == per_read
+        assert "changes" not in pulse.state(app, Actor(name="p", role="public"))
+        pulse.state(app, commune)
+        assert len(statements) > per_read  # other scopes are read on their own
+        pulse.max_age = 0.0  # an old value is read again
+        before = len(statements)
+        pulse.state(app, province)
+        assert len(statements) - before == per_read
+    finally:
+        event.remove(world.engine, "before_cursor_execute", count)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
 
 from fastapi import APIRouter, FastAPI, Request
@@ -42,6 +43,45 @@ def state_for(app: FastAPI, actor: Actor) -> dict[str, int]:
     return out
 
 
+class Pulse:
+    """One read of the stores per scope and interval, however many pages are open.
+
+    Every open page holds a stream that asks for its versions each interval. Without this,
+    a hundred open dashboards would make fifty small transactions a second; with it, readers
+    who see the same things (the public, the whole province, one commune's users) share one
+    read. A value is reused for at most half an interval, so a change still reaches a page
+    within one and a half intervals."""
+
+    def __init__(self, max_age: float) -> None:
+        self.max_age = max_age
+        self._guard = threading.Lock()
+        self._locks: dict[tuple, threading.Lock] = {}
+        self._seen: dict[tuple, tuple[float, dict[str, int]]] = {}
+
+    @staticmethod
+    def scope(actor: Actor) -> tuple:
+        return (actor.is_public, None if actor.units is None else frozenset(actor.units))
+
+    def state(self, app: FastAPI, actor: Actor) -> dict[str, int]:
+        key = self.scope(actor)
+        with self._guard:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:  # the first reader of a scope reads; the others wait for its answer
+            seen = self._seen.get(key)
+            if seen is not None and time.monotonic() - seen[0] < self.max_age:
+                return seen[1]
+            value = state_for(app, actor)
+            self._seen[key] = (time.monotonic(), value)
+            return value
+
+
+def pulse_of(app: FastAPI) -> Pulse:
+    pulse = getattr(app.state, "pulse", None)
+    if pulse is None:
+        pulse = app.state.pulse = Pulse(app.state.events_interval / 2)
+    return pulse
+
+
 @router.get("/events", include_in_schema=False)
 async def events(request: Request):
     app = request.app
@@ -53,14 +93,15 @@ async def events(request: Request):
 
     actor = await run_in_threadpool(who)
     interval = app.state.events_interval
+    pulse = pulse_of(app)
 
     async def stream():
-        last = await run_in_threadpool(state_for, app, actor)
+        last = await run_in_threadpool(pulse.state, app, actor)
         yield "retry: 3000\nevent: hello\ndata: " + json.dumps(last) + "\n\n"
         beat = time.monotonic()
         while not await request.is_disconnected():
             await asyncio.sleep(interval)
-            now = await run_in_threadpool(state_for, app, actor)
+            now = await run_in_threadpool(pulse.state, app, actor)
             if now != last:
                 changed = sorted(k for k in now if now[k] != last.get(k))
                 last = now
