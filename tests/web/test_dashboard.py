@@ -474,6 +474,13 @@ def test_the_pages_say_what_falls_due_where_the_quarter_ends_and_what_would_rais
         assert f"dự kiến cuối quý: {number(u['low'])}–{number(u['high'])}" in page
     advice = page.split('data-testid="advice"')[1].split("</section>")[0]
     assert [m for m in re.findall(r'data-lever="([^"]+)"', advice)] == [a["lever"] for a in advised["actions"]]
+    # The plan column stands only where there is a next band to plan for; at the top band
+    # the page says why there is no plan instead of a column of dashes.
+    plan = text_of(advice.split('data-testid="plan"')[1].split("</p>")[0])
+    if advised["goal"]:
+        assert "Trong kế hoạch" in advice and plan.startswith("Mục tiêu")
+    else:
+        assert "Trong kế hoạch" not in advice and "không còn mức nào cao hơn" in plan
     # An editor of one commune does not see another's list.
     dc.cookies.clear()
     sign_in(dc, "editor")
