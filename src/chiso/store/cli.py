@@ -71,10 +71,10 @@ def backup_cmd(out: str, fmt: str) -> None:
 def restore_cmd(archive: str, records: str | None, fmt: str) -> None:
     """Bring a whole store back from a backup into an empty store (SQLite or PostgreSQL)."""
     from chiso import db
-    from chiso.store import backup
+    from chiso.store.restore import restore
 
     with progress_bar(_("Restoring"), fmt=fmt) as bar:
-        result = backup.restore(db.make_engine(), archive, records=records, progress=bar)
+        result = restore(db.make_engine(), archive, records=records, progress=bar)
     if fmt == "json":
         emit_json(result)
         return
