@@ -139,6 +139,9 @@ def generate(work: Path, n: int) -> dict:
                            if v.level == "commune" or v.code in handling]
         unit_rows = registry_units(session)
     out["units"] = len(demo_units)
+    # A run stopped half-way leaves a partial store: begin again from nothing.
+    (work / "generated.done").unlink(missing_ok=True)
+    shutil.rmtree(work / "store", ignore_errors=True)
     store = DossierStore(work / "store")
     rng = random.Random(1)
     weights = {u.code: demo._unit_weight(u, rng) for u in demo_units}
@@ -194,6 +197,7 @@ def generate(work: Path, n: int) -> dict:
     """)
     out["stage_s"] = round(clock() - t, 1)
     writer = None
+    partial = target.with_name(f".{target.name}.partial")
     try:
         for i in range(buckets):
             files = str(staged / f"_bucket={i}" / "*.parquet")
@@ -205,12 +209,13 @@ def generate(work: Path, n: int) -> dict:
             """).to_arrow_reader(ROW_GROUP)
             for batch in reader:
                 if writer is None:
-                    writer = pq.ParquetWriter(target, batch.schema, compression="zstd")
+                    writer = pq.ParquetWriter(partial, batch.schema, compression="zstd")
                 writer.write_batch(batch, row_group_size=ROW_GROUP)
     finally:
         if writer is not None:
             writer.close()
         shutil.rmtree(staged, ignore_errors=True)
+    partial.replace(target)
     out["generate_s"] = round(clock() - t, 1)
     out["stored_dossiers"] = con.execute(f"SELECT count(*) FROM read_parquet('{target}')").fetchone()[0]
     meta = con.execute(f"SELECT count(DISTINCT row_group_id), sum(total_compressed_size) FROM parquet_metadata('{target}')").fetchone()
@@ -219,6 +224,7 @@ def generate(work: Path, n: int) -> dict:
     out["generate_peak_mb"] = rss_mb()
     con.close()
     del settings
+    (work / "generated.done").write_text("ok")
     return out
 
 
@@ -409,7 +415,7 @@ def main() -> None:
             raise SystemExit(f"phase {name} failed")
         return json.loads(proc.stdout.strip().splitlines()[-1])
 
-    if not (work / "store" / "dossiers").exists():
+    if not (work / "generated.done").exists():
         results["generate"] = phase("generate")
     else:
         results["generate"] = "reused the store in --dir"
