@@ -217,10 +217,11 @@ def prepare_tables(con: duckdb.DuckDBPyConnection, units: list[DemoUnit], weight
 
 
 
-def dossiers_select(*, n: int, seed: int, province: str, year: int, until: date) -> str:
+def dossiers_select(*, n: int, seed: int, province: str, year: int, until: date, start: int = 0) -> str:
     """SELECT of ``n`` demo dossiers (column ``i`` and :data:`DOSSIER_COLUMNS`, as the
     text a one-stop system exports, a few rows deliberately dirty), over the tables of
-    :func:`prepare_tables`."""
+    :func:`prepare_tables`. Each row is a function of its number ``i`` alone, so rows
+    ``start`` to ``start + n`` are the same rows whether drawn in one piece or in several."""
     return f"""
     WITH draws AS (
         SELECT i,
@@ -229,7 +230,7 @@ def dossiers_select(*, n: int, seed: int, province: str, year: int, until: date)
                {_r('i', seed, 7)} AS r_chan, {_r('i', seed, 8)} AS r_pay, {_r('i', seed, 9)} AS r_dig,
                {_r('i', seed, 10)} AS r_eres, {_r('i', seed, 11)} AS r_stat, {_r('i', seed, 12)} AS r_supp,
                {_r('i', seed, 13)} AS r_sync, {_r('i', seed, 14)} AS r_rate, {_r('i', seed, 15)} AS r_reuse
-        FROM range({int(n)}) t(i)
+        FROM range({int(start)}, {int(start) + int(n)}) t(i)
     ), picked AS (
         SELECT d.*, u.code AS unit, u.level, u.idx AS uidx, dy.day,
                -- each unit's own propensities, improving with the month of the year
