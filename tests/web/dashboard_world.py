@@ -37,6 +37,9 @@ class DemoWorld:
     other_unit: str
     round_code: str
     tokens: dict[str, str] = field(default_factory=dict)
+    #: Cookies of a signed-in browser by (account, language), kept by ``signed_in`` in
+    #: test_browser.py so that a test starts on its page instead of on the login form.
+    sessions: dict[tuple[str, str], dict] = field(default_factory=dict)
 
 
 @contextmanager

@@ -21,7 +21,7 @@ import pytest
 from chiso import db
 from chiso.periods import period_for
 
-from tests.web.dashboard_world import CHROMIUM, CHROMIUM_ARGS, Server, browser_login, build, environment
+from tests.web.dashboard_world import CHROMIUM, CHROMIUM_ARGS, PASSWORD, Server, browser_login, build, environment
 
 pytestmark = pytest.mark.browser
 
@@ -66,8 +66,9 @@ def shots(tmp_path_factory) -> Path:
     return folder
 
 
-def new_page(browser, lang: str = "vi", width: int = 1280):
-    context = browser.new_context(viewport={"width": width, "height": 900}, locale="vi-VN" if lang == "vi" else "en-GB")
+def new_page(browser, lang: str = "vi", width: int = 1280, storage_state: dict | None = None):
+    context = browser.new_context(viewport={"width": width, "height": 900}, locale="vi-VN" if lang == "vi" else "en-GB",
+                                  storage_state=storage_state)
     if lang != "vi":  # pages speak the store's language whatever the browser says: choose
         context.add_cookies([{"name": "chiso_lang", "value": lang, "domain": "127.0.0.1", "path": "/"}])
     page = context.new_page()
@@ -75,6 +76,23 @@ def new_page(browser, lang: str = "vi", width: int = 1280):
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.errors = errors
+    return page
+
+
+def signed_in(browser, site, who: str, lang: str, width: int = 1280, *, then: str = "/"):
+    """A page of a new browser context, signed in as ``who`` and speaking ``lang``. The first
+    time for a (who, lang) it goes through the login form and the language link (ending on
+    ``then``); later it starts from the cookies saved then: a test that is not about
+    signing in costs its own pages only, not a login and a language switch each time."""
+    saved = site.sessions.get((who, lang))
+    page = new_page(browser, lang, width, storage_state=saved)
+    # A deadline for a page that never comes, not a speed claim: after an import the server
+    # warms its figures in the background, and a busy two-core machine answers slowly then.
+    page.set_default_timeout(90_000)
+    if saved is None:
+        browser_login(page, site.base, who, PASSWORD)
+        page.goto(f"{site.base}/lang/{lang}?next={then}")
+        site.sessions[(who, lang)] = page.context.storage_state()
     return page
 
 

@@ -16,23 +16,28 @@ import pytest
 from chiso import db
 from chiso.auth.permissions import command_line
 
-from tests.web.dashboard_world import PASSWORD, browser_login, environment
-from tests.web.test_browser import browser, new_page, site  # noqa: F401  (module fixtures, used by name)
+from tests.web.dashboard_world import environment
+from tests.web.test_browser import browser, signed_in, site  # noqa: F401  (module fixtures, used by name)
 
 pytestmark = pytest.mark.browser
 
 PHONE = 390
+WIDTHS = (1280, PHONE)
 LANGS = ("vi", "en")
+#: The subscribe button of a page one can follow (see test_browser_wall.py).
+SUBSCRIBE = {"vi": "Đăng ký nhận qua thư điện tử", "en": "Subscribe by e-mail"}
+FOLLOWABLE = ("/", "/scorecard", "/map")
 
 
 def open_as(browser, site, who: str, lang: str, width: int = 1280):  # noqa: F811
-    page = new_page(browser, lang, width)
-    # A deadline for a page that never comes, not a speed claim: after an import the server
-    # warms its figures in the background, and a busy two-core machine answers slowly then.
-    page.set_default_timeout(90_000)
-    browser_login(page, site.base, who, PASSWORD)
-    page.goto(f"{site.base}/lang/{lang}?next=/")
-    return page
+    return signed_in(browser, site, who, lang, width)
+
+
+def resize(page, width: int) -> None:
+    """The same page at another width (CSS only: no script of the pages reads the width),
+    scrolled back to its top: both widths are checked on one load."""
+    page.set_viewport_size({"width": width, "height": 900})
+    page.evaluate("window.scrollTo(0, 0)")
 
 
 def method_groups():
@@ -62,7 +67,11 @@ def test_every_page_fits_a_phone_without_sideways_scrolling(site, browser, who, 
         width = page.evaluate("document.scrollingElement.scrollWidth")
         if width > PHONE:
             wide[path] = width
+        if who == "admin" and path in FOLLOWABLE:  # every page one can follow has the button, on a phone too
+            assert page.locator("[data-testid=subscribe]").get_by_role(
+                "button", name=SUBSCRIBE[lang]).is_visible(), path
     assert not wide, f"pages wider than {PHONE} px: {wide}"
+    assert {p for p in FOLLOWABLE if p in pages_of(site)} == set(FOLLOWABLE)
     assert not page.errors
 
 
@@ -70,12 +79,19 @@ def test_every_page_fits_a_phone_without_sideways_scrolling(site, browser, who, 
 
 
 @pytest.mark.parametrize("lang", LANGS)
-@pytest.mark.parametrize("width", [1280, PHONE])
-def test_the_scorecard_colours_every_cell_by_its_share_with_a_trend(site, browser, lang, width):  # noqa: F811
+def test_the_scorecard_colours_every_cell_by_its_share_with_a_trend(site, browser, lang):  # noqa: F811
     groups = method_groups()
-    page = open_as(browser, site, "admin", lang, width)
+    page = open_as(browser, site, "admin", lang)
     page.goto(site.base + "/scorecard")
     assert page.locator("html").get_attribute("lang") == lang
+    for width in WIDTHS:
+        resize(page, width)
+        check_scorecard(page, groups, lang, width)
+
+
+def check_scorecard(page, groups, lang: str, width: int) -> None:
+    # The table's box as loaded (the check at the other width scrolled it).
+    page.locator(".sticky-box").evaluate("b => { b.scrollTop = 0; b.scrollLeft = 0; }")
     rows = page.locator("#scorecard tbody tr")
     n = rows.count()
     assert n > 50
@@ -157,6 +173,9 @@ def test_the_overview_names_the_last_five_and_what_pulled_them_down(site, browse
     word = "ngày" if lang == "vi" else "day"
     for text in days.all_inner_texts():
         assert re.search(rf"\d+ {word}", text), text
+    # A unit is never both up and down (the same load of the overview).
+    up, down = (set(page.locator(f"#h-moves ~ .grid-2 > div:nth-child({i}) a").all_inner_texts()) for i in (1, 2))
+    assert not up & down
     page.goto(site.base + "/tasks")
     assert page.locator(".task-card .meter-figure").count() == page.locator(".task-card").count()
 
@@ -165,33 +184,34 @@ def test_the_overview_names_the_last_five_and_what_pulled_them_down(site, browse
 
 
 @pytest.mark.parametrize("lang", LANGS)
-@pytest.mark.parametrize("width", [1280, PHONE])
-def test_a_commune_reader_sees_its_rank_in_its_named_group(site, browser, lang, width):  # noqa: F811
+def test_a_commune_reader_sees_its_rank_in_its_named_group(site, browser, lang):  # noqa: F811
+    """Each page is read at both widths, on one load."""
     phrase = "trong nhóm" if lang == "vi" else "in the group"
-    page = open_as(browser, site, "editor", lang, width)
+    page = open_as(browser, site, "editor", lang)
     page.goto(site.base + "/")
-    standing = page.locator("[data-testid=standing]").first.inner_text()
-    match = re.search(rf"(\d+)/(\d+) {phrase} (\S+)", standing)
-    assert match, standing
-    rank, of = int(match.group(1)), int(match.group(2))
-    assert 1 <= rank <= of
-    # No list that ranks the province is shown to a commune's reader, so its own name never
-    # stands under both "moved up" and "moved down", nor as "last" of a one-unit podium.
-    assert page.locator("#h-moves").count() == 0 and page.locator("#h-last").count() == 0
+    ranks = set()
+    for width in WIDTHS:
+        resize(page, width)
+        standing = page.locator("[data-testid=standing]").first.inner_text()
+        match = re.search(rf"(\d+)/(\d+) {phrase} (\S+)", standing)
+        assert match, standing
+        rank, of = int(match.group(1)), int(match.group(2))
+        assert 1 <= rank <= of
+        ranks.add((rank, of))
+        # No list that ranks the province is shown to a commune's reader, so its own name never
+        # stands under both "moved up" and "moved down", nor as "last" of a one-unit podium.
+        assert page.locator("#h-moves").count() == 0 and page.locator("#h-last").count() == 0
+    assert len(ranks) == 1
     page.goto(f"{site.base}/766/{site.editor_unit}")
-    assert f"{rank}/{of} {phrase}" in page.locator("[data-testid=standing]").inner_text()
+    for width in WIDTHS:
+        resize(page, width)
+        assert f"{rank}/{of} {phrase}" in page.locator("[data-testid=standing]").inner_text()
     page.goto(site.base + "/rankings")
-    assert page.locator(".podium").count() == 0
-    assert f"{rank}/{of} {phrase}" in page.locator("[data-testid=standing]").first.inner_text()
-    if width == PHONE:
-        assert page.evaluate("document.scrollingElement.scrollWidth") <= PHONE
-
-
-def test_a_unit_is_never_both_up_and_down(site, browser):  # noqa: F811
-    page = open_as(browser, site, "admin", "vi")
-    page.goto(site.base + "/")
-    up, down = (set(page.locator(f"#h-moves ~ .grid-2 > div:nth-child({i}) a").all_inner_texts()) for i in (1, 2))
-    assert not up & down
+    for width in WIDTHS:
+        resize(page, width)
+        assert page.locator(".podium").count() == 0
+        assert f"{rank}/{of} {phrase}" in page.locator("[data-testid=standing]").first.inner_text()
+    assert page.evaluate("document.scrollingElement.scrollWidth") <= PHONE
 
 
 # --------------------------------------------------------------------------- evidence

@@ -102,11 +102,26 @@ def validate(path: str | Path) -> list[str]:
 _KIND_LINE = re.compile(r"^kind:\s*[\"']?(\w+)", re.MULTILINE)
 
 
+#: Kinds already read, by file, modification time and size (see :data:`_PARSED`): the
+#: pages ask for the default method often, and reading every shipped file each time cost
+#: milliseconds a call.
+_KINDS: dict[tuple[str, int, int], str] = {}
+
+
 def file_kind(path: str | Path) -> str:
     """The kind a definition file declares (``kind:`` at the top; ``flat`` without one),
     read without parsing the whole file."""
-    match = _KIND_LINE.search(Path(path).read_text(encoding="utf-8"))
-    return match.group(1) if match else "flat"
+    path = Path(path)
+    stat = path.stat()
+    key = (str(path), stat.st_mtime_ns, stat.st_size)
+    kind = _KINDS.get(key)
+    if kind is None:
+        match = _KIND_LINE.search(path.read_text(encoding="utf-8"))
+        kind = match.group(1) if match else "flat"
+        if len(_KINDS) >= 256:
+            _KINDS.clear()
+        _KINDS[key] = kind
+    return kind
 
 
 def shipped(kind: str | None = "flat") -> list[Path]:
@@ -134,7 +149,7 @@ def load(id_or_path: str | Path, *, kind: str | None = None) -> AnyMethod:
     elif not path.exists():
         raise NotFound(_("no definition file {path}").format(path=path))
     stat = path.stat()
-    key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+    key = (str(path.absolute()), stat.st_mtime_ns, stat.st_size)
     method = _PARSED.get(key)
     if method is None:
         method, problems = _parse(path)

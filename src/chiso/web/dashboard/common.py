@@ -300,13 +300,21 @@ def number_or_dash(value, digits: int = 2) -> str:
 # --------------------------------------------------------------------------- shares of the maximum
 
 
-def share_band(points: float | None, maximum: float | None) -> str | None:
+def sorted_bands() -> list:
+    """The default method's bands, lowest first."""
+    return sorted(method().bands, key=lambda b: b.min)
+
+
+def share_band(points: float | None, maximum: float | None, bands: list | None = None) -> str | None:
     """The band a part of the score would have if its share of its own maximum were the
     whole score: the method's bands (data, e.g. 0–50–70–90–100) applied to the share scaled
-    to the bands' top, so a group at 5,35/18 reads as weak however small its maximum."""
+    to the bands' top, so a group at 5,35/18 reads as weak however small its maximum.
+    ``bands``: :func:`sorted_bands`, when the caller colours many cells (looked up here
+    otherwise)."""
     if points is None or not maximum:
         return None
-    bands = sorted(method().bands, key=lambda b: b.min)
+    if bands is None:
+        bands = sorted_bands()
     if not bands:
         return None
     value = max(b.max for b in bands) * points / maximum
@@ -314,6 +322,13 @@ def share_band(points: float | None, maximum: float | None) -> str | None:
         if value < b.max:
             return b.id
     return bands[-1].id
+
+
+def share_bander() -> Callable[[float | None, float | None], str | None]:
+    """:func:`share_band` with the method's bands looked up once: for a page or a table
+    that colours hundreds of cells (looking the method up costs more than the colouring)."""
+    bands = sorted_bands()
+    return lambda points, maximum: share_band(points, maximum, bands)
 
 
 def weakest_group(row: dict) -> str | None:

@@ -22,7 +22,9 @@ def page(request: Request, template: str, status_code: int = 200, **context):
     env = request.app.state.templates
     if "fmt_date" not in env.globals:
         env.globals.update(_helpers())
-    # The dashboard's templates format numbers with the fast equivalent of ``number``.
+    # The dashboard's templates format numbers with the fast equivalent of ``number``, and
+    # colour shares with the method's bands looked up once per page.
+    context.setdefault("share_band", common.share_bander())
     return render(request, "dashboard/" + template, status_code=status_code, number=common.fnum, **context)
 
 
@@ -37,7 +39,8 @@ def fragments(request: Request, session, name: str, parts: tuple, macro: str, it
         env.globals.update(_helpers())
 
     def build():
-        module = env.get_template("dashboard/_rows.html").make_module({"number": common.fnum})
+        module = env.get_template("dashboard/_rows.html").make_module(
+            {"number": common.fnum, "share_band": common.share_bander()})
         fn = getattr(module, macro)
         return {key(item): fn(item, *args) for item in items}
 

@@ -19,8 +19,9 @@ router = APIRouter()
 LEVELS = ("commune", "agency")
 
 
-def cell(now: dict | None, before: dict | None) -> dict:
-    """One cell: points of its maximum, the share's band, and the change since the previous period."""
+def cell(now: dict | None, before: dict | None, bands: list | None = None) -> dict:
+    """One cell: points of its maximum, the share's band, and the change since the previous
+    period (``bands``: :func:`common.sorted_bands`, looked up once for a whole table)."""
     if now and not now.get("max") and now.get("rate") is not None:
         # An indicator without points of its own (its group's formula scores it): its value.
         return {"points": None, "max": None, "share": None, "band": None, "change": None, "value": now["rate"]}
@@ -29,7 +30,7 @@ def cell(now: dict | None, before: dict | None) -> dict:
     points, maximum = now["points"], now.get("max")
     previous = (before or {}).get("points")
     return {"points": points, "max": maximum, "share": points / maximum if maximum else None,
-            "band": common.share_band(points, maximum),
+            "band": common.share_band(points, maximum, bands),
             "change": None if previous is None else round(points - previous, 6)}
 
 
@@ -63,13 +64,14 @@ def scorecard(request: Request, period: str | None = None, group: str | None = N
         rows = [r for r in rows if needle in r["name"].casefold() or needle in r["unit"]]
     before = common.index_by_unit(app, session, p.previous())
     lines = []
+    sorted_bands = common.sorted_bands()
     for r in rows:
         b = before.get(r["unit"], {})
         lines.append({
             "unit": r["unit"], "name": r["name"], "rank": r["rank"], "total": r["total"], "band": r["band"],
             "total_change": r["total_change"], "weakest": common.weakest_group(r),
-            "groups": {g: cell(r["groups"].get(g), b.get("groups", {}).get(g)) for g in group_ids},
-            "indicators": {i["id"]: cell(r["indicators"].get(i["id"]), b.get("indicators", {}).get(i["id"]))
+            "groups": {g: cell(r["groups"].get(g), b.get("groups", {}).get(g), sorted_bands) for g in group_ids},
+            "indicators": {i["id"]: cell(r["indicators"].get(i["id"]), b.get("indicators", {}).get(i["id"]), sorted_bands)
                            for c in columns for i in c["indicators"]},
         })
     bands = sorted(m.bands, key=lambda x: x.min)

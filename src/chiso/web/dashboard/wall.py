@@ -56,10 +56,11 @@ def wall(request: Request, period: str | None = None, interval: int | None = Que
             counts[r["band"]] += 1
     last = [dict(r, weakest=common.weakest_group(r)) for r in scored[:5]]
     m = common.method()
+    share_band = common.share_bander()
     columns = [{"id": g.id, "name": names.get(g.id, g.id), "max": g.max} for g in m.groups]
     card = [{"unit": r["unit"], "name": r["name"], "total": r["total"], "band": r["band"], "rank": r["rank"],
              "cells": [{"points": (r["groups"].get(c["id"]) or {}).get("points"), "max": c["max"],
-                        "band": common.share_band((r["groups"].get(c["id"]) or {}).get("points"), c["max"])}
+                        "band": share_band((r["groups"].get(c["id"]) or {}).get("points"), c["max"])}
                        for c in columns]} for r in scored[:WALL_ROWS]]
     base = base_map(app, session, reg)
     areas, dots = [], []
