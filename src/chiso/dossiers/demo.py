@@ -242,14 +242,19 @@ def dossiers_select(*, n: int, seed: int, province: str, year: int, until: date,
         JOIN units u ON u.idx = us.idx
         JOIN day_slots ds ON ds.slot = CAST(floor(d.r_day * 20000) AS INTEGER)
         JOIN days dy ON dy.idx = ds.idx
+    ), levels AS (
+        -- The procedures of a level are numbered one after the other: where they start, how many.
+        SELECT level, min(idx) AS first, count(*) AS n FROM procs GROUP BY level
     ), shaped AS (
         SELECT p.*, pr.code AS proc, pr.days AS stat_days, pr.fee, pr.paper, pr.online_level,
                CAST(p.day AS TIMESTAMP) + INTERVAL 7 HOUR + INTERVAL 30 MINUTE
                  + to_seconds(CAST(floor(p.r_time * 9 * 3600) AS BIGINT)) AS received
-        FROM picked p
-        JOIN procs pr ON pr.level = p.level
-         AND pr.idx = (SELECT min(idx) FROM procs WHERE level = p.level)
-                      + CAST(floor(p.r_proc * (SELECT count(*) FROM procs WHERE level = p.level)) AS INTEGER)
+        -- An equi-join on the drawn procedure's number: a correlated subquery here became a
+        -- join of every dossier with every procedure of its level (11 rows a dossier,
+        -- 44 GB spilled at 100 million).
+        FROM (SELECT p.*, lv.first + CAST(floor(p.r_proc * lv.n) AS INTEGER) AS proc_idx
+              FROM picked p JOIN levels lv ON lv.level = p.level) p
+        JOIN procs pr ON pr.idx = p.proc_idx
     ), timed AS (
         SELECT s.*,
                CAST(dues.due AS TIMESTAMP) + INTERVAL 17 HOUR AS due,
