@@ -159,13 +159,15 @@ class Classifier:
                     + " WHERE false")
         pairs = ", ".join(f"{{'field': {lit(n)}, 'before': p.{n}::VARCHAR, 'after': c.{n}::VARCHAR}}"
                           for n in fields)
+        head = f"SELECT {int(seq)}::BIGINT AS version, {lit(source)} AS source, c.{key}::VARCHAR AS key, c.__action AS action"
+        # Inserts first, on their own: they need neither the stored values nor the list of
+        # fields (the join and the CASE cost as much as writing the keys).
         with unordered(self.con):
             self.con.execute(
-                f"COPY (SELECT {int(seq)}::BIGINT AS version, {lit(source)} AS source, c.{key}::VARCHAR AS key, "
-                f"c.__action AS action, CASE WHEN c.__action = 'update' THEN "
-                f"list_filter([{pairs}], lambda x: x.before IS DISTINCT FROM x.after) END AS changes "
-                f"FROM cls c LEFT JOIN ({prev}) p ON p.{key} = c.{key} "
-                f"WHERE c.__action IN ('insert', 'update')) "
+                f"COPY ({head}, NULL::STRUCT(field VARCHAR, before VARCHAR, after VARCHAR)[] AS changes "
+                f"FROM cls c WHERE c.__action = 'insert' "
+                f"UNION ALL {head}, list_filter([{pairs}], lambda x: x.before IS DISTINCT FROM x.after) AS changes "
+                f"FROM cls c LEFT JOIN ({prev}) p ON p.{key} = c.{key} WHERE c.__action = 'update') "
                 f"TO {lit(str(path))} (FORMAT parquet, COMPRESSION zstd)"
             )
 

@@ -246,12 +246,14 @@ class Normaliser:
         # which cannot repeat, comes first). Grouped on a 64-bit hash of the key first
         # (a third of the cost of grouping the text), then checked on the text.
         self.con.execute(
-            f"""CREATE TABLE dups AS
-            SELECT __file, {key}, max(__line) AS win FROM checked
-            WHERE {key} IS NOT NULL AND hash(__file, {key}) IN (
-                SELECT h FROM (SELECT hash(__file, {key}) AS h FROM checked WHERE {key} IS NOT NULL)
-                GROUP BY h HAVING count(*) > 1)
-            GROUP BY ALL HAVING count(*) > 1"""
+            f"""CREATE TABLE dup_hashes AS SELECT hash(__file, {key}) AS h FROM checked
+            WHERE {key} IS NOT NULL GROUP BY h HAVING count(*) > 1"""
+        )
+        repeated = f"hash(__file, {key}) IN (SELECT h FROM dup_hashes)" if count(
+            self.con, "SELECT count(*) FROM dup_hashes") else "false"
+        self.con.execute(
+            f"""CREATE TABLE dups AS SELECT __file, {key}, max(__line) AS win FROM checked
+            WHERE {key} IS NOT NULL AND {repeated} GROUP BY ALL HAVING count(*) > 1"""
         )
         if count(self.con, "SELECT count(*) FROM dups"):
             dup = _struct("duplicate", None, f"b.{key}", "d.win", col_sql=self._header_case(key))
