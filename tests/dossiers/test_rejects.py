@@ -200,3 +200,52 @@ def test_a_nul_byte_posted_as_json_is_refused_with_its_reason(store):
     assert summary.inserted == 1
     assert [(r.line, r.code) for r in summary.rejects] == [(1, "control_character"), (3, "missing_finish")]
     assert set(records(store)) == {"J2"}
+
+
+def test_units_resolve_by_day_as_the_rule_says(store, tmp_path):
+    """Unit codes resolve in one join against spans of days cut at the units' validity
+    bounds; every (code, day) gives what the rule gives day by day: of the units whose
+    registry or official code matches (case aside) and that are valid that day, the
+    registry-code match; none valid: unit_not_on_date; no match: unknown_unit."""
+    from datetime import date, timedelta
+
+    d = date
+    units = [
+        ("A1", "X1", None, d(2025, 7, 1)),          # official X1 before the reform...
+        ("A2", "X1", d(2025, 7, 1), None),          # ...and after it, another unit
+        ("B1", None, d(2025, 3, 1), d(2025, 9, 1)),  # valid only within a window
+        ("C1", "a2", d(2025, 8, 1), None),          # official code = another's registry code
+        ("D1", "D9", None, d(2025, 5, 1)),
+        ("d9", None, d(2025, 6, 1), d(2025, 10, 1)),  # registry code d9 vs official D9
+        ("E1", "E1", None, None),
+    ]
+    given = ["A1", "a1", "A2", "x1", "X1", "B1", "C1", "D9", "d9", "E1", "e1", "Z1"]
+    days = [d(2025, 1, 2) + timedelta(days=17 * k) for k in range(20)]
+    days += [d(2025, 3, 1), d(2025, 5, 1), d(2025, 6, 1), d(2025, 7, 1), d(2025, 8, 1), d(2025, 9, 1),
+             d(2025, 6, 30), d(2025, 8, 31), d(2025, 9, 30)]
+    days = sorted(set(days))
+
+    def expected(code: str, day: date) -> tuple[str, str | None]:
+        matches = [(u[0].lower() == code.lower(), u) for u in units
+                   if u[0].lower() == code.lower() or (u[1] is not None and u[1].lower() == code.lower())]
+        if not matches:
+            return "unknown_unit", None
+        valid = [(exact, u) for exact, u in matches if (u[2] is None or u[2] <= day) and (u[3] is None or u[3] > day)]
+        if not valid:
+            return "unit_not_on_date", None
+        return "ok", max(valid, key=lambda m: m[0])[1][0]
+
+    rows, want = [], {}
+    for code in given:
+        for day in days:
+            key = f"K-{code}-{day.isoformat()}"
+            rows.append(row(key, unit_code=code, received_at=f"{day.isoformat()}T09:00:00", due_at=""))
+            want[key] = expected(code, day)
+    path = write_csv(tmp_path / "in.csv", rows)
+    summary = store.import_files([path], source="s", units=units)
+    got = {key: ("ok", rec["unit_code"]) for key, rec in records(store).items()}
+    for line in read_rejects(tmp_path / "in.csv.rejects.csv"):
+        got[line["dossier_id"]] = (
+            "unknown_unit" if line["reason"].startswith("Unknown unit") else "unit_not_on_date", None)
+    assert summary.rejected == sum(1 for v in want.values() if v[0] != "ok")
+    assert got == want
