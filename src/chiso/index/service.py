@@ -326,6 +326,16 @@ def counting_connection(store: DossierStore, method: Method, *,
         raise
 
 
+def catch_up(store: DossierStore, method_id: str | None = None) -> None:
+    """Bring the kept per-day counts of ``method_id`` (default: the 766 default method) up
+    to the store's current version, so that the next reader of the index (a page, the
+    CLI, the server's warm-up) finds them ready instead of paying for it. Incremental, as
+    any reader's catch-up (:func:`counting_connection`): only the dossiers imported since
+    the last kept counts are read. Whoever imports calls it after committing (a feed pull
+    does, :func:`chiso.feeds.service.pull`)."""
+    counting_connection(store, method_for(method_id)).close()
+
+
 def _prune_as_of(folder: Path) -> None:
     """Keep the counts of the ``AS_OF_KEPT`` earlier states used last."""
     days = sorted(folder.glob("*.days.parquet"), key=lambda p: p.stat().st_mtime, reverse=True)
