@@ -225,7 +225,9 @@ class WorkingCalendar:
     @classmethod
     def _from_yaml_text(cls, text: str, origin: str) -> WorkingCalendar:
         try:
-            data = yaml.safe_load(text)
+            # libyaml where installed: the packaged calendar is read by every command
+            # that counts (a tenth of a second with the pure-Python parser).
+            data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 (a safe loader)
         except yaml.YAMLError as error:
             raise CalendarError(
                 _("{origin} is not valid YAML: {error}").format(origin=origin, error=error)

@@ -119,3 +119,23 @@ def test_the_collector_pause_is_shared_by_concurrent_blocks_and_undone_by_the_la
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_the_two_pass_day_tables_equal_one_scan_per_source(con):
+    """day_table scans the records twice (:func:`compute._two_pass_sql`); the tables are
+    exactly those of one scan per day source and key label, types included."""
+    method = default_method("766")
+    compute.day_table(con, method)
+    cols = [c for cs in compute._parts(method).values() for c, _v, _w in cs]
+    summed = ", ".join(f"coalesce(sum({c}), 0) AS {c}" for c in cols)
+    con.execute(f"CREATE TABLE per_source AS SELECT unit, day, {summed} FROM ({compute._day_sql(method, '')}) "
+                "GROUP BY unit, day")
+    con.execute(f"CREATE TABLE per_label AS {compute._keys_sql(method, 'records')}")
+    for mine, theirs in (("day_counts", "per_source"), ("day_keys", "per_label")):
+        assert con.execute(f"DESCRIBE {mine}").fetchall() == con.execute(f"DESCRIBE {theirs}").fetchall()
+        assert sorted(con.execute(f"SELECT * FROM {mine}").fetchall(), key=repr) == \
+            sorted(con.execute(f"SELECT * FROM {theirs}").fetchall(), key=repr)
+    assert con.execute("SELECT count(*) FROM day_keys").fetchone()[0] > 0
+    # For some units only, as a reader of one unit asks.
+    compute.day_table(con, method, units=["A"])
+    assert {r[0] for r in con.execute("SELECT DISTINCT unit FROM day_counts").fetchall()} == {"A"}

@@ -369,7 +369,21 @@ def pull(engine: Engine, store: DossierStore, *, name: str, actor: Actor, worker
         # watermark itself; this one must not (it could move it behind the other's).
         log.warning("feed %s: the claim ran out before the end of the pull; watermark left to the other worker",
                     source)
+    if counts["inserted"] or counts["updated"]:
+        _hand_over(store)
     return result
+
+
+def _hand_over(store: DossierStore) -> None:
+    """The index's counts brought up to the pulled records now (only the changed dossiers
+    are read), so that the first reader after a pull does not pay for it. A failure only
+    costs time: the next reader catches up itself."""
+    from chiso.index import service as index
+
+    try:
+        index.catch_up(store)
+    except Exception:  # noqa: BLE001  (the pull is committed; the index catches up later)
+        log.exception("bringing the index's counts up to the pulled records failed")
 
 
 def _commit_page(engine: Engine, store: DossierStore, *, feed_id: int, source: str, since: str, number: int,

@@ -154,9 +154,14 @@ def workdays() -> tuple[tuple[date, ...], tuple[int, ...], tuple[bool, ...]]:
 
 def workdays_fingerprint() -> str:
     """Names the working-day calendar, for the keys of kept counts."""
+    return _fingerprint(default_calendar())
+
+
+@lru_cache(maxsize=4)
+def _fingerprint(cal: WorkingCalendar) -> str:
     import hashlib
 
-    days, counts, _working = workdays()
+    days, counts, _working = _workdays(cal)
     digest = hashlib.sha256()
     for d, n in zip(days, counts):
         digest.update(f"{d}:{n};".encode())
@@ -305,18 +310,96 @@ def _day_selects(method: Method, unit_filter: str, *, records: str = "records",
 
 
 def day_table(con: duckdb.DuckDBPyConnection, method: Method, *, units: Iterable[str] | None = None) -> str:
-    """Build (or rebuild, for some units) the table ``day_counts`` and return its name."""
+    """Build (or rebuild, for some units) the tables ``day_counts`` and ``day_keys`` and
+    return the first one's name.
+
+    Two scans of the records (:func:`_two_pass_sql`) where the method allows it, instead
+    of one per day source and per key label (seven for 766): each scan paid for the
+    store's view and the catalogue join again. The tables are those of :func:`_day_sql`
+    and :func:`_keys_sql`, to the value (a test compares them)."""
     prepare(con)
     unit_filter = ""
     if units is not None:
         codes = ", ".join("'" + u.replace("'", "''") + "'" for u in units)
         unit_filter = f" AND unit_code IN ({codes or 'NULL'})"
-    sql = _day_sql(method, unit_filter)
     cols = [c for cs in _parts(method).values() for c, _v, _w in cs]
     summed = ", ".join(f"coalesce(sum({c}), 0) AS {c}" for c in cols)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE day_counts AS SELECT unit, day, {summed} FROM ({sql}) GROUP BY unit, day")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE day_keys AS {_keys_sql(method, 'records', unit_filter)}")
+    plan = _two_pass_sql(method, unit_filter)
+    if plan is None:
+        sql = _day_sql(method, unit_filter)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE day_counts AS SELECT unit, day, {summed} FROM ({sql}) GROUP BY unit, day")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE day_keys AS {_keys_sql(method, 'records', unit_filter)}")
+        return "day_counts"
+    scans, day_parts, keys = plan
+    try:
+        for table, scan in scans.items():
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {scan}")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE day_counts AS SELECT unit, day, {summed} "
+                    f"FROM ({' UNION ALL BY NAME '.join(day_parts)}) GROUP BY unit, day")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE day_keys AS {keys}")
+    finally:
+        for table in scans:
+            con.execute(f"DROP TABLE IF EXISTS {table}")
     return "day_counts"
+
+
+def _two_pass_sql(method: Method, unit_filter: str) -> tuple[dict[str, str], list[str], str] | None:
+    """({temp table: the scan of ``records`` that fills it}, the SELECTs of the day sources
+    over those tables, the SELECT of ``day_keys`` over them), or None when the key counts
+    do not share one key expression (each label is then counted by its own scan).
+
+    ``day_pass_r`` groups the records by unit, received day and key, with the received
+    components and every label's count; ``day_pass_f`` by unit, finished day and each M
+    day, with the finished and on-time components. The day sources then sum a few hundred
+    thousand groups, not the records. (One scan by grouping sets was slower in DuckDB than
+    these two.) Feedback is another relation, scanned apart as before."""
+    parts = _parts(method)
+    sources = _key_sources(method)
+
+    def as_text(key: str) -> str:
+        return key if key.startswith("CAST(") and key.endswith(" AS VARCHAR)") else f"CAST({key} AS VARCHAR)"
+
+    key_exprs = {as_text(k) for _l, k, _c in sources}
+    if len(key_exprs) > 1:
+        return None
+    key = next(iter(key_exprs), "NULL::VARCHAR")
+    late = [s for s in parts if s.startswith("late_day:")]
+    m_days = [(f"_m{i}", f"CAST(greatest(received_at, least(coalesce(finished_at, {FAR_FUTURE}), "
+                          f"coalesce({s.split(':', 1)[1]}, received_at))) AS DATE)") for i, s in enumerate(late)]
+
+    def sums(cols: list[tuple[str, str, str]]) -> list[str]:
+        return [f"sum(CASE WHEN {cond} THEN {val} ELSE 0 END) AS {col}" for col, val, cond in cols]
+
+    labels = [f"_k{i}" for i in range(len(sources))]
+    received = sums(parts["received"]) + [f"count(*) FILTER (WHERE {cond}) AS {k}"
+                                          for k, (_l, _e, cond) in zip(labels, sources)]
+    finished = sums(parts["finished"] + [c for s in late for c in parts[s]])
+    where = f"FROM records WHERE received_at IS NOT NULL{unit_filter} GROUP BY ALL"
+    scans = {}
+    if received:
+        scans["day_pass_r"] = (f"SELECT unit_code AS unit, CAST(received_at AS DATE) AS _r, {key} AS _key, "
+                               f"{', '.join(received)} {where}")
+    if finished:
+        scans["day_pass_f"] = (f"SELECT unit_code AS unit, CAST(finished_at AS DATE) AS _f, "
+                               f"{''.join(f'{d} AS {n}, ' for n, d in m_days)}{', '.join(finished)} {where}")
+    day_parts = []
+    for source, cols in parts.items():
+        if not cols or source == "feedback":
+            continue
+        summed = ", ".join(f"sum({c}) AS {c}" for c, _v, _w in cols)
+        if source == "received":
+            day_parts.append(f"SELECT unit, _r AS day, {summed} FROM day_pass_r GROUP BY ALL")
+        elif source == "finished":
+            day_parts.append(f"SELECT unit, _f AS day, {summed} FROM day_pass_f WHERE _f IS NOT NULL GROUP BY ALL")
+        else:
+            day_parts.append(f"SELECT unit, _m{late.index(source)} AS day, {summed} FROM day_pass_f GROUP BY ALL")
+    day_parts += [s for s in _day_selects(method, unit_filter) if " FROM feedback_records " in s]
+    if not day_parts:
+        return None
+    keys = " UNION ALL ".join(
+        f"SELECT unit, _r AS day, '{label}' AS label, _key AS key, {k} AS n FROM day_pass_r WHERE {k} > 0"
+        for k, (label, _e, _c) in zip(labels, sources)) or _keys_sql(method, "records")
+    return scans, day_parts, keys
 
 
 #: The label of the keys that say which procedures received an online dossier.
@@ -391,7 +474,13 @@ def apply_changes(con: duckdb.DuckDBPyConnection, method: Method, *, old: str, n
     added = _day_sql(method, "", records="records_new", feedback=None)
     removed = _day_sql(method, "", records="records_old", feedback=None)
     negated = ", ".join(f"-{c} AS {c}" for c in dossier_cols)
-    summed = ", ".join(f"coalesce(sum({c}), 0) AS {c}" for c in dossier_cols)
+    # The change in the column types of the table it is merged into: the kept tables come
+    # back from Parquet with DOUBLE columns where the sums are HUGEINT, and DuckDB's MERGE
+    # of the two took 1-2 s for 6,000 changed days (a feed's 10,000 dossiers spread over a
+    # quarter) where a delta of the table's own types takes 10-40 ms (a cast in the SET
+    # clause does not help). Whole numbers either way (SUM_SCALE): the cast is exact.
+    types = {name: typ for name, typ, *_rest in con.execute("DESCRIBE day_counts").fetchall()}
+    summed = ", ".join(f"CAST(coalesce(sum({c}), 0) AS {types[c.strip(chr(34))]}) AS {c}" for c in dossier_cols)
     # Merge the (small) change into the tables rather than rebuilding them.
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE day_delta AS
@@ -410,9 +499,10 @@ def apply_changes(con: duckdb.DuckDBPyConnection, method: Method, *, old: str, n
     if others:
         con.execute("UPDATE day_counts SET " + ", ".join(f"{c} = coalesce({c}, 0)" for c in others)
                     + " WHERE " + " OR ".join(f"{c} IS NULL" for c in others))
+    n_type = next(typ for name, typ, *_rest in con.execute("DESCRIBE day_keys").fetchall() if name == "n")
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE key_delta AS
-        SELECT unit, day, label, key, sum(n) AS n FROM (
+        SELECT unit, day, label, key, CAST(sum(n) AS {n_type}) AS n FROM (
             {_keys_sql(method, "records_new")}
             UNION ALL SELECT unit, day, label, key, -n FROM ({_keys_sql(method, "records_old")})
         ) GROUP BY ALL HAVING sum(n) <> 0
@@ -606,7 +696,9 @@ def _presence(con: duckdb.DuckDBPyConnection, periods: Sequence[Period]) -> None
     period is a run of whole buckets between consecutive period bounds. So one aggregation
     reduces the days of the periods' span to the buckets each (unit, label, key) occurs in,
     and a period has a key when one of its buckets does: the work follows the keys within
-    the periods asked for, not the store's whole history."""
+    the periods asked for, not the store's whole history. Each day's bucket comes from a
+    table of the span's days (an equality join, cheaper than an ASOF join of every key
+    row), and the buckets are made distinct per target before they fan out to periods."""
     if not periods:
         con.execute("CREATE OR REPLACE TEMP TABLE present(target VARCHAR, label VARCHAR, key VARCHAR, period VARCHAR)")
         return
@@ -619,14 +711,20 @@ def _presence(con: duckdb.DuckDBPyConnection, periods: Sequence[Period]) -> None
             SELECT p.code, e.b FROM (SELECT unnest($codes::VARCHAR[]) AS code, unnest($starts::DATE[]) AS start,
                                             unnest($stops::DATE[]) AS stop) p
             JOIN edges e ON e.b >= p.start AND e.b < p.stop
+        ), days AS (
+            SELECT CAST(d AS DATE) AS day
+            FROM range(CAST($lo AS TIMESTAMP), CAST($hi AS TIMESTAMP), INTERVAL 1 DAY) t(d)
+        ), bucket AS (
+            SELECT d.day, e.b FROM days d ASOF JOIN edges e ON d.day >= e.b
         ), keyed AS (
-            SELECT k.unit, k.label, k.key, e.b
-            FROM day_keys k ASOF JOIN edges e ON k.day >= e.b
-            WHERE k.n > 0 AND k.day >= $lo AND k.day < $hi
-            GROUP BY ALL
+            SELECT DISTINCT k.unit, k.label, k.key, e.b
+            FROM day_keys k JOIN bucket e USING (day)
+            WHERE k.n > 0
+        ), targeted AS (
+            SELECT DISTINCT sm.target, k.label, k.key, k.b FROM keyed k JOIN scope_members sm USING (unit)
         )
-        SELECT DISTINCT sm.target, k.label, k.key, s.code AS period
-        FROM keyed k JOIN scope_members sm USING (unit) JOIN spans s USING (b)
+        SELECT DISTINCT t.target, t.label, t.key, s.code AS period
+        FROM targeted t JOIN spans s USING (b)
     """, {"bounds": starts + stops, "codes": [p.code for p in periods], "starts": starts, "stops": stops,
           "lo": min(starts), "hi": max(stops)})
 

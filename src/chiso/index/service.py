@@ -204,8 +204,10 @@ def _bring_forward(con: duckdb.DuckDBPyConnection, store: DossierStore, method: 
         return False
     rt = record_type("dossiers")
     then = Snapshot("dossiers", snap.base, tuple(s for s in snap.deltas if s.seq <= earlier))
-    con.execute(f"CREATE OR REPLACE TEMP TABLE changed_new AS SELECT * EXCLUDE (_seq) "
-                f"FROM ({DossierStore.view_sql(rt, snap, with_seq=True)}) WHERE _seq > {int(earlier)}")
+    # The current version of every dossier imported since: the latest of it in the segments
+    # after ``earlier`` alone (they are newer than anything else), not the whole store's view.
+    since = Snapshot("dossiers", None, tuple(s for s in snap.deltas if s.seq > earlier))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE changed_new AS {DossierStore.view_sql(rt, since)}")
     con.execute(f"CREATE OR REPLACE TEMP TABLE changed_old AS SELECT o.* FROM ({DossierStore.view_sql(rt, then)}) o "
                 f"SEMI JOIN changed_new n ON o.source = n.source AND o.{rt.key} = n.{rt.key}")
     con.execute("CREATE OR REPLACE TEMP TABLE day_counts AS SELECT * FROM read_parquet(?)", [str(counts)])
@@ -322,6 +324,16 @@ def counting_connection(store: DossierStore, method: Method, *,
     except BaseException:
         con.close()
         raise
+
+
+def catch_up(store: DossierStore, method_id: str | None = None) -> None:
+    """Bring the kept per-day counts of ``method_id`` (default: the 766 default method) up
+    to the store's current version, so that the next reader of the index (a page, the
+    CLI, the server's warm-up) finds them ready instead of paying for it. Incremental, as
+    any reader's catch-up (:func:`counting_connection`): only the dossiers imported since
+    the last kept counts are read. Whoever imports calls it after committing (a feed pull
+    does, :func:`chiso.feeds.service.pull`)."""
+    counting_connection(store, method_for(method_id)).close()
 
 
 def _prune_as_of(folder: Path) -> None:

@@ -8,7 +8,6 @@ from types import MappingProxyType
 from typing import Any
 
 from chiso.i18n import _
-from chiso.methods import sqlcheck
 from chiso.methods.header import read_bands, read_header
 from chiso.methods.reader import EXAMPLE_TOLERANCE, Map, Reader, cycle_from, line_of, seq_of
 from chiso.methods.bases import (
@@ -33,6 +32,14 @@ from chiso.scoring.model import (
     Rule,
 )
 from chiso.scoring.expression import ExpressionError, compile_formula, evaluate
+
+
+def _sqlcheck():
+    """The SQL checker (sqlglot), imported when a definition is parsed: a method read
+    from the parsed-method cache (:func:`chiso.methods.loader.load`) needs neither."""
+    from chiso.methods import sqlcheck
+
+    return sqlcheck
 
 
 _TOP_REQUIRED = (
@@ -144,11 +151,11 @@ def _measures(reader: Reader, top: Map, node: str) -> dict[str, Measure]:
                            _("expression is only for a measure of basis {basis}").format(basis=DERIVED))
         where = m.get("where")
         if "where" in m:
-            for p in sqlcheck.check_measure(where, basis, boolean=True):
+            for p in _sqlcheck().check_measure(where, basis, boolean=True):
                 reader.problem(reader.at(m, "where"), where_node, _("where: {problem}").format(problem=p))
         total = m.get("sum")
         if "sum" in m:
-            for p in sqlcheck.check_measure(total, basis, boolean=False):
+            for p in _sqlcheck().check_measure(total, basis, boolean=False):
                 reader.problem(reader.at(m, "sum"), where_node, _("sum: {problem}").format(problem=p))
         distinct = m.get("distinct")
         if "distinct" in m:
@@ -191,7 +198,7 @@ def _on_time(reader: Reader, m: Map, where_node: str, basis: str) -> tuple[str |
         if key not in om:
             parts[key] = None
             continue
-        for p in sqlcheck.check_measure(om[key], basis, boolean=boolean):
+        for p in _sqlcheck().check_measure(om[key], basis, boolean=boolean):
             reader.problem(reader.at(om, key), node, _("{key}: {problem}").format(key=key, problem=p))
         parts[key] = om[key].strip() if isinstance(om[key], str) else None
     if parts["finished"] is None or parts["open_until"] is None:
