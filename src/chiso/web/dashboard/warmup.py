@@ -17,7 +17,7 @@ from chiso.web.dashboard import common
 
 #: How often the server looks for a new store version (seconds): reading the versions is a
 #: few small files, and a reader after an import waits at most this long for the warm-up.
-WATCH_SECONDS = 10.0
+WATCH_SECONDS = 2.0
 
 log = logging.getLogger("chiso.web")
 
