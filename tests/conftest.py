@@ -9,8 +9,13 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
+import sys
 import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import closing
 from datetime import date
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -50,21 +55,47 @@ def _need_pg() -> None:
 
 
 class PgDatabase:
-    """A database created for one test (or one session) and dropped after it."""
+    """A database created for one test (or one session) and dropped after it; with
+    ``template``, a copy of that database (``CREATE DATABASE ... TEMPLATE``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, template: str | None = None) -> None:
         # The random part: test modules that import this file get a second copy of it (and of
         # the counter) beside the one pytest loaded, and the names must not collide.
         self.name = f"chiso_test_{os.getpid()}_{next(_counter)}_{uuid.uuid4().hex[:8]}"
         self.admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        copy = f' TEMPLATE "{template}"' if template else ""
         with self.admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{self.name}"'))
+            conn.execute(text(f'CREATE DATABASE "{self.name}"{copy}'))
+        self.admin.dispose()  # no idle connection held while the test runs and the drop waits
         self.url = make_url(PG_ADMIN_URL).set(database=self.name).render_as_string(hide_password=False)
 
     def drop(self) -> None:
+        """Drop the database, in the background: PostgreSQL makes every DROP DATABASE wait for
+        a checkpoint (1.5–2.5 s here), which the next test need not wait for. The drops
+        requested at once share checkpoints; :func:`finish_drops` waits for them all."""
+        _DROPS.append(_dropper().submit(self._drop))
+
+    def _drop(self) -> None:
         with self.admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
         self.admin.dispose()
+
+
+_DROPS: list[Future] = []
+_DROPPER: list[ThreadPoolExecutor] = []
+
+
+def _dropper() -> ThreadPoolExecutor:
+    # Its threads finish the work left when the interpreter exits, whoever forgot to wait.
+    if not _DROPPER:
+        _DROPPER.append(ThreadPoolExecutor(max_workers=3, thread_name_prefix="pg-drop"))
+    return _DROPPER[0]
+
+
+def finish_drops() -> None:
+    """Wait for the databases being dropped; a drop that failed fails here."""
+    while _DROPS:
+        _DROPS.pop(0).result()
 
 
 def _make_store(backend: str, tmp_path_factory):
@@ -76,6 +107,113 @@ def _make_store(backend: str, tmp_path_factory):
     return pg.url, pg
 
 
+# --------------------------------------------------------------------------- template stores
+
+#: What a template holds: nothing but the schema, or province 68 (Lâm Đồng) loaded as well.
+EMPTY, PROVINCE = "empty", "province"
+
+
+def _fresh_identity(url: str) -> None:
+    """A copy is a store of its own: a new id and creation time, and no records folder yet
+    (SQLite: ``chiso.records`` beside its own file; PostgreSQL: ``<data_dir>/records/<id>``)."""
+    from sqlalchemy import update
+
+    from chiso.store.models import StoreIdentity
+
+    engine = db.make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(update(StoreIdentity).where(StoreIdentity.id == 1).values(
+            store_id=uuid.uuid4().hex, created_at=db.utcnow(), records_path=None, records_created_at=None))
+    engine.dispose()
+
+
+class StoreTemplates:
+    """Per test process and backend, a migrated empty store and one holding province 68,
+    each built once (on first use) by the code the tests ran for every store before:
+    ``db.upgrade``, then ``init_province`` in one transaction. A test gets a copy: SQLite
+    copies the file (the template's connections closed, its log checkpointed), PostgreSQL
+    ``CREATE DATABASE ... TEMPLATE``; the copy then gets an identity of its own."""
+
+    def __init__(self, tmp_path_factory) -> None:
+        self.tmp = tmp_path_factory
+        self.built: dict[tuple[str, str], str] = {}  # (backend, kind) -> SQLite path or database name
+        self.pgs: list[PgDatabase] = []
+
+    def _build(self, backend: str, kind: str) -> str:
+        key = (backend, kind)
+        if key in self.built:
+            return self.built[key]
+        url, pg = _make_store(backend, self.tmp) if kind == EMPTY else self._copy(backend, EMPTY)
+        engine = db.make_engine(url)
+        try:
+            if kind == EMPTY:
+                db.upgrade(engine)
+            else:
+                from chiso.units import service
+
+                with db.transaction(engine) as session:
+                    service.init_province(session, "68")
+        except BaseException:
+            engine.dispose()
+            if pg is not None:
+                pg.drop()
+            raise
+        engine.dispose()  # PostgreSQL copies a template nobody is connected to
+        if pg is None:
+            import sqlite3
+
+            path = make_url(url).database
+            with closing(sqlite3.connect(path)) as conn:
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self.built[key] = path
+        else:
+            self.pgs.append(pg)
+            self.built[key] = pg.name
+        return self.built[key]
+
+    def _copy(self, backend: str, kind: str, path: Path | None = None) -> tuple[str, PgDatabase | None]:
+        source = self._build(backend, kind)
+        if backend == "sqlite":
+            path = path or self.tmp.mktemp("store") / "chiso.sqlite3"
+            db.private_folder(path.parent)
+            db.private_file(path)  # as make_engine makes a store's file: private
+            shutil.copyfile(source, path)
+            return f"sqlite:///{path}", None
+        _need_pg()
+        pg = PgDatabase(template=source)
+        return pg.url, pg
+
+    def copy(self, backend: str, kind: str, path: Path | None = None) -> tuple[str, PgDatabase | None]:
+        """A new store, the same as the template of ``kind`` but for its identity; SQLite at
+        ``path`` if given. Returns its URL and, for PostgreSQL, the database to drop."""
+        url, pg = self._copy(backend, kind, path)
+        _fresh_identity(url)
+        return url, pg
+
+    def close(self) -> None:
+        for pg in self.pgs:
+            pg.drop()
+        finish_drops()
+
+
+@pytest.fixture(scope="session")
+def store_templates(tmp_path_factory):
+    templates = StoreTemplates(tmp_path_factory)
+    yield templates
+    templates.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _pg_drops_finished():
+    """At the end, every database dropped, also those of the copy of this module that test
+    modules importing ``tests.conftest`` load."""
+    yield
+    for name in {__name__, "tests.conftest"}:
+        finish = getattr(sys.modules.get(name), "finish_drops", None)
+        if finish is not None:
+            finish()
+
+
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 
@@ -85,12 +223,9 @@ def backend(request) -> str:
 
 
 @pytest.fixture
-def store_url(backend, tmp_path_factory, monkeypatch):
+def store_url(backend, store_templates, monkeypatch):
     """URL of an empty, migrated store of each kind; also set as CHISO_DATABASE_URL."""
-    url, pg = _make_store(backend, tmp_path_factory)
-    engine = db.make_engine(url)
-    db.upgrade(engine)
-    engine.dispose()
+    url, pg = store_templates.copy(backend, EMPTY)
     monkeypatch.setenv("CHISO_DATABASE_URL", url)
     yield url
     if pg:
@@ -104,20 +239,28 @@ def engine(store_url):
     engine.dispose()
 
 
-_loaded: dict[str, str] = {}
+@pytest.fixture
+def province_url(backend, store_templates, monkeypatch):
+    """URL of a store of its own, of each kind, holding province 68 (Lâm Đồng) as
+    ``init_province`` loads it; also set as CHISO_DATABASE_URL."""
+    url, pg = store_templates.copy(backend, PROVINCE)
+    monkeypatch.setenv("CHISO_DATABASE_URL", url)
+    yield url
+    if pg:
+        pg.drop()
+
+
+@pytest.fixture
+def province_engine(province_url):
+    engine = db.make_engine(province_url)
+    yield engine
+    engine.dispose()
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
-def loaded_store_url(request, tmp_path_factory):
+def loaded_store_url(request, store_templates):
     """A store holding province 68 (Lâm Đồng), loaded once per backend for read-only tests."""
-    from chiso.units import service
-
-    url, pg = _make_store(request.param, tmp_path_factory)
-    engine = db.make_engine(url)
-    db.upgrade(engine)
-    with db.transaction(engine) as session:
-        service.init_province(session, "68")
-    engine.dispose()
+    url, pg = store_templates.copy(request.param, PROVINCE)
     yield url
     if pg:
         pg.drop()

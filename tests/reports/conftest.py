@@ -12,20 +12,19 @@ from chiso import db
 from chiso.dossiers import demo
 from chiso.dossiers.store import registry_units
 from chiso.store.service import open_records
-from chiso.units import service as units
+from tests.conftest import PROVINCE
 
 UNTIL = date(2026, 11, 26)
 
 
 @pytest.fixture(scope="session")
-def demo_env(tmp_path_factory):
+def demo_env(tmp_path_factory, store_templates):
     root = tmp_path_factory.mktemp("reports")
-    url = f"sqlite:///{root / 'chiso.sqlite3'}"
+    # Province 68 loaded: a copy of the template store (migrated, init_province).
+    url, _pg = store_templates.copy("sqlite", PROVINCE, root / "chiso.sqlite3")
     engine = db.make_engine(url)
-    db.upgrade(engine)
     store = open_records(engine)  # the store's own folder, chiso.records beside the database
     with db.transaction(engine) as s:
-        units.init_province(s, "68")
         demo_units = demo.units_receiving_dossiers(s, "68", UNTIL)
         files = demo.generate(province="68", units=demo_units, n=8000, seed=3, year=2026, out_dir=root / "gen",
                               until=UNTIL)

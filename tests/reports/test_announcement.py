@@ -18,26 +18,25 @@ from chiso.auth.permissions import command_line
 from chiso.cli import cli
 from chiso.reports import build
 from chiso.reports.render import render
-from chiso.units import service as units
 from chiso.web.dashboard.rankings import announcement
+from tests.conftest import PROVINCE
 
 MAIN = ["awareness", "institutions", "infrastructure", "human_resources", "cyber_security", "gov_activity",
         "economy_activity", "society_activity"]
 
 
-def test_cli_page_and_report_name_the_same_last_of_a_group_ranked_1_2_3(tmp_path, monkeypatch):
-    url = f"sqlite:///{tmp_path / 'chiso.sqlite3'}"
+def test_cli_page_and_report_name_the_same_last_of_a_group_ranked_1_2_3(tmp_path, monkeypatch, store_templates):
+    # A store of the test's own holding province 68 (a copy of the loaded template).
+    url, _pg = store_templates.copy("sqlite", PROVINCE, tmp_path / "chiso.sqlite3")
     monkeypatch.setenv("CHISO_DATABASE_URL", url)
     monkeypatch.setenv("CHISO_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("CHISO_LANG", "en")
     engine = db.make_engine(url)
-    db.upgrade(engine)
     path = tmp_path / "dti.csv"
     values = {"01": 0.9, "68": 0.7, "79": 0.5}  # ranks 1, 2, 3
     path.write_text("unit,node,value\n" + "".join(f"{u},{n},{v}\n" for u, v in values.items() for n in MAIN),
                     encoding="utf-8")
     with db.transaction(engine) as s:
-        units.init_province(s, "68")
         assessments.create_round(s, code="dti2025", method="dti-922-province", year=2025, actor=command_line("t"))
         published.import_published(session=s, round_code="dti2025", path=path, actor=command_line("t"), group="provinces")
     with db.transaction(engine) as s:
@@ -61,18 +60,17 @@ def test_cli_page_and_report_name_the_same_last_of_a_group_ranked_1_2_3(tmp_path
     assert f"last: {names['79']} (" in text and f"asks {names['79']}, last in their groups" in text
 
 
-def test_a_group_of_two_has_a_first_and_a_last_not_the_same_unit_second_and_last(tmp_path, monkeypatch):
-    url = f"sqlite:///{tmp_path / 'chiso.sqlite3'}"
+def test_a_group_of_two_has_a_first_and_a_last_not_the_same_unit_second_and_last(tmp_path, monkeypatch, store_templates):
+    # A store of the test's own holding province 68 (a copy of the loaded template).
+    url, _pg = store_templates.copy("sqlite", PROVINCE, tmp_path / "chiso.sqlite3")
     monkeypatch.setenv("CHISO_DATABASE_URL", url)
     monkeypatch.setenv("CHISO_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("CHISO_LANG", "en")
     engine = db.make_engine(url)
-    db.upgrade(engine)
     path = tmp_path / "dti.csv"
     path.write_text("unit,node,value\n" + "".join(f"{u},{n},{v}\n" for u, v in {"01": 0.9, "68": 0.7}.items()
                                                   for n in MAIN), encoding="utf-8")
     with db.transaction(engine) as s:
-        units.init_province(s, "68")
         assessments.create_round(s, code="dti2025", method="dti-922-province", year=2025, actor=command_line("t"))
         published.import_published(session=s, round_code="dti2025", path=path, actor=command_line("t"), group="provinces")
     engine.dispose()

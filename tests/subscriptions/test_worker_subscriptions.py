@@ -38,7 +38,7 @@ def _subject(msg) -> str:
 
 
 @pytest.fixture
-def province(engine, monkeypatch):
+def province(province_engine, monkeypatch):
     """The wards of Lâm Đồng, each with 20 dossiers settled on time in November (all tied
     first), and three accounts: the steering committee, and viewers of two wards."""
     from chiso.auth import service as auth
@@ -47,8 +47,8 @@ def province(engine, monkeypatch):
     from chiso.units import service as units
 
     monkeypatch.setenv("CHISO_WEBHOOK_URL", "")
+    engine = province_engine  # province 68 loaded (a copy of the template store)
     with db.transaction(engine) as s:
-        units.init_province(s, "68")
         wards = [u.code for u in units.group_members(s, "wards", as_of=DAY)]
         registry = registry_units(s)
         x, y = wards[0], wards[1]

@@ -10,7 +10,6 @@ import pytest
 from click.testing import CliRunner
 
 from chiso import db
-from chiso.units import service
 from chiso.units.geometry import geometries
 
 
@@ -38,10 +37,9 @@ def run(*args) -> tuple[int, dict | str]:
 
 
 @pytest.fixture
-def province(engine):
-    with db.transaction(engine) as s:
-        service.init_province(s, "68")
-    return engine
+def province(province_engine):
+    """A store of the test's own holding province 68 (a copy of the loaded template)."""
+    return province_engine
 
 
 def test_geojson_import_counts_rejects_and_keeps_lineage(province, tmp_path):

@@ -19,7 +19,7 @@ import pytest
 from chiso import db
 from chiso.auth.permissions import command_line
 
-from tests.conftest import BACKENDS, _make_store
+from tests.conftest import BACKENDS, PROVINCE
 
 PASSWORD = "mật-khẩu-đủ-dài-1"
 UNIT_A = "24781"  # Phường Xuân Hương - Đà Lạt
@@ -129,22 +129,19 @@ def _seed_domains(session, w: "World") -> None:
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
-def world(request, tmp_path_factory):
+def world(request, tmp_path_factory, store_templates):
     from chiso.auth import service as auth
     from chiso.dossiers.store import registry_units
     from chiso.store.service import open_records
-    from chiso.units import service as units
 
-    url, pg = _make_store(request.param, tmp_path_factory)
+    url, pg = store_templates.copy(request.param, PROVINCE)  # province 68 loaded, migrated
     data_dir = tmp_path_factory.mktemp("data")
     saved = {k: os.environ.get(k) for k in ("CHISO_DATA_DIR", "CHISO_DATABASE_URL")}
     os.environ["CHISO_DATA_DIR"] = str(data_dir)
     os.environ["CHISO_DATABASE_URL"] = url
     engine = db.make_engine(url)
-    db.upgrade(engine)
     w = World(url=url, engine=engine, store=open_records(engine), data_dir=data_dir)
     with db.transaction(engine) as session:
-        units.init_province(session, "68")
         for name, role, unit in (("admin", "admin", None), ("editor_a", "editor", UNIT_A),
                                  ("editor_b", "editor", UNIT_B), ("steering", "steering", None),
                                  ("viewer_a", "viewer", UNIT_A), ("appraiser", "appraiser", None)):

@@ -31,6 +31,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -144,7 +145,9 @@ def write_marker(folder: Path, engine: Engine, ident: Identity) -> None:
     body = {"store_id": ident.store_id, "database": db.describe(engine),
             "created_at": ident.created_at.isoformat() if ident.created_at else None,
             "about": "The records of one chiso store. Keep this folder with its database; never share it."}
-    temp = folder / f".{IDENTITY_FILE}.{os.getpid()}"
+    # Per thread too: two workers of one process making the folder at once each replace
+    # their own file (with one name, the second found the first's already moved).
+    temp = folder / f".{IDENTITY_FILE}.{os.getpid()}.{threading.get_ident()}"
     temp.write_text(json.dumps(body, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     os.replace(temp, folder / IDENTITY_FILE)
 

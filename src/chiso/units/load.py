@@ -11,7 +11,7 @@ from typing import Iterable, Mapping
 
 import yaml
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from chiso.errors import ChisoError
 from chiso.i18n import _
@@ -69,7 +69,13 @@ class _Loader:
         self.session = session
         self.summary = summary
         self.source = source
-        self.units: dict[str, Unit] = {u.code: u for u in session.scalars(select(Unit))}
+        # One query each for the units with their parent links and names, and for the keys of
+        # the events already loaded: looking each up in turn cost a query (and a flush) apiece.
+        self.units: dict[str, Unit] = {
+            u.code: u for u in session.scalars(
+                select(Unit).options(selectinload(Unit.parents), selectinload(Unit.names)))
+        }
+        self.event_keys: set[str] = set(session.scalars(select(LineageEvent.key).where(LineageEvent.key.is_not(None))))
         # Units a person has changed since (renamed, merged, moved) keep those changes:
         # reloading the package data must not undo recorded history.
         self.edited: set[int] = set()
@@ -119,10 +125,10 @@ class _Loader:
         links: Iterable[tuple[Unit, Unit, float, bool]],
         legal_basis: str | None = REFORM_BASIS,
     ) -> None:
-        existing = self.session.scalar(select(LineageEvent).where(LineageEvent.key == key))
-        if existing is not None:
+        if key in self.event_keys:
             self.summary.unchanged["lineage_events"] += 1
             return
+        self.event_keys.add(key)
         event = LineageEvent(
             key=key, kind=kind, effective_date=effective, legal_basis=legal_basis, source=self.source
         )
