@@ -165,9 +165,9 @@ def test_csrf_is_required_for_forms_and_cookie_authenticated_api_calls(app, worl
         assert c.post("/logout", data={}).status_code == 403
         assert c.post("/logout", data={"csrf": "forged"}).status_code == 403
         rows = [dossier("csrf-1", UNIT_A)]
-        assert c.post("/api/v1/dossiers", json=rows).status_code == 403
-        assert c.post("/api/v1/dossiers", json=rows, headers={"X-CSRF-Token": "forged"}).status_code == 403
-        assert c.post("/api/v1/dossiers", json=rows, headers={"X-CSRF-Token": token}).status_code == 200
+        assert c.post("/api/v1/dossiers?source=csrf", json=rows).status_code == 403
+        assert c.post("/api/v1/dossiers?source=csrf", json=rows, headers={"X-CSRF-Token": "forged"}).status_code == 403
+        assert c.post("/api/v1/dossiers?source=csrf", json=rows, headers={"X-CSRF-Token": token}).status_code == 200
     with browser(app) as c:  # the login form: a pre-login token of its own
         c.get("/login")
         r = c.post("/login", data={"name": "editor_a", "password": PASSWORD})

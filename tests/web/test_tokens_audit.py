@@ -39,7 +39,7 @@ def test_tokens_are_stored_hashed_only(world):
 
 def test_a_read_only_token_cannot_upload(client, world):
     rows = [dossier("ro-1", UNIT_A)]
-    r = client.post("/api/v1/dossiers", json=rows, headers=bearer(world, "editor_a_read"))
+    r = client.post("/api/v1/dossiers?source=read-only", json=rows, headers=bearer(world, "editor_a_read"))
     assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden"
     assert client.get("/api/v1/me", headers=bearer(world, "editor_a_read")).json()["token_scopes"] == ["read"]
     assert client.post(f"/api/v1/tasks/{TASK_A}/progress", data={"percent": "5"},
@@ -48,7 +48,7 @@ def test_a_read_only_token_cannot_upload(client, world):
 
 def test_a_dossier_scoped_token_does_only_dossiers(client, world):
     secret, _id = _token(world, "editor_a", scopes=["dossiers:write"])
-    assert client.post("/api/v1/dossiers", json=[dossier("sc-1", UNIT_A)], headers=_h(secret)).status_code == 200
+    assert client.post("/api/v1/dossiers?source=scoped-token", json=[dossier("sc-1", UNIT_A)], headers=_h(secret)).status_code == 200
     assert client.get("/api/v1/units", headers=_h(secret)).status_code == 403
 
 
@@ -73,7 +73,7 @@ def test_a_token_never_goes_beyond_its_users_units(client, world):
     assert client.get(f"/api/v1/tasks/{TASK_B}", headers=h).status_code == 404
     codes = {u["code"] for u in client.get("/api/v1/units?limit=1000", headers=h).json()}
     assert UNIT_A in codes and UNIT_B not in codes
-    r = client.post("/api/v1/dossiers", json=[dossier("beyond", UNIT_B)], headers=h)
+    r = client.post("/api/v1/dossiers?source=beyond", json=[dossier("beyond", UNIT_B)], headers=h)
     assert r.json()["rejected"] == 1
     r = client.put("/api/v1/targets/values", json={"indicator": "web.manual", "unit": UNIT_B, "period": "2026", "value": 1},
                    headers=h)

@@ -31,7 +31,7 @@ MALFORMED = [
 def test_malformed_uploads_are_refused_clearly_and_import_nothing(client, world, content_type, body, says):
     before = world.store.version("dossiers")
     headers = {**bearer(world, "editor_a"), "accept-language": "en", **({"content-type": content_type} if content_type else {})}
-    r = client.post("/api/v1/dossiers", content=body, headers=headers)
+    r = client.post("/api/v1/dossiers?source=malformed", content=body, headers=headers)
     assert r.status_code == 400, r.text
     error = r.json()["error"]
     assert error["code"] == "invalid" and error["message"]
