@@ -360,3 +360,24 @@ def test_a_unit_without_records_has_no_score(method_id):
     score = score_unit(method, counts, level="commune")
     assert (score.total, score.band, score.normalised, score.has_data) == (None, None, None, False)
     assert all(i.points is None for i in score.indicators.values())
+
+
+@pytest.mark.parametrize("method_id", ["766-portal-2025", "766-formula-2022"])
+def test_unit_total_is_score_units_total_and_maximum_to_the_bit(method_id):
+    # The advice re-scores through unit_total: the same floats as score_unit's, on varied
+    # counts (caps, zero denominators, rates over 1, no records) at every level.
+    import random
+
+    from chiso.methods.loader import load
+    from chiso.scoring.rules import unit_total
+
+    method = load(method_id)
+    rng = random.Random(15)
+    cases = [dict.fromkeys(method.measures, 0.0), dict.fromkeys(method.measures, 100.0)]
+    for _ in range(200):
+        cases.append({n: float(rng.choice([0, 0, 1, 3, 7, 40, 99, 100, 250])) + rng.choice([0.0, 0.5])
+                      for n in method.measures})
+    for level in method.levels:
+        for c in cases:
+            score = score_unit(method, c, level=level)
+            assert unit_total(method, c, level=level) == (score.total, score.max_total), (level, c)

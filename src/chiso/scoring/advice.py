@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from typing import Callable, Mapping
 
 from chiso.scoring.model import Method
-from chiso.scoring.rules import UnitScore, score_unit
+from chiso.scoring.rules import UnitScore, score_unit, unit_total
 
 #: Gains smaller than this (points) are not gains: float noise of the engine's sums.
 EPSILON = 1e-9
@@ -91,7 +91,8 @@ def _restricted(method: Method, groups: frozenset[str]) -> Method:
 
 class Scorer:
     """Scores one unit's counts with some actions taken, through
-    :func:`~chiso.scoring.rules.score_unit` on the groups whose indicators read a measure the
+    :func:`~chiso.scoring.rules.unit_total` (:func:`~chiso.scoring.rules.score_unit`'s total
+    and maximum, without the details) on the groups whose indicators read a measure the
     actions change: the other groups' points and maxima are the unit's own."""
 
     def __init__(self, method: Method, counts: Mapping[str, float], level: str) -> None:
@@ -102,7 +103,7 @@ class Scorer:
             for ind in g.indicators:
                 for name in (ind.numerator, ind.denominator):
                     self._readers[name] = self._readers.get(name, frozenset()) | {g.id}
-        self._before: dict[frozenset[str], UnitScore] = {}
+        self._before: dict[frozenset[str], tuple[float | None, float]] = {}
         # Measures read only as the numerator of linear indicators of plain groups: the gain
         # of raising them (within the denominator) is linear, no cap to look for.
         self._linear = {name for name in self._readers}
@@ -129,10 +130,10 @@ class Scorer:
             sub = _restricted(self.method, groups)
             before = self._before.get(groups)
             if before is None:
-                before = self._before[groups] = score_unit(sub, self.counts, level=self.level)
-            after = score_unit(sub, changed(self.counts, levers), level=self.level)
-            total += _total(after) - _total(before)
-            most += after.max_total - before.max_total
+                before = self._before[groups] = unit_total(sub, self.counts, level=self.level)
+            after = unit_total(sub, changed(self.counts, levers), level=self.level)
+            total += (after[0] or 0.0) - (before[0] or 0.0)
+            most += after[1] - before[1]
         return Outcome(total, total * 100.0 / most if most > 0 else None)
 
     def gain(self, levers: list[tuple[Lever, int]]) -> float:

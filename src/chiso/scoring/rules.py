@@ -34,7 +34,7 @@ import math
 from dataclasses import dataclass, field, fields, replace
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Sequence
 
 from chiso.errors import ChisoError
 from chiso.i18n import _
@@ -248,7 +248,10 @@ def _number(counts: Mapping[str, float], name: str, *, signed: bool) -> float:
 def classify(bands: Iterable[Band], score: float | None) -> str | None:
     """The band of a 0–100 score: the highest band whose ``min`` it reaches (so 100 is in
     the top band, and a score below every band falls in the lowest)."""
-    ordered = sorted(bands, key=lambda b: b.min, reverse=True)
+    return _classify_sorted(sorted(bands, key=lambda b: b.min, reverse=True), score)
+
+
+def _classify_sorted(ordered: Sequence[Band], score: float | None) -> str | None:
     if score is None or not ordered:
         return None
     for band in ordered:
@@ -269,6 +272,10 @@ class _Plan:
     rows: tuple[tuple[str, Indicator, bool, str, str, bool, bool, _Outcome | None], ...]
     #: Per formula group and indicator: the ratio names that indicator's term reads.
     term_names: dict[tuple[str, str], frozenset[str]]
+    #: The method's record measures (:func:`has_records`) and its bands, highest first
+    #: (:func:`classify`): read for every score, worked out once.
+    records: tuple[str, ...]
+    bands: tuple[Band, ...]
 
 
 _PLANS: dict[tuple[int, str], _Plan] = {}
@@ -294,6 +301,8 @@ def _plan(method: Method, level: str) -> _Plan:
         term_names={
             (g.id, i.id): _names_of(g, i.id) for g in method.groups if g.is_formula for i in g.indicators
         },
+        records=_record_measures(method),
+        bands=tuple(sorted(method.bands, key=lambda b: b.min, reverse=True)),
     )
     _PLANS[(id(method), level)] = plan
     return plan
@@ -304,10 +313,17 @@ def _plan(method: Method, level: str) -> _Plan:
 RECORD_BASES = frozenset({"dossier_received", "dossier_finished", "dossier_settlement", "feedback"})
 
 
+def _record_measures(method: Method) -> tuple[str, ...]:
+    return tuple(n for n, m in method.measures.items() if m.basis in RECORD_BASES)
+
+
 def has_records(method: Method, counts: Mapping[str, float]) -> bool:
     """Whether any record measure of ``method`` counts something in ``counts`` (a unit's
     measures for one period). A method without record measures always has data."""
-    names = [n for n, m in method.measures.items() if m.basis in RECORD_BASES]
+    return _has_records(_record_measures(method), counts)
+
+
+def _has_records(names: tuple[str, ...], counts: Mapping[str, float]) -> bool:
     return not names or any(counts.get(n) for n in names)
 
 
@@ -320,12 +336,7 @@ def no_data(score: UnitScore) -> UnitScore:
                    band=None, has_data=False)
 
 
-def score_unit(method: Method, counts: Mapping[str, float], *, level: str) -> UnitScore:
-    """Score one unit (đơn vị) for one period from its measures.
-
-    ``counts`` maps each measure name of ``method`` to its value for the unit and period;
-    only the measures of indicators in scope at ``level`` are read.
-    """
+def _checked_plan(method: Method, counts: Mapping[str, float], level: str) -> _Plan:
     if level not in method.levels:
         raise ChisoError(
             _("level {level} is not scored by {method}: use one of {levels}").format(
@@ -336,66 +347,102 @@ def score_unit(method: Method, counts: Mapping[str, float], *, level: str) -> Un
     missing = sorted(plan.needed - counts.keys())
     if missing:
         raise ChisoError(_("missing measures: {names}").format(names=", ".join(missing)))
+    return plan
 
-    indicators: dict[str, IndicatorScore] = {}
-    ratios: dict[str, float | None] = {}
-    num: float | None
-    den: float | None
-    for group_id, ind, in_scope, num_name, den_name, num_signed, den_signed, outside in plan.rows:
+
+def _outcomes(method: Method, plan: _Plan, counts: Mapping[str, float]) -> dict[str, tuple[float | None, float | None, _Outcome]]:
+    """Per indicator, in the plan's order: (numerator, denominator, outcome); the two
+    measures None out of scope."""
+    out: dict[str, tuple[float | None, float | None, _Outcome]] = {}
+    for _group_id, ind, in_scope, num_name, den_name, num_signed, den_signed, outside in plan.rows:
         if in_scope:
             num = _number(counts, num_name, signed=num_signed)
             den = _number(counts, den_name, signed=den_signed)
-            out = _outcome(method, ind, num, den)
+            out[ind.id] = (num, den, _outcome(method, ind, num, den))
         else:
-            num = den = None
             assert outside is not None  # the plan gives every row out of scope its outcome
-            out = outside
-        ratios[ind.id] = out.ratio
-        indicators[ind.id] = IndicatorScore(
-            id=ind.id, group=group_id, numerator=num, denominator=den, rate=out.rate,
-            points=out.points, max=ind.max, applicable=out.applicable, in_scope=in_scope, reason=out.reason,
-        )
+            out[ind.id] = (None, None, outside)
+    return out
 
+
+def _group_scores(method: Method, plan: _Plan, outcomes: Mapping[str, tuple[Any, Any, _Outcome]],
+                  indicators: dict[str, IndicatorScore] | None = None) -> dict[str, GroupScore]:
+    """Every group's score from its indicators' outcomes. With ``indicators``, the points
+    of a formula group's indicators are set there (their own terms; None when the group
+    does not apply)."""
     groups: dict[str, GroupScore] = {}
     for group in method.groups:
         if group.is_formula:
             assert group.rule is not None and group.rule.expression
-            values = {name: ratios[ind_id] for name, ind_id in group.rule.ratios.items()}
+            values = {name: outcomes[ind_id][2].ratio for name, ind_id in group.rule.ratios.items()}
             if any(v is None for v in values.values()):
                 groups[group.id] = GroupScore(group.id, None, group.max, False)
-                for ind in group.indicators:
-                    indicators[ind.id].points = None
+                if indicators is not None:
+                    for ind in group.indicators:
+                        indicators[ind.id].points = None
                 continue
             bound = {k: float(v) for k, v in values.items() if v is not None}
             points, raw = group_formula_points(group, bound)
             groups[group.id] = GroupScore(group.id, points, group.max, True, formula_value=raw)
-            formula = _formula(group.rule.expression)
-            for ind in group.indicators:
-                if ind.rule.type == "term":
-                    indicators[ind.id].points = term_points(formula, plan.term_names[(group.id, ind.id)], bound)
+            if indicators is not None:
+                formula = _formula(group.rule.expression)
+                for ind in group.indicators:
+                    if ind.rule.type == "term":
+                        indicators[ind.id].points = term_points(formula, plan.term_names[(group.id, ind.id)], bound)
         else:
-            counted = [indicators[i.id] for i in group.indicators if indicators[i.id].applicable and i.max > 0]
+            counted = [(outcomes[i.id][2], i.max) for i in group.indicators
+                       if outcomes[i.id][2].applicable and i.max > 0]
             if not counted:
                 groups[group.id] = GroupScore(group.id, None, group.max, False)
             else:
                 groups[group.id] = GroupScore(
                     group.id,
-                    sum(s.points or 0.0 for s in counted),
-                    sum(s.max for s in counted),
+                    sum(o.points or 0.0 for o, _m in counted),
+                    sum(m for _o, m in counted),
                     True,
                 )
+    return groups
 
+
+def _sum_groups(groups: Mapping[str, GroupScore]) -> tuple[float | None, float]:
     applicable = [g for g in groups.values() if g.applicable]
     total = sum(g.points or 0.0 for g in applicable) if applicable else None
-    max_total = sum(g.max for g in applicable)
-    score = _finish(
-        UnitScore(
-            method=method.id, version=method.version, level=level, indicators=indicators, groups=groups,
-            total=total, max_total=max_total, normalised=None, band=None, computed_total=total,
-            bands=method.bands,
+    return total, sum(g.max for g in applicable)
+
+
+def score_unit(method: Method, counts: Mapping[str, float], *, level: str) -> UnitScore:
+    """Score one unit (đơn vị) for one period from its measures.
+
+    ``counts`` maps each measure name of ``method`` to its value for the unit and period;
+    only the measures of indicators in scope at ``level`` are read.
+    """
+    plan = _checked_plan(method, counts, level)
+    outcomes = _outcomes(method, plan, counts)
+    indicators: dict[str, IndicatorScore] = {}
+    for group_id, ind, in_scope, *_rest in plan.rows:
+        num, den, out = outcomes[ind.id]
+        indicators[ind.id] = IndicatorScore(
+            id=ind.id, group=group_id, numerator=num, denominator=den, rate=out.rate,
+            points=out.points, max=ind.max, applicable=out.applicable, in_scope=in_scope, reason=out.reason,
         )
+    groups = _group_scores(method, plan, outcomes, indicators)
+    total, max_total = _sum_groups(groups)
+    normalised = total * 100.0 / max_total if total is not None and max_total > 0 else None
+    score = UnitScore(
+        method=method.id, version=method.version, level=level, indicators=indicators, groups=groups,
+        total=total, max_total=max_total, normalised=normalised, band=_classify_sorted(plan.bands, normalised),
+        computed_total=total, bands=method.bands,
     )
-    return score if has_records(method, counts) else no_data(score)
+    return score if _has_records(plan.records, counts) else no_data(score)
+
+
+def unit_total(method: Method, counts: Mapping[str, float], *, level: str) -> tuple[float | None, float]:
+    """``score_unit(method, counts, level=level)``'s ``(total, max_total)``, the same
+    floats, without the indicators' details: what :mod:`chiso.scoring.advice` asks for
+    thousands of times, on a few groups at a time."""
+    plan = _checked_plan(method, counts, level)
+    total, max_total = _sum_groups(_group_scores(method, plan, _outcomes(method, plan, counts)))
+    return (total if _has_records(plan.records, counts) else None), max_total
 
 
 def score_many(
