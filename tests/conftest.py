@@ -307,15 +307,39 @@ SLOW_MODULES = {
     "tests/index/test_reference_path.py", "tests/index/test_invariants.py", "tests/web/test_openapi_fuzz.py",
     "tests/web/test_vietnamese.py", "tests/test_demo_command.py", "tests/test_progress.py",
     "tests/feeds/test_feed_pull.py", "tests/reports/test_official_documents.py", "tests/store/test_backup.py",
+    "tests/reports/test_report_documents.py", "tests/subscriptions/test_worker_subscriptions.py",
+}
+
+#: Single tests of otherwise quick modules that take several seconds each (measured on the
+#: 2-core machine, 6 December 2026: 3–8 s), so that the inner loop keeps to two minutes.
+SLOW_TESTS = {
+    "tests/index/test_incremental_counts.py::test_on_demo_data_every_unit_and_period_is_the_same_brought_forward_as_recounted",
+    "tests/web/test_dashboard.py::test_after_the_warm_up_the_first_pages_compute_nothing_and_an_import_warms_again",
+    "tests/web/test_dashboard.py::test_every_page_in_both_languages_keeps_the_content_security_policy",
+    "tests/web/test_adjustments_web.py::test_a_deduction_from_the_unit_page",
+    "tests/test_db.py::test_each_table_module_brings_the_tables_its_foreign_keys_name",
+    "tests/web/test_accounts.py::test_wrong_passwords_from_anyone_never_lock_the_owner_out",
+    "tests/web/test_accounts.py::test_an_administrator_unlocks_an_address",
+    "tests/web/test_accounts.py::test_login_is_throttled_per_address",
+    "tests/index/test_as_of.py::test_cli_as_of_and_version",
+    "tests/test_cli.py::test_init_twice_reports_no_change",
+    "tests/dossiers/test_dossier_store.py::test_two_imports_at_once_in_two_processes_both_land",
+    "tests/web/test_committee_pages.py::test_the_procedure_catalogue_page",
+    "tests/web/test_feed_freshness.py::test_the_overview_shows_each_feeds_freshness",
+    "tests/index/test_counting_rules.py::test_a_dossier_only_submitted_is_stored_and_counted_nowhere",
+    "tests/standing/test_standing.py::test_reconcile_finds_the_causes_down_to_the_dossiers",
+    "tests/web/test_reports_page.py::test_a_commune_editor_previews_and_downloads_their_scorecard",
+    "tests/web/test_events_cli.py::test_users_add_and_tokens_create_on_the_command_line",
 }
 
 
 def pytest_collection_modifyitems(config, items):
     """Mark ``slow`` what the inner loop (``pytest -m "not slow"``, under two minutes on two
     cores) leaves out: the browser, Apache Spark, the PostgreSQL twin of each storage test
-    (its SQLite twin stays) and the modules above. CI runs everything."""
+    (its SQLite twin stays) and the modules and tests above. CI runs everything."""
     slow = pytest.mark.slow
     for item in items:
         if (item.get_closest_marker("browser") or item.get_closest_marker("spark")
-                or item.get_closest_marker("postgres") or item.nodeid.split("::")[0] in SLOW_MODULES):
+                or item.get_closest_marker("postgres") or item.nodeid.split("::")[0] in SLOW_MODULES
+                or item.nodeid.split("[")[0] in SLOW_TESTS):
             item.add_marker(slow)

@@ -261,3 +261,16 @@ def test_no_two_modules_import_each_other():
         for a in sorted(arrows) for b in sorted(arrows[a]) if a < b and a in arrows.get(b, {})
     ]
     _fail("Modules that import each other", problems)
+
+
+def test_the_inner_loop_names_tests_and_modules_that_exist():
+    """The inner loop's lists (tests/conftest.py) name files and tests by hand: a renamed
+    test would silently come back into the two-minute loop, or a slow one never leave it."""
+    from tests.conftest import SLOW_MODULES, SLOW_TESTS
+
+    root = SRC.parents[1]
+    for module in SLOW_MODULES:
+        assert (root / module).is_file(), module
+    for test in SLOW_TESTS:
+        module, name = test.split("::")
+        assert f"def {name}(" in (root / module).read_text(encoding="utf-8"), test
