@@ -222,39 +222,42 @@ def backend(request) -> str:
     return request.param
 
 
-@pytest.fixture
-def store_url(backend, store_templates, monkeypatch):
-    """URL of an empty, migrated store of each kind; also set as CHISO_DATABASE_URL."""
-    url, pg = store_templates.copy(backend, EMPTY)
+def _copy_of(store_templates, backend: str, template, monkeypatch):
+    """A test's own copy of a template store, set as CHISO_DATABASE_URL, dropped after."""
+    url, pg = store_templates.copy(backend, template)
     monkeypatch.setenv("CHISO_DATABASE_URL", url)
     yield url
     if pg:
         pg.drop()
 
 
-@pytest.fixture
-def engine(store_url):
-    engine = db.make_engine(store_url)
+def _engine_of(url: str):
+    engine = db.make_engine(url)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def store_url(backend, store_templates, monkeypatch):
+    """URL of an empty, migrated store of each kind; also set as CHISO_DATABASE_URL."""
+    yield from _copy_of(store_templates, backend, EMPTY, monkeypatch)
+
+
+@pytest.fixture
+def engine(store_url):
+    yield from _engine_of(store_url)
 
 
 @pytest.fixture
 def province_url(backend, store_templates, monkeypatch):
     """URL of a store of its own, of each kind, holding province 68 (Lâm Đồng) as
     ``init_province`` loads it; also set as CHISO_DATABASE_URL."""
-    url, pg = store_templates.copy(backend, PROVINCE)
-    monkeypatch.setenv("CHISO_DATABASE_URL", url)
-    yield url
-    if pg:
-        pg.drop()
+    yield from _copy_of(store_templates, backend, PROVINCE, monkeypatch)
 
 
 @pytest.fixture
 def province_engine(province_url):
-    engine = db.make_engine(province_url)
-    yield engine
-    engine.dispose()
+    yield from _engine_of(province_url)
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
