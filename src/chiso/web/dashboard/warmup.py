@@ -23,29 +23,44 @@ log = logging.getLogger("chiso.web")
 
 
 def warm(app) -> None:
-    """Compute what the first pages need, for the current period and the previous one."""
+    """Compute what the first pages need, for the current period and the previous one.
+
+    In the order people meet them: the overview, the current period's tables and a unit's
+    page (its trend, the foreseen end, the advice) in the store's language; then the
+    previous period and the other languages. At 10 million dossiers the whole takes about
+    12 s, so the order decides what a reader in the first seconds after a start finds ready."""
     from chiso import db
-    from chiso.i18n import LANGUAGES, use_language
+    from chiso.i18n import LANGUAGES, current_language, use_language
     from chiso.web.dashboard import overview, steering
 
     overview.warm(app)
+    first = current_language()
+    languages = [first] + [lang for lang in LANGUAGES if lang != first]
     with db.transaction(app.state.engine) as session:
         current = common.pick_period(None)
-        for p in (current, current.previous()):
+
+        def period(p, langs) -> None:
             groups = []
-            for lang in LANGUAGES:
+            for lang in langs:
                 with use_language(lang):
                     groups = common.unit_groups(app, session)
                     common.index_by_unit(app, session, p)
             common.index_rows(app, session, p)  # the 766 table
             for g in groups:  # the rankings, one table per group
                 common.index_rows(app, session, p, group=g["code"])
+
+        def steering_of(lang: str) -> None:
+            with use_language(lang):
+                common.advice(app, session, current, "")  # what would raise each unit's score
+                steering.heat(app, session)
+
+        period(current, languages)
         common.totals_over(app, session, common.recent(current, 6))  # a unit's trend
         common.forecasts(app, session, current)  # the end of the running period foreseen
-        for lang in LANGUAGES:
-            with use_language(lang):
-                steering.heat(app, session)
-                common.advice(app, session, current, "")  # what would raise each unit's score
+        steering_of(first)
+        period(current.previous(), languages)
+        for lang in languages[1:]:
+            steering_of(lang)
 
 
 def stamp(app) -> tuple:
