@@ -89,3 +89,14 @@ def progress_bar(label: str, *, fmt: str = "table") -> Iterator[Bar | None]:
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=Console(stderr=True), transient=True) as progress:
         yield Bar(progress, label)
+
+
+def exit_if_refused(summary) -> None:
+    """A file refused as a whole (an import's ``summary.refused``): the summary was the
+    answer, but one line on standard error says so and the exit code tells a script."""
+    if summary.refused:
+        from chiso.output import error
+
+        error(_("{n} rows rejected, nothing imported; see {path}.").format(
+            n=summary.rejected, path=summary.rejects_path))
+        raise click.exceptions.Exit(1)

@@ -148,6 +148,21 @@ def header(cells: list[str], path: Path, *, columns: dict[str, tuple[str, ...]],
     return found
 
 
+def table(path: Path, *, columns: dict[str, tuple[str, ...]], required: Sequence[str], unsupported: str,
+          missing: str) -> Iterator[tuple[int, dict[str, str]]]:
+    """(line, {column: trimmed text}) of every data row of a CSV or XLSX file, its header
+    matched by :func:`header` (``missing`` and ``unsupported`` as there and in
+    :func:`rows`); a file with no row at all is refused."""
+    cells = rows(path, unsupported=unsupported)
+    try:
+        _line, head = next(cells)
+    except StopIteration:
+        raise ChisoError(_("{path} is empty.").format(path=path)) from None
+    found = header(head, path, columns=columns, required=required, missing=missing)
+    for line, row in cells:
+        yield line, {c: (row[i].strip() if i < len(row) else "") for c, i in found.items()}
+
+
 #: What a spreadsheet program takes as the start of a formula (OWASP, "CSV injection").
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 

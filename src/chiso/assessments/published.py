@@ -53,16 +53,10 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 
 
 def _table_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    rows = sheets.rows(path, unsupported=_("Cannot read {path}: a published-results file is CSV, XLSX or JSON.").format(
-        path=path))
-    try:
-        _line, head = next(rows)
-    except StopIteration:
-        raise ChisoError(_("{path} is empty.").format(path=path)) from None
-    found = sheets.header(head, path, columns=COLUMNS, required=list(COLUMNS), missing=_(
-        "{path}: missing column(s): {columns} (a published-results file has {expected})."))
-    for line, cells in rows:
-        yield line, {c: (cells[i].strip() if i < len(cells) else "") for c, i in found.items()}
+    yield from sheets.table(
+        path, columns=COLUMNS, required=list(COLUMNS),
+        unsupported=_("Cannot read {path}: a published-results file is CSV, XLSX or JSON.").format(path=path),
+        missing=_("{path}: missing column(s): {columns} (a published-results file has {expected})."))
 
 
 def _json_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:

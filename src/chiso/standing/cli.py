@@ -6,9 +6,9 @@ import click
 
 from chiso import db
 from chiso.auth.permissions import command_line
-from chiso.clitools import FORMATS, engine_ready
+from chiso.clitools import FORMATS, engine_ready, exit_if_refused
 from chiso.i18n import _
-from chiso.output import emit_json, emit_table, error, number
+from chiso.output import emit_json, emit_table, number
 from chiso.standing import service
 
 
@@ -33,10 +33,7 @@ def import_cmd(path: str, index: str, fmt: str) -> None:
                      "{rejected} rejected.").format(**data))
         if summary.rejects:
             emit_table(data["rejects"], [("line", _("line")), ("reason", _("reason"))])
-    if summary.refused:
-        error(_("{n} rows rejected, nothing imported; see {path}.").format(
-            n=summary.rejected, path=summary.rejects_path))
-        raise click.exceptions.Exit(1)
+    exit_if_refused(summary)
 
 
 def _table(rows: list[dict]) -> None:

@@ -110,16 +110,10 @@ def _rows(path: Path, columns: dict[str, tuple[str, ...]]) -> Iterator[tuple[int
             yield i, {c: ("" if (v := next((lowered[a] for a in names if a in lowered), None)) is None else str(v))
                       for c, names in columns.items()}
         return
-    rows = sheets.rows(path, unsupported=_("Cannot read {path}: a published standings file is CSV, XLSX or JSON.")
-                       .format(path=path))
-    try:
-        _line, head = next(rows)
-    except StopIteration:
-        raise ChisoError(_("{path} is empty.").format(path=path)) from None
-    found = sheets.header(head, path, columns=columns, required=list(REQUIRED), missing=_(
-        "{path}: missing column(s): {columns} (a published standings file has {expected})."))
-    for line, cells in rows:
-        yield line, {c: (cells[i].strip() if i < len(cells) else "") for c, i in found.items()}
+    yield from sheets.table(
+        path, columns=columns, required=list(REQUIRED),
+        unsupported=_("Cannot read {path}: a published standings file is CSV, XLSX or JSON.").format(path=path),
+        missing=_("{path}: missing column(s): {columns} (a published standings file has {expected})."))
 
 
 _PROVINCE_CODE = re.compile(r"^\d{1,2}$")

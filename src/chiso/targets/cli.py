@@ -8,9 +8,9 @@ import click
 
 from chiso import db
 from chiso.auth.permissions import command_line
-from chiso.clitools import DATE, FORMATS, engine_ready, records
+from chiso.clitools import DATE, FORMATS, engine_ready, exit_if_refused, records
 from chiso.i18n import _
-from chiso.output import emit_json, emit_table, error
+from chiso.output import emit_json, emit_table
 from chiso.targets import lights, service
 
 
@@ -36,12 +36,7 @@ def import_cmd(path: str, fmt: str) -> None:
         if summary.rejects:
             emit_table(data["rejects"], [("line", _("line")), ("reason", _("reason"))])
             click.echo(_("Rejected rows and their reasons: {path}").format(path=summary.rejects_path))
-    if summary.refused:
-        # The summary is the answer, but the file was refused as a whole: one line says so
-        # on standard error (as ``tasks import`` does) and the exit code tells a script.
-        error(_("{n} rows rejected, nothing imported; see {path}.").format(
-            n=summary.rejected, path=summary.rejects_path))
-        raise click.exceptions.Exit(1)
+    exit_if_refused(summary)
 
 
 @targets.command("list")

@@ -10,9 +10,9 @@ import click
 
 from chiso import db
 from chiso.auth.permissions import command_line
-from chiso.clitools import DATE, FORMATS, engine_ready
+from chiso.clitools import DATE, FORMATS, engine_ready, exit_if_refused
 from chiso.i18n import _
-from chiso.output import emit_json, emit_table, error
+from chiso.output import emit_json, emit_table
 from chiso.tasks import charter, service
 from chiso.tasks import meetings as meetings_service
 
@@ -44,11 +44,7 @@ def import_cmd(path: str, fmt: str) -> None:
                    .format(**data))
         if summary.rejects:
             emit_table(data["rejects"], [("line", _("line")), ("reason", _("reason"))])
-    if summary.refused:
-        # The summary is the answer, but the file was refused as a whole: a script must see it fail.
-        error(_("{n} rows rejected, nothing imported; see {path}.").format(
-            n=summary.rejected, path=summary.rejects_path))
-        raise click.exceptions.Exit(1)
+    exit_if_refused(summary)
 
 
 @tasks.command("list")
