@@ -283,6 +283,12 @@ def _jvm_peak_mb() -> float | None:
     return None
 
 
+def progress(out: dict) -> None:
+    """The figures so far, on stderr with the time of day: a run of hours that is stopped
+    still leaves the steps it finished."""
+    print(time.strftime("%H:%M:%S"), json.dumps(out), file=sys.stderr, flush=True)
+
+
 def run_spark(work: Path, save: Path | None, master: str, driver_memory: str) -> dict:
     from chiso import db
     from chiso.dossiers.store import DossierStore
@@ -301,19 +307,23 @@ def run_spark(work: Path, save: Path | None, master: str, driver_memory: str) ->
     t = clock()
     spark.session(master, conf={"spark.driver.memory": driver_memory})
     out["session_start_s"] = round(clock() - t, 2)
+    progress(out)
     t0 = clock()
     counting = spark.Counting(store, method)
     out["day_counts_s"] = round(clock() - t0, 2)
+    progress(out)
     active = counting.active_units()
     targets = [x for x in targets if x.level != "agency" or active & set(x.members)]
     t = clock()
     counts = counting.period_counts(targets, periods, today=TODAY)
     out["period_counts_s"] = round(clock() - t, 2)
+    progress(out)
     t = clock()
     score_many(method, counts, {x.code: x.level for x in targets})
     out["score_s"] = round(clock() - t, 2)
     out["total_s"] = round(clock() - t0, 2)
     out["scored"] = len(counts)
+    progress(out)
     counting.close()
     out["driver_python_peak_mb"] = rss_mb()
     out["jvm_peak_mb"] = _jvm_peak_mb()
@@ -414,9 +424,9 @@ def main() -> None:
     def phase(name: str) -> dict:
         cmd = [sys.executable, __file__, "--phase", name, "--dir", str(args.dir), "--dossiers", str(args.dossiers),
                "--master", args.master, "--driver-memory", args.driver_memory] + (["--compare"] if args.compare else [])
-        proc = subprocess.run(cmd, capture_output=True, text=True)
+        # The phase's stderr (its progress, or why it failed) goes straight to ours.
+        proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)
         if proc.returncode:
-            sys.stderr.write(proc.stderr)
             raise SystemExit(f"phase {name} failed")
         return json.loads(proc.stdout.strip().splitlines()[-1])
 

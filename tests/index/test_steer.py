@@ -107,3 +107,22 @@ def test_the_backtest_stands_on_the_middle_day_with_what_was_known(loaded, store
     (got,) = steer.backtest(loaded, store, [SEPT])
     assert got["period"] == "2025-09" and got["standing_on"] == "2025-09-15" and got["units"] >= 1
     assert got["mean_abs_error"] is not None and 0 <= got["within_range"] <= 1
+
+
+def test_kept_scores_and_record_scans_give_the_same_forecast_and_advice(loaded, store):
+    """A server counts a period once and scans the records once for the forecast, the advice
+    and every language (``computed``, ``scans``): the answers are those counted afresh, and
+    the shared scans are not changed by either (the province's sum is added to a copy)."""
+    method = default_method("766")
+    computed = service.scores_and_previous(loaded, store, SEPT, method=method, now=NOW)
+    scans = steer.scans_for(store, SEPT, now=NOW)
+    assert scans is not None and scans.due and scans.recent
+    kept = (dict(scans.due), dict(scans.recent), dict(scans.received))
+    fresh_forecast = steer.forecast(loaded, store, SEPT, now=NOW)
+    fresh_advice = steer.advise_many(loaded, store, SEPT, now=NOW)
+    for _twice in range(2):
+        assert steer.forecast(loaded, store, SEPT, now=NOW, computed=computed, scans=scans) == fresh_forecast
+        assert steer.advise_many(loaded, store, SEPT, now=NOW, computed=computed, scans=scans) == fresh_advice
+    assert (scans.due, scans.recent, scans.received) == kept
+    # A period that is over has no scans: nothing is at stake.
+    assert steer.scans_for(store, SEPT, now=datetime(2025, 10, 5)) is None

@@ -480,18 +480,21 @@ def _totals(
         f'CAST({_period_sql(n, method.measures[n])} AS DOUBLE){f" / {SUM_SCALE}" if method.measures[n].sum else ""} '
         f'AS "{n}"' for n in names)
     # Days are summed into buckets between consecutive period bounds (and one bucket for
-    # everything before the first); a bound's total is the sum of the buckets before it,
-    # and a period's measures are differences of the totals at its two bounds.
+    # everything before the first), per unit and then per target (a unit counts in several
+    # targets: fewer rows fan out); a bound's total is the sum of the buckets before it,
+    # and a period's measures are differences of the totals at its two bounds. Every
+    # count is a whole number (sums in millionths, ``SUM_SCALE``), so the order of the
+    # additions cannot change a bit.
     rows = con.execute(f"""
-        WITH per_target AS (
-            SELECT s.target, d.day, {summed}
-            FROM day_counts d JOIN scope_members s USING (unit)
-            GROUP BY s.target, d.day
-        ), edges AS (SELECT b FROM bounds UNION ALL SELECT DATE '0001-01-01'),
-        bucketed AS (
-            SELECT p.target, e.b, {bucket_sums}
-            FROM per_target p ASOF JOIN edges e ON p.day >= e.b
-            GROUP BY p.target, e.b
+        WITH edges AS (SELECT b FROM bounds UNION ALL SELECT DATE '0001-01-01'),
+        per_unit AS (
+            SELECT d.unit, e.b, {summed}
+            FROM day_counts d ASOF JOIN edges e ON d.day >= e.b
+            GROUP BY d.unit, e.b
+        ), bucketed AS (
+            SELECT s.target, u.b, {bucket_sums}
+            FROM per_unit u JOIN scope_members s USING (unit)
+            GROUP BY s.target, u.b
         ), grid AS (
             SELECT t.target, e.b FROM (SELECT DISTINCT target FROM scope_members) t CROSS JOIN edges e
         ), cum AS (

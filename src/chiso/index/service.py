@@ -55,6 +55,10 @@ class Scored:
     counts: dict[str, float]
 
 
+#: What :func:`compute_scores` gives: the targets scored, and {period code: {unit: Scored}}.
+Computed = tuple[list[compute.Target], dict[str, dict[str, Scored]]]
+
+
 def has_records(method: Method, scored: Scored | None) -> bool:
     """Whether the unit has records in the period (:func:`chiso.scoring.rules.has_records`):
     a unit without any is "no data", with no total and no rank, and a period before the
@@ -305,8 +309,12 @@ def counting_connection(store: DossierStore, method: Method, *,
         counts, keys = _cache_files(home, key)
         with _building(key):  # one thread of this process builds; the others then read
             if counts.exists() and keys.exists():
-                con.execute("CREATE OR REPLACE TEMP TABLE day_counts AS SELECT * FROM read_parquet(?)", [str(counts)])
-                con.execute("CREATE OR REPLACE TEMP TABLE day_keys AS SELECT * FROM read_parquet(?)", [str(keys)])
+                # Views over the kept files, not copies: a reader asks for a period or two and
+                # DuckDB reads only what those need (2M dossiers: 0.03 s against 0.2 s for
+                # loading both tables). :func:`_keep` leaves the files of the version before
+                # in place, so a connection opened just before an import still reads.
+                for table, path in (("day_counts", counts), ("day_keys", keys)):
+                    con.execute(f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT * FROM read_parquet({_quoted(path)})")
                 if earlier:
                     os.utime(counts)  # used: kept longer
                 return con
@@ -338,7 +346,7 @@ def catch_up(store: DossierStore, method_id: str | None = None) -> None:
 
 def _prune_as_of(folder: Path) -> None:
     """Keep the counts of the ``AS_OF_KEPT`` earlier states used last."""
-    days = sorted(folder.glob("*.days.parquet"), key=lambda p: p.stat().st_mtime, reverse=True)
+    days = sorted(folder.glob("*.days.parquet"), key=_mtime, reverse=True)
     for old in days[AS_OF_KEPT:]:
         old.unlink(missing_ok=True)
         old.with_name(old.name.replace(".days.parquet", ".keys.parquet")).unlink(missing_ok=True)
@@ -366,9 +374,25 @@ def _keep(con: duckdb.DuckDBPyConnection, method: Method, folder: Path, key: str
         os.replace(temp, path)  # readers see the whole file or none
     if not prune:
         return
-    for old in folder.glob(f"{method.id}-*.parquet"):
-        if not old.name.startswith(key):
-            old.unlink(missing_ok=True)
+    # The newest earlier version's files stay: readers opened on them read them through
+    # views (:func:`counting_connection`) until they close.
+    others = sorted((p for p in folder.glob(f"{method.id}-*.days.parquet") if not p.name.startswith(key)),
+                    key=_mtime, reverse=True)
+    for old in others[1:]:
+        old.unlink(missing_ok=True)
+        old.with_name(old.name.replace(".days.parquet", ".keys.parquet")).unlink(missing_ok=True)
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except FileNotFoundError:  # removed by another process meanwhile
+        return 0.0
+
+
+def _quoted(path: Path) -> str:
+    """A path as a DuckDB string literal (a view's text cannot take a bound parameter)."""
+    return "'" + str(path).replace("'", "''") + "'"
 
 
 def _names(session: Session, codes: Sequence[str], day: date) -> dict[str, str]:
@@ -378,7 +402,7 @@ def _names(session: Session, codes: Sequence[str], day: date) -> dict[str, str]:
 def compute_scores(
     session: Session, store: DossierStore, period: Period, *, method: Method, extra_periods: Sequence[Period] = (),
     at_version: int | None = None, now: datetime | None = None, engine: str | None = None,
-) -> tuple[list[compute.Target], dict[str, dict[str, Scored]]]:
+) -> Computed:
     """Scores of every target for ``period`` and ``extra_periods``: {period code: {unit: Scored}}.
 
     ``at_version``: from the records as the store held them at that version (the unit
@@ -445,15 +469,20 @@ def index_766(
     at_version: int | None = None,
     now: datetime | None = None,
     engine: str | None = None,
+    computed: Computed | None = None,
 ) -> list[dict[str, Any]]:
     """One object per unit, the shape of ``chiso index 766 --format json``. ``now``
     (default: the current time): the moment a running period is judged at; with
-    ``at_version``, as the store held its records then (see :func:`compute_scores`)."""
+    ``at_version``, as the store held its records then (see :func:`compute_scores`).
+
+    ``computed``: what :func:`compute_scores` gave for ``period`` and the one before it
+    (:func:`scores_and_previous`) with the same method and moment, when the caller keeps
+    it: a server ranks every group of a period from one count instead of one per group."""
     now = local_now(now)  # one moment for the whole answer
     method = method_for(method_id)
     previous = period.previous()
-    tgts, scored = compute_scores(session, store, period, method=method, extra_periods=[previous],
-                                  at_version=at_version, now=now, engine=engine)
+    tgts, scored = computed or scores_and_previous(session, store, period, method=method, at_version=at_version,
+                                                   now=now, engine=engine)
     until = period_until(period, now)
     current, before = scored[period.code], scored[previous.code]
 
@@ -492,6 +521,16 @@ def index_766(
             raise NotFound(_("Unit {code} is not scored for {period}.").format(code=unit, period=period.code))
     rows.sort(key=lambda r: (r["level"], r["rank"] is None, r["rank"] or 0, r["unit"]))
     return rows
+
+
+def scores_and_previous(
+    session: Session, store: DossierStore, period: Period, *, method: Method, at_version: int | None = None,
+    now: datetime | None = None, engine: str | None = None,
+) -> Computed:
+    """:func:`compute_scores` of ``period`` and the period before it: what a ranking with
+    its change needs (:func:`index_766`)."""
+    return compute_scores(session, store, period, method=method, extra_periods=[period.previous()],
+                          at_version=at_version, now=now, engine=engine)
 
 
 def _add_national(session: Session, row: dict[str, Any], period: Period) -> None:

@@ -44,11 +44,9 @@ import subprocess
 import threading
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import duckdb
-import sqlglot
-from sqlglot import exp
 
 from chiso import settings
 from chiso.errors import ChisoError
@@ -56,6 +54,9 @@ from chiso.i18n import _
 from chiso.index import compute
 from chiso.scoring.model import Method
 from chiso.periods import Period
+
+if TYPE_CHECKING:
+    from sqlglot import exp
 
 ENGINES = ("duckdb", "spark")
 _MASTER = re.compile(r"^(local(\[(\*|\d+)\])?|spark://[^/\s]+)$")
@@ -198,6 +199,8 @@ def _one_line(e: BaseException) -> str:
 
 
 def _literal(value: Any) -> exp.Expression:
+    from sqlglot import exp
+
     if isinstance(value, (list, tuple, set, frozenset)):
         items = [_literal(v) for v in value]
         return exp.Array(expressions=items or [exp.cast(exp.null(), "STRING")])
@@ -218,7 +221,13 @@ def translate(sql: str, params: Mapping[str, Any] | None = None, *, files=None) 
     """DuckDB SQL, as :mod:`chiso.index.compute` and the store write it, in Spark's dialect.
 
     ``params`` binds the ``$name`` parameters to literals; ``files(paths)`` names the Spark
-    view to read in place of DuckDB's ``read_parquet([paths])``."""
+    view to read in place of DuckDB's ``read_parquet([paths])``.
+
+    sqlglot is imported here, not with the module: every ``chiso index`` command imports
+    this module to learn its engine, and most never translate (a twentieth of a second)."""
+    import sqlglot
+    from sqlglot import exp
+
     params = params or {}
 
     def rewrite(node: exp.Expression) -> exp.Expression:

@@ -68,8 +68,6 @@ from importlib import metadata
 from importlib.util import find_spec
 from pathlib import Path
 
-import vietnam_provinces
-
 __all__ = [
     "SourceUnit",
     "Succession",
@@ -248,6 +246,8 @@ def _query(sql: str) -> list[sqlite3.Row]:
 
 @lru_cache(maxsize=1)
 def _current() -> _Current:
+    import vietnam_provinces  # 30 ms: only when a province's units are read
+
     with Path(vietnam_provinces.NESTED_DIVISIONS_JSON_PATH).open(encoding="utf-8") as f:
         vp_provinces = {f"{p['code']:02d}": p for p in json.load(f)}
     rows = _query(

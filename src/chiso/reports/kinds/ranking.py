@@ -93,8 +93,10 @@ def ranking_766(session: Session, store: DossierStore, *, period: Period, groups
     method = service.method_for(method_id)
     cohorts: list[tuple[str, list[dict]]] = []
     if groups:
+        computed = service.scores_and_previous(session, store, period, method=method)  # one count for every group
         for g in groups:
-            cohorts.append((g, [r for r in service.index_766(session, store, period, group=g, method_id=method_id)
+            cohorts.append((g, [r for r in service.index_766(session, store, period, group=g, method_id=method_id,
+                                                             computed=computed)
                                 if r["level"] != "province"]))
     else:
         rows = service.index_766(session, store, period, method_id=method_id)
