@@ -785,12 +785,11 @@ class _Columns:
         plan, method, n = self.plan, self.plan.method, len(keys)
         has_data = [_has_records(plan.records, values) for values in maps]
         no_data_rows = [i for i, data in enumerate(has_data) if not data]
-        with np.errstate(all="ignore"):
+        with np.errstate(all="ignore"):  # a formula raises on its own (_formula_group)
             cols = [self._indicator(np, ind, x[:, self.index[num]], x[:, self.index[den]]) if in_scope else None
                     for _gid, ind, in_scope, num, den, *_rest in plan.rows]
-        groups = [self._formula_group(np, g, cols, n) if g.is_formula else self._plain_group(np, g, cols, n)
-                  for g in method.groups]
-        with np.errstate(all="ignore"):
+            groups = [self._formula_group(np, g, cols, n) if g.is_formula else self._plain_group(np, g, cols, n)
+                      for g in method.groups]
             scored = np.logical_or.reduce([g["applicable"] for g in groups]) if groups else np.zeros(n, dtype=bool)
             total = _sums(np, [np.where(g["applicable"], g["points"], 0.0) for g in groups], n)
             max_total = _sums(np, [np.where(g["applicable"], g["max"], 0.0) for g in groups], n)
