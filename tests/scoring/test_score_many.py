@@ -106,15 +106,15 @@ def variants(method: Method) -> list[Method]:
 
 @pytest.mark.parametrize("method_id", FLAT)
 def test_every_shipped_method_and_variant_is_scored_as_score_unit_does(method_id, monkeypatch):
+    calls = []
     for k, method in enumerate(variants(loader.load(method_id))):
         counts, levels = batch(method, seed=k)
         assert_same(method, counts, levels)
         # ...and by the column-wise path, not by falling back to score_unit.
-        calls = []
         monkeypatch.setattr(rules, "score_unit", lambda *a, **kw: calls.append(a) or score_unit(*a, **kw))
         score_many(method, counts, levels)
         monkeypatch.undo()
-        assert calls == []
+    assert calls == []
 
 
 @pytest.mark.parametrize("method_id", FLAT)

@@ -554,8 +554,9 @@ def _columns(method: Method, level: str) -> "_Columns | None":
         return hit[1]
     plan = _plan(method, level)
     ids = [row[1].id for row in plan.rows]
-    numbers = [i.max for i in method.indicators] + [g.max for g in method.groups] + [b.min for b in method.bands]
-    numbers += [i.rule.target for i in method.indicators if i.rule.type == "target"]
+    numbers: list[object] = [*(i.max for i in method.indicators), *(g.max for g in method.groups),
+                             *(b.min for b in method.bands),
+                             *(i.rule.target for i in method.indicators if i.rule.type == "target")]
     formulas = [g.rule for g in method.groups if g.is_formula]
     ok = (
         len(set(ids)) == len(ids)
@@ -570,7 +571,9 @@ def _columns(method: Method, level: str) -> "_Columns | None":
 
 def _vmin(*args: Any) -> Any:
     """A formula's ``min`` over columns: Python's min, which keeps the first of equal values."""
-    if len(args) < 2 or not any(hasattr(a, "shape") for a in args):
+    if len(args) < 2:
+        raise TypeError("min of one value")  # Python's min(x) iterates x: score_unit raises it
+    if not any(hasattr(a, "shape") for a in args):
         return min(*args)
     import numpy as np
 
@@ -582,7 +585,9 @@ def _vmin(*args: Any) -> Any:
 
 def _vmax(*args: Any) -> Any:
     """A formula's ``max`` over columns, as Python's max."""
-    if len(args) < 2 or not any(hasattr(a, "shape") for a in args):
+    if len(args) < 2:
+        raise TypeError("max of one value")  # Python's max(x) iterates x: score_unit raises it
+    if not any(hasattr(a, "shape") for a in args):
         return max(*args)
     import numpy as np
 
@@ -611,7 +616,7 @@ def _sums(np: Any, columns: list[Any], n: int) -> Any:
 
 def _nones(np: Any, values: Any, none: Any) -> list[Any]:
     """``values`` as a list of floats, None where ``none``."""
-    out = values.tolist()
+    out: list[Any] = values.tolist()
     for i in np.flatnonzero(none).tolist():
         out[i] = None
     return out
@@ -829,7 +834,7 @@ class _Columns:
                         points[i] = v
                 for i in np.flatnonzero(~g["applicable"]).tolist():
                     points[i] = None
-        for ind, _gid, _in, _nums, _dens, _rates, points, applicable, reasons in indicator_lists:
+        for *_fields, points, applicable, reasons in indicator_lists:
             for i in no_data_rows:
                 points[i], applicable[i], reasons[i] = None, False, "no_data"
         repeat = itertools.repeat
