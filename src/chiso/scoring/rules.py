@@ -32,11 +32,12 @@ from __future__ import annotations
 
 import itertools
 import math
+import operator
 import sys
 from dataclasses import dataclass, field, fields, replace
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from chiso.errors import ChisoError
 from chiso.i18n import _
@@ -635,6 +636,12 @@ class _Columns:
         self.plan, self.level = plan, level
         self.names = tuple(dict.fromkeys(n for r in plan.rows if r[2] for n in (r[3], r[4])))
         self.index = {name: k for k, name in enumerate(self.names)}
+        self.needed = frozenset(self.names)
+        #: A pair's measures in the order of self.names, as a tuple.
+        self.get: Callable[[Mapping[str, float]], tuple[Any, ...]] = (
+            operator.itemgetter(*self.names) if len(self.names) > 1
+            else (lambda values: tuple(values[name] for name in self.names))
+        )
         self.unsigned = [k for k, name in enumerate(self.names) if not method.measures[name].signed]
         self.row_of = {row[1].id: j for j, row in enumerate(plan.rows)}
         self.formulas = {g.id: _formula(g.rule.expression) for g in method.groups
@@ -648,23 +655,20 @@ class _Columns:
     def score(self, items: list[tuple[Any, dict[str, float]]]) -> dict[Any, UnitScore]:
         import numpy as np  # a tenth of a second to import: only a batch of scores needs it
 
-        names, m = self.names, len(self.names)
-        keys: list[Any] = []
-        maps: list[dict[str, float]] = []
-        flat: list[Any] = []
-        for key, values in items:
-            try:
-                row = [values[name] for name in names]
-            except KeyError:
-                continue  # score_unit names the missing measures
-            keys.append(key)
-            maps.append(values)
-            flat += row
+        m, get = len(self.names), self.get
+        keys = [key for key, _values in items]
+        maps = [values for _key, values in items]
+        try:
+            rows = list(map(get, maps))
+        except KeyError:  # rare: leave the pairs that lack a measure to score_unit, which names it
+            kept = [(key, values) for key, values in items if self.needed <= values.keys()]
+            keys, maps = [key for key, _values in kept], [values for _key, values in kept]
+            rows = list(map(get, maps))
+        flat = list(itertools.chain.from_iterable(rows))
         if set(map(type, flat)) - {float}:
-            rows = [flat[i * m:(i + 1) * m] for i in range(len(keys))]
             good = [i for i, row in enumerate(rows) if all(type(v) is float for v in row)]
             keys, maps = [keys[i] for i in good], [maps[i] for i in good]
-            flat = [v for i in good for v in rows[i]]
+            flat = list(itertools.chain.from_iterable(rows[i] for i in good))
         x = np.array(flat, dtype=np.float64).reshape(len(keys), m)
         good_rows = np.isfinite(x).all(axis=1)
         if self.unsigned:
@@ -860,9 +864,11 @@ class _Columns:
         band_ids = [plan.bands[b].id if plan.bands else None for b in which.tolist()]
         ind_ids = [row[1].id for row in plan.rows]
         group_ids = [g.id for g in method.groups]
+        indicator_dicts = map(dict, map(zip, repeat(ind_ids), zip(*indicator_objects)))
+        group_dicts = map(dict, map(zip, repeat(group_ids), zip(*group_objects)))
         out: dict[Any, UnitScore] = {}
-        for key, ind_row, group_row, total_i, max_i, normal, band, data in zip(
-            keys, zip(*indicator_objects), zip(*group_objects), totals, max_totals, normals, band_ids, has_data
+        for key, indicators, groups_i, total_i, max_i, normal, band, data in zip(
+            keys, indicator_dicts, group_dicts, totals, max_totals, normals, band_ids, has_data
         ):
             if not data:
                 total_i = normal = band = None
@@ -872,8 +878,8 @@ class _Columns:
             # filling its __dict__ at once makes the same object for a fifth of the cost.
             score = object.__new__(UnitScore)
             vars(score).update(
-                method=method.id, version=method.version, level=self.level, indicators=dict(zip(ind_ids, ind_row)),
-                groups=dict(zip(group_ids, group_row)), total=total_i, max_total=max_i, normalised=normal,
+                method=method.id, version=method.version, level=self.level, indicators=indicators,
+                groups=groups_i, total=total_i, max_total=max_i, normalised=normal,
                 band=band, computed_total=total_i, adjustments=(), bands=method.bands, has_data=data,
             )
             out[key] = score
