@@ -101,6 +101,20 @@ def variants(method: Method) -> list[Method]:
         mixed = Rule(type="formula", ratios=formula.rule.ratios,
                      expression=f"max({a}, {b}, 0.5) * 3 - min({a}, {b}) + 2 * {a} * {b} + min(1, {a}) - 4 * -{b}")
         out.append(replace(method, groups=tuple(replace(g, rule=mixed) if g is formula else g for g in method.groups)))
+        # Ratios out of scope at most levels (full, or not applicable: the group then is not),
+        # an indicator of the formula group that is not a term, and a term in a plain group.
+        one_level = (method.levels[0],)
+        for outside in ("full", "not_applicable"):
+            def change(k: int, i: Any, outside: str = outside) -> Any:
+                if i.group == formula.id and k == 0:
+                    return replace(i, scope=one_level, outside_scope=outside)
+                if i.group == formula.id and k == 2:
+                    return replace(i, rule=Rule(type="info"))
+                if i.group != formula.id and k == 1:
+                    return replace(i, rule=Rule(type="term"))
+                return i
+
+            out.append(indicators(change))
     return out
 
 
