@@ -9,6 +9,7 @@ import csv
 import io
 import re
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -399,6 +400,13 @@ def test_after_the_warm_up_the_first_pages_compute_nothing_and_an_import_warms_a
                 for url in ("/", "/766", f"/766?period={previous}", "/rankings", f"/rankings?period={previous}",
                             f"/766/{demo.editor_unit}", "/targets"):
                     assert client.get(url).status_code == 200, (lang, url)
+            # The dossiers behind a unit's on-time rate were selected by the warm-up too (every
+            # unit's, one file): the list reads that selection, it makes no other.
+            kept = sorted((Path(demo.store.root) / "cache").glob("explain-*.parquet"))
+            assert kept
+            r = client.get(f"/766/{demo.editor_unit}/2.1?only=late")
+            assert r.status_code == 200 and "2.1" in r.text
+            assert sorted((Path(demo.store.root) / "cache").glob("explain-*.parquet")) == kept
 
     warms = []
     monkeypatch.setattr(warmup, "warm", lambda app: warms.append(1))

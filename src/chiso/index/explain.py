@@ -137,21 +137,24 @@ def ids_file(session: Session, store: DossierStore, period: Period, *, indicator
     path = folder / f"explain-{digest}.parquet"
     if path.exists():
         return path
-    folder.mkdir(parents=True, exist_ok=True)
-    temp = folder / f".tmp-{os.getpid()}-{uuid.uuid4().hex}-{path.name}"  # unique per writer
-    con = store.connect()
-    try:
-        compute.prepare(con)
-        con.execute("CREATE TEMP TABLE members (unit VARCHAR, target VARCHAR)")
-        con.executemany("INSERT INTO members VALUES (?, ?)", pairs)
-        con.execute(
-            f"COPY (SELECT m.target, d.id, {counted} AS counted FROM ({_with_unit(side_sql)}) d "
-            f"JOIN members m ON m.unit = d.unit_code {join} "
-            f"ORDER BY m.target, counted NULLS FIRST, d.id) TO '{temp}' (FORMAT parquet)",
-            {**params, "units": sorted({m for m, _t in pairs})})
-    finally:
-        con.close()
-    os.replace(temp, path)
+    with service.building(path.name):  # a reader and the server's warm-up scan once between them
+        if path.exists():
+            return path
+        folder.mkdir(parents=True, exist_ok=True)
+        temp = folder / f".tmp-{os.getpid()}-{uuid.uuid4().hex}-{path.name}"  # unique per writer
+        con = store.connect()
+        try:
+            compute.prepare(con)
+            con.execute("CREATE TEMP TABLE members (unit VARCHAR, target VARCHAR)")
+            con.executemany("INSERT INTO members VALUES (?, ?)", pairs)
+            con.execute(
+                f"COPY (SELECT m.target, d.id, {counted} AS counted FROM ({_with_unit(side_sql)}) d "
+                f"JOIN members m ON m.unit = d.unit_code {join} "
+                f"ORDER BY m.target, counted NULLS FIRST, d.id) TO '{temp}' (FORMAT parquet)",
+                {**params, "units": sorted({m for m, _t in pairs})})
+        finally:
+            con.close()
+        os.replace(temp, path)
     for old in folder.glob("explain-*.parquet"):  # earlier versions of the store
         if old != path and old.stat().st_mtime < path.stat().st_mtime - 3600:
             old.unlink(missing_ok=True)
