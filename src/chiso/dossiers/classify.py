@@ -12,13 +12,15 @@ import duckdb
 
 from chiso.dossiers.duck import Tracker, count, ident, lit, scan_sql
 from chiso.dossiers.schema import RecordType
+from chiso.dossiers.normalise import Normaliser
 from chiso.dossiers.stage import Staged
 
 
-class Classifier:
+class Classifier(Normaliser):
     """The classifying part of :class:`chiso.dossiers.ingest.Batch`: ``accept`` keeps one row
     per key, ``classify`` compares them with the store (table ``cls``), ``write_segment``
-    writes the new versions. The store calls the last two under its write lock."""
+    writes the new versions. The store calls the last two under its write lock. (It takes
+    the rows the check accepted, ``Normaliser.accepted_sql``.)"""
 
     rt: RecordType
     con: duckdb.DuckDBPyConnection
@@ -49,13 +51,13 @@ class Classifier:
         fields = ", ".join(f.name for f in self.rt.fields) + ", __hash"
         if len(self.staged) > 1:
             self.con.execute(
-                f"CREATE TABLE accepted AS SELECT {fields} FROM checked a WHERE __why IS NULL "
+                f"CREATE TABLE accepted AS SELECT {fields} FROM checked a WHERE {self.accepted_sql('a')} "
                 f"QUALIFY row_number() OVER (PARTITION BY {self.rt.key} ORDER BY {self._rank_sql('a')} DESC, "
                 f"{self._order_sql('a')} DESC, __file DESC) = 1"
             )
-            total = count(self.con, "SELECT count(*) FROM checked WHERE __why IS NULL")
+            total = count(self.con, f"SELECT count(*) FROM checked WHERE {self.accepted_sql()}")
         else:
-            self.con.execute(f"CREATE VIEW accepted AS SELECT {fields} FROM checked WHERE __why IS NULL")
+            self.con.execute(f"CREATE VIEW accepted AS SELECT {fields} FROM checked WHERE {self.accepted_sql()}")
             total = None
         kept = count(self.con, "SELECT count(*) FROM accepted")
         self.superseded = (total - kept) if total is not None else 0

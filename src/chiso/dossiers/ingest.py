@@ -56,10 +56,10 @@ import duckdb
 from chiso import settings
 from chiso.dossiers.classify import HASH_PROBE_KEY, Classifier, hash_probe, hashes_valid, row_hash_sql
 from chiso.dossiers.duck import Progress, Tracker, lit
-from chiso.dossiers.normalise import Normaliser, UnitRow
+from chiso.dossiers.normalise import UnitRow
 from chiso.dossiers.rejects import MALFORMED, REASONS, SAMPLE_LIMIT, RejectWriter
 from chiso.dossiers.schema import RecordType
-from chiso.dossiers.stage import FORMATS, Staged, Stager, detect_format, map_header
+from chiso.dossiers.stage import FORMATS, Staged, detect_format, map_header
 from chiso.imports import FileSummary, ImportSummary, Reject, rejects_path_for
 
 __all__ = [
@@ -69,7 +69,7 @@ __all__ = [
 ]
 
 
-class Batch(Stager, Normaliser, RejectWriter, Classifier):
+class Batch(RejectWriter, Classifier):
     """The records of one import inside a private DuckDB connection.
 
     Use as a context manager; ``stage_*`` then ``check`` then ``write_rejects``; the store

@@ -14,7 +14,7 @@ import duckdb
 from chiso.clock import local_now
 from chiso.dossiers.duck import Tracker, count, lit, str_list
 from chiso.dossiers.schema import EXTRA_TIMESTAMP_FORMATS, FALSE_WORDS, TRUE_WORDS, Alias, Field, RecordType
-from chiso.dossiers.stage import Staged
+from chiso.dossiers.stage import Staged, Stager
 
 #: A registry row for unit resolution: (registry code, official code, valid_from, valid_to),
 #: validity half-open like ``chiso.units.models.Unit``.
@@ -185,7 +185,7 @@ def _fmt_ts(expr: str) -> str:
 
 
 
-class Normaliser:
+class Normaliser(Stager):
     """The checking part of :class:`chiso.dossiers.ingest.Batch`: ``check`` turns the staged
     inputs into table ``checked`` (typed values and ``__why``, the reason or NULL)."""
 
@@ -195,52 +195,83 @@ class Normaliser:
     staged: list[Staged]
     units: list[Any]
     unknown_unit: str
+    #: Rows were rejected after the check (see ``rejected``): ``checked.__why`` no longer tells.
+    late: bool = False
 
     def check(self) -> None:
         """Type every value and give each rejected row one reason: table ``checked``, with
-        ``__hash``, the row hash of its stored values (``classify.row_hash_sql``).
+        ``__hash``, the row hash of its stored values (``classify.row_hash_sql``), and
+        ``__raw``, the cells as written, kept for the rejected rows only.
 
         One statement per input makes the table from its text: the parse, the reasons,
         the unit resolved on the received day (a join against ``unit_spans``) and the
-        hash; the duplicates are then marked on the few rows concerned. Writing the typed
-        rows once instead of twice (a table of parsed values, then a checked copy of it,
-        then a hashed copy of the accepted rows) saves a fifth of the import and the
-        memory of those copies."""
+        hash; a CSV file is read by that same statement (``Stager.stream_sql``). Its rows
+        keep the input's order, so a row's ``rowid`` gives its position in the input and,
+        when a rejected row needs it, its line (``Stager.line_sql``). Rows whose cells are
+        all empty are dropped after the statement (filtering them in it would shift the
+        positions). The duplicates are then marked on the few rows concerned. Writing the
+        typed rows once instead of copying the text first, then a checked copy, then a hashed
+        copy of the accepted rows saves half of the import and the memory of those copies."""
         from chiso.dossiers.classify import row_hash_sql
 
         rt = self.rt
         n = len(self.staged)
         key = rt.key
         uf, ud = rt.unit_field, rt.unit_date
-        joins = []
-        unit_cases = ""
-        unit_value = ""
+        # The unit of each row, resolved without a join (a join does not keep the rows in
+        # their order): the code's place in an ENUM type of the registry's codes, then the
+        # span of days holding the received day among that code's spans (``_resolve_units``).
+        resolve = unit_cases = ""
         if uf:
-            self._resolve_units()
-            day = f"b.{ud}::DATE"
-            joins.append(f"LEFT JOIN unit_spans u ON u.key = lower(b.{uf}) AND u.lo <= {day} AND {day} < u.hi")
+            spans = self._resolve_units()
+            inside = [f"(b.__ud >= getvariable('unit_lo{j}')[b.__ui] AND b.__ud < getvariable('unit_hi{j}')[b.__ui])"
+                      for j in range(1, spans + 1)]
+            code = " ".join(f"WHEN {c} THEN getvariable('unit_code{j}')[b.__ui]" for j, c in enumerate(inside, 1))
+            index = "enum_code(try_cast(lower(b.{uf}) AS unit_key))::INTEGER + 1" if spans else "NULL::INTEGER"
+            resolve = (
+                f"SELECT b.*, {f'CASE {code} END' if spans else 'NULL::VARCHAR'} AS __ucode, "
+                f"coalesce({' OR '.join(inside) or 'false'}, false) AS __umatched FROM ("
+                f"SELECT b.*, {index.format(uf=uf)} AS __ui, b.{ud}::DATE AS __ud FROM ({{}}) b) b"
+            )
             unit_col = self._header_case(uf)
             shown = f"strftime(b.{ud}, '%Y-%m-%d')"
             unit_cases = (
-                f"WHEN u.key IS NULL THEN {_struct(self.unknown_unit, None, f'b.{uf}', col_sql=unit_col)} "
-                f"WHEN u.code IS NULL THEN {_struct('unit_not_on_date', None, f'b.{uf}', shown, col_sql=unit_col)} "
+                f"WHEN NOT b.__umatched THEN {_struct(self.unknown_unit, None, f'b.{uf}', col_sql=unit_col)} "
+                f"WHEN b.__ucode IS NULL THEN {_struct('unit_not_on_date', None, f'b.{uf}', shown, col_sql=unit_col)} "
             )
-            unit_value = f"coalesce(u.code, b.{uf}) AS {uf}"
-        cols = [unit_value if f.name == uf else f"b.{f.name}" for f in rt.fields]
+        fields = [f.name for f in rt.fields]
+        cols = [f"coalesce(b.__ucode, b.{uf}) AS {uf}" if f == uf else f"b.{f}" for f in fields]
+        rows = 0
         for k, st in enumerate(self.staged):
             verb = "CREATE TABLE checked AS" if k == 0 else "INSERT INTO checked"
-            lo = 0.4 + 0.3 * k / n
-            self.tracker.execute(
-                self.con,
-                f"""{verb} SELECT *, {row_hash_sql(rt)} AS __hash FROM (
-                SELECT b.__file, b.__rid, b.__line, {', '.join(cols)},
+            cells = [f"__c{j}" for j in range(len(st.columns))]
+            kept = f"[{', '.join(cells)}]::VARCHAR[]"  # the cells as written, for the rejects file
+            lo, hi = (st.span[0] if st.streamed else 0.4 + 0.3 * k / n), 0.4 + 0.3 * (k + 1) / n
+            typed = self._normalise_sql(st)
+            sql = f"""{verb} SELECT __file, {', '.join(fields)}, __why, {row_hash_sql(rt)} AS __hash,
+                CASE WHEN __why IS NOT NULL THEN {kept} END AS __raw FROM (
+                SELECT b.__file, {', '.join(cols)},
                   CASE
                     WHEN b.__why IS NOT NULL THEN b.__why
                     {unit_cases}
-                  END AS __why
-                FROM ({self._normalise_sql(st)}) b {' '.join(joins)})""",
-                lo, lo + 0.3 / n,
-            )
+                  END AS __why{"".join(f", b.{c}" for c in cells)}
+                FROM ({resolve.format(typed) if uf else typed}) b)"""
+            st.offset = rows
+            try:
+                self.tracker.execute(self.con, sql, lo, hi)
+            except duckdb.Error as exc:
+                if st.streamed:  # the file is read here: an unreadable file is refused as a whole
+                    raise self._read_error(st.label, exc) from exc
+                raise
+            rows = count(self.con, "SELECT count(*) FROM checked")
+            st.records = rows - st.offset
+        self.con.execute("DELETE FROM checked WHERE __why.code = 'blank'")
+        # The rejected rows, apart: table ``rejected`` (file, ``rid``: the row's ``rowid`` in
+        # ``checked``, reason, cells). Reasons found later (duplicates, records outside the
+        # importer's scope) go there, never into ``checked``: DuckDB rewrites an updated row
+        # of a table with a STRUCT column at a new ``rowid``, which would lose its position.
+        self.con.execute("CREATE TABLE rejected AS SELECT __file, rowid AS rid, __why AS why, __raw AS raw "
+                         "FROM checked WHERE __why IS NOT NULL")
         # Duplicates of a key within one file: all but the last occurrence are rejected,
         # naming the line that wins, whatever else is wrong with them (only an empty key,
         # which cannot repeat, comes first). Grouped on a 64-bit hash of the key first
@@ -249,18 +280,8 @@ class Normaliser:
             f"""CREATE TABLE dup_hashes AS SELECT hash(__file, {key}) AS h FROM checked
             WHERE {key} IS NOT NULL GROUP BY h HAVING count(*) > 1"""
         )
-        repeated = f"hash(__file, {key}) IN (SELECT h FROM dup_hashes)" if count(
-            self.con, "SELECT count(*) FROM dup_hashes") else "false"
-        self.con.execute(
-            f"""CREATE TABLE dups AS SELECT __file, {key}, max(__line) AS win FROM checked
-            WHERE {key} IS NOT NULL AND {repeated} GROUP BY ALL HAVING count(*) > 1"""
-        )
-        if count(self.con, "SELECT count(*) FROM dups"):
-            dup = _struct("duplicate", None, f"b.{key}", "d.win", col_sql=self._header_case(key))
-            self.con.execute(
-                f"""UPDATE checked SET __why = {dup.replace("b.__file", "checked.__file").replace(f"b.{key}", f"checked.{key}")}
-                FROM dups d WHERE d.__file = checked.__file AND d.{key} = checked.{key} AND checked.__line < d.win"""
-            )
+        if count(self.con, "SELECT count(*) FROM dup_hashes"):
+            self._mark_duplicates()
         for st in self.staged:
             st.read = count(self.con, f"SELECT count(*) FROM checked WHERE __file = {st.index}")
             if st.malformed:
@@ -268,6 +289,45 @@ class Normaliser:
         # The estimate made from file sizes gives way to the real count.
         self.tracker.total = max(1, sum(st.read for st in self.staged))
         self.tracker.done = min(self.tracker.done, self.tracker.total)
+
+    def _mark_duplicates(self) -> None:
+        """Reject all but the last row of each key repeated within a file, naming the line
+        of the last (the latest ``rowid``: rows keep the file's order)."""
+        key = self.rt.key
+        self.con.execute(
+            f"""CREATE TABLE dups AS SELECT __file, {key}, max(rowid) AS win, NULL::BIGINT AS line FROM checked
+            WHERE {key} IS NOT NULL AND hash(__file, {key}) IN (SELECT h FROM dup_hashes)
+            GROUP BY ALL HAVING count(*) > 1"""
+        )
+        for st in self.staged:
+            line, join = self.line_sql(st, "w.rowid")
+            self.con.execute(
+                f"""UPDATE dups SET line = l.line FROM (
+                    SELECT w.rowid AS rid, {line} AS line FROM checked w {join}
+                    WHERE w.rowid IN (SELECT win FROM dups WHERE __file = {st.index})) l
+                WHERE dups.win = l.rid"""
+            )
+        dup = _struct("duplicate", None, f"c.{key}", "d.line", col_sql=self._header_case(key).replace("b.__file", "c.__file"))
+        self._reject_late(
+            f"SELECT c.__file, c.rowid AS rid, {dup} AS why FROM checked c JOIN dups d "
+            f"ON d.__file = c.__file AND d.{key} = c.{key} AND c.rowid < d.win", replace=True)
+
+    def _reject_late(self, rows: str, *, replace: bool) -> None:
+        """Add ``rows`` (``__file``, ``rid``, ``why``) to table ``rejected``; with ``replace``
+        their reason replaces one the check gave, else such rows keep theirs."""
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE late AS {rows}")
+        if replace:
+            self.con.execute("UPDATE rejected SET why = l.why FROM late l WHERE l.rid = rejected.rid")
+        self.con.execute("INSERT INTO rejected SELECT __file, rid, why, NULL FROM late "
+                         "WHERE rid NOT IN (SELECT rid FROM rejected)")
+        self.late = True
+
+    def accepted_sql(self, alias: str = "") -> str:
+        """SQL: the row of table ``checked`` (as ``alias``) is accepted."""
+        prefix = f"{alias}." if alias else ""
+        if not self.late:
+            return f"{prefix}__why IS NULL"
+        return f"{prefix}__why IS NULL AND {prefix}rowid NOT IN (SELECT rid FROM rejected)"
 
     def refuse_foreign(self, source: str, files: Sequence[Path], allowed: Sequence[str]) -> None:
         """For an import limited to some units: reject rows that would overwrite a stored
@@ -279,17 +339,17 @@ class Normaliser:
         key, uf = rt.key, rt.unit_field
         stored = " UNION ALL ".join(
             f"SELECT {key}, {uf} FROM read_parquet({lit(str(path))}) WHERE source = {lit(source)} "
-            f"AND {key} IN (SELECT {key} FROM checked WHERE __why IS NULL)"
+            f"AND {key} IN (SELECT {key} FROM checked WHERE {self.accepted_sql()})"
             for path in files
         )
-        reason = _struct("outside_scope", None, f"checked.{uf}",
-                         col_sql=self._header_case(uf).replace("b.__file", "checked.__file"))
+        reason = _struct("outside_scope", None, f"c.{uf}", col_sql=self._header_case(uf).replace("b.__file", "c.__file"))
         self.con.execute(
-            f"""UPDATE checked SET __why = {reason}
-            WHERE __why IS NULL AND {key} IN (
-                SELECT {key} FROM ({stored}) WHERE {uf} NOT IN (SELECT unnest($1::VARCHAR[])))""",
-            [list(allowed)],
-        )
+            f"CREATE TABLE foreign_keys AS SELECT DISTINCT {key} FROM ({stored}) "
+            f"WHERE {uf} NOT IN (SELECT unnest($1::VARCHAR[]))", [list(allowed)])
+        if count(self.con, "SELECT count(*) FROM foreign_keys"):
+            self._reject_late(
+                f"SELECT c.__file, c.rowid AS rid, {reason} AS why FROM checked c "
+                f"WHERE {self.accepted_sql('c')} AND c.{key} IN (SELECT {key} FROM foreign_keys)", replace=False)
 
     def _normalise_sql(self, st: Staged) -> str:
         """SELECT typing the columns of one staged input, with one reason per bad row."""
@@ -297,17 +357,17 @@ class Normaliser:
         present = [f for f in rt.fields if f.name in st.mapping]
         col = {f.name: st.columns[st.mapping[f.name][0]] for f in present}
         alias = {f.name: st.mapping[f.name][1] for f in present}
-        # Rows whose cells are all empty are skipped (AND stops at the first filled cell, so a
-        # normal row costs one comparison). A row of spaces is not empty: it is rejected.
-        any_cell = (
-            "NOT (" + " AND ".join(f"coalesce(r.{c}, '') = ''" for c in st.columns) + ")"
-            if st.columns else "false"
-        )
+        # Rows whose cells are all empty are marked "blank" and dropped by ``check`` (AND
+        # stops at the first filled cell, so a normal row costs one comparison). A row of
+        # spaces is not empty: it is rejected.
+        blank = " AND ".join(f"coalesce(__c{j}, '') = ''" for j in range(len(st.columns))) or "true"
         # The first projection gives each field's text (x_) and its usual spelling's value
         # (q_); the second the value (p_), retrying the other spellings where needed; the
-        # third the stored values and the reason. Text fields are their own value.
-        inner = [f"{st.index} AS __file", "r.rowid AS __rid", f"{st.line_sql} AS __line"]
-        middle = ["__file", "__rid", "__line"]
+        # third the stored values and the reason. Text fields are their own value. Every
+        # cell is carried along as written (__c0...) for the rejects file.
+        cells = [f"__c{j}" for j in range(len(st.columns))]
+        inner = [f"{st.index} AS __file", *(f"r.{c} AS __c{j}" for j, c in enumerate(st.columns))]
+        middle = ["__file", *cells]
         for f in present:
             cell = f"r.{col[f.name]}"
             if f.type == "text":
@@ -380,12 +440,14 @@ class Normaliser:
                 missing = f"(p_{needed} IS NULL AND {_value(rt.get(field))} IN ({', '.join(lit(v) for v in ended)}))"
                 cases.append(f"WHEN {missing} THEN {_struct('missing_finish', hdr[needed], 'NULL', _value(rt.get(field)))}")
                 suspect.append(missing)
-        why = f"CASE WHEN {' OR '.join(suspect)} THEN CASE {' '.join(cases)} END END" if cases else "NULL"
+        suspected = f"WHEN {' OR '.join(suspect)} THEN CASE {' '.join(cases)} END " if cases else ""
+        why = f"CASE WHEN {blank} THEN {_struct('blank')} {suspected}END"
         why = f"({why})::STRUCT(code VARCHAR, col VARCHAR, val VARCHAR, other VARCHAR)"
+        source = self.stream_sql(st) if st.streamed else st.raw
         return (
-            f"SELECT __file, __rid, __line, {', '.join(values)}, {why} AS __why "
+            f"SELECT __file, {', '.join(cells + values)}, {why} AS __why "
             f"FROM (SELECT {', '.join(middle)} FROM "
-            f"(SELECT {', '.join(inner)} FROM {st.raw} r {st.line_join} WHERE {any_cell}))"
+            f"(SELECT {', '.join(inner)} FROM {source} r))"
         )
 
     def _header_case(self, name: str) -> str:
@@ -393,13 +455,18 @@ class Normaliser:
         arms = " ".join(f"WHEN {st.index} THEN {lit(st.header_of(name))}" for st in self.staged)
         return f"(CASE b.__file {arms} END)"
 
-    def _resolve_units(self) -> None:
+    def _resolve_units(self) -> int:
         """Table ``unit_spans``: for each code (lower case) and span of days [lo, hi), the
-        registry unit.
+        registry unit; then the same as an ENUM type ``unit_key`` of the codes and, for the
+        j-th span of each code, lists indexed by the code's place in it (variables
+        ``unit_lo<j>``, ``unit_hi<j>``, ``unit_code<j>``). Returns the most spans a code
+        has (0: an empty registry).
 
         A given code matches a unit's registry code or its official code (case aside); of
         the matches valid on that day the registry-code match wins. ``code`` is NULL when
-        matches exist but none was valid that day; no row when nothing matches."""
+        matches exist but none was valid that day; no row when nothing matches. Reading
+        the lists costs a row about what the join against ``unit_spans`` did (0.2 µs),
+        and keeps the rows in their order, which a join does not."""
         rows = [self._unit_row(u) for u in self.units]
         self.con.execute(
             "CREATE TABLE units AS SELECT unnest($1::VARCHAR[]) AS code, unnest($2::VARCHAR[]) AS official, "
@@ -435,6 +502,21 @@ class Normaliser:
             JOIN unit_keys k ON k.key = s.key
             GROUP BY s.key, s.lo, s.hi"""
         )
+        spans = count(self.con, "SELECT coalesce(max(n), 0) FROM (SELECT count(*) AS n FROM unit_spans GROUP BY key)")
+        if not spans:
+            return 0
+        self.con.execute("CREATE TYPE unit_key AS ENUM (SELECT DISTINCT key FROM unit_spans ORDER BY key)")
+        self.con.execute(
+            "CREATE TABLE unit_list AS SELECT key::unit_key AS k, row_number() OVER (PARTITION BY key ORDER BY lo) "
+            "AS j, lo, hi, code FROM unit_spans"
+        )
+        for j in range(1, spans + 1):
+            for name in ("lo", "hi", "code"):
+                self.con.execute(
+                    f"SET VARIABLE unit_{name}{j} = (SELECT list(s.{name} ORDER BY enum_code(k.k)) FROM "
+                    f"(SELECT DISTINCT k FROM unit_list) k LEFT JOIN unit_list s ON s.k = k.k AND s.j = {j})"
+                )
+        return spans
 
     @staticmethod
     def _unit_row(u: Any) -> UnitRow:
