@@ -103,7 +103,8 @@ class Classifier(Normaliser):
         if hashes_valid:
             same = "a.__hash = c._hash"
         else:
-            same = " AND ".join(f"a.{f} IS NOT DISTINCT FROM c.{f}" for f in fields)
+            text = {f.name for f in rt.fields if f.type == "choice"}  # ENUM here, text in the files
+            same = " AND ".join(f"a.{f}{'::VARCHAR' if f in text else ''} IS NOT DISTINCT FROM c.{f}" for f in fields)
         ra, rc, oa, oc = self._rank_sql("a"), self._rank_sql("c"), self._order_sql("a"), self._order_sql("c")
         stale = f"({ra} < {rc} OR ({ra} = {rc} AND {oa} < {oc}))"
         # A view, not a copy of every accepted row: counting reads only the keys, and the
@@ -207,7 +208,9 @@ def row_hash_sql(rt: RecordType, alias: str = "") -> str:
     (``HASH_PROBE_KEY`` in its Parquet metadata): a store whose files were hashed by another
     DuckDB compares column by column until compaction rehashes it."""
     prefix = f"{alias}." if alias else ""
-    return "hash(" + ", ".join(prefix + f.name for f in rt.fields) + ")"
+    # Choice fields are ENUMs in the import (``normalise.choice_type``) and text in the
+    # store: hashed as text, as DuckDB hashes an ENUM by its number.
+    return "hash(" + ", ".join(prefix + f.name + ("::VARCHAR" if f.type == "choice" else "") for f in rt.fields) + ")"
 
 
 HASH_PROBE_KEY = "chiso_hash_probe"
