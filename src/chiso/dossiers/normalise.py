@@ -79,6 +79,11 @@ def _list_count_sql(x: str) -> str:
     return f"coalesce(CASE WHEN json_valid({x}) THEN {array} END, try_cast(replace({x}, ',', '.') AS DOUBLE))"
 
 
+#: How ``checked.__why`` reads back (``json_transform``).
+_REJECT_JSON = ('{"why": {"code": "VARCHAR", "col": "VARCHAR", "val": "VARCHAR", "other": "VARCHAR"}, '
+                '"raw": ["VARCHAR"]}')
+
+
 def choice_type(f: Field) -> str:
     """The ENUM type (``choice_<field>``, made by ``check``) a ``choice`` field's values take
     in table ``checked``: a byte a row instead of a string, and written to Parquet as the
@@ -199,7 +204,8 @@ def _fmt_ts(expr: str) -> str:
 
 class Normaliser(Stager):
     """The checking part of :class:`chiso.dossiers.ingest.Batch`: ``check`` turns the staged
-    inputs into table ``checked`` (typed values and ``__why``, the reason or NULL)."""
+    inputs into table ``checked`` (typed values and ``__why``, the reason or NULL) and
+    ``rejected`` (the reasons and cells of the rejected rows)."""
 
     rt: RecordType
     con: duckdb.DuckDBPyConnection
@@ -213,7 +219,9 @@ class Normaliser(Stager):
     def check(self) -> None:
         """Type every value and give each rejected row one reason: table ``checked``, with
         ``__hash``, the row hash of its stored values (``classify.row_hash_sql``), and
-        ``__raw``, the cells as written, kept for the rejected rows only.
+        ``__why``, NULL for a good row, else its reason and its cells as written, as JSON: one
+        text column, nearly all NULL, takes a fifth of the memory of a STRUCT and a list
+        (their child columns are stored for every row); table ``rejected`` has them apart.
 
         One statement per input makes the table from its text: the parse, the reasons,
         the unit resolved on the received day (a join against ``unit_spans``) and the
@@ -263,8 +271,8 @@ class Normaliser(Stager):
             kept = f"[{', '.join(cells)}]::VARCHAR[]"  # the cells as written, for the rejects file
             lo, hi = (st.span[0] if st.streamed else 0.4 + 0.3 * k / n), 0.4 + 0.3 * (k + 1) / n
             typed = self._normalise_sql(st)
-            sql = f"""{verb} SELECT __file, {', '.join(fields)}, __why, {row_hash_sql(rt)} AS __hash,
-                CASE WHEN __why IS NOT NULL THEN {kept} END AS __raw FROM (
+            sql = f"""{verb} SELECT __file, {', '.join(fields)}, {row_hash_sql(rt)} AS __hash,
+                CASE WHEN __why IS NOT NULL THEN to_json(struct_pack(why := __why, raw := {kept})) END AS __why FROM (
                 SELECT b.__file, {', '.join(cols)},
                   CASE
                     WHEN b.__why IS NOT NULL THEN b.__why
@@ -280,13 +288,15 @@ class Normaliser(Stager):
                 raise
             rows = count(self.con, "SELECT count(*) FROM checked")
             st.records = rows - st.offset
-        self.con.execute("DELETE FROM checked WHERE __why.code = 'blank'")
+        self.con.execute("DELETE FROM checked WHERE __why IS NOT NULL AND __why->>'$.why.code' = 'blank'")
         # The rejected rows, apart: table ``rejected`` (file, ``rid``: the row's ``rowid`` in
         # ``checked``, reason, cells). Reasons found later (duplicates, records outside the
-        # importer's scope) go there, never into ``checked``: DuckDB rewrites an updated row
-        # of a table with a STRUCT column at a new ``rowid``, which would lose its position.
-        self.con.execute("CREATE TABLE rejected AS SELECT __file, rowid AS rid, __why AS why, __raw AS raw "
-                         "FROM checked WHERE __why IS NOT NULL")
+        # importer's scope) go there, never into ``checked``: DuckDB may rewrite an updated
+        # row at a new ``rowid``, which would lose its position.
+        self.con.execute(
+            f"CREATE TABLE rejected AS SELECT __file, rid, w.why, w.raw FROM (SELECT __file, rowid AS rid, "
+            f"json_transform(__why, '{_REJECT_JSON}') AS w FROM checked WHERE __why IS NOT NULL)"
+        )
         # Duplicates of a key within one file: all but the last occurrence are rejected,
         # naming the line that wins, whatever else is wrong with them (only an empty key,
         # which cannot repeat, comes first). Grouped on a 64-bit hash of the key first
