@@ -103,7 +103,7 @@ class Classifier(Normaliser):
         if hashes_valid:
             same = "a.__hash = c._hash"
         else:
-            text = {f.name for f in rt.fields if f.type == "choice"}  # ENUM here, text in the files
+            text = enum_fields(rt)  # ENUM here, text in the files
             same = " AND ".join(f"a.{f}{'::VARCHAR' if f in text else ''} IS NOT DISTINCT FROM c.{f}" for f in fields)
         ra, rc, oa, oc = self._rank_sql("a"), self._rank_sql("c"), self._order_sql("a"), self._order_sql("c")
         stale = f"({ra} < {rc} OR ({ra} = {rc} AND {oa} < {oc}))"
@@ -208,9 +208,16 @@ def row_hash_sql(rt: RecordType, alias: str = "") -> str:
     (``HASH_PROBE_KEY`` in its Parquet metadata): a store whose files were hashed by another
     DuckDB compares column by column until compaction rehashes it."""
     prefix = f"{alias}." if alias else ""
-    # Choice fields are ENUMs in the import (``normalise.choice_type``) and text in the
-    # store: hashed as text, as DuckDB hashes an ENUM by its number.
-    return "hash(" + ", ".join(prefix + f.name + ("::VARCHAR" if f.type == "choice" else "") for f in rt.fields) + ")"
+    # Choice fields and the unit are ENUMs in the import (``normalise.choice_type``, the
+    # registry codes) and text in the store: hashed as text, as DuckDB hashes an ENUM by its
+    # number.
+    return "hash(" + ", ".join(prefix + f.name + ("::VARCHAR" if f.name in enum_fields(rt) else "")
+                               for f in rt.fields) + ")"
+
+
+def enum_fields(rt: RecordType) -> set[str]:
+    """The fields that are ENUMs in table ``checked`` and text in the store's files."""
+    return {f.name for f in rt.fields if f.type == "choice"} | ({rt.unit_field} if rt.unit_field else set())
 
 
 HASH_PROBE_KEY = "chiso_hash_probe"
