@@ -5,25 +5,27 @@ connection and goes through these steps; nothing reaches the store before the la
 Each step is a module whose part of :class:`Batch` is a mixin over the same connection;
 this module puts them together and owns the connection and its temporary folder.
 
-1. **Stage** (:mod:`~chiso.dossiers.stage`). DuckDB reads each file with every column as text:
-   CSV with an explicit dialect (delimiter sniffed from the header: ``,`` ``;`` or tab; ``"``
-   quotes), JSON arrays and JSON Lines as one JSON object per row. XLSX goes through openpyxl
-   (read-only) into a temporary CSV that carries each row's sheet row number. Header names are
-   matched to the canonical fields and their aliases (:mod:`chiso.dossiers.schema`); a file
-   that lacks a required column, or names one field twice, is refused as a whole before
+1. **Stage** (:mod:`~chiso.dossiers.stage`). Every column is read as text: CSV with an
+   explicit dialect (delimiter sniffed from the header: ``,`` ``;`` or tab; ``"`` quotes), by
+   the check's own statement (no copy of the cells is made first); JSON arrays and JSON Lines
+   as one JSON object per row, into a table. XLSX goes through openpyxl (read-only) into a
+   temporary CSV that carries each row's sheet row number, read into a table. Header names
+   are matched to the canonical fields and their aliases (:mod:`chiso.dossiers.schema`); a
+   file that lacks a required column, or names one field twice, is refused as a whole before
    anything is written.
 2. **Check, in SQL** (:mod:`~chiso.dossiers.normalise`). One vectorised statement per file
-   parses and types every value (ISO 8601 with or without an offset, ``yyyyMMddHHmmss``,
-   day-first dates; booleans in English and Vietnamese; national codes) and gives each
-   rejected row exactly one reason (a struct of code, column as written in the header, value
-   and a detail). Python never touches a CSV or JSON row: a million rows take about 1.7 s on
-   two cores (see ``benchmarks/import_rate.py``); the comments on the SQL builders say which
-   choices keep it there (lazy fallbacks, trimming only where needed, a cheap pre-test before
-   the reasons). Then two joins: duplicates of a key within one file (all but the last
-   occurrence are rejected, naming the line that wins), and unit codes resolved against the
-   registry on the day the record was received (a registry code or an official code; codes are
-   reused across the 1 July 2025 reform, so "20194" is the old ward before that day and the
-   new ward after).
+   reads it, parses and types every value (ISO 8601 with or without an offset,
+   ``yyyyMMddHHmmss``, day-first dates; booleans in English and Vietnamese; national codes),
+   resolves unit codes against the registry on the day the record was received (a registry
+   code or an official code; codes are reused across the 1 July 2025 reform, so "20194" is the
+   old ward before that day and the new ward after) and gives each rejected row exactly one
+   reason (code, column as written in the header, value and a detail) with its cells as
+   written. The rows keep the file's order, so a row's position needs no column of its own.
+   Python never touches a CSV or JSON row: two million rows take about 4.5 s of CPU (see
+   ``benchmarks/cli.py``); the comments on the SQL builders say which choices keep it there
+   (lazy fallbacks, trimming only where needed, a cheap pre-test before the reasons, no
+   join). Then duplicates of a key within one file are rejected (all but the last
+   occurrence, naming the line that wins).
 3. **Rejects file** (:mod:`~chiso.dossiers.rejects`). The rejected rows, with their line
    number, the reason (translated) and the original values, go to ``<input>.rejects.csv`` next
    to the input, UTF-8 with a BOM so that Excel shows Vietnamese correctly. No rejects: no
@@ -41,7 +43,8 @@ shows unless a quoted field spans several lines (each such field shifts later ro
 extra lines; rare in exports, documented rather than paid for with a slower row-by-row
 reader). XLSX rows carry their sheet row number; JSON Lines their line (blank lines aside);
 JSON arrays and in-memory rows their position in the array, starting at 1. Rows whose cells
-are all empty (trailing ``,,,,`` lines from spreadsheets) are skipped and not counted.
+are all empty (trailing ``,,,,`` lines from spreadsheets) are skipped and not counted. Lines
+are worked out only for the rejected rows, and the skipped lines counted only then.
 """
 
 from __future__ import annotations
@@ -56,10 +59,10 @@ import duckdb
 from chiso import settings
 from chiso.dossiers.classify import HASH_PROBE_KEY, Classifier, hash_probe, hashes_valid, row_hash_sql
 from chiso.dossiers.duck import Progress, Tracker, lit
-from chiso.dossiers.normalise import Normaliser, UnitRow
+from chiso.dossiers.normalise import UnitRow
 from chiso.dossiers.rejects import MALFORMED, REASONS, SAMPLE_LIMIT, RejectWriter
 from chiso.dossiers.schema import RecordType
-from chiso.dossiers.stage import FORMATS, Staged, Stager, detect_format, map_header
+from chiso.dossiers.stage import FORMATS, Staged, detect_format, map_header
 from chiso.imports import FileSummary, ImportSummary, Reject, rejects_path_for
 
 __all__ = [
@@ -69,7 +72,7 @@ __all__ = [
 ]
 
 
-class Batch(Stager, Normaliser, RejectWriter, Classifier):
+class Batch(RejectWriter, Classifier):
     """The records of one import inside a private DuckDB connection.
 
     Use as a context manager; ``stage_*`` then ``check`` then ``write_rejects``; the store

@@ -14,7 +14,7 @@ import duckdb
 from chiso.clock import local_now
 from chiso.dossiers.duck import Tracker, count, lit, str_list
 from chiso.dossiers.schema import EXTRA_TIMESTAMP_FORMATS, FALSE_WORDS, TRUE_WORDS, Alias, Field, RecordType
-from chiso.dossiers.stage import Staged
+from chiso.dossiers.stage import Staged, Stager
 
 #: A registry row for unit resolution: (registry code, official code, valid_from, valid_to),
 #: validity half-open like ``chiso.units.models.Unit``.
@@ -79,6 +79,23 @@ def _list_count_sql(x: str) -> str:
     return f"coalesce(CASE WHEN json_valid({x}) THEN {array} END, try_cast(replace({x}, ',', '.') AS DOUBLE))"
 
 
+#: How ``checked.__why`` reads back (``json_transform``).
+_REJECT_JSON = ('{"why": {"code": "VARCHAR", "col": "VARCHAR", "val": "VARCHAR", "other": "VARCHAR"}, '
+                '"raw": ["VARCHAR"]}')
+
+
+def choice_type(f: Field) -> str:
+    """The ENUM type (``choice_<field>``, made by ``check``) a ``choice`` field's values take
+    in table ``checked``: a byte a row instead of a string, and written to Parquet as the
+    dictionary it is (a tenth of the time of a VARCHAR column; read back as VARCHAR)."""
+    return f"choice_{f.name}"
+
+
+def choice(f: Field, value: str) -> str:
+    """SQL: the stored value ``value`` of a ``choice`` field, typed (see ``choice_type``)."""
+    return f"{lit(value)}::{choice_type(f)}"
+
+
 def _fast_sql(f: Field, x: str, alias: Alias | None) -> str:
     """The value of ``x`` when it is written the usual way (cheap), else NULL.
 
@@ -91,7 +108,7 @@ def _fast_sql(f: Field, x: str, alias: Alias | None) -> str:
         # DuocThanhToanTrucTuyen: 1 national portal, 2 provincial gateway, anything else: no.
         return f"({x} IN ('1', '2'))"
     if alias is not None and alias.decode == "satisfied_flag":
-        return "NULL::VARCHAR"
+        return f"NULL::{choice_type(f)}"
     if alias is not None and alias.decode == "list_count":
         return _list_count_sql(x)
     if f.type == "timestamp":
@@ -104,7 +121,7 @@ def _fast_sql(f: Field, x: str, alias: Alias | None) -> str:
     if f.type == "number":
         return f"try_cast({x} AS DOUBLE)"
     if f.type == "choice":
-        return f"CASE {x} " + " ".join(f"WHEN {lit(k)} THEN {lit(v)}" for k, v in f.choices.items()) + " END"
+        return f"CASE {x} " + " ".join(f"WHEN {lit(k)} THEN {choice(f, v)}" for k, v in f.choices.items()) + " END"
     raise ValueError(f.type)
 
 
@@ -114,7 +131,7 @@ def _full_sql(f: Field, x: str, alias: Alias | None) -> str:
         return f"({x} IN ('1', '2'))"
     if alias is not None and alias.decode == "satisfied_flag":
         b = _boolean_sql(x)
-        return f"CASE WHEN {b} THEN 'satisfied' WHEN NOT {b} THEN 'dislike' END"
+        return f"CASE WHEN {b} THEN {choice(f, 'satisfied')} WHEN NOT {b} THEN {choice(f, 'dislike')} END"
     if alias is not None and alias.decode == "list_count":
         return _list_count_sql(x)
     if f.type == "timestamp":
@@ -128,7 +145,7 @@ def _full_sql(f: Field, x: str, alias: Alias | None) -> str:
         return f"try_cast(replace({x}, ',', '.') AS DOUBLE)"
     if f.type == "choice":
         # Compared without case, diacritics, "_" or "-".
-        arms = " ".join(f"WHEN {lit(_choice_key(k))} THEN {lit(v)}" for k, v in f.choices.items())
+        arms = " ".join(f"WHEN {lit(_choice_key(k))} THEN {choice(f, v)}" for k, v in f.choices.items())
         normalised = (
             f"trim(regexp_replace(lower(strip_accents(replace(replace({x}, 'đ', 'd'), 'Đ', 'D'))), "
             f"'[\\s_-]+', ' ', 'g'))"
@@ -147,15 +164,22 @@ def _retry_sql(f: Field, name: str, alias: Alias | None) -> str:
     )
 
 
-def _cell_sql(f: Field, c: str) -> str:
-    """A text field's cell as stored: trimmed, NULL when empty.
+def _edges_sql(c: str) -> str:
+    """The first and last characters' code points of cell ``c`` (see ``_cell_sql``), as
+    ``__s_<c>`` and ``__e_<c>``: a projection of their own, so that each is worked out once
+    (a third of the cost of the trimming test)."""
+    return f"ascii({c}) AS __s_{c}, ascii(right({c}, 1)) AS __e_{c}"
+
+
+def _cell_sql(c: str) -> str:
+    """A text field's cell ``c`` as stored: trimmed, NULL when empty.
 
     Trimming every cell with a character set costs a third of the whole check, so only the
     text fields, which are stored as they are, are trimmed, and only when their first or last
-    character is a space, a control character or a no-break space. Other fields are parsed
-    as they are and trimmed only when that fails (see ``_retry_sql``)."""
-    edge = f"(ascii({c}) <= 32 OR ascii({c}) = 160 OR ascii(right({c}, 1)) <= 32 OR ascii(right({c}, 1)) = 160)"
-    return f"CASE WHEN {edge} THEN nullif(trim({c}, {_WS}), '') ELSE nullif({c}, '') END"
+    character is a space, a control character or a no-break space (``_edges_sql``). Other
+    fields are parsed as they are and trimmed only when that fails (see ``_retry_sql``)."""
+    edge = f"(r.__s_{c} <= 32 OR r.__s_{c} = 160 OR r.__e_{c} <= 32 OR r.__e_{c} = 160)"
+    return f"CASE WHEN {edge} THEN nullif(trim(r.{c}, {_WS}), '') ELSE nullif(r.{c}, '') END"
 
 
 def _value(f: Field) -> str:
@@ -185,9 +209,10 @@ def _fmt_ts(expr: str) -> str:
 
 
 
-class Normaliser:
+class Normaliser(Stager):
     """The checking part of :class:`chiso.dossiers.ingest.Batch`: ``check`` turns the staged
-    inputs into table ``checked`` (typed values and ``__why``, the reason or NULL)."""
+    inputs into table ``checked`` (typed values and ``__why``, the reason or NULL) and
+    ``rejected`` (the reasons and cells of the rejected rows)."""
 
     rt: RecordType
     con: duckdb.DuckDBPyConnection
@@ -195,52 +220,91 @@ class Normaliser:
     staged: list[Staged]
     units: list[Any]
     unknown_unit: str
+    #: Rows were rejected after the check (see ``rejected``): ``checked.__why`` no longer tells.
+    late: bool = False
 
     def check(self) -> None:
         """Type every value and give each rejected row one reason: table ``checked``, with
-        ``__hash``, the row hash of its stored values (``classify.row_hash_sql``).
+        ``__hash``, the row hash of its stored values (``classify.row_hash_sql``), and
+        ``__why``, NULL for a good row, else its reason and its cells as written, as JSON: one
+        text column, nearly all NULL, takes a fifth of the memory of a STRUCT and a list
+        (their child columns are stored for every row); table ``rejected`` has them apart.
 
         One statement per input makes the table from its text: the parse, the reasons,
         the unit resolved on the received day (a join against ``unit_spans``) and the
-        hash; the duplicates are then marked on the few rows concerned. Writing the typed
-        rows once instead of twice (a table of parsed values, then a checked copy of it,
-        then a hashed copy of the accepted rows) saves a fifth of the import and the
-        memory of those copies."""
+        hash; a CSV file is read by that same statement (``Stager.stream_sql``). Its rows
+        keep the input's order, so a row's ``rowid`` gives its position in the input and,
+        when a rejected row needs it, its line (``Stager.line_sql``). Rows whose cells are
+        all empty are dropped after the statement (filtering them in it would shift the
+        positions). The duplicates are then marked on the few rows concerned. Writing the
+        typed rows once instead of copying the text first, then a checked copy, then a hashed
+        copy of the accepted rows saves half of the import and the memory of those copies."""
         from chiso.dossiers.classify import row_hash_sql
 
         rt = self.rt
         n = len(self.staged)
         key = rt.key
         uf, ud = rt.unit_field, rt.unit_date
-        joins = []
-        unit_cases = ""
-        unit_value = ""
+        # The unit of each row, resolved without a join (a join does not keep the rows in
+        # their order): the code's place in an ENUM type of the registry's codes, then the
+        # span of days holding the received day among that code's spans (``_resolve_units``).
+        resolve = unit_cases = ""
         if uf:
-            self._resolve_units()
-            day = f"b.{ud}::DATE"
-            joins.append(f"LEFT JOIN unit_spans u ON u.key = lower(b.{uf}) AND u.lo <= {day} AND {day} < u.hi")
+            spans = self._resolve_units()
+            inside = [f"(b.__ud >= getvariable('unit_lo{j}')[b.__ui] AND b.__ud < getvariable('unit_hi{j}')[b.__ui])"
+                      for j in range(1, spans + 1)]
+            code = " ".join(f"WHEN {c} THEN getvariable('unit_code{j}')[b.__ui]" for j, c in enumerate(inside, 1))
+            index = "enum_code(try_cast(lower(b.{uf}) AS unit_key))::INTEGER + 1" if spans else "NULL::INTEGER"
+            resolve = (
+                f"SELECT b.*, {f'CASE {code} END' if spans else 'NULL::VARCHAR'} AS __ucode, "
+                f"coalesce({' OR '.join(inside) or 'false'}, false) AS __umatched FROM ("
+                f"SELECT b.*, {index.format(uf=uf)} AS __ui, b.{ud}::DATE AS __ud FROM ({{}}) b) b"
+            )
             unit_col = self._header_case(uf)
             shown = f"strftime(b.{ud}, '%Y-%m-%d')"
             unit_cases = (
-                f"WHEN u.key IS NULL THEN {_struct(self.unknown_unit, None, f'b.{uf}', col_sql=unit_col)} "
-                f"WHEN u.code IS NULL THEN {_struct('unit_not_on_date', None, f'b.{uf}', shown, col_sql=unit_col)} "
+                f"WHEN NOT b.__umatched THEN {_struct(self.unknown_unit, None, f'b.{uf}', col_sql=unit_col)} "
+                f"WHEN b.__ucode IS NULL THEN {_struct('unit_not_on_date', None, f'b.{uf}', shown, col_sql=unit_col)} "
             )
-            unit_value = f"coalesce(u.code, b.{uf}) AS {uf}"
-        cols = [unit_value if f.name == uf else f"b.{f.name}" for f in rt.fields]
+        fields = [f.name for f in rt.fields]
+        # A row whose unit is not resolved is rejected: its stored value does not matter.
+        cols = [f"b.__ucode AS {uf}" if f == uf else f"b.{f}" for f in fields]
+        for f in rt.fields:
+            if f.type == "choice":
+                self.con.execute(f"CREATE TYPE {choice_type(f)} AS ENUM ({', '.join(lit(v) for v in f.allowed())})")
+        rows = 0
         for k, st in enumerate(self.staged):
             verb = "CREATE TABLE checked AS" if k == 0 else "INSERT INTO checked"
-            lo = 0.4 + 0.3 * k / n
-            self.tracker.execute(
-                self.con,
-                f"""{verb} SELECT *, {row_hash_sql(rt)} AS __hash FROM (
-                SELECT b.__file, b.__rid, b.__line, {', '.join(cols)},
+            cells = [f"__c{j}" for j in range(len(st.columns))]
+            kept = f"[{', '.join(cells)}]::VARCHAR[]"  # the cells as written, for the rejects file
+            lo, hi = (st.span[0] if st.streamed else 0.4 + 0.3 * k / n), 0.4 + 0.3 * (k + 1) / n
+            typed = self._normalise_sql(st)
+            sql = f"""{verb} SELECT __file, {', '.join(fields)}, {row_hash_sql(rt)} AS __hash,
+                CASE WHEN __why IS NOT NULL THEN to_json(struct_pack(why := __why, raw := {kept})) END AS __why FROM (
+                SELECT b.__file, {', '.join(cols)},
                   CASE
                     WHEN b.__why IS NOT NULL THEN b.__why
                     {unit_cases}
-                  END AS __why
-                FROM ({self._normalise_sql(st)}) b {' '.join(joins)})""",
-                lo, lo + 0.3 / n,
-            )
+                  END AS __why{"".join(f", b.{c}" for c in cells)}
+                FROM ({resolve.format(typed) if uf else typed}) b)"""
+            st.offset = rows
+            try:
+                self.tracker.execute(self.con, sql, lo, hi)
+            except duckdb.Error as exc:
+                if st.streamed:  # the file is read here: an unreadable file is refused as a whole
+                    raise self._read_error(st.label, exc) from exc
+                raise
+            rows = count(self.con, "SELECT count(*) FROM checked")
+            st.records = rows - st.offset
+        self.con.execute("DELETE FROM checked WHERE __why IS NOT NULL AND __why->>'$.why.code' = 'blank'")
+        # The rejected rows, apart: table ``rejected`` (file, ``rid``: the row's ``rowid`` in
+        # ``checked``, reason, cells). Reasons found later (duplicates, records outside the
+        # importer's scope) go there, never into ``checked``: DuckDB may rewrite an updated
+        # row at a new ``rowid``, which would lose its position.
+        self.con.execute(
+            f"CREATE TABLE rejected AS SELECT __file, rid, w.why, w.raw FROM (SELECT __file, rowid AS rid, "
+            f"json_transform(__why, '{_REJECT_JSON}') AS w FROM checked WHERE __why IS NOT NULL)"
+        )
         # Duplicates of a key within one file: all but the last occurrence are rejected,
         # naming the line that wins, whatever else is wrong with them (only an empty key,
         # which cannot repeat, comes first). Grouped on a 64-bit hash of the key first
@@ -249,18 +313,8 @@ class Normaliser:
             f"""CREATE TABLE dup_hashes AS SELECT hash(__file, {key}) AS h FROM checked
             WHERE {key} IS NOT NULL GROUP BY h HAVING count(*) > 1"""
         )
-        repeated = f"hash(__file, {key}) IN (SELECT h FROM dup_hashes)" if count(
-            self.con, "SELECT count(*) FROM dup_hashes") else "false"
-        self.con.execute(
-            f"""CREATE TABLE dups AS SELECT __file, {key}, max(__line) AS win FROM checked
-            WHERE {key} IS NOT NULL AND {repeated} GROUP BY ALL HAVING count(*) > 1"""
-        )
-        if count(self.con, "SELECT count(*) FROM dups"):
-            dup = _struct("duplicate", None, f"b.{key}", "d.win", col_sql=self._header_case(key))
-            self.con.execute(
-                f"""UPDATE checked SET __why = {dup.replace("b.__file", "checked.__file").replace(f"b.{key}", f"checked.{key}")}
-                FROM dups d WHERE d.__file = checked.__file AND d.{key} = checked.{key} AND checked.__line < d.win"""
-            )
+        if count(self.con, "SELECT count(*) FROM dup_hashes"):
+            self._mark_duplicates()
         for st in self.staged:
             st.read = count(self.con, f"SELECT count(*) FROM checked WHERE __file = {st.index}")
             if st.malformed:
@@ -268,6 +322,45 @@ class Normaliser:
         # The estimate made from file sizes gives way to the real count.
         self.tracker.total = max(1, sum(st.read for st in self.staged))
         self.tracker.done = min(self.tracker.done, self.tracker.total)
+
+    def _mark_duplicates(self) -> None:
+        """Reject all but the last row of each key repeated within a file, naming the line
+        of the last (the latest ``rowid``: rows keep the file's order)."""
+        key = self.rt.key
+        self.con.execute(
+            f"""CREATE TABLE dups AS SELECT __file, {key}, max(rowid) AS win, NULL::BIGINT AS line FROM checked
+            WHERE {key} IS NOT NULL AND hash(__file, {key}) IN (SELECT h FROM dup_hashes)
+            GROUP BY ALL HAVING count(*) > 1"""
+        )
+        for st in self.staged:
+            line, join = self.line_sql(st, "w.rowid")
+            self.con.execute(
+                f"""UPDATE dups SET line = l.line FROM (
+                    SELECT w.rowid AS rid, {line} AS line FROM checked w {join}
+                    WHERE w.rowid IN (SELECT win FROM dups WHERE __file = {st.index})) l
+                WHERE dups.win = l.rid"""
+            )
+        dup = _struct("duplicate", None, f"c.{key}", "d.line", col_sql=self._header_case(key).replace("b.__file", "c.__file"))
+        self._reject_late(
+            f"SELECT c.__file, c.rowid AS rid, {dup} AS why FROM checked c JOIN dups d "
+            f"ON d.__file = c.__file AND d.{key} = c.{key} AND c.rowid < d.win", replace=True)
+
+    def _reject_late(self, rows: str, *, replace: bool) -> None:
+        """Add ``rows`` (``__file``, ``rid``, ``why``) to table ``rejected``; with ``replace``
+        their reason replaces one the check gave, else such rows keep theirs."""
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE late AS {rows}")
+        if replace:
+            self.con.execute("UPDATE rejected SET why = l.why FROM late l WHERE l.rid = rejected.rid")
+        self.con.execute("INSERT INTO rejected SELECT __file, rid, why, NULL FROM late "
+                         "WHERE rid NOT IN (SELECT rid FROM rejected)")
+        self.late = True
+
+    def accepted_sql(self, alias: str = "") -> str:
+        """SQL: the row of table ``checked`` (as ``alias``) is accepted."""
+        prefix = f"{alias}." if alias else ""
+        if not self.late:
+            return f"{prefix}__why IS NULL"
+        return f"{prefix}__why IS NULL AND {prefix}rowid NOT IN (SELECT rid FROM rejected)"
 
     def refuse_foreign(self, source: str, files: Sequence[Path], allowed: Sequence[str]) -> None:
         """For an import limited to some units: reject rows that would overwrite a stored
@@ -279,17 +372,17 @@ class Normaliser:
         key, uf = rt.key, rt.unit_field
         stored = " UNION ALL ".join(
             f"SELECT {key}, {uf} FROM read_parquet({lit(str(path))}) WHERE source = {lit(source)} "
-            f"AND {key} IN (SELECT {key} FROM checked WHERE __why IS NULL)"
+            f"AND {key} IN (SELECT {key} FROM checked WHERE {self.accepted_sql()})"
             for path in files
         )
-        reason = _struct("outside_scope", None, f"checked.{uf}",
-                         col_sql=self._header_case(uf).replace("b.__file", "checked.__file"))
+        reason = _struct("outside_scope", None, f"c.{uf}", col_sql=self._header_case(uf).replace("b.__file", "c.__file"))
         self.con.execute(
-            f"""UPDATE checked SET __why = {reason}
-            WHERE __why IS NULL AND {key} IN (
-                SELECT {key} FROM ({stored}) WHERE {uf} NOT IN (SELECT unnest($1::VARCHAR[])))""",
-            [list(allowed)],
-        )
+            f"CREATE TABLE foreign_keys AS SELECT DISTINCT {key} FROM ({stored}) "
+            f"WHERE {uf} NOT IN (SELECT unnest($1::VARCHAR[]))", [list(allowed)])
+        if count(self.con, "SELECT count(*) FROM foreign_keys"):
+            self._reject_late(
+                f"SELECT c.__file, c.rowid AS rid, {reason} AS why FROM checked c "
+                f"WHERE {self.accepted_sql('c')} AND c.{key} IN (SELECT {key} FROM foreign_keys)", replace=False)
 
     def _normalise_sql(self, st: Staged) -> str:
         """SELECT typing the columns of one staged input, with one reason per bad row."""
@@ -297,36 +390,36 @@ class Normaliser:
         present = [f for f in rt.fields if f.name in st.mapping]
         col = {f.name: st.columns[st.mapping[f.name][0]] for f in present}
         alias = {f.name: st.mapping[f.name][1] for f in present}
-        # Rows whose cells are all empty are skipped (AND stops at the first filled cell, so a
-        # normal row costs one comparison). A row of spaces is not empty: it is rejected.
-        any_cell = (
-            "NOT (" + " AND ".join(f"coalesce(r.{c}, '') = ''" for c in st.columns) + ")"
-            if st.columns else "false"
-        )
+        # Rows whose cells are all empty are marked "blank" and dropped by ``check`` (AND
+        # stops at the first filled cell, so a normal row costs one comparison). A row of
+        # spaces is not empty: it is rejected.
+        blank = " AND ".join(f"coalesce(__c{j}, '') = ''" for j in range(len(st.columns))) or "true"
         # The first projection gives each field's text (x_) and its usual spelling's value
         # (q_); the second the value (p_), retrying the other spellings where needed; the
-        # third the stored values and the reason. Text fields are their own value.
-        inner = [f"{st.index} AS __file", "r.rowid AS __rid", f"{st.line_sql} AS __line"]
-        middle = ["__file", "__rid", "__line"]
+        # third the stored values and the reason. Text fields are their own value. Every
+        # cell is carried along as written (__c0...) for the rejects file.
+        cells = [f"__c{j}" for j in range(len(st.columns))]
+        inner = [f"{st.index} AS __file", *(f"r.{c} AS __c{j}" for j, c in enumerate(st.columns))]
+        middle = ["__file", *cells]
         for f in present:
             cell = f"r.{col[f.name]}"
             if f.type == "text":
-                inner.append(f"{_cell_sql(f, cell)} AS x_{f.name}")
+                inner.append(f"{_cell_sql(col[f.name])} AS x_{f.name}")
                 middle.append(f"x_{f.name}")
             else:
                 inner += [f"{cell} AS x_{f.name}", f"{_fast_sql(f, cell, alias[f.name])} AS q_{f.name}"]
                 middle += [f"x_{f.name}", f"{_retry_sql(f, f.name, alias[f.name])} AS p_{f.name}"]
         values = []
         for f in rt.fields:
+            sql_type = choice_type(f) if f.type == "choice" else f.sql_type
             if f.name in st.mapping:
-                empty = f.empty if f.empty is not None else "NULL"
                 # A NULL value is either a blank cell (stored as the field's ``empty``) or an
                 # unreadable one, whose row is rejected whatever is stored.
-                value = f"coalesce({_value(f)}, {empty})" if f.empty is not None else _value(f)
-                values.append(f"({value})::{f.sql_type} AS {f.name}")
+                value = f"coalesce({_value(f)}, ({f.empty})::{sql_type})" if f.empty is not None else _value(f)
+                values.append(f"({value})::{sql_type} AS {f.name}")
             else:
                 absent = f.absent if f.absent is not None else "NULL"
-                values.append(f"({absent})::{f.sql_type} AS {f.name}")
+                values.append(f"({absent})::{sql_type} AS {f.name}")
         # ``cases`` give the reason, in order of precedence; ``suspect`` holds cheap tests, true
         # for every row a case could match, so that the valid rows (nearly all) skip the
         # forty-odd cases (halves the cost of this statement).
@@ -380,12 +473,17 @@ class Normaliser:
                 missing = f"(p_{needed} IS NULL AND {_value(rt.get(field))} IN ({', '.join(lit(v) for v in ended)}))"
                 cases.append(f"WHEN {missing} THEN {_struct('missing_finish', hdr[needed], 'NULL', _value(rt.get(field)))}")
                 suspect.append(missing)
-        why = f"CASE WHEN {' OR '.join(suspect)} THEN CASE {' '.join(cases)} END END" if cases else "NULL"
+        suspected = f"WHEN {' OR '.join(suspect)} THEN CASE {' '.join(cases)} END " if cases else ""
+        why = f"CASE WHEN {blank} THEN {_struct('blank')} {suspected}END"
         why = f"({why})::STRUCT(code VARCHAR, col VARCHAR, val VARCHAR, other VARCHAR)"
+        source = self.stream_sql(st) if st.streamed else st.raw
+        edges = [_edges_sql(col[f.name]) for f in present if f.type == "text"]
+        if edges:
+            source = f"(SELECT *, {', '.join(edges)} FROM {source})"
         return (
-            f"SELECT __file, __rid, __line, {', '.join(values)}, {why} AS __why "
+            f"SELECT __file, {', '.join(cells + values)}, {why} AS __why "
             f"FROM (SELECT {', '.join(middle)} FROM "
-            f"(SELECT {', '.join(inner)} FROM {st.raw} r {st.line_join} WHERE {any_cell}))"
+            f"(SELECT {', '.join(inner)} FROM {source} r))"
         )
 
     def _header_case(self, name: str) -> str:
@@ -393,13 +491,18 @@ class Normaliser:
         arms = " ".join(f"WHEN {st.index} THEN {lit(st.header_of(name))}" for st in self.staged)
         return f"(CASE b.__file {arms} END)"
 
-    def _resolve_units(self) -> None:
+    def _resolve_units(self) -> int:
         """Table ``unit_spans``: for each code (lower case) and span of days [lo, hi), the
-        registry unit.
+        registry unit; then the same as an ENUM type ``unit_key`` of the codes and, for the
+        j-th span of each code, lists indexed by the code's place in it (variables
+        ``unit_lo<j>``, ``unit_hi<j>``, ``unit_code<j>``). Returns the most spans a code
+        has (0: an empty registry).
 
         A given code matches a unit's registry code or its official code (case aside); of
         the matches valid on that day the registry-code match wins. ``code`` is NULL when
-        matches exist but none was valid that day; no row when nothing matches."""
+        matches exist but none was valid that day; no row when nothing matches. Reading
+        the lists costs a row about what the join against ``unit_spans`` did (0.2 µs),
+        and keeps the rows in their order, which a join does not."""
         rows = [self._unit_row(u) for u in self.units]
         self.con.execute(
             "CREATE TABLE units AS SELECT unnest($1::VARCHAR[]) AS code, unnest($2::VARCHAR[]) AS official, "
@@ -435,6 +538,29 @@ class Normaliser:
             JOIN unit_keys k ON k.key = s.key
             GROUP BY s.key, s.lo, s.hi"""
         )
+        spans = count(self.con, "SELECT coalesce(max(n), 0) FROM (SELECT count(*) AS n FROM unit_spans GROUP BY key)")
+        if not spans:
+            return 0
+        self.con.execute("CREATE TYPE unit_key AS ENUM (SELECT DISTINCT key FROM unit_spans ORDER BY key)")
+        # The registry codes a row can get, as an ENUM too: two bytes a row in ``checked``
+        # instead of a string, and written to Parquet as the dictionary it is (with the same
+        # statistics as text, so reads still skip row groups by unit).
+        code = "code"
+        if count(self.con, "SELECT count(code) FROM unit_spans"):
+            self.con.execute("CREATE TYPE unit_code AS ENUM (SELECT DISTINCT code FROM unit_spans "
+                             "WHERE code IS NOT NULL ORDER BY code)")
+            code = "code::unit_code AS code"
+        self.con.execute(
+            "CREATE TABLE unit_list AS SELECT key::unit_key AS k, row_number() OVER (PARTITION BY key ORDER BY lo) "
+            f"AS j, lo, hi, {code} FROM unit_spans"
+        )
+        for j in range(1, spans + 1):
+            for name in ("lo", "hi", "code"):
+                self.con.execute(
+                    f"SET VARIABLE unit_{name}{j} = (SELECT list(s.{name} ORDER BY enum_code(k.k)) FROM "
+                    f"(SELECT DISTINCT k FROM unit_list) k LEFT JOIN unit_list s ON s.k = k.k AND s.j = {j})"
+                )
+        return spans
 
     @staticmethod
     def _unit_row(u: Any) -> UnitRow:

@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 
 from chiso.dossiers.duck import count, ident, lit
-from chiso.dossiers.stage import Staged
+from chiso.dossiers.stage import Staged, Stager
 from chiso.i18n import _
 from chiso.imports import Reject, rejects_path_for
 
@@ -61,7 +61,7 @@ MALFORMED: dict[str, str] = {
 
 
 
-class RejectWriter:
+class RejectWriter(Stager):
     """The rejects part of :class:`chiso.dossiers.ingest.Batch`: reasons from table
     ``checked`` and the lines DuckDB could not read, to the summary and the rejects files."""
 
@@ -95,23 +95,37 @@ class RejectWriter:
         )
 
     def _rejects_sql(self, st: Staged) -> str:
-        originals = ", ".join(f"r.{c}" for c in st.columns)
+        line, join = self.line_sql(st, "c.rid")
+        originals = ", ".join(f"c.raw[{j + 1}] AS {col}" for j, col in enumerate(st.columns))
         body = (
-            f"SELECT c.__line AS __l, c.__why.code AS __code, {self._render('c.__why')} AS __reason, "
+            f"SELECT {line} AS __l, c.why.code AS __code, {self._render('c.why')} AS __reason, "
             f"NULL::VARCHAR AS __original{', ' + originals if originals else ''} "
-            f"FROM checked c JOIN {st.raw} r ON r.rowid = c.__rid JOIN reasons t ON t.code = c.__why.code "
-            f"WHERE c.__file = {st.index} AND c.__why IS NOT NULL"
+            f"FROM rejected c {join} JOIN reasons t ON t.code = c.why.code WHERE c.__file = {st.index}"
         )
         malformed = self._malformed_sql(st)
         if malformed:
             body = f"{body} UNION ALL BY NAME {malformed}"
         return body
 
+    def _keep_originals(self, st: Staged) -> None:
+        """Give the rows rejected after the check (duplicates, records outside the
+        importer's scope) their cells as written, from the input's text."""
+        missing = f"rejected.__file = {st.index} AND rejected.raw IS NULL"
+        if not count(self.con, f"SELECT count(*) FROM rejected WHERE {missing}"):
+            return
+        self.read_originals(st)
+        cells = ", ".join(f"r.{c}" for c in st.columns)
+        self.con.execute(
+            f"UPDATE rejected SET raw = [{cells}]::VARCHAR[] FROM {st.raw} r "
+            f"WHERE {missing} AND r.rowid = rejected.rid - {st.offset}"
+        )
+
     def write_rejects(self, *, to_files: bool, sample_limit: int | None = SAMPLE_LIMIT) -> list[Reject]:
         """Write each input's rejects file (or remove a stale one); return the first rejects."""
         self._reasons_table()
         samples: list[Reject] = []
         for st in self.staged:
+            self._keep_originals(st)
             body = self._rejects_sql(st)
             st.rejected = count(self.con, f"SELECT count(*) FROM ({body})")
             if st.rejected and (sample_limit is None or len(samples) < sample_limit):

@@ -37,12 +37,29 @@ class Staged:
     columns: list[str]
     #: Canonical field → (position in ``headers``, alias used or None).
     mapping: dict[str, tuple[int, Alias | None]]
-    #: SQL giving a row's line number from ``r`` (the raw table) and ``s`` (skips), and the
-    #: join that provides ``s``.
-    line_sql: str = "r.rowid + 2"
-    line_join: str = ""
+    #: The CSV file read and its delimiter (the temporary CSV of an XLSX sheet); the share of
+    #: the progress bar its reading has.
+    csv: Path | None = None
+    delim: str | None = None
+    span: tuple[float, float] = (0.0, 0.0)
+    #: A CSV file is read by the check itself (``read_csv(...)``, see
+    #: :meth:`Stager.stream_sql`) instead of being copied to table ``raw_<index>`` first.
+    streamed: bool = False
+    #: Line of the first row (1: JSON, 2: under a header); ``skips``: whether lines the reader
+    #: skipped (blank, unreadable) shift later rows, so that they must be counted from the
+    #: file; ``line_column``: the line is the raw table's ``__line`` (XLSX sheet rows).
+    first: int = 2
+    skips: bool = False
+    line_column: bool = False
     #: Name of the table of lines DuckDB could not read (CSV only).
     malformed: str | None = None
+    #: Rows of table ``checked`` before this input's (its rows' ``rowid`` minus ``offset``
+    #: is their position in the input), and the rows the reader gave (blank ones included).
+    offset: int = 0
+    records: int = 0
+    #: The skipped lines have been counted (table ``skip_<index>`` when there are any).
+    skips_known: bool = False
+    skipped: bool = False
     read: int = 0
     rejected: int = 0
 
@@ -202,6 +219,8 @@ class Stager:
     tracker: Tracker
     staged: list[Staged]
     workdir: Path
+    #: Whether a CSV file is read by the check itself (tests turn it off to compare).
+    stream_csv: bool = True
 
     def stage_files(self, paths: Sequence[Path]) -> None:
         """Read every file; refuse them all, before reading any, if one header is wrong."""
@@ -255,57 +274,99 @@ class Stager:
 
     def _stage_csv(self, i: int, path: Path, headers: list[str], delim: str, lo: float, hi: float,
                    *, line_column: bool = False, label: str | None = None, origin: Path | None = None) -> None:
-        columns = [f"c{k}" for k in range(len(headers))]
-        spec = {c: "VARCHAR" for c in columns}
-        if line_column:
-            spec = {"__line": "BIGINT"} | spec
-        spec_sql = "{" + ", ".join(f"{lit(k)}: {lit(v)}" for k, v in spec.items()) + "}"
+        """Plan the reading of a CSV file. A file of records is not read here but by the check
+        (:meth:`stream_sql`): copying every cell as text to a table first took as long as
+        parsing the file (1.8 s of 3 s at 2 million rows) and held the text in memory. The
+        XLSX sheet converted to CSV is read into ``raw_<i>`` at once (its ``__line`` column
+        gives the sheet rows)."""
         label = label or str(path)
-        sql = (
-            f"CREATE TABLE raw_{i} AS SELECT * FROM read_csv({lit(str(path))}, auto_detect = false, "
-            f"header = true, delim = {lit(delim)}, quote = '\"', escape = '\"', columns = {spec_sql}, "
-            f"encoding = 'utf-8', store_rejects = true, rejects_table = 'rej_{i}', rejects_scan = 'scan_{i}'"
-            # 16 MiB buffers read a large file on all cores (measured on DuckDB 2.0: 0.32 s
-            # for 117 MB against 0.65 s with the default); a small file keeps the default.
-            + (f", buffer_size = {16 << 20}" if path.stat().st_size >= 64 << 20 else "")
-            + ")"
-        )
-        try:
-            self.tracker.execute(self.con, sql, lo, hi)
-        except duckdb.Error as exc:
-            raise self._read_error(label, exc) from exc
         st = Staged(i, label, "xlsx" if line_column else "csv", origin if origin is not None else path,
-                    headers, columns, map_header(self.rt, headers, label), malformed=f"rej_{i}")
-        if line_column:
-            st.line_sql = "r.__line"
+                    headers, [f"c{k}" for k in range(len(headers))], map_header(self.rt, headers, label),
+                    malformed=f"rej_{i}", csv=path, delim=delim, span=(lo, hi), line_column=line_column,
+                    skips=not line_column)
+        if line_column or not self.stream_csv:
+            self._read_raw(st, store_rejects=True)
         else:
-            self._line_numbers(st, path)
+            st.streamed = True
         self.staged.append(st)
 
-    def _line_numbers(self, st: Staged, path: Path, first: int = 2) -> None:
-        """Set ``st.line_sql`` so that a row's line counts the lines DuckDB skipped.
+    def stream_sql(self, st: Staged, *, store_rejects: bool = True) -> str:
+        """``read_csv`` of a CSV input with an explicit dialect, every column as text. With
+        ``store_rejects`` the lines DuckDB cannot read go to table ``rej_<i>``; without, they
+        are skipped all the same (a second read gives the same rows)."""
+        assert st.csv is not None and st.delim is not None
+        spec = {c: "VARCHAR" for c in st.columns}
+        if st.line_column:
+            spec = {"__line": "BIGINT"} | spec
+        spec_sql = "{" + ", ".join(f"{lit(k)}: {lit(v)}" for k, v in spec.items()) + "}"
+        rejects = (f", store_rejects = true, rejects_table = 'rej_{st.index}', rejects_scan = 'scan_{st.index}'"
+                   if store_rejects else ", ignore_errors = true")
+        return (
+            f"read_csv({lit(str(st.csv))}, auto_detect = false, "
+            f"header = true, delim = {lit(st.delim)}, quote = '\"', escape = '\"', columns = {spec_sql}, "
+            f"encoding = 'utf-8'{rejects}"
+            # 16 MiB buffers read a large file on all cores (measured on DuckDB 2.0: 0.32 s
+            # for 117 MB against 0.65 s with the default); a small file keeps the default.
+            + (f", buffer_size = {16 << 20}" if st.csv.stat().st_size >= 64 << 20 else "")
+            + ")"
+        )
 
-        Row ``r`` (0-based, in file order) is on line ``r + first`` (2 under a header) plus
-        one for every skipped line before it. With skipped lines s₁ < s₂ < … the rows from
-        ``sᵢ − i − first + 1`` on come after the i-th skip, so an ASOF join on that
-        threshold gives the count."""
+    def _read_raw(self, st: Staged, *, store_rejects: bool) -> None:
+        """Table ``raw_<i>``: the cells of a CSV input as text, in file order (``rowid``)."""
+        try:
+            self.tracker.execute(self.con, f"CREATE TABLE {st.raw} AS SELECT * FROM "
+                                 f"{self.stream_sql(st, store_rejects=store_rejects)}", *st.span)
+        except duckdb.Error as exc:
+            raise self._read_error(st.label, exc) from exc
+
+    def read_originals(self, st: Staged) -> None:
+        """Make sure table ``raw_<i>`` holds the input's cells, reading a streamed CSV again.
+
+        Only rows rejected after the check (a duplicate key, a record of a unit outside the
+        importer's scope) need it: the check keeps the cells of the rows it rejects."""
+        if not st.streamed or count(self.con, f"SELECT count(*) FROM duckdb_tables() WHERE table_name = {lit(st.raw)}"):
+            return
+        self._read_raw(st, store_rejects=False)
+        if count(self.con, f"SELECT count(*) FROM {st.raw}") != st.records:
+            raise ChisoError(_("{file} changed while it was being imported; import it again").format(file=st.label))
+
+    def line_sql(self, st: Staged, rid: str) -> tuple[str, str]:
+        """SQL for the line of the row of table ``checked`` whose ``rowid`` is ``rid``, and
+        the join it needs.
+
+        Row n (0-based, in file order: ``rowid`` minus the input's offset) is on line
+        ``n + first`` plus one for every line the reader skipped before it. With skipped
+        lines s₁ < s₂ < … the rows from ``sᵢ − i − first + 1`` on come after the i-th skip,
+        so an ASOF join on that threshold gives the count. The skipped lines are counted only
+        when a line number is needed (a rejected row): a clean import never pays for it."""
+        n = f"({rid} - {st.offset})"
+        if st.line_column:
+            return f"x{st.index}.__line", f"JOIN {st.raw} x{st.index} ON x{st.index}.rowid = {n}"
+        if st.skips and not st.skips_known:
+            self._count_skips(st)
+        if st.skipped:
+            return (f"{n} + {st.first} + coalesce(s{st.index}.n, 0)",
+                    f"ASOF LEFT JOIN skip_{st.index} s{st.index} ON {n} >= s{st.index}.t")
+        return f"{n} + {st.first}", ""
+
+    def _count_skips(self, st: Staged) -> None:
+        """Table ``skip_<i>``: each line the reader skipped, as (threshold, count so far)."""
+        st.skips_known = True
+        assert st.path is not None
         skipped = set()
         if st.malformed:
             skipped |= {line for (line,) in self.con.execute(f"SELECT DISTINCT line FROM {st.malformed}").fetchall()}
-        rows = count(self.con, f"SELECT count(*) FROM {st.raw}")
-        skipped |= set(_blank_lines(path, rows + len(skipped) + first - 1))
-        st.line_sql = f"r.rowid + {first}"
+        skipped |= set(_blank_lines(st.path, st.records + len(skipped) + st.first - 1))
         if not skipped:
             return
         thresholds: dict[int, int] = {}
         for n, s in enumerate(sorted(skipped), 1):
-            thresholds[s - n - first + 1] = n
+            thresholds[s - n - st.first + 1] = n
         self.con.execute(
             f"CREATE TABLE skip_{st.index} AS SELECT unnest($1::BIGINT[]) AS t, unnest($2::BIGINT[]) AS n",
             [list(thresholds), list(thresholds.values())],
         )
-        st.line_sql = f"r.rowid + {first} + coalesce(s.n, 0)"
-        st.line_join = f"ASOF LEFT JOIN skip_{st.index} s ON r.rowid >= s.t"
+        st.skipped = True
 
     def _xlsx_header(self, path: Path) -> tuple[list[str], int]:
         from openpyxl import load_workbook
@@ -404,9 +465,7 @@ class Stager:
             lo + (hi - lo) * 0.6, hi,
         )
         self.con.execute(f"DROP TABLE obj_{i}")
-        st = Staged(i, label, fmt, path if keep_path else None, keys, columns, mapping)
-        if fmt == "jsonl" and keep_path:
-            self._line_numbers(st, path, first=1)
-        else:
-            st.line_sql = "r.__pos + 1"
-        self.staged.append(st)
+        # Rows are in their order in the file (``rowid``); only JSON Lines can have lines that
+        # are not records (blank ones).
+        self.staged.append(Staged(i, label, fmt, path if keep_path else None, keys, columns, mapping,
+                                  first=1, skips=fmt == "jsonl" and keep_path))
