@@ -318,6 +318,7 @@ SLOW_MODULES = {
 SLOW_TESTS = {
     "tests/index/test_incremental_counts.py::test_on_demo_data_every_unit_and_period_is_the_same_brought_forward_as_recounted",
     "tests/scoring/test_score_many.py::test_on_the_demo_datas_real_counts",
+    "tests/index/test_index.py::test_a_units_own_selection_lists_what_every_units_file_lists",
     "tests/web/test_dashboard.py::test_after_the_warm_up_the_first_pages_compute_nothing_and_an_import_warms_again",
     "tests/web/test_dashboard.py::test_every_page_in_both_languages_keeps_the_content_security_policy",
     "tests/web/test_adjustments_web.py::test_a_deduction_from_the_unit_page",

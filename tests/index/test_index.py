@@ -136,3 +136,47 @@ def test_rejected_rows_are_reported_with_reasons(loaded_url, tmp_path, monkeypat
     summary = json.loads(capsys.readouterr().out)
     assert (summary["inserted"], summary["rejected"]) == (2, 2)
     assert (tmp_path / "bad.csv.rejects.csv").exists()
+
+
+def test_a_units_own_selection_lists_what_every_units_file_lists(loaded, tmp_path):
+    """The dossiers behind a number: a reader before the server has selected every unit's
+    at once (:func:`explain.ids_file`) gets its unit's own selection, and later readers read
+    the file. Both give each unit the same ids, flags and order, on the demo's data, for a
+    period that is over and one still running."""
+    from datetime import date
+
+    from chiso.dossiers import demo
+    from chiso.methods.loader import default_method
+    from chiso.periods import parse_period
+
+    until = date(2026, 11, 26)
+    files = demo.generate(province="68", units=demo.units_receiving_dossiers(loaded, "68", until), n=3000,
+                          seed=5, year=2026, out_dir=tmp_path / "gen", until=until)
+    registry = registry_units(loaded)
+    store = DossierStore(tmp_path / "demo")
+    for kind, path in (("procedures", files.procedures), ("feedback", files.feedback), ("dossiers", files.dossiers)):
+        store.import_files([path], source="demo", units=registry, kind=kind)
+    method = default_method("766")
+    # One indicator of each basis of records: received, settled (open ones judged at the
+    # period's end or now), finished, feedback.
+    shapes: dict[str, str] = {}
+    for i in method.indicators:
+        if explain.listable(method, i.numerator) or explain.listable(method, i.denominator):
+            shapes.setdefault(method.measures[i.denominator].basis, i.id)
+    listed = sorted(shapes.values())
+    assert len(listed) == 4 and "2.1" in listed
+    now = datetime(2026, 11, 26, 15, 0)
+    seen: dict[str, int] = {}
+    for period in (parse_period("2026-Q3"), parse_period("2026-Q4")):
+        targets = service.targets(loaded, period)
+        units = [t.code for t in targets if t.level != "province"][::6]  # communes and agencies alike
+        for indicator in listed:
+            own = {u: explain.picked(loaded, store, period, unit=u, indicator=indicator, now=now, targets=targets)
+                   for u in units}
+            assert explain.ids_file(loaded, store, period, indicator=indicator, now=now, targets=targets) is not None
+            for u in units:
+                from_file = explain.picked(loaded, store, period, unit=u, indicator=indicator, now=now, targets=targets)
+                assert (from_file["ids"], from_file["flags"], from_file["total"], from_file["counted"]) == (
+                    own[u]["ids"], own[u]["flags"], own[u]["total"], own[u]["counted"]), (period.code, indicator, u)
+            seen[indicator] = seen.get(indicator, 0) + sum(len(own[u]["ids"]) for u in units)
+    assert all(seen[i] > 0 for i in listed), seen  # each compared on real lists, not empty ones

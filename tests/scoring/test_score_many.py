@@ -14,6 +14,7 @@ import random
 from dataclasses import replace
 from typing import Any
 
+import numpy  # noqa: F401  (loaded: score_many takes the column path from 16 pairs)
 import pytest
 
 from chiso.errors import ChisoError

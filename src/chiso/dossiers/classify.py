@@ -12,7 +12,7 @@ import duckdb
 
 from chiso.dossiers.duck import Tracker, count, ident, lit, scan_sql
 from chiso.dossiers.schema import RecordType
-from chiso.dossiers.normalise import Normaliser
+from chiso.dossiers.normalise import Normaliser, enum_fields
 from chiso.dossiers.stage import Staged
 
 
@@ -71,7 +71,7 @@ class Classifier(Normaliser):
         whose key is being imported are looked at, and the latest of each (highest ``_seq``)
         is the stored version. Each file is filtered on its own (a multi-file
         ``read_parquet`` loses the join's key-range filter, 0.28 s against 0.01 s when a
-        batch's keys fall outside a file's range). Equal content is decided on the 64-bit row hash (``row_hash_sql``) when the
+        batch's keys fall outside a file's range). Equal content is decided on the 64-bit row hash (``normalise.row_hash_sql``) when the
         stored hashes were made by this DuckDB (``hashes_valid``), so that only the key, the
         progress fields and the hash are read from the stored files, not every column; else
         column by column. Both shortcuts matter at scale: 10,000 rows into 10 million take
@@ -200,32 +200,12 @@ def unordered(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
         con.execute("RESET preserve_insertion_order")
 
 
-def row_hash_sql(rt: RecordType, alias: str = "") -> str:
-    """SQL: the 64-bit hash of a record's canonical fields (``_hash`` in the segments).
-
-    DuckDB's ``hash`` is fast (0.04 s per million rows) but not promised to stay the same
-    across DuckDB versions, so every segment records the hash of a fixed probe row
-    (``HASH_PROBE_KEY`` in its Parquet metadata): a store whose files were hashed by another
-    DuckDB compares column by column until compaction rehashes it."""
-    prefix = f"{alias}." if alias else ""
-    # Choice fields and the unit are ENUMs in the import (``normalise.choice_type``, the
-    # registry codes) and text in the store: hashed as text, as DuckDB hashes an ENUM by its
-    # number.
-    return "hash(" + ", ".join(prefix + f.name + ("::VARCHAR" if f.name in enum_fields(rt) else "")
-                               for f in rt.fields) + ")"
-
-
-def enum_fields(rt: RecordType) -> set[str]:
-    """The fields that are ENUMs in table ``checked`` and text in the store's files."""
-    return {f.name for f in rt.fields if f.type == "choice"} | ({rt.unit_field} if rt.unit_field else set())
-
-
 HASH_PROBE_KEY = "chiso_hash_probe"
 _HASH_PROBE_SQL = "SELECT hash('chiso', 1::BIGINT, 1.5::DOUBLE, TIMESTAMP '2025-07-01 08:00', true, NULL::VARCHAR)"
 
 
 def hash_probe(con: duckdb.DuckDBPyConnection) -> str:
-    """The probe hash of the running DuckDB (see ``row_hash_sql``)."""
+    """The probe hash of the running DuckDB (see ``normalise.row_hash_sql``)."""
     row = con.execute(_HASH_PROBE_SQL).fetchone()
     assert row is not None
     return str(row[0])

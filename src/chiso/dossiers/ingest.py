@@ -57,7 +57,8 @@ from typing import Any, Iterable
 import duckdb
 
 from chiso import settings
-from chiso.dossiers.classify import HASH_PROBE_KEY, Classifier, hash_probe, hashes_valid, row_hash_sql
+from chiso.dossiers.classify import HASH_PROBE_KEY, Classifier, hash_probe, hashes_valid
+from chiso.dossiers.normalise import row_hash_sql
 from chiso.dossiers.duck import Progress, Tracker, lit
 from chiso.dossiers.normalise import UnitRow
 from chiso.dossiers.rejects import MALFORMED, REASONS, SAMPLE_LIMIT, RejectWriter

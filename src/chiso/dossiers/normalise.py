@@ -225,7 +225,7 @@ class Normaliser(Stager):
 
     def check(self) -> None:
         """Type every value and give each rejected row one reason: table ``checked``, with
-        ``__hash``, the row hash of its stored values (``classify.row_hash_sql``), and
+        ``__hash``, the row hash of its stored values (:func:`row_hash_sql`), and
         ``__why``, NULL for a good row, else its reason and its cells as written, as JSON: one
         text column, nearly all NULL, takes a fifth of the memory of a STRUCT and a list
         (their child columns are stored for every row); table ``rejected`` has them apart.
@@ -239,8 +239,6 @@ class Normaliser(Stager):
         positions). The duplicates are then marked on the few rows concerned. Writing the
         typed rows once instead of copying the text first, then a checked copy, then a hashed
         copy of the accepted rows saves half of the import and the memory of those copies."""
-        from chiso.dossiers.classify import row_hash_sql
-
         rt = self.rt
         n = len(self.staged)
         key = rt.key
@@ -569,3 +567,23 @@ class Normaliser(Stager):
         else:  # a chiso.units.models.Unit or anything with those attributes
             code, official, valid_from, valid_to = u.code, u.official_code, u.valid_from, u.valid_to
         return str(code), (str(official) if official is not None else None), valid_from, valid_to
+
+
+def row_hash_sql(rt: RecordType, alias: str = "") -> str:
+    """SQL: the 64-bit hash of a record's canonical fields (``_hash`` in the segments).
+
+    DuckDB's ``hash`` is fast (0.04 s per million rows) but not promised to stay the same
+    across DuckDB versions, so every segment records the hash of a fixed probe row
+    (``HASH_PROBE_KEY`` in its Parquet metadata): a store whose files were hashed by another
+    DuckDB compares column by column until compaction rehashes it."""
+    prefix = f"{alias}." if alias else ""
+    # Choice fields and the unit are ENUMs in the import (``normalise.choice_type``, the
+    # registry codes) and text in the store: hashed as text, as DuckDB hashes an ENUM by its
+    # number.
+    return "hash(" + ", ".join(prefix + f.name + ("::VARCHAR" if f.name in enum_fields(rt) else "")
+                               for f in rt.fields) + ")"
+
+
+def enum_fields(rt: RecordType) -> set[str]:
+    """The fields that are ENUMs in table ``checked`` and text in the store's files."""
+    return {f.name for f in rt.fields if f.type == "choice"} | ({rt.unit_field} if rt.unit_field else set())

@@ -27,7 +27,7 @@ every import. Instead the store is a folder, the records folder of its store (se
   the import is whole. Two imports serialise on the lock; both land. Each row carries two
   internal columns the views leave out: ``_seq``, the import that wrote it (the latest wins),
   and ``_hash``, a hash of its fields that lets the next import tell "unchanged" from the key
-  and the hash alone (see ``classify.row_hash_sql``).
+  and the hash alone (see ``normalise.row_hash_sql``).
 - **Compaction** (``compact()``, run by the worker when segments pile up) merges the base and
   the segments into a new base without holding the lock, then renames it in under the lock.
   Files a newer base has replaced are deleted only after ``retain_seconds`` (an hour), so a
@@ -84,7 +84,8 @@ import duckdb
 from chiso import settings
 from chiso.errors import ChisoError
 from chiso.i18n import _
-from chiso.dossiers.classify import HASH_PROBE_KEY, hash_probe, hashes_valid, row_hash_sql
+from chiso.dossiers.classify import HASH_PROBE_KEY, hash_probe, hashes_valid
+from chiso.dossiers.normalise import row_hash_sql
 from chiso.dossiers.duck import Progress, count, scan_sql
 from chiso.dossiers.ingest import Batch, pid_alive
 from chiso.dossiers.normalise import UnitRow

@@ -109,12 +109,13 @@ def _with_unit(sql: str) -> str:
 
 
 def ids_file(session: Session, store: DossierStore, period: Period, *, indicator: str, method_id: str | None = None,
-             now: datetime | None = None, targets: Sequence[compute.Target] | None = None) -> Path | None:
+             now: datetime | None = None, targets: Sequence[compute.Target] | None = None,
+             build: bool = True) -> Path | None:
     """A Parquet file of (target, id, counted) for every unit but the province, for one
     indicator and period: one scan of the store instead of one per unit, written once per
     store version into the store's cache folder (as the per-day counts are), sorted by unit
     so that reading one unit's ids skips the rest. None when the indicator is not made of
-    records."""
+    records, or (``build`` false) when the file of this store version is not there yet."""
     method = service.method_for(method_id)
     ind = _indicator(method, indicator)
     today = local_now(now).date()
@@ -137,6 +138,8 @@ def ids_file(session: Session, store: DossierStore, period: Period, *, indicator
     path = folder / f"explain-{digest}.parquet"
     if path.exists():
         return path
+    if not build:
+        return None
     with service.building(path.name):  # a reader and the server's warm-up scan once between them
         if path.exists():
             return path
@@ -166,13 +169,18 @@ def picked(session: Session, store: DossierStore, period: Period, *, unit: str, 
     """The ids behind one indicator of one unit, each with whether the numerator counts it,
     ordered as pages show them (not counted first), with the totals: {"query", "ids",
     "flags", "total", "counted"}. A unit's ids come from :func:`ids_file` (every unit's at
-    once); the province's, which are all the store's, are selected on their own."""
+    once) when a server has built it for this store version (its warm-up does, for the
+    on-time indicator); else, and for the province, whose ids are all the store's, they are
+    selected on their own: one unit's scan reads only its row groups (0.2 s at 10 million
+    dossiers, where every unit's file takes 3.5 s), and both give the same list (a test
+    compares them)."""
     targets = targets or service.targets(session, period)
     q = query(session, period, unit=unit, indicator=indicator, method_id=method_id, now=now, targets=targets)
     if q["sql"] is None:
         return {"query": q, "ids": [], "flags": [], "total": None, "counted": None}
     path = None if q["level"] == "province" else ids_file(session, store, period, indicator=indicator,
-                                                           method_id=method_id, now=now, targets=targets)
+                                                           method_id=method_id, now=now, targets=targets,
+                                                           build=False)
     if path is not None:
         with duckdb.connect() as con:
             found = con.execute("SELECT id, counted FROM read_parquet(?) WHERE target = ? "
