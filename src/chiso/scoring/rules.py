@@ -578,32 +578,28 @@ def _columns(method: Method, level: str) -> "_Columns | None":
     return columns
 
 
-def _vmin(*args: Any) -> Any:
-    """A formula's ``min`` over columns: Python's min, which keeps the first of equal values."""
-    if len(args) < 2:
-        raise TypeError("min of one value")  # Python's min(x) iterates x: score_unit raises it
-    if not any(hasattr(a, "shape") for a in args):
-        return min(*args)
-    import numpy as np
+def _column_pick(name: str, python: Callable[..., Any], better: Callable[[Any, Any], Any]) -> Callable[..., Any]:
+    """A formula's ``min`` or ``max`` over columns, as Python's: of equal values the first
+    is kept (a later value replaces it only when strictly ``better``)."""
 
-    low = args[0]
-    for a in args[1:]:
-        low = np.where(a < low, a, low)
-    return low
+    def pick(*args: Any) -> Any:
+        if len(args) < 2:
+            # Python's min(x) iterates x: score_unit raises it.
+            raise TypeError(f"{name} of one value")
+        if not any(hasattr(a, "shape") for a in args):
+            return python(*args)
+        import numpy as np
+
+        kept = args[0]
+        for a in args[1:]:
+            kept = np.where(better(a, kept), a, kept)
+        return kept
+
+    return pick
 
 
-def _vmax(*args: Any) -> Any:
-    """A formula's ``max`` over columns, as Python's max."""
-    if len(args) < 2:
-        raise TypeError("max of one value")  # Python's max(x) iterates x: score_unit raises it
-    if not any(hasattr(a, "shape") for a in args):
-        return max(*args)
-    import numpy as np
-
-    high = args[0]
-    for a in args[1:]:
-        high = np.where(a > high, a, high)
-    return high
+_vmin = _column_pick("min", min, operator.lt)
+_vmax = _column_pick("max", max, operator.gt)
 
 
 _COLUMN_GLOBALS = {"__builtins__": {}, "min": _vmin, "max": _vmax}
