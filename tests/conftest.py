@@ -298,6 +298,30 @@ def loaded(loaded_url):
 
 
 @pytest.fixture
+def demo_records(loaded, tmp_path):
+    """``make(n, seed)``: a new record store with ``n`` of province 68's demo dossiers of
+    2026 (received up to 26 November), with their procedures and feedback."""
+    from datetime import date
+
+    from chiso.dossiers import demo
+    from chiso.dossiers.store import DossierStore, registry_units
+
+    until = date(2026, 11, 26)
+
+    def make(n: int, seed: int) -> DossierStore:
+        files = demo.generate(province="68", units=demo.units_receiving_dossiers(loaded, "68", until), n=n,
+                              seed=seed, year=2026, out_dir=tmp_path / f"gen-{seed}", until=until)
+        registry = registry_units(loaded)
+        store = DossierStore(tmp_path / f"demo-{seed}")
+        for kind, path in (("procedures", files.procedures), ("feedback", files.feedback),
+                           ("dossiers", files.dossiers)):
+            store.import_files([path], source="demo", units=registry, kind=kind)
+        return store
+
+    return make
+
+
+@pytest.fixture
 def today() -> date:
     return date(2026, 11, 26)
 

@@ -127,7 +127,8 @@ def test_readers_in_several_threads_build_the_counts_once_and_all_read_them(stor
     assert calls == [1]
 
 
-def test_on_demo_data_every_unit_and_period_is_the_same_brought_forward_as_recounted(loaded, tmp_path, monkeypatch):
+def test_on_demo_data_every_unit_and_period_is_the_same_brought_forward_as_recounted(loaded, demo_records, tmp_path,
+                                                                                      monkeypatch):
     """The demonstration's dossiers, procedures and feedback for province 68; then a batch
     as a one-stop system sends it (open dossiers now settled, some late; new ones; a
     status corrected): every measure and every score of every unit and the province, for
@@ -141,13 +142,7 @@ def test_on_demo_data_every_unit_and_period_is_the_same_brought_forward_as_recou
     from chiso.scoring.rules import score_many
 
     year, until = 2026, date(2026, 11, 26)
-    files = demo.generate(province="68", units=demo.units_receiving_dossiers(loaded, "68", until), n=6000,
-                          seed=7, year=year, out_dir=tmp_path / "gen", until=until)
-    registry = registry_units(loaded)
-    store = DossierStore(tmp_path / "store")
-    store.import_files([files.procedures], source="demo", units=registry, kind="procedures")
-    store.import_files([files.feedback], source="demo", units=registry, kind="feedback")
-    store.import_files([files.dossiers], source="demo", units=registry)
+    store = demo_records(6000, seed=7)
     method = default_method("766")
     targets = service.targets(loaded, parse_period(str(year)), province="68")
     periods = periods_of_year(year)
@@ -170,7 +165,7 @@ def test_on_demo_data_every_unit_and_period_is_the_same_brought_forward_as_recou
         ) TO '{batch}' (HEADER)
     """)
     con.close()
-    summary = store.import_files([batch], source="demo", units=registry)
+    summary = store.import_files([batch], source="demo", units=registry_units(loaded))
     assert summary.inserted > 250 and summary.updated > 250  # a few of the demo's dirty rows are rejected
 
     def everything():

@@ -138,24 +138,16 @@ def test_rejected_rows_are_reported_with_reasons(loaded_url, tmp_path, monkeypat
     assert (tmp_path / "bad.csv.rejects.csv").exists()
 
 
-def test_a_units_own_selection_lists_what_every_units_file_lists(loaded, tmp_path):
+def test_a_units_own_selection_lists_what_every_units_file_lists(loaded, demo_records):
     """The dossiers behind a number: a reader before the server has selected every unit's
     at once (:func:`explain.ids_file`) gets its unit's own selection, and later readers read
     the file. Both give each unit the same ids, flags and order, on the demo's data, for a
     period that is over and one still running."""
-    from datetime import date
 
-    from chiso.dossiers import demo
     from chiso.methods.loader import default_method
     from chiso.periods import parse_period
 
-    until = date(2026, 11, 26)
-    files = demo.generate(province="68", units=demo.units_receiving_dossiers(loaded, "68", until), n=3000,
-                          seed=5, year=2026, out_dir=tmp_path / "gen", until=until)
-    registry = registry_units(loaded)
-    store = DossierStore(tmp_path / "demo")
-    for kind, path in (("procedures", files.procedures), ("feedback", files.feedback), ("dossiers", files.dossiers)):
-        store.import_files([path], source="demo", units=registry, kind=kind)
+    store = demo_records(3000, seed=5)
     method = default_method("766")
     # One indicator of each basis of records: received, settled (open ones judged at the
     # period's end or now), finished, feedback.

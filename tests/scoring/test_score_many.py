@@ -205,24 +205,16 @@ def test_column_sums_are_pythons_sum_to_the_bit():
     assert [repr(v) for v in got] == [repr(sum(r)) for r in rows]
 
 
-def test_on_the_demo_datas_real_counts(loaded, tmp_path):
+def test_on_the_demo_datas_real_counts(loaded, demo_records):
     """Every unit and the province of province 68's demo, for every fifth period of the
     year (weeks, months, quarters, the year, year-to-dates)."""
     from datetime import date
 
-    from chiso.dossiers import demo
-    from chiso.dossiers.store import DossierStore, registry_units
     from chiso.index import compute, service
     from chiso.periods import parse_period, periods_of_year
 
     year, until = 2026, date(2026, 11, 26)
-    files = demo.generate(province="68", units=demo.units_receiving_dossiers(loaded, "68", until), n=1200,
-                          seed=3, year=year, out_dir=tmp_path / "gen", until=until)
-    registry = registry_units(loaded)
-    store = DossierStore(tmp_path / "store")
-    store.import_files([files.procedures], source="demo", units=registry, kind="procedures")
-    store.import_files([files.feedback], source="demo", units=registry, kind="feedback")
-    store.import_files([files.dossiers], source="demo", units=registry)
+    store = demo_records(1200, seed=3)
     targets = service.targets(loaded, parse_period(str(year)), province="68")
     levels = {t.code: t.level for t in targets}
     for method in map(loader.load, FLAT):
