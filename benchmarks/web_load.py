@@ -4,10 +4,13 @@ With N dossiers (default 10,000,000) in the embedded store (made as benchmarks/i
 makes it, and kept in --dir so that a second run starts at once), the demonstration's
 committee, tasks, targets and rounds (``chiso.demo.seed_demo``), and 20 accounts:
 
-1. start the real server (uvicorn, one process) on a loopback port;
+1. start the real server (uvicorn, one process) on a loopback port, with the background
+   warm-up ``chiso serve`` runs;
 2. log the 20 users in (15 province-wide, 5 commune editors);
-3. *cold*: each page once, the first reader after a start or an import;
-4. *load*: the 20 users each open the pages in turn, concurrently, for --seconds, reading
+3. *cold*: each page once, the first reader after a start or an import (the warm-up is
+   then under way);
+4. *load*, once the server's first warm-up is done (``/healthz``: ``warming``; with
+   ``--at-once`` at once, during it): the 20 users each open the pages in turn, concurrently, for --seconds, reading
    each page for a while (--think, mean seconds; 0 for a closed-loop stress test); per page
    the time from request to the last byte of the answer (p50, p95, max), requests per
    second, and the bytes of the overview (the whole page: HTML, CSS, JS).
@@ -98,7 +101,10 @@ def serve(work: Path, port: int) -> None:
     from chiso.dossiers.store import DossierStore
     from chiso.web.app import create_app
 
+    from chiso.web.dashboard import warmup
+
     app = create_app(engine=db.make_engine(), store=DossierStore(work / "store"))
+    warmup.start(app)  # as ``chiso serve`` does: the first pages' figures computed in the background
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
@@ -119,7 +125,8 @@ async def login(client, name: str) -> None:
     assert r.status_code == 303, (name, r.status_code, r.text[:200])
 
 
-async def drive(base: str, seconds: float, units: list[str], round_code: str, think: float) -> dict:
+async def drive(base: str, seconds: float, units: list[str], round_code: str, think: float,
+                at_once: bool = False) -> dict:
     import httpx2 as httpx  # a declared test dependency
 
     limits = httpx.Limits(max_connections=1)
@@ -139,9 +146,17 @@ async def drive(base: str, seconds: float, units: list[str], round_code: str, th
     css = await clients[0].get("/static/chiso.css")
     js = await clients[0].get("/static/chiso.js")
     overview_bytes = len(overview.content) + len(css.content) + len(js.content)
+    # The load: a server in service, its first warm-up done (/healthz says "warming" until
+    # then), unless --at-once starts it during the warm-up, as a restart at a busy hour would.
+    t = time.perf_counter()
+    while not at_once and (await clients[0].get("/healthz")).json().get("warming"):
+        await asyncio.sleep(0.25)
+    waited = round(time.perf_counter() - t, 1)
     times: dict[str, list[float]] = {name: [] for name, _p in pages(units[0], round_code)}
+    started: list[tuple[float, float]] = []  # (seconds into the load, ms) of every request
     errors = 0
-    stop = time.perf_counter() + seconds
+    begin = time.perf_counter()
+    stop = begin + seconds
 
     rng = __import__("random").Random(7)
 
@@ -160,6 +175,7 @@ async def drive(base: str, seconds: float, units: list[str], round_code: str, th
             r = await clients[i].get(path)
             _ = r.content
             times[name].append(1000 * (time.perf_counter() - t))
+            started.append((t - begin, times[name][-1]))
             if r.status_code != 200:
                 errors += 1
             if think:
@@ -178,10 +194,14 @@ async def drive(base: str, seconds: float, units: list[str], round_code: str, th
     per_page = {name: {"n": len(xs), "p50_ms": q(xs, 0.5), "p95_ms": q(xs, 0.95), "max_ms": round(max(xs), 1),
                        "cold_ms": cold[name]} for name, xs in times.items() if xs}
     total = sum(len(xs) for xs in times.values())
-    return {"users": USERS, "think_s": think, "seconds": round(took, 1), "requests": total, "errors": errors,
+    return {"users": USERS, "think_s": think, "at_once": at_once, "waited_for_warm_up_s": waited, "seconds": round(took, 1), "requests": total, "errors": errors,
             "requests_per_s": round(total / took, 1), "overview_bytes": overview_bytes,
             "overview_html_bytes": len(overview.content), "pages": per_page,
             "all_p95_ms": q([x for xs in times.values() for x in xs], 0.95),
+            # p95 of the requests started in each 10 s of the load: the first ones meet the
+            # server's warm-up and every user's first look at its own commune.
+            "p95_ms_by_10s": [q([ms for at, ms in started if k <= at < k + 10], 0.95)
+                              for k in range(0, int(seconds), 10)],
             "mean_ms": round(statistics.fmean([x for xs in times.values() for x in xs]), 1)}
 
 
@@ -193,6 +213,8 @@ def main() -> None:
     ap.add_argument("--port", type=int, default=8777)
     ap.add_argument("--think", type=float, default=1.0,
                     help="mean seconds a user reads a page before the next (0: no pause, a stress test)")
+    ap.add_argument("--at-once", action="store_true",
+                    help="start the load during the server's first warm-up instead of after it")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -219,7 +241,7 @@ def main() -> None:
             except httpx.HTTPError:
                 time.sleep(0.2)
         results["load"] = asyncio.run(drive(f"http://127.0.0.1:{args.port}", args.seconds, communes[:40],
-                                            f"xa-{date.today().year}", args.think))
+                                            f"xa-{date.today().year}", args.think, args.at_once))
     finally:
         server.terminate()
         server.wait(timeout=20)
@@ -229,12 +251,14 @@ def main() -> None:
     load = results.pop("load")
     for k, v in results.items():
         print(f"{k}: {v}")
+    print(f"load {'during' if load['at_once'] else 'after'} the first warm-up (waited {load['waited_for_warm_up_s']} s)")
     print(f"{load['users']} users, {load['seconds']} s, {load['requests']} requests "
           f"({load['requests_per_s']}/s), {load['errors']} errors; overview {load['overview_bytes']:,} bytes "
           f"(HTML {load['overview_html_bytes']:,})")
     print(f"{'page':20} {'n':>6} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'cold ms':>8}")
     for name, s in load["pages"].items():
         print(f"{name:20} {s['n']:>6} {s['p50_ms']:>8} {s['p95_ms']:>8} {s['max_ms']:>8} {s['cold_ms']:>8}")
+    print(f"all pages: p95 {load['all_p95_ms']} ms; by 10 s of the load: {load['p95_ms_by_10s']}")
 
 
 if __name__ == "__main__":

@@ -35,6 +35,9 @@ class Health(Out):
     """``/healthz``: the status; for an administrator also the version and the storage."""
 
     status: str
+    #: Only from a server that warms its pages (``chiso serve``): True while it computes
+    #: the first pages' figures after a start or an import.
+    warming: bool | None = None
     version: str | None = None
     storage: Storage | None = None
 

@@ -26,6 +26,7 @@ import os
 import pickle
 import re
 import sys
+import time
 from dataclasses import replace
 from types import MappingProxyType
 from pathlib import Path
@@ -244,9 +245,34 @@ def load_shipped(kind: str | None = "flat") -> list[AnyMethod]:
     return [load(p) for p in shipped(kind)]
 
 
+#: The default method of each family, with the stamp of the shipped files it was found
+#: among (:func:`_shipped_stamp`) and when that was read: the pages ask for it several
+#: times a request, and finding it loaded every shipped file again (a twentieth of a busy
+#: server's time). The files are looked at again after :data:`RECHECK_SECONDS`.
+_DEFAULTS: dict[tuple[str, str], tuple[float, tuple, Method]] = {}
+RECHECK_SECONDS = 2.0
+
+
+def _shipped_stamp() -> tuple:
+    """Each shipped definition file's name, modification time and size."""
+    with os.scandir(DEFINITIONS) as entries:
+        return tuple(sorted((e.name, e.stat().st_mtime_ns, e.stat().st_size) for e in entries
+                            if e.name.endswith(".yaml")))
+
+
 def default_method(family: str = "766") -> Method:
     """The shipped flat method of ``family`` marked ``default: true``."""
+    key = (str(DEFINITIONS), family)
+    kept = _DEFAULTS.get(key)
+    now = time.monotonic()
+    if kept is not None and now - kept[0] < RECHECK_SECONDS:
+        return kept[2]
+    stamp = _shipped_stamp()
+    if kept is not None and kept[1] == stamp:
+        _DEFAULTS[key] = (now, stamp, kept[2])
+        return kept[2]
     for method in load_shipped():
         if isinstance(method, Method) and method.family == family and method.default:
+            _DEFAULTS[key] = (now, stamp, method)
             return method
     raise NotFound(_("no default method for family {family!r}").format(family=family))

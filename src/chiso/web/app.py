@@ -45,12 +45,17 @@ def create_app(*, engine: Engine | None = None, store: DossierStore | None = Non
     def healthz(request: Request, actor: Actor = Depends(get_actor)) -> dict:
         with engine.connect() as conn:  # the store answers, or this fails with 500
             conn.execute(text("select 1"))
+        # A server that warms its pages (``chiso serve``) says whether it is at it: a load
+        # balancer can hold new users back until the first warm-up is done.
+        state = {"status": "ok"}
+        if getattr(app.state, "warming", None) is not None:
+            state["warming"] = app.state.warming
         if not can(actor, "admin"):
             # A monitor needs only the status; the database user, host and data path would
             # tell an outsider where to aim.
-            return {"status": "ok"}
+            return state
         return {
-            "status": "ok",
+            **state,
             "version": __version__,
             "storage": {"database": engine.dialect.name, "url": db.describe(engine),
                         "dossiers": str(store.root)},

@@ -11,7 +11,7 @@ import threading
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any, Callable
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 if TYPE_CHECKING:
@@ -49,22 +49,53 @@ class ResultCache:
             self._data.clear()
 
 
+#: The stamps a session has read, in ``session.info``: a page asks several cached results,
+#: and each asking read the registry's stamp again (five queries; at 10 million dossiers
+#: with 20 users a fifth of the server's time, benchmarks/web_load.py). Forgotten when the
+#: session writes or begins another transaction (:func:`_forget_stamps`).
+_STAMPS = "chiso.web.cache.stamps"
+
+
+@event.listens_for(Session, "after_flush")
+@event.listens_for(Session, "after_begin")
+def _forget_stamps(session: Session, *_args: Any) -> None:
+    session.info.pop(_STAMPS, None)
+
+
+def _once(session: Session, name: str, read: Callable[[Session], tuple]) -> tuple:
+    """``read(session)``, read once per session until it writes (see :data:`_STAMPS`)."""
+    kept = session.info.get(_STAMPS, {})
+    if name in kept:
+        return kept[name]
+    value = read(session)  # may begin the session's transaction, which forgets the stamps
+    session.info.setdefault(_STAMPS, {})[name] = value
+    return value
+
+
 def registry_stamp(session: Session) -> tuple:
     """Changes whenever units, parents, lineage or group membership change, and whenever an
     adjustment of a score is entered or withdrawn."""
+    return _once(session, "registry", _registry_stamp)
+
+
+def _registry_stamp(session: Session) -> tuple:
     from chiso.adjustments import service as adjustments
     from chiso.units.models import GroupMember, LineageEvent, Unit, UnitParent
 
+    # One statement for the four tables (each a count and the highest id), not four.
+    parts = [select(agg(m.id)).scalar_subquery() for m in (Unit, UnitParent, LineageEvent, GroupMember)
+             for agg in (func.count, func.max)]
     # The adjustments in force change scores as the registry does (technical deductions).
-    return tuple(
-        session.execute(select(func.count(m.id), func.max(m.id))).one()
-        for m in (Unit, UnitParent, LineageEvent, GroupMember)
-    ) + (adjustments.stamp(session),)
+    return tuple(session.execute(select(*parts)).one()) + (adjustments.stamp(session),)
 
 
 def standing_stamp(session: Session) -> tuple:
     """Changes whenever published standings are imported (the province row carries its
     national rank)."""
+    return _once(session, "standing", _standing_stamp)
+
+
+def _standing_stamp(session: Session) -> tuple:
     from chiso.standing.models import PublishedStanding
 
     return tuple(session.execute(select(func.count(PublishedStanding.id), func.max(PublishedStanding.imported_at))).one())
