@@ -10,7 +10,7 @@ from typing import Iterator, Sequence
 
 import duckdb
 
-from chiso.dossiers.duck import Tracker, count, ident, lit, scan_sql
+from chiso.dossiers.duck import RECORD_FILES, Tracker, count, ident, lit, scan_sql
 from chiso.dossiers.schema import RecordType
 from chiso.dossiers.normalise import Normaliser, enum_fields
 from chiso.dossiers.stage import Staged
@@ -138,9 +138,7 @@ class Classifier(Normaliser):
                 self.con,
                 f"COPY (SELECT {constant(source)} AS source, {fields}, now() AS imported_at, {int(seq)}::BIGINT AS _seq, "
                 f"__hash AS _hash FROM cls WHERE __action IN ('insert', 'update')) "
-                # zstd level 1: a third faster to write than the default level, 5% larger;
-                # compaction rewrites everything at the default level anyway.
-                f"TO {lit(str(path))} (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1, "
+                f"TO {lit(str(path))} ({RECORD_FILES}, "
                 f"KV_METADATA {{{HASH_PROBE_KEY}: {lit(hash_probe(self.con))}{extra}}})",
                 0.8, 0.97,
             )

@@ -26,6 +26,13 @@ if TYPE_CHECKING:
 Progress = Callable[[int, int], None]
 
 
+#: How the record files are written (an import's segment, a compaction's base): LZ4, which
+#: every counting scan decompresses faster than zstd. At 10 million dossiers (2 cores) the
+#: two per-day scans took 2.15 s over zstd files and 1.8 s over LZ4 ones (uncompressed:
+#: 1.77 s); the files are 40% larger (230 → 320 MB). Apache Spark 3.4 and later read it.
+RECORD_FILES = "FORMAT parquet, COMPRESSION lz4_raw"
+
+
 def lit(text: str) -> str:
     """A SQL string literal."""
     return "'" + str(text).replace("'", "''") + "'"

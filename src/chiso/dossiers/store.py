@@ -86,7 +86,7 @@ from chiso.errors import ChisoError
 from chiso.i18n import _
 from chiso.dossiers.classify import HASH_PROBE_KEY, hash_probe, hashes_valid
 from chiso.dossiers.normalise import row_hash_sql
-from chiso.dossiers.duck import Progress, count, scan_sql
+from chiso.dossiers.duck import RECORD_FILES, Progress, count, scan_sql
 from chiso.dossiers.ingest import Batch, pid_alive
 from chiso.dossiers.normalise import UnitRow
 from chiso.dossiers.rejects import SAMPLE_LIMIT
@@ -873,7 +873,7 @@ class DossierStore:
                     con.execute(
                         f"COPY (SELECT *, {row_hash_sql(rt)} AS _hash FROM "
                         f"({self.view_sql(rt, snap, with_seq=True)}) ORDER BY {order}) "
-                        f"TO {_lit(str(temp))} (FORMAT parquet, COMPRESSION zstd, "
+                        f"TO {_lit(str(temp))} ({RECORD_FILES}, "
                         f"KV_METADATA {{{HASH_PROBE_KEY}: {_lit(hash_probe(con))}}})"
                     )
                     con.close()
