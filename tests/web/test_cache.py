@@ -35,3 +35,22 @@ def test_a_registry_changed_by_another_session_is_seen_by_the_next_one(engine):
                      valid_from=date(2025, 7, 1))
     with db.transaction(engine) as s:
         assert cache.registry_stamp(s) != before
+
+
+def test_a_unit_leaving_a_group_changes_the_registry_stamp(engine):
+    """Ending a membership adds no row, it sets the end date: the stamp sees it all the same
+    (the group's rankings were served stale until the next import)."""
+    from chiso.units import groups
+
+    d0 = date(2025, 7, 1)
+    with db.transaction(engine) as s:
+        units.create(s, code="P", name="Tỉnh Thử", level="province", kind="province", parent=None, valid_from=d0)
+        units.create(s, code="A", name="Xã A", level="commune", kind="commune", parent="P", valid_from=d0)
+        groups.create_group(s, code="g", name="Nhóm thử", group_set="thử")
+        groups.add_to_group(s, "g", ["A"], valid_from=d0)
+    with db.transaction(engine) as s:
+        before = cache.registry_stamp(s)
+    with db.transaction(engine) as s:
+        assert groups.remove_from_group(s, "g", ["A"], effective=date(2025, 9, 1)) == 1
+    with db.transaction(engine) as s:
+        assert cache.registry_stamp(s) != before

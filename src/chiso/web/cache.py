@@ -73,8 +73,8 @@ def _once(session: Session, name: str, read: Callable[[Session], tuple]) -> tupl
 
 
 def registry_stamp(session: Session) -> tuple:
-    """Changes whenever units, parents, lineage or group membership change, and whenever an
-    adjustment of a score is entered or withdrawn."""
+    """Changes whenever units, parents, lineage or group membership change (a row added, or
+    its validity ended), and whenever an adjustment of a score is entered or withdrawn."""
     return _once(session, "registry", _registry_stamp)
 
 
@@ -82,8 +82,11 @@ def _registry_stamp(session: Session) -> tuple:
     from chiso.adjustments import service as adjustments
     from chiso.units.models import GroupMember, LineageEvent, Unit, UnitParent
 
-    # One statement for the four tables (each a count and the highest id), not four.
-    parts = [select(agg(m.id)).scalar_subquery() for m in (Unit, UnitParent, LineageEvent, GroupMember)
+    # One statement for the four tables, not four: each one's count and highest id, and where
+    # a row's validity can end without a row being added (a unit leaving a group, a parent
+    # link ended), how many have ended and the latest end.
+    parts = [select(agg(col)).scalar_subquery() for m in (Unit, UnitParent, LineageEvent, GroupMember)
+             for col in (m.id, getattr(m, "valid_to", None)) if col is not None
              for agg in (func.count, func.max)]
     # The adjustments in force change scores as the registry does (technical deductions).
     return tuple(session.execute(select(*parts)).one()) + (adjustments.stamp(session),)
