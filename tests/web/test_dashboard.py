@@ -415,6 +415,32 @@ def test_after_the_warm_up_the_first_pages_compute_nothing_and_an_import_warms_a
     assert warmup.warm_if_changed(app, stamp) != stamp and warms == [1]
 
 
+def test_a_unit_page_brings_its_first_dossier_lists_forward(demo, monkeypatch):
+    """While a reader reads a unit's page, the server selects, in the background, the first
+    page of the dossiers behind its on-time rate (late ones and all): opening either list
+    then reads no record."""
+    from fastapi.testclient import TestClient
+
+    from chiso.index import explain
+    from chiso.web.app import create_app
+
+    app = create_app(engine=demo.engine, store=demo.store)
+    with TestClient(app, raise_server_exceptions=True) as client:
+        sign_in(client, "admin")
+        assert client.get(f"/766/{demo.editor_unit}").status_code == 200
+        app.state.soon.submit(lambda: None).result(timeout=120)  # one worker: the lists are done
+
+        def no_reading(*_args, **_kwargs):
+            raise AssertionError("a list read the records after the unit page brought it forward")
+
+        monkeypatch.setattr(explain, "records_page", no_reading)
+        for only in ("late", "all"):
+            r = client.get(f"/766/{demo.editor_unit}/2.1?only={only}")
+            assert r.status_code == 200 and "2.1" in r.text
+        with pytest.raises(AssertionError, match="read the records"):  # another list is not ready
+            client.get(f"/766/{demo.editor_unit}/2.1?only=counted")
+
+
 def test_the_big_tables_look_the_method_up_per_page_not_per_cell(dc, demo, monkeypatch):
     """The scorecard unfolded colours thousands of cells by their share of the maximum, the
     766 table hundreds: the method's bands are looked up once per page, not per cell (a

@@ -13,6 +13,8 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Callable
 
 from chiso.web.dashboard import common
 
@@ -121,6 +123,38 @@ def yield_to_requests() -> None:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICENESS)
     except (AttributeError, OSError):  # not Linux, or not allowed
         log.debug("the warm-up keeps the server's CPU priority")
+
+
+#: Tasks :func:`soon` lets wait at once; more are dropped (each only saves a reader time).
+SOON_QUEUE = 8
+_SOON = threading.Lock()
+
+
+def soon(app, task: Callable[[], object]) -> Future | None:
+    """Run ``task()`` in the server's background thread, at the warm-up's priority
+    (:func:`yield_to_requests`): work a reader is likely to ask for next, done while it
+    reads the page in front of it. None when :data:`SOON_QUEUE` tasks already wait. A
+    failure is logged; the reader's request computes it again."""
+    with _SOON:
+        pool = getattr(app.state, "soon", None)
+        if pool is None:
+            pool = app.state.soon = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chiso-soon",
+                                                       initializer=yield_to_requests)
+            app.state.soon_waiting = 0
+        if app.state.soon_waiting >= SOON_QUEUE:
+            return None
+        app.state.soon_waiting += 1
+
+    def run() -> None:
+        try:
+            task()
+        except Exception:
+            log.exception("a background task of the dashboard failed")
+        finally:
+            with _SOON:
+                app.state.soon_waiting -= 1
+
+    return pool.submit(run)
 
 
 def stamp_or_none(app) -> tuple | None:
