@@ -140,7 +140,7 @@ def main() -> None:
 
         # Import: a fresh store each run, so each one inserts every row.
         runs = []
-        for i in range(n):
+        for _i in range(n):
             store_env = fresh_store(work, "imported")
             subprocess.run(chiso("dossiers", "import", str(work / "gen" / "procedures.csv"), "--kind",
                                  "procedures", "--source", "bench"), env=store_env, check=True, capture_output=True)

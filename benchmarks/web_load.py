@@ -10,15 +10,17 @@ committee, tasks, targets and rounds (``chiso.demo.seed_demo``), and 20 accounts
 3. *cold*: each page once, the first reader after a start or an import (the warm-up is
    then under way);
 4. *load*, once the server's first warm-up is done (``/healthz``: ``warming``; with
-   ``--at-once`` at once, during it): the 20 users each open the pages in turn, concurrently, for --seconds, reading
-   each page for a while (--think, mean seconds; 0 for a closed-loop stress test); per page
-   the time from request to the last byte of the answer (p50, p95, max), requests per
-   second, and the bytes of the overview (the whole page: HTML, CSS, JS).
+   ``--at-once`` at once, during it): the 20 users each open the pages in turn,
+   concurrently, for --seconds, reading each page for a while (--think, mean seconds; 0
+   for a closed-loop stress test); per page the time from request to the last byte of the
+   answer (p50, p95, max), requests per second, the p95 of each 10 s of the load, and the
+   bytes of the overview (the whole page: HTML, CSS, JS).
 
 Target (issue 7, 2-core machine): every page p95 ≤ 200 ms with 20 concurrent users; the
 overview under 1 MB.
 
-    .venv/bin/python benchmarks/web_load.py [--dossiers N] [--dir /tmp/chiso-web-load] [--seconds 60] [--json]
+    .venv/bin/python benchmarks/web_load.py [--dossiers N] [--dir /tmp/chiso-web-load] [--seconds 60]
+                                            [--at-once] [--json]
 """
 
 from __future__ import annotations
@@ -194,7 +196,8 @@ async def drive(base: str, seconds: float, units: list[str], round_code: str, th
     per_page = {name: {"n": len(xs), "p50_ms": q(xs, 0.5), "p95_ms": q(xs, 0.95), "max_ms": round(max(xs), 1),
                        "cold_ms": cold[name]} for name, xs in times.items() if xs}
     total = sum(len(xs) for xs in times.values())
-    return {"users": USERS, "think_s": think, "at_once": at_once, "waited_for_warm_up_s": waited, "seconds": round(took, 1), "requests": total, "errors": errors,
+    return {"users": USERS, "think_s": think, "at_once": at_once, "waited_for_warm_up_s": waited,
+            "seconds": round(took, 1), "requests": total, "errors": errors,
             "requests_per_s": round(total / took, 1), "overview_bytes": overview_bytes,
             "overview_html_bytes": len(overview.content), "pages": per_page,
             "all_p95_ms": q([x for xs in times.values() for x in xs], 0.95),

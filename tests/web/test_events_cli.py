@@ -126,7 +126,13 @@ def test_serve_starts_and_answers_its_health_check(world, tmp_path):
                 assert proc.poll() is None, proc.stderr.read()
                 assert time.monotonic() < deadline, "chiso serve did not answer within 30 s"
                 time.sleep(0.2)
-        assert r.status_code == 200 and r.json() == {"status": "ok"}  # the public learns the status only
+        # The public learns the status only, and whether the first pages are being warmed.
+        assert r.status_code == 200 and set(r.json()) == {"status", "warming"} and r.json()["status"] == "ok"
+        while r.json()["warming"]:  # the warm-up of a small store ends, and says so
+            assert time.monotonic() < deadline + 60, "the warm-up did not end within 90 s"
+            time.sleep(0.2)
+            r = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
+        assert r.json() == {"status": "ok", "warming": False}
         assert r.headers["content-security-policy"]
         body = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5,
                          headers={"Authorization": f"Bearer {world.tokens['admin']}"}).json()
