@@ -49,6 +49,7 @@ import duckdb
 from chiso.index.records import (  # the records counted; also known as compute.* to their callers
     FAR_FUTURE as FAR_FUTURE,
     NOT_RECEIVED as NOT_RECEIVED,
+    PLAIN,
     feedback_records_sql as feedback_records_sql,
     judged_until as judged_until,
     prepare as prepare,
@@ -238,8 +239,11 @@ def _two_pass_sql(method: Method, unit_filter: str) -> tuple[dict[str, str], lis
     where = f"FROM records WHERE received_at IS NOT NULL{unit_filter} GROUP BY ALL"
     scans = {}
     if received:
-        scans["day_pass_r"] = (f"SELECT unit_code AS unit, CAST(received_at AS DATE) AS _r, {key} AS _key, "
-                               f"{', '.join(received)} {where}")
+        head = f"SELECT unit_code AS unit, CAST(received_at AS DATE) AS _r, {key} AS _key, {', '.join(received)} "
+        # The received day's measures rarely read the statutory deadline: then the view
+        # without it serves (the same rows, 0.2 s less at 10 million).
+        scans["day_pass_r"] = head + (where if "statutory_until" in head else where.replace("FROM records ",
+                                                                                               f"FROM {PLAIN} ", 1))
     if finished:
         scans["day_pass_f"] = (f"SELECT unit_code AS unit, CAST(finished_at AS DATE) AS _f, "
                                f"{''.join(f'{d} AS {n}, ' for n, d in m_days)}{', '.join(finished)} {where}")
