@@ -170,3 +170,25 @@ def test_lazy_command_summaries_match_their_docstrings():
         assert command.name == name or name in cli.commands
         first = command.get_short_help_str(1000)
         assert first == summary, f"{name}: the summary in LAZY_COMMANDS says {summary!r}, the docstring {first!r}"
+
+
+def test_a_command_starts_with_the_garbage_collector_held_for_a_second(monkeypatch):
+    """Importing a command's modules makes objects, not garbage: the collector waits for the
+    first second of a command (``quiet_start``), then comes back for a longer one."""
+    import gc
+    import time
+
+    from chiso import cli
+
+    monkeypatch.setattr(cli, "QUIET_START_SECONDS", 0.2)
+    was = gc.isenabled()
+    try:
+        cli.quiet_start()
+        assert not gc.isenabled()
+        deadline = time.monotonic() + 10
+        while not gc.isenabled():
+            assert time.monotonic() < deadline, "the collector did not come back"
+            time.sleep(0.05)
+    finally:
+        if was:
+            gc.enable()

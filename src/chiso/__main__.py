@@ -1,5 +1,8 @@
+import gc
 import sys
 
-from chiso.cli import main
+gc.disable()  # until the command's modules are imported: see chiso.cli.quiet_start
+
+from chiso.cli import main  # noqa: E402
 
 sys.exit(main())
