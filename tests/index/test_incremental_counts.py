@@ -186,3 +186,30 @@ def test_on_demo_data_every_unit_and_period_is_the_same_brought_forward_as_recou
     assert brought[1] == recounted[1]  # every measure of every unit × period, exactly
     assert brought[2] == recounted[2]  # and every score
     assert len(recounted[1]) == len(targets) * len(periods) > 1000
+
+
+def test_the_procedures_present_in_each_period_are_the_same_marked_by_bits_or_listed(loaded, demo_records,
+                                                                                     monkeypatch):
+    """Which procedures (and other keys) occur in each period: marked as bits of one number
+    per key and period bounds (up to ``MASK_BITS`` bounds), or listed bucket by bucket as
+    before; the same rows, and so the same distinct and catalogue measures, for every unit
+    and the province over the year's periods and for periods over several years."""
+    from chiso.periods import parse_period, periods_of_year
+
+    store = demo_records(3000, seed=11)
+    method = default_method("766")
+    targets = service.targets(loaded, parse_period("2026"), province="68")
+    con = service.counting_connection(store, method)
+    try:
+        for periods in (periods_of_year(2026), [parse_period(p) for p in ("2025", "2026-Q3", "2026-W40", "2026-YTD-11")]):
+            compute._totals(con, method, targets, periods, None)  # the tables _presence reads
+            compute._presence(con, periods)
+            marked = con.execute("SELECT * FROM present ORDER BY ALL").fetchall()
+            with monkeypatch.context() as m:
+                m.setattr(compute, "MASK_BITS", 0)
+                compute._presence(con, periods)
+            listed = con.execute("SELECT * FROM present ORDER BY ALL").fetchall()
+            assert marked == listed and len(marked) > 100
+            assert {r[3] for r in marked} >= {"2026-Q3", "2026-W40", "2026-YTD-11"}
+    finally:
+        con.close()

