@@ -677,8 +677,10 @@ def _procedure_measures(con: duckdb.DuckDBPyConnection, method: Method, targets:
                 "CAST(per.start AS TIMESTAMP) AS period_start, CAST(per.stop AS TIMESTAMP) AS period_end, p.* "
                 "FROM periods per CROSS JOIN procedures p")
 
+    # Summed as DOUBLE, as the counts are kept: a sum of integers is a HUGEINT in DuckDB, and
+    # handing 130,000 of those to Python took 0.1 s (a year's periods at 10 million).
     def agg(m: Measure) -> str:
-        return f"coalesce(sum(CASE WHEN {_where(m)} THEN {_value(m)} ELSE 0 END), 0)"
+        return f"CAST(coalesce(sum(CASE WHEN {_where(m)} THEN {_value(m)} ELSE 0 END), 0) AS DOUBLE)"
 
     base = ", ".join(f'{agg(m)} AS "{n}"' for n, m in measures.items())
     for cls, cond in (("commune", _COMMUNE_PROCEDURES), ("other", _OTHER_PROCEDURES)):
@@ -711,7 +713,7 @@ def _procedure_measures(con: duckdb.DuckDBPyConnection, method: Method, targets:
             WHERE CASE WHEN list_contains($communes, k.target) THEN {_COMMUNE_PROCEDURES} ELSE {_OTHER_PROCEDURES} END
         )
         SELECT target, period, {", ".join(
-            f'coalesce(sum(CASE WHEN {_where(m)} THEN sign * {_value(m)} ELSE 0 END), 0) AS "{n}"'
+            f'CAST(coalesce(sum(CASE WHEN {_where(m)} THEN sign * {_value(m)} ELSE 0 END), 0) AS DOUBLE) AS "{n}"'
             for n, m in measures.items())}
         FROM flagged GROUP BY target, period
     """, {"communes": communes, "labels": [label for _c, label, _w in flags]}).fetchall()
