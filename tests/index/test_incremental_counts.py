@@ -188,6 +188,8 @@ def test_on_demo_data_every_unit_and_period_is_the_same_brought_forward_as_recou
     assert len(recounted[1]) == len(targets) * len(periods) > 1000
 
 
+# The records' selection does not depend on the registry's database: SQLite's twin alone.
+@pytest.mark.parametrize("loaded_store_url", ["sqlite"], indirect=True)
 def test_the_procedures_present_in_each_period_are_the_same_marked_by_bits_or_listed(loaded, demo_records,
                                                                                      monkeypatch):
     """Which procedures (and other keys) occur in each period: marked as bits of one number

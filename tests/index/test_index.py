@@ -138,6 +138,8 @@ def test_rejected_rows_are_reported_with_reasons(loaded_url, tmp_path, monkeypat
     assert (tmp_path / "bad.csv.rejects.csv").exists()
 
 
+# The records' selection does not depend on the registry's database: SQLite's twin alone.
+@pytest.mark.parametrize("loaded_store_url", ["sqlite"], indirect=True)
 def test_a_units_own_selection_lists_what_every_units_file_lists(loaded, demo_records):
     """The dossiers behind a number: a reader before the server has selected every unit's
     at once (:func:`explain.ids_file`) gets its unit's own selection, and later readers read
