@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from chiso.dossiers.store import DossierStore
-from chiso.index import compute, service
+from chiso.index import compute, presence, service
 from chiso.methods.loader import default_method
 
 UNITS = [("A", None, None, None), ("B", None, None, None)]
@@ -204,12 +204,12 @@ def test_the_procedures_present_in_each_period_are_the_same_marked_by_bits_or_li
     con = service.counting_connection(store, method)
     try:
         for periods in (periods_of_year(2026), [parse_period(p) for p in ("2025", "2026-Q3", "2026-W40", "2026-YTD-11")]):
-            compute._totals(con, method, targets, periods, None)  # the tables _presence reads
-            compute._presence(con, periods)
+            compute._totals(con, method, targets, periods, None)  # the tables present() reads
+            presence.present(con, periods)
             marked = con.execute("SELECT * FROM present ORDER BY ALL").fetchall()
             with monkeypatch.context() as m:
-                m.setattr(compute, "MASK_BITS", 0)
-                compute._presence(con, periods)
+                m.setattr(presence, "MASK_BITS", 0)
+                presence.present(con, periods)
             listed = con.execute("SELECT * FROM present ORDER BY ALL").fetchall()
             assert marked == listed and len(marked) > 100
             assert {r[3] for r in marked} >= {"2026-Q3", "2026-W40", "2026-YTD-11"}

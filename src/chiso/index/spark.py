@@ -412,7 +412,7 @@ class Counting:
     def _present(self, targets: Sequence[compute.Target], periods: Sequence[Period]) -> None:
         """On Spark: the tables ``scope_members`` and ``periods`` of ``compute.totals``, and
         ``present(target, label, key, period)``, the keys occurring on a day of each period
-        (DuckDB's ``compute._presence`` groups the keys into the same buckets; here a join with the days
+        (DuckDB's ``presence.present`` groups the keys into the same buckets; here a join with the days
         of each period)."""
         spark = self.con.spark
         spark.createDataFrame([(t.code, m) for t in targets for m in t.members] or [("", "")],
