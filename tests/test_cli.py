@@ -192,3 +192,21 @@ def test_a_command_starts_with_the_garbage_collector_held_for_a_second(monkeypat
     finally:
         if was:
             gc.enable()
+
+
+def test_json_is_indented_at_a_terminal_and_one_item_a_line_in_a_pipe():
+    """The same value either way; a pipe (a file, jq, another program) gets each item of a
+    list on its own line, written by the C encoder."""
+    import json
+    from datetime import date
+
+    from chiso.output import json_text
+
+    rows = [{"unit": "25042", "name": "Phường Xuân Hương - Đà Lạt", "total": 87.5, "day": date(2025, 9, 30)},
+            {"unit": "25045", "name": "Phường Cam Ly - Đà Lạt", "total": None, "groups": {"1": [1, 2]}}]
+    piped, shown = json_text(rows), json_text(rows, terminal=True)
+    assert json.loads(piped) == json.loads(shown) == json.loads(json.dumps(rows, default=str))
+    assert piped.splitlines()[1:-1] == [json.dumps(r, ensure_ascii=False, default=str) + "," for r in rows[:1]] + [
+        json.dumps(rows[1], ensure_ascii=False)]
+    assert "Xuân Hương" in piped and "\n  " in shown
+    assert json_text([]) == "[]" and json.loads(json_text({"a": [1]})) == {"a": [1]}

@@ -17,8 +17,21 @@ def _default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
+#: One value on one line, by the C encoder (indenting takes the pure-Python one: four
+#: times slower; 0.05 s for an index of 280 units).
+_compact = json.JSONEncoder(ensure_ascii=False, default=_default)
+
+
+def json_text(data: Any, *, terminal: bool = False) -> str:
+    """``data`` as JSON text: indented for a person at a terminal; else a list one item
+    a line (for grep and diff, and as fast as one line), anything else indented."""
+    if isinstance(data, list) and not terminal:
+        return "[\n" + ",\n".join(_compact.encode(item) for item in data) + "\n]" if data else "[]"
+    return json.dumps(data, ensure_ascii=False, indent=2, default=_default)
+
+
 def emit_json(data: Any) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=_default))
+    click.echo(json_text(data, terminal=sys.stdout.isatty()))
 
 
 def _width(text: str) -> int:

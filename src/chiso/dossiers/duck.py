@@ -8,7 +8,6 @@ private DuckDB connection; values never come from a user except through :func:`l
 from __future__ import annotations
 
 import threading
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
@@ -113,15 +112,35 @@ class Tracker:
         self.report(hi)
 
 
-@lru_cache(maxsize=4096)
-def _file_columns(path: str, mtime_ns: int) -> frozenset[str]:
-    """The columns of a Parquet file, from its footer (files never change once written;
-    the modification time keys the cache all the same)."""
-    con = duckdb.connect()
-    try:
-        return frozenset(r[0] for r in con.execute("SELECT name FROM parquet_schema(?)", [path]).fetchall())
-    finally:
-        con.close()
+#: The columns of each Parquet file read so far, by (path, modification time): files never
+#: change once written; the time keys the cache all the same.
+_COLUMNS: dict[tuple[str, int], frozenset[str]] = {}
+
+
+def file_columns(paths: Sequence[Path], con: duckdb.DuckDBPyConnection | None = None) -> frozenset[str]:
+    """Every column any of ``paths`` has, from their footers: the ones not seen before in
+    one query, on ``con`` when given (a new connection costs 15 ms)."""
+    keys = [(str(p), Path(p).stat().st_mtime_ns) for p in paths]
+    if not keys:
+        return frozenset()
+    missing = [k for k in keys if k not in _COLUMNS]
+    if missing:
+        own = con is None
+        reader = duckdb.connect() if con is None else con
+        try:
+            rows = reader.execute("SELECT file_name, name FROM parquet_schema(?)",
+                                  [[path for path, _t in missing]]).fetchall()
+        finally:
+            if own:
+                reader.close()
+        found: dict[str, set[str]] = {}
+        for name, column in rows:
+            found.setdefault(name, set()).add(column)
+        if len(_COLUMNS) > 4096:
+            _COLUMNS.clear()
+        for path, mtime in missing:
+            _COLUMNS[(path, mtime)] = frozenset(found.get(path, ()))
+    return frozenset().union(*(_COLUMNS[k] for k in keys))
 
 
 def scan_sql(paths: Sequence[Path], rt: RecordType | None = None, internal: Sequence[str] = ("_seq",)) -> str:
@@ -134,7 +153,7 @@ def scan_sql(paths: Sequence[Path], rt: RecordType | None = None, internal: Sequ
     scan = f"read_parquet([{listed}], union_by_name = true)"
     if rt is None or not paths:
         return scan
-    present = frozenset().union(*(_file_columns(str(p), Path(p).stat().st_mtime_ns) for p in paths))
+    present = file_columns(paths)
     if all(n in present for n, _t in rt.columns()):
         return scan
     cols = [n if n in present else f"NULL::{t} AS {n}" for n, t in rt.columns()]

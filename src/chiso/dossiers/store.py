@@ -86,7 +86,7 @@ from chiso.errors import ChisoError
 from chiso.i18n import _
 from chiso.dossiers.classify import HASH_PROBE_KEY, hash_probe, hashes_valid
 from chiso.dossiers.normalise import row_hash_sql
-from chiso.dossiers.duck import RECORD_FILES, Progress, count, scan_sql
+from chiso.dossiers.duck import RECORD_FILES, Progress, count, file_columns, scan_sql
 from chiso.dossiers.ingest import Batch, pid_alive
 from chiso.dossiers.normalise import UnitRow
 from chiso.dossiers.rejects import SAMPLE_LIMIT
@@ -360,6 +360,7 @@ class DossierStore:
         returns the version of each record type."""
         versions = {}
         snaps = {rt.name: self.snapshot(rt.name, at_version=at_version) for rt in RECORD_TYPES.values()}
+        file_columns([path for snap in snaps.values() for path in snap.files], con)  # every footer at once
         for rt in RECORD_TYPES.values():
             snap = snaps[rt.name]
             con.execute(f"CREATE OR REPLACE VIEW {rt.name} AS {self.view_sql(rt, snap)}")
