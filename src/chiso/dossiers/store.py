@@ -515,21 +515,25 @@ class DossierStore:
         return scan_sql(paths, rt, internal)
 
     @staticmethod
-    def view_sql(rt: RecordType, snap: Snapshot, *, with_seq: bool = False) -> str:
+    def view_sql(rt: RecordType, snap: Snapshot, *, with_seq: bool = False, base: str | None = None) -> str:
         """SELECT giving the current record of each (source, key) in ``snap``.
 
         Only segments can hold several versions of a key (a base holds one), so the base is
         read as is minus the keys the segments hold, and only the small segments are ranked
-        by import number."""
+        by import number. ``base``: a relation to read instead of the base file (its rows
+        for some keys, with its columns: the view then holds those keys alone, when the
+        segments are filtered alike by the caller, or their other keys too)."""
         cols = [name for name, _type in rt.columns()] + (["_seq"] if with_seq else [])
         select = ", ".join(cols)
         if not snap.files:
             typed = [f"NULL::{t} AS {n}" for n, t in rt.columns()] + (["NULL::BIGINT AS _seq"] if with_seq else [])
             return f"SELECT {', '.join(typed)} WHERE false"
 
+        if snap.base is not None and base is None:
+            base = DossierStore.scan_sql([snap.base.path], rt)
         if not snap.deltas:
-            assert snap.base is not None  # files but no deltas: the base is the one file
-            return f"SELECT {select} FROM {DossierStore.scan_sql([snap.base.path], rt)}"
+            assert base is not None  # files but no deltas: the base is the one file
+            return f"SELECT {select} FROM {base}"
         key = rt.key
         if len(snap.deltas) == 1:
             # One segment holds each key once: nothing to rank (saves a window over it).
@@ -543,7 +547,7 @@ class DossierStore:
             return f"SELECT {select} FROM ({latest})"
         return (
             f"WITH latest AS ({latest}) "
-            f"SELECT {', '.join('b.' + c for c in cols)} FROM {DossierStore.scan_sql([snap.base.path], rt)} b "
+            f"SELECT {', '.join('b.' + c for c in cols)} FROM {base} b "
             f"ANTI JOIN latest d ON b.source = d.source AND b.{key} = d.{key} "
             f"UNION ALL SELECT {select} FROM latest"
         )

@@ -333,7 +333,13 @@ def apply_changes(con: duckdb.DuckDBPyConnection, method: Method, *, old: str, n
     """Bring ``day_counts`` up to date after an import without rescanning the store:
     add the day counts of the new versions of the changed dossiers (relation ``new``) and
     subtract those of the versions they replaced (relation ``old``). Both relations have
-    the dossier columns; ``old`` is empty for dossiers seen for the first time."""
+    the dossier columns; ``old`` is empty for dossiers seen for the first time.
+
+    Tables ``day_counts`` and ``day_keys`` are changed in place (MERGE). Views (over kept
+    files, :func:`chiso.index.service.counting_connection`) become views of the kept rows
+    joined with the change, ``_kept`` added to the old views' names: written out once by
+    the caller, that costs half of loading the files into tables and merging (at 10M
+    dossiers, 0.4 s for the keys)."""
     dossier_cols = [c for source, cs in _parts(method).items() if source != "feedback" for c, _v, _w in cs]
     prepare(con, dossiers=old, name="records_old")
     prepare(con, dossiers=new, name="records_new")
@@ -354,18 +360,33 @@ def apply_changes(con: duckdb.DuckDBPyConnection, method: Method, *, old: str, n
             ({added}) UNION ALL BY NAME SELECT unit, day, {negated} FROM ({removed})
         ) GROUP BY unit, day
     """)
-    updates = ", ".join(f"{c} = t.{c} + d.{c}" for c in dossier_cols)
-    con.execute(f"""
-        MERGE INTO day_counts t USING day_delta d ON t.unit = d.unit AND t.day = d.day
-        WHEN MATCHED THEN UPDATE SET {updates}
-        WHEN NOT MATCHED THEN INSERT BY NAME
-    """)
     # Days new to the table have no feedback counts yet: zero, as a full count gives them.
     others = [c for source, cs in _parts(method).items() if source == "feedback" for c, _v, _w in cs]
-    if others:
-        con.execute("UPDATE day_counts SET " + ", ".join(f"{c} = coalesce({c}, 0)" for c in others)
-                    + " WHERE " + " OR ".join(f"{c} IS NULL" for c in others))
-    n_type = next(typ for name, typ, *_rest in con.execute("DESCRIBE day_keys").fetchall() if name == "n")
+    overlay = bool(con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = 'day_counts' AND temporary")
+                   .fetchone()[0])  # type: ignore[index]
+    if overlay:
+        for view in ("day_counts", "day_keys"):
+            con.execute(f"DROP VIEW IF EXISTS {view}_kept; ALTER VIEW {view} RENAME TO {view}_kept")
+        # The columns in the kept table's order and types, as MERGE leaves them.
+        columns = [
+            f"coalesce(t.{c}, 0) + coalesce(d.{c}, 0) AS {c}" if c in dossier_cols else f"coalesce(t.{c}, 0) AS {c}"
+            for c in (f'"{name}"' if "::" in name else name for name in types) if c not in ("unit", "day")
+        ]
+        con.execute(f"CREATE TEMP VIEW day_counts AS SELECT coalesce(t.unit, d.unit) AS unit, "
+                    f"coalesce(t.day, d.day) AS day, {', '.join(columns)} "
+                    f"FROM day_counts_kept t FULL JOIN day_delta d ON t.unit = d.unit AND t.day = d.day")
+    else:
+        updates = ", ".join(f"{c} = t.{c} + d.{c}" for c in dossier_cols)
+        con.execute(f"""
+            MERGE INTO day_counts t USING day_delta d ON t.unit = d.unit AND t.day = d.day
+            WHEN MATCHED THEN UPDATE SET {updates}
+            WHEN NOT MATCHED THEN INSERT BY NAME
+        """)
+        if others:
+            con.execute("UPDATE day_counts SET " + ", ".join(f"{c} = coalesce({c}, 0)" for c in others)
+                        + " WHERE " + " OR ".join(f"{c} IS NULL" for c in others))
+    n_type = next(typ for name, typ, *_rest in con.execute(
+        f"DESCRIBE day_keys{'_kept' if overlay else ''}").fetchall() if name == "n")
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE key_delta AS
         SELECT unit, day, label, key, CAST(sum(n) AS {n_type}) AS n FROM (
@@ -373,12 +394,20 @@ def apply_changes(con: duckdb.DuckDBPyConnection, method: Method, *, old: str, n
             UNION ALL SELECT unit, day, label, key, -n FROM ({_keys_sql(method, "records_old")})
         ) GROUP BY ALL HAVING sum(n) <> 0
     """)
-    con.execute("""
-        MERGE INTO day_keys t USING key_delta d
-        ON t.unit = d.unit AND t.day = d.day AND t.label = d.label AND t.key = d.key
-        WHEN MATCHED THEN UPDATE SET n = t.n + d.n
-        WHEN NOT MATCHED THEN INSERT BY NAME
-    """)
+    if overlay:
+        con.execute("""
+            CREATE TEMP VIEW day_keys AS SELECT coalesce(t.unit, d.unit) AS unit, coalesce(t.day, d.day) AS day,
+                coalesce(t.label, d.label) AS label, coalesce(t.key, d.key) AS key, coalesce(t.n, 0) + coalesce(d.n, 0) AS n
+            FROM day_keys_kept t FULL JOIN key_delta d
+            ON t.unit = d.unit AND t.day = d.day AND t.label = d.label AND t.key = d.key
+        """)
+    else:
+        con.execute("""
+            MERGE INTO day_keys t USING key_delta d
+            ON t.unit = d.unit AND t.day = d.day AND t.label = d.label AND t.key = d.key
+            WHEN MATCHED THEN UPDATE SET n = t.n + d.n
+            WHEN NOT MATCHED THEN INSERT BY NAME
+        """)
     # A new version that counts exactly as the old one (a corrected flag no measure reads,
     # a dossier finished after a period's end) moves nothing.
     moved = " OR ".join(f"{c} <> 0" for c in dossier_cols) or "FALSE"

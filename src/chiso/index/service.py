@@ -214,8 +214,7 @@ def _bring_forward(con: duckdb.DuckDBPyConnection, store: DossierStore, method: 
     con.execute(f"CREATE OR REPLACE TEMP TABLE changed_new AS {DossierStore.view_sql(rt, since)}")
     con.execute(f"CREATE OR REPLACE TEMP TABLE changed_old AS SELECT o.* FROM ({DossierStore.view_sql(rt, then)}) o "
                 f"SEMI JOIN changed_new n ON o.source = n.source AND o.{rt.key} = n.{rt.key}")
-    con.execute("CREATE OR REPLACE TEMP TABLE day_counts AS SELECT * FROM read_parquet(?)", [str(counts)])
-    con.execute("CREATE OR REPLACE TEMP TABLE day_keys AS SELECT * FROM read_parquet(?)", [str(keys)])
+    _read_kept(con, counts, keys)
     compute.apply_changes(con, method, old="changed_old", new="changed_new")
     con.execute("DROP TABLE changed_new; DROP TABLE changed_old")
     return True
@@ -265,11 +264,22 @@ def _bring_to(con: duckdb.DuckDBPyConnection, store: DossierStore, method: Metho
         here = store.snapshot("dossiers", at_version=at_version)
         con.execute(f"CREATE OR REPLACE TEMP TABLE changed_keys AS SELECT DISTINCT source, {rt.key} "
                     f"FROM {DossierStore.scan_sql(between)}")
+        # The base's rows of those keys, read once for both versions (usually one base):
+        # the store's largest file, scanned once instead of once a version (0.55 s at 10M).
+        bases: dict[Path, str] = {}
+        for snap in (there, here):
+            if snap.base is not None and snap.base.path not in bases:
+                bases[snap.base.path] = table = f"changed_base_{len(bases)}"
+                con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT b.* FROM "
+                            f"{DossierStore.scan_sql([snap.base.path], rt)} b "
+                            f"SEMI JOIN changed_keys k ON b.source = k.source AND b.{rt.key} = k.{rt.key}")
         for name, snap in (("changed_old", there), ("changed_new", here)):
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT r.* FROM ({DossierStore.view_sql(rt, snap)}) r "
+            view = DossierStore.view_sql(rt, snap, base=bases[snap.base.path] if snap.base else None)
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT r.* FROM ({view}) r "
                         f"SEMI JOIN changed_keys k ON r.source = k.source AND r.{rt.key} = k.{rt.key}")
-        con.execute("CREATE OR REPLACE TEMP TABLE day_counts AS SELECT * FROM read_parquet(?)", [str(counts)])
-        con.execute("CREATE OR REPLACE TEMP TABLE day_keys AS SELECT * FROM read_parquet(?)", [str(keys)])
+        for table in bases.values():
+            con.execute(f"DROP TABLE {table}")
+        _read_kept(con, counts, keys)
     except (ChisoError, duckdb.Error):
         return False  # a file collected meanwhile: count in full
     compute.apply_changes(con, method, old="changed_old", new="changed_new")
@@ -309,12 +319,7 @@ def counting_connection(store: DossierStore, method: Method, *,
         counts, keys = _cache_files(home, key)
         with building(key):  # one thread of this process builds; the others then read
             if counts.exists() and keys.exists():
-                # Views over the kept files, not copies: a reader asks for a period or two and
-                # DuckDB reads only what those need (2M dossiers: 0.03 s against 0.2 s for
-                # loading both tables). :func:`_keep` leaves the files of the version before
-                # in place, so a connection opened just before an import still reads.
-                for table, path in (("day_counts", counts), ("day_keys", keys)):
-                    con.execute(f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT * FROM read_parquet({_quoted(path)})")
+                _read_kept(con, counts, keys)
                 if earlier:
                     os.utime(counts)  # used: kept longer
                 return con
@@ -365,15 +370,30 @@ def building(key: str) -> threading.Lock:
         return _LOCKS.setdefault(key, threading.Lock())
 
 
+def _read_kept(con: duckdb.DuckDBPyConnection, counts: Path, keys: Path) -> None:
+    """Views ``day_counts`` and ``day_keys`` over kept files, not copies: a reader asks for
+    a period or two and DuckDB reads only what those need (2M dossiers: 0.03 s against
+    0.2 s for loading both tables); an import's change is joined to them and written out
+    in one pass (:func:`compute.apply_changes`). :func:`_keep` leaves the files of the
+    version before in place, so a connection opened just before an import still reads."""
+    for table, path in (("day_counts", counts), ("day_keys", keys)):
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT * FROM read_parquet({_quoted(path)})")
+
+
 def _keep(con: duckdb.DuckDBPyConnection, method: Method, folder: Path, key: str, counts: Path, keys: Path, *, prune: bool = True) -> None:
     """Write the counts of this version to the cache folder and (``prune``) drop older
-    versions'."""
+    versions'. Views (the kept counts of another version joined with a change) then read
+    the files written."""
     folder.mkdir(parents=True, exist_ok=True)
+    views = {name for (name,) in con.execute(
+        "SELECT view_name FROM duckdb_views() WHERE temporary AND view_name IN ('day_counts', 'day_keys')").fetchall()}
     for table, path in (("day_counts", counts), ("day_keys", keys)):
         # Unique per writer: another process may build the same counts at the same time.
         temp = path.with_name(f".tmp-{os.getpid()}-{uuid.uuid4().hex}-{path.name}")
         con.execute(f"COPY {table} TO '{temp}' (FORMAT parquet)")
         os.replace(temp, path)  # readers see the whole file or none
+    if views:
+        _read_kept(con, counts, keys)
     if not prune:
         return
     # The newest earlier version's files stay: readers opened on them read them through
