@@ -225,3 +225,24 @@ def test_on_the_demo_datas_real_counts(loaded, demo_records):
             con.close()
         assert len(counts) > 2000
         assert_same(method, counts, levels)
+
+
+def test_indicators_scored_column_wise_are_made_when_read_and_are_score_units_dicts():
+    """A ranking of every unit and period reads the totals alone: the column-wise path makes
+    a pair's indicators on first reading, as the same dict score_unit gives (its keys in
+    its order, equal values, pickled as a plain dict)."""
+    import pickle
+
+    method = loader.default_method("766")
+    rng = random.Random(5)
+    counts = {(f"u{i}", "2026-Q1"): random_counts(method, rng) for i in range(40)}
+    levels = {f"u{i}": "commune" for i in range(40)}
+    got, expected = score_many(method, counts, levels), one_by_one(method, counts, levels)
+    lazy = [s.indicators for s in got.values()]
+    assert all(type(m) is not dict and m._made is None for m in lazy)  # noqa: SLF001  (nothing made yet)
+    for key, score in expected.items():
+        indicators = got[key].indicators
+        assert len(indicators) == len(score.indicators) and list(indicators) == list(score.indicators)
+        assert indicators == score.indicators and dict(indicators) == score.indicators
+        copy = pickle.loads(pickle.dumps(got[key]))
+        assert type(copy.indicators) is dict and copy == score

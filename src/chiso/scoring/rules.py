@@ -37,7 +37,7 @@ import sys
 from dataclasses import dataclass, field, fields, replace
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from chiso.errors import ChisoError
 from chiso.i18n import _
@@ -627,6 +627,43 @@ def _nones(np: Any, values: Any, none: Any) -> list[Any]:
     return out
 
 
+class _RowIndicators(Mapping[str, IndicatorScore]):
+    """The indicators of one pair scored column-wise (:class:`_Columns`), as a read-only
+    mapping made on first use from the columns: equal to the dict :func:`score_unit` gives
+    (``==``, keys in the same order), and pickled as that dict."""
+
+    __slots__ = ("_lists", "_ids", "_row", "_made")
+
+    def __init__(self, lists: tuple[list[Any], ...], ids: tuple[str, ...], row: int) -> None:
+        self._lists, self._ids, self._row = lists, ids, row
+        self._made: dict[str, IndicatorScore] | None = None
+
+    def _dict(self) -> dict[str, IndicatorScore]:
+        if self._made is None:
+            i = self._row
+            self._made = {
+                ind.id: IndicatorScore(ind.id, gid, nums[i], dens[i], rates[i], points[i], ind.max, applicable[i],
+                                       in_scope, reasons[i])
+                for ind, gid, in_scope, nums, dens, rates, points, applicable, reasons in self._lists
+            }
+        return self._made
+
+    def __getitem__(self, key: str) -> IndicatorScore:
+        return self._dict()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._dict())
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def __repr__(self) -> str:
+        return repr(self._dict())
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return dict, (self._dict(),)
+
+
 class _Columns:
     """Scores every pair of one level of a method at once (:func:`score_many`).
 
@@ -817,9 +854,9 @@ class _Columns:
         for (gid, ind, in_scope, *_rest, outside), col in zip(plan.rows, cols):
             if col is None:
                 assert outside is not None
-                nums: Any = itertools.repeat(None, n)
-                dens: Any = itertools.repeat(None, n)
-                rates: Any = itertools.repeat(None, n)
+                nums: Any = [None] * n
+                dens: Any = nums
+                rates: Any = nums
                 points: list[Any] = [outside.points] * n
                 applicable: list[Any] = [outside.applicable] * n
                 reasons: list[Any] = [outside.reason] * n
@@ -846,11 +883,6 @@ class _Columns:
             for i in no_data_rows:
                 points[i], applicable[i], reasons[i] = None, False, "no_data"
         repeat = itertools.repeat
-        indicator_objects = [
-            list(map(IndicatorScore, repeat(ind.id), repeat(gid), nums, dens, rates, points, repeat(ind.max),
-                     applicable, repeat(in_scope), reasons))
-            for ind, gid, in_scope, nums, dens, rates, points, applicable, reasons in indicator_lists
-        ]
         group_objects = []
         for group, g in zip(method.groups, groups):
             points = _nones(np, g["points"], ~g["applicable"])
@@ -868,7 +900,9 @@ class _Columns:
         band_ids = [plan.bands[b].id if plan.bands else None for b in which.tolist()]
         ind_ids = [row[1].id for row in plan.rows]
         group_ids = [g.id for g in method.groups]
-        indicator_dicts = map(dict, map(zip, repeat(ind_ids), zip(*indicator_objects)))
+        # The indicators of a pair are made when they are first read: a ranking of every unit
+        # and period reads the totals alone (740,000 objects at 10M dossiers: 0.26 s).
+        indicator_dicts = map(_RowIndicators, repeat(tuple(indicator_lists)), repeat(tuple(ind_ids)), range(n))
         group_dicts = map(dict, map(zip, repeat(group_ids), zip(*group_objects)))
         out: dict[Any, UnitScore] = {}
         for key, indicators, groups_i, total_i, max_i, normal, band, data in zip(
