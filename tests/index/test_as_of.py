@@ -82,6 +82,25 @@ def test_diff_names_the_units_indicators_and_dossiers_that_moved(loaded, store, 
     assert service.diff(loaded, store, SEPT, from_version=2, to_version=2)["units"] == []
 
 
+def test_a_diff_reads_the_store_once_a_side_whatever_moved(loaded, store, tmp_path, monkeypatch):
+    """The records an import touched are read from the store once for each side of a diff,
+    into a table the listing queries read: a query per moved unit and indicator over the
+    whole store took hours at 10 million dossiers."""
+    store.import_files([write(tmp_path / "later.csv", LATER)], source="test", units=registry_units(loaded))
+    opened = []
+    real = service._changed_records_connection
+
+    def counted(*args, **kwargs):
+        con = real(*args, **kwargs)
+        opened.append(con.execute("SELECT sql FROM duckdb_views() WHERE view_name = 'dossiers'").fetchone()[0])
+        return con
+
+    monkeypatch.setattr(service, "_changed_records_connection", counted)
+    got = service.diff(loaded, store, SEPT, from_version=1, to_version=2)
+    assert sum(len(u["indicators"]) for u in got["units"]) >= 2  # several units and indicators moved
+    assert len(opened) == 2 and not any("read_parquet" in sql for sql in opened), opened
+
+
 def _run(capsys, *args) -> tuple[int, str, str]:
     code = main(list(args))
     out = capsys.readouterr()

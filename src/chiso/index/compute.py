@@ -722,11 +722,14 @@ def _derived_measures(method: Method, result: Counts) -> None:
                 counts[name] = evaluate(formula, counts)
 
 
-def explain_sql(method: Method, measure: str, period: Period, *, today: date | None = None) -> tuple[str, dict[str, Any]]:
+def explain_sql(method: Method, measure: str, period: Period, *, today: date | None = None,
+                with_unit: bool = False) -> tuple[str, dict[str, Any]]:
     """SQL (with parameters ``units``, ``start``, ``end`` and, for an on-time rule, ``cut``)
     selecting the ids of the records a dossier or feedback measure counts for the given units
-    and period; ``today`` as for :func:`period_counts`."""
+    and period; ``today`` as for :func:`period_counts`. ``with_unit``: each id with its
+    record's unit (column ``unit`` before ``id``), to list several units' records at once."""
     m = method.measures[measure]
+    select = "SELECT unit_code AS unit, " if with_unit else "SELECT "
     params = {"start": period.start, "end": period.end + timedelta(days=1)}
     base = "unit_code IN (SELECT unnest($units))"
     if m.basis == "dossier_received":
@@ -744,11 +747,11 @@ def explain_sql(method: Method, measure: str, period: Period, *, today: date | N
                      f"((finished_at IS NULL OR finished_at >= $cut) "
                      f"AND greatest(received_at, coalesce({until}, received_at)) >= $cut))")
     elif m.basis == "feedback":
-        return (f"SELECT feedback_id AS id FROM feedback_records WHERE {base} AND received_at >= $start "
+        return (f"{select}feedback_id AS id FROM feedback_records WHERE {base} AND received_at >= $start "
                 f"AND received_at < $end AND {_where(m)} ORDER BY id"), params
     else:
         raise ValueError(f"measure {measure} ({m.basis}) is not made of records")
-    return f"SELECT dossier_id AS id FROM records WHERE {base} AND received_at IS NOT NULL AND {cond} ORDER BY id", params
+    return f"{select}dossier_id AS id FROM records WHERE {base} AND received_at IS NOT NULL AND {cond} ORDER BY id", params
 
 
 def listable(method: Method, measure: str) -> bool:
