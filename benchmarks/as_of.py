@@ -12,7 +12,10 @@ once). Then:
    (``chiso index 766 --period P --as-of T --format json``, a fresh process); then again,
    from the counts kept in ``cache/as-of``;
 4. the same after the replaced base has gone (``retain_seconds`` passed): the version is
-   then read from the retained segments over the base the retention keeps.
+   then read from the retained segments over the base the retention keeps;
+5. ``chiso index diff`` of the quarter the first batch fell in, from the version before it
+   to its own, as the command: every unit and indicator it moved, with the dossiers that
+   entered or left each.
 
 Target (issue 12, 2-core machine): as-of one period, all units, 10 million dossiers ≤ 2 s.
 
@@ -99,6 +102,7 @@ def run(work: Path, results: dict) -> None:
         t = clock()
         service.index_766(session, store, period)
         results["current_index_s"] = round(clock() - t, 3)
+    before = store.version()
     con = store.connect()
     tag = str(int(time.time()))
     for i in (1, 2):
@@ -121,7 +125,7 @@ def run(work: Path, results: dict) -> None:
             results[label] = round(clock() - t, 3)
         results["units"] = len(rows)
 
-    def as_of_command(label: str) -> None:
+    def command(label: str, *args: str) -> str:
         from chiso.store import service as store_service
 
         data = work / "data"
@@ -133,11 +137,14 @@ def run(work: Path, results: dict) -> None:
         env = {**os.environ, "CHISO_DATABASE_URL": url, "CHISO_DATA_DIR": str(data),
                "CHISO_RECORDS_PATH": str(work / "store")}
         t = clock()
-        proc = subprocess.run([sys.executable, "-m", "chiso", "index", "766", "--period", PERIOD, "--as-of",
-                               moment.isoformat(), "--format", "json"], env=env, capture_output=True, text=True)
+        proc = subprocess.run([sys.executable, "-m", "chiso", *args], env=env, capture_output=True, text=True)
         results[label] = round(clock() - t, 3)
         if proc.returncode != 0:
             raise SystemExit(proc.stderr)
+        return proc.stdout
+
+    def as_of_command(label: str) -> None:
+        command(label, "index", "766", "--period", PERIOD, "--as-of", moment.isoformat(), "--format", "json")
 
     def cold() -> None:
         shutil.rmtree(work / "store" / "cache" / service.AS_OF_FOLDER, ignore_errors=True)
@@ -159,6 +166,19 @@ def run(work: Path, results: dict) -> None:
     as_of_in_process("as_of_cold_from_segments_s")
     cold()
     as_of_command("as_of_cold_from_segments_command_s")
+
+    # What the first batch moved in the quarter it fell in, down to the dossiers, as the
+    # command (`chiso index diff`): every unit and indicator it moved, with the records
+    # that entered or left each.
+    quarter = parse_period(f"{moment.year}-Q{(moment.month - 1) // 3 + 1}").code
+    moved = json.loads(command("diff_command_s", "index", "diff", "--period", quarter, "--from", str(before),
+                               "--to", str(wanted), "--format", "json"))
+    results["diff"] = {"period": quarter, "from": before, "to": wanted, "units": len(moved["units"]),
+                       "indicators": sum(len(u["indicators"]) for u in moved["units"]),
+                       "dossiers_listed": sum(len(i.get("numerator_entered") or ()) + len(i.get("numerator_left") or ())
+                                              + len(i.get("denominator_entered") or ())
+                                              + len(i.get("denominator_left") or ())
+                                              for u in moved["units"] for i in u["indicators"].values())}
 
 
 if __name__ == "__main__":
