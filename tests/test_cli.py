@@ -196,7 +196,7 @@ def test_a_command_starts_with_the_garbage_collector_held_for_a_second(monkeypat
 
 def test_json_is_indented_at_a_terminal_and_one_item_a_line_in_a_pipe():
     """The same value either way; a pipe (a file, jq, another program) gets each item of a
-    list on its own line, written by the C encoder."""
+    list, or member of an object, on its own line, written by the C encoder."""
     import json
     from datetime import date
 
@@ -209,4 +209,8 @@ def test_json_is_indented_at_a_terminal_and_one_item_a_line_in_a_pipe():
     assert piped.splitlines()[1:-1] == [json.dumps(r, ensure_ascii=False, default=str) + "," for r in rows[:1]] + [
         json.dumps(rows[1], ensure_ascii=False)]
     assert "Xuân Hương" in piped and "\n  " in shown
-    assert json_text([]) == "[]" and json.loads(json_text({"a": [1]})) == {"a": [1]}
+    info = {"store_id": "S1", "version": 3, "ids": ["d1", "d2"], "made": date(2026, 12, 6)}
+    assert json_text(info).splitlines() == ["{", '"store_id": "S1",', '"version": 3,', '"ids": ["d1", "d2"],',
+                                            '"made": "2026-12-06"', "}"]
+    assert json.loads(json_text(info)) == json.loads(json_text(info, terminal=True))
+    assert [json_text(v) for v in ([], {}, None, 2)] == ["[]", "{}", "null", "2"]

@@ -23,11 +23,16 @@ _compact = json.JSONEncoder(ensure_ascii=False, default=_default)
 
 
 def json_text(data: Any, *, terminal: bool = False) -> str:
-    """``data`` as JSON text: indented for a person at a terminal; else a list one item
-    a line (for grep and diff, and as fast as one line), anything else indented."""
-    if isinstance(data, list) and not terminal:
-        return "[\n" + ",\n".join(_compact.encode(item) for item in data) + "\n]" if data else "[]"
-    return json.dumps(data, ensure_ascii=False, indent=2, default=_default)
+    """``data`` as JSON text: indented for a person at a terminal; else a list one item a
+    line and an object one member a line (for grep and diff), each written by the C
+    encoder (the dossiers behind a province's year, 10 million ids: 14 s indented)."""
+    if terminal:
+        return json.dumps(data, ensure_ascii=False, indent=2, default=_default)
+    if isinstance(data, list) and data:
+        return "[\n" + ",\n".join(_compact.encode(item) for item in data) + "\n]"
+    if isinstance(data, dict) and data:
+        return "{\n" + ",\n".join(f"{_compact.encode(str(k))}: {_compact.encode(v)}" for k, v in data.items()) + "\n}"
+    return _compact.encode(data)
 
 
 def emit_json(data: Any) -> None:
