@@ -86,6 +86,31 @@ def test_applying_a_change_equals_a_full_recount(con):
     assert change.first_day <= date(2026, 1, 31)  # the new dossiers start in January
 
 
+def test_a_change_joined_to_kept_counts_equals_the_change_merged_into_tables(con, tmp_path):
+    """Kept counts read as views take a change as views of the kept rows joined with it, to
+    the same rows as MERGE into tables gives; a second change before those are written out
+    is refused (it would drop the rows the first reads)."""
+    method = default_method("766")
+    compute.day_table(con, method)
+    for table in ("day_counts", "day_keys"):
+        con.execute(f"COPY {table} TO '{tmp_path / table}.parquet' (FORMAT parquet)")
+    con.execute("CREATE TABLE old_versions AS SELECT * FROM dossiers WHERE finished_at IS NULL LIMIT 40")
+    con.execute("""CREATE TABLE new_versions AS
+        SELECT * REPLACE (TIMESTAMP '2026-11-20 15:00:00' AS finished_at, 'settled' AS status) FROM old_versions""")
+    con.execute(f"INSERT INTO new_versions {_rows(2, 50, ['A', 'C'], suffix='n')}")
+    merged = compute.apply_changes(con, method, old="old_versions", new="new_versions")
+    tables = {t: con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in ("day_counts", "day_keys")}
+    for table in ("day_counts", "day_keys"):
+        con.execute(f"DROP TABLE {table}")
+        con.execute(f"CREATE TEMP VIEW {table} AS SELECT * FROM read_parquet('{tmp_path / table}.parquet')")
+    joined = compute.apply_changes(con, method, old="old_versions", new="new_versions")
+    assert joined == merged
+    for table, rows in tables.items():
+        assert con.execute(f"SELECT * FROM {table} ORDER BY ALL").fetchall() == rows, table
+    with pytest.raises(RuntimeError, match="not written out"):
+        compute.apply_changes(con, method, old="old_versions", new="new_versions")
+
+
 def test_the_collector_pause_is_shared_by_concurrent_blocks_and_undone_by_the_last():
     import gc
     import threading

@@ -362,8 +362,12 @@ def apply_changes(con: duckdb.DuckDBPyConnection, method: Method, *, old: str, n
     """)
     # Days new to the table have no feedback counts yet: zero, as a full count gives them.
     others = [c for source, cs in _parts(method).items() if source == "feedback" for c, _v, _w in cs]
-    overlay = bool(con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = 'day_counts' AND temporary")
-                   .fetchone()[0])  # type: ignore[index]
+    current = con.execute("SELECT sql FROM duckdb_views() WHERE view_name = 'day_counts' AND temporary").fetchone()
+    overlay = current is not None
+    if current is not None and "day_counts_kept" in current[0]:
+        # The views below join the kept rows with this change alone; a second change on
+        # them would drop the rows the first one reads.
+        raise RuntimeError("apply_changes: the previous change is not written out yet (service._keep)")
     if overlay:
         for view in ("day_counts", "day_keys"):
             con.execute(f"DROP VIEW IF EXISTS {view}_kept; ALTER VIEW {view} RENAME TO {view}_kept")

@@ -42,7 +42,8 @@ from chiso.scoring.rules import UnitScore, apply_adjustments, score_many
 from chiso.units import service as units
 
 if TYPE_CHECKING:
-    from chiso.dossiers.store import DossierStore
+    from chiso.dossiers.schema import RecordType
+    from chiso.dossiers.store import DossierStore, Snapshot
 
 SCORED_LEVELS = ("commune", "agency")
 
@@ -264,19 +265,9 @@ def _bring_to(con: duckdb.DuckDBPyConnection, store: DossierStore, method: Metho
         here = store.snapshot("dossiers", at_version=at_version)
         con.execute(f"CREATE OR REPLACE TEMP TABLE changed_keys AS SELECT DISTINCT source, {rt.key} "
                     f"FROM {DossierStore.scan_sql(between)}")
-        # The base's rows of those keys, read once for both versions (usually one base):
-        # the store's largest file, scanned once instead of once a version (0.55 s at 10M).
-        bases: dict[Path, str] = {}
-        for snap in (there, here):
-            if snap.base is not None and snap.base.path not in bases:
-                bases[snap.base.path] = table = f"changed_base_{len(bases)}"
-                con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT b.* FROM "
-                            f"{DossierStore.scan_sql([snap.base.path], rt)} b "
-                            f"SEMI JOIN changed_keys k ON b.source = k.source AND b.{rt.key} = k.{rt.key}")
+        bases: dict[Path, str] = {}  # both versions usually stand on one base: read once
         for name, snap in (("changed_old", there), ("changed_new", here)):
-            view = DossierStore.view_sql(rt, snap, base=bases[snap.base.path] if snap.base else None)
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT r.* FROM ({view}) r "
-                        f"SEMI JOIN changed_keys k ON r.source = k.source AND r.{rt.key} = k.{rt.key}")
+            _touched_records(con, rt, snap, "changed_keys", name, bases)
         for table in bases.values():
             con.execute(f"DROP TABLE {table}")
         _read_kept(con, counts, keys)
@@ -713,6 +704,28 @@ def version_info(store: DossierStore, number: int) -> dict[str, Any]:
     return {"version": number, "committed_at": local_time(made[-1].committed_at).isoformat() if made else None}
 
 
+def _touched_records(con: duckdb.DuckDBPyConnection, rt: RecordType, snap: Snapshot, keys: str, table: str,
+                     bases: dict[Path, str]) -> None:
+    """Table ``table``: the records of ``snap`` whose (source, key) is in table ``keys``.
+
+    The base's rows of those keys are read first, into a table kept in ``bases`` (by the
+    base's file) for the next snapshot standing on the same base; the snapshot's view is
+    then taken over them alone. Read through the whole store's view instead, the base (the
+    store's largest file) was scanned in full for each snapshot: 0.55 s at 10M dossiers."""
+    from chiso.dossiers.store import DossierStore
+
+    touched = f"SEMI JOIN {keys} k ON r.source = k.source AND r.{rt.key} = k.{rt.key}"
+    base = None
+    if snap.base is not None:
+        base = bases.get(snap.base.path)
+        if base is None:
+            bases[snap.base.path] = base = f"{table}_base"
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {base} AS SELECT r.* FROM "
+                        f"{DossierStore.scan_sql([snap.base.path], rt)} r {touched}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT r.* FROM "
+                f"({DossierStore.view_sql(rt, snap, base=base)}) r {touched}")
+
+
 def _changed_records_connection(store: DossierStore, at_version: int,
                                 between: dict[str, list[Path]]) -> duckdb.DuckDBPyConnection:
     """A connection on the store as of ``at_version`` whose views hold only the records of
@@ -721,8 +734,7 @@ def _changed_records_connection(store: DossierStore, at_version: int,
     Those records are read once, into a table the view reads: a diff asks for the records
     of each moved unit and indicator, and through a view of the whole store each of those
     queries scanned every record (at 10 million dossiers, hours for a batch that moved
-    every unit). The base's rows of the touched keys are read first, so the store's view
-    is taken over them alone."""
+    every unit)."""
     from chiso.dossiers.schema import record_type
     from chiso.dossiers.store import DossierStore
 
@@ -734,14 +746,7 @@ def _changed_records_connection(store: DossierStore, at_version: int,
             keys = (f"SELECT DISTINCT source, {rt.key} FROM {DossierStore.scan_sql(paths)}" if paths else
                     f"SELECT NULL::VARCHAR AS source, NULL::VARCHAR AS {rt.key} WHERE false")
             con.execute(f"CREATE OR REPLACE TEMP TABLE changed_{kind} AS {keys}")
-            touched = f"SEMI JOIN changed_{kind} k ON r.source = k.source AND r.{rt.key} = k.{rt.key}"
-            base = None
-            if snap.base is not None:
-                base = f"changed_{kind}_base"
-                con.execute(f"CREATE OR REPLACE TEMP TABLE {base} AS SELECT r.* FROM "
-                            f"{DossierStore.scan_sql([snap.base.path], rt)} r {touched}")
-            con.execute(f"CREATE OR REPLACE TEMP TABLE changed_{kind}_records AS SELECT r.* FROM "
-                        f"({DossierStore.view_sql(rt, snap, base=base)}) r {touched}")
+            _touched_records(con, rt, snap, f"changed_{kind}", f"changed_{kind}_records", {})
             con.execute(f"CREATE OR REPLACE VIEW {kind} AS SELECT * FROM changed_{kind}_records")
         compute.prepare(con)
         return con
