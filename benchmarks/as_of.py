@@ -42,7 +42,7 @@ import index_766 as base_bench  # noqa: E402
 
 from chiso import db  # noqa: E402
 from chiso.dossiers.store import DossierStore, local_time, registry_units  # noqa: E402
-from chiso.index import service  # noqa: E402
+from chiso.index import kept, service  # noqa: E402
 from chiso.periods import parse_period  # noqa: E402
 
 PERIOD = "2026-Q3"
@@ -147,7 +147,7 @@ def run(work: Path, results: dict) -> None:
         command(label, "index", "766", "--period", PERIOD, "--as-of", moment.isoformat(), "--format", "json")
 
     def cold() -> None:
-        shutil.rmtree(work / "store" / "cache" / service.AS_OF_FOLDER, ignore_errors=True)
+        shutil.rmtree(work / "store" / "cache" / kept.AS_OF_FOLDER, ignore_errors=True)
 
     files = lambda: sorted(p.name for p in (work / "store" / "dossiers").glob("*.parquet"))  # noqa: E731
     results["files_with_the_replaced_base"] = files()

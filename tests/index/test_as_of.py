@@ -11,7 +11,7 @@ import pytest
 
 from chiso.cli import main
 from chiso.dossiers.store import DossierStore, local_time, registry_units
-from chiso.index import compute, service
+from chiso.index import compute, kept, service
 from chiso.methods.loader import default_method
 from index_cases import A, CASES, SEPT, write
 
@@ -49,9 +49,9 @@ def test_a_version_gives_its_figures_after_later_imports_and_compaction(loaded, 
     # The counts of version 1 are kept apart; the current ones stay where they were.
     method = default_method("766")
     cache = store.root / "cache"
-    current_key = service._cache_key(store, method)
+    current_key = kept._cache_key(store, method)
     assert (cache / f"{current_key}.days.parquet").exists()
-    assert len(list((cache / service.AS_OF_FOLDER).glob("*.days.parquet"))) == 1
+    assert len(list((cache / kept.AS_OF_FOLDER).glob("*.days.parquet"))) == 1
     store.compact(retain_seconds=0)
     assert dump(service.index_766(loaded, store, SEPT, at_version=1)) == first
     assert dump(service.index_766(loaded, store, SEPT)) == second

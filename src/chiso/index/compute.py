@@ -336,7 +336,7 @@ def apply_changes(con: duckdb.DuckDBPyConnection, method: Method, *, old: str, n
     the dossier columns; ``old`` is empty for dossiers seen for the first time.
 
     Tables ``day_counts`` and ``day_keys`` are changed in place (MERGE). Views (over kept
-    files, :func:`chiso.index.service.counting_connection`) become views of the kept rows
+    files, :func:`chiso.index.kept.counting_connection`) become views of the kept rows
     joined with the change, ``_kept`` added to the old views' names: written out once by
     the caller, that costs half of loading the files into tables and merging (at 10M
     dossiers, 0.4 s for the keys)."""
@@ -367,7 +367,7 @@ def apply_changes(con: duckdb.DuckDBPyConnection, method: Method, *, old: str, n
     if current is not None and "day_counts_kept" in current[0]:
         # The views below join the kept rows with this change alone; a second change on
         # them would drop the rows the first one reads.
-        raise RuntimeError("apply_changes: the previous change is not written out yet (service._keep)")
+        raise RuntimeError("apply_changes: the previous change is not written out yet (kept._keep)")
     if overlay:
         for view in ("day_counts", "day_keys"):
             con.execute(f"DROP VIEW IF EXISTS {view}_kept; ALTER VIEW {view} RENAME TO {view}_kept")

@@ -26,7 +26,7 @@ from chiso.errors import NotFound
 from chiso.i18n import _
 from chiso.index import compute
 from chiso.index.compute import listable  # noqa: F401  (the page asks the explain view)
-from chiso.index import service
+from chiso.index import kept, service
 from chiso.scoring.model import Indicator, Method
 from chiso.periods import Period
 
@@ -140,7 +140,7 @@ def ids_file(session: Session, store: DossierStore, period: Period, *, indicator
         return path
     if not build:
         return None
-    with service.building(path.name):  # a reader and the server's warm-up scan once between them
+    with kept.building(path.name):  # a reader and the server's warm-up scan once between them
         if path.exists():
             return path
         folder.mkdir(parents=True, exist_ok=True)

@@ -15,10 +15,6 @@ is over keeps the rule of its end, whatever ``now`` is.
 
 from __future__ import annotations
 
-import hashlib
-import os
-import threading
-import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -27,11 +23,11 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 import duckdb
 from sqlalchemy.orm import Session
 
-from chiso import settings
 from chiso.clock import local_now
 from chiso.errors import ChisoError, NotFound
 from chiso.i18n import _
 from chiso.index import compute
+from chiso.index.kept import counting_connection, touched_records
 from chiso.methods import loader
 from chiso.methods.bands import band_name
 from chiso.scoring.model import Indicator, Method
@@ -42,8 +38,7 @@ from chiso.scoring.rules import UnitScore, apply_adjustments, score_many
 from chiso.units import service as units
 
 if TYPE_CHECKING:
-    from chiso.dossiers.schema import RecordType
-    from chiso.dossiers.store import DossierStore, Snapshot
+    from chiso.dossiers.store import DossierStore
 
 SCORED_LEVELS = ("commune", "agency")
 
@@ -152,260 +147,14 @@ def overdue(session: Session, store: DossierStore, period: Period, *, at: dateti
     return out
 
 
-KINDS = ("dossiers", "procedures", "feedback")
-#: How many dossier imports back the counts of an earlier version are brought forward from.
-INCREMENTAL_DEPTH = 50
-
-
-#: Changes when the kept counts' layout does (2: sums in millionths, ``compute.SUM_SCALE``;
-#: 3: dossiers not yet received left out, statutory times in working days), so that counts
-#: written by an earlier chiso are not read as this one's.
-COUNTS_FORMAT = b"counts:3;"
-
-
-def _cache_key(store: DossierStore, method: Method, versions: dict[str, int] | None = None) -> str:
-    """Names the per-day counts of one method over one state of the store: the method's
-    definition (its file's bytes) and the versions of the three record types. The key of
-    an earlier version (``--as-of``) is the key the counts had when it was current, so
-    either kind of reader can use what the other built."""
-    versions = versions or store.kind_versions()
-    digest = hashlib.sha256()
-    digest.update(COUNTS_FORMAT)
-    digest.update(compute.workdays_fingerprint().encode())
-    digest.update(Path(method.path).read_bytes() if method.path else method.id.encode())
-    for kind in KINDS:
-        digest.update(f"{kind}:{versions[kind]};".encode())
-    return f"{method.id}-{digest.hexdigest()[:16]}"
-
-
-def _cache_files(folder: Path, key: str) -> tuple[Path, Path]:
-    return folder / f"{key}.days.parquet", folder / f"{key}.keys.parquet"
-
-
-#: Where the counts of earlier versions (``--as-of``) are kept, apart from the current
-#: ones so that neither evicts the other; the ones used last are kept.
-AS_OF_FOLDER = "as-of"
-AS_OF_KEPT = 8
-
-
-def _bring_forward(con: duckdb.DuckDBPyConnection, store: DossierStore, method: Method, folder: Path, versions: dict[str, int]) -> bool:
-    """Build the counts of the current version from those of an earlier dossier version
-    (same catalogue and feedback) by :func:`compute.apply_changes`: only the dossiers
-    imported since are read, instead of the whole store. False when no earlier counts can
-    be used (none kept, or a compaction has since dropped the versions they counted)."""
-    from chiso.dossiers.schema import record_type
-    from chiso.dossiers.store import DossierStore, Snapshot
-
-    snap = store.snapshot("dossiers")
-    floor = snap.base.seq if snap.base else 0
-    current = versions["dossiers"]
-    # Versions are numbered across the record types: the dossiers' own, newest first.
-    earlier_ones = sorted({floor} | {s.seq for s in snap.deltas if s.seq < current}, reverse=True)
-    for earlier in earlier_ones[:INCREMENTAL_DEPTH]:
-        counts, keys = _cache_files(folder, _cache_key(store, method, {**versions, "dossiers": earlier}))
-        if counts.exists() and keys.exists():
-            break
-    else:
-        return False
-    rt = record_type("dossiers")
-    then = Snapshot("dossiers", snap.base, tuple(s for s in snap.deltas if s.seq <= earlier))
-    # The current version of every dossier imported since: the latest of it in the segments
-    # after ``earlier`` alone (they are newer than anything else), not the whole store's view.
-    since = Snapshot("dossiers", None, tuple(s for s in snap.deltas if s.seq > earlier))
-    con.execute(f"CREATE OR REPLACE TEMP TABLE changed_new AS {DossierStore.view_sql(rt, since)}")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE changed_old AS SELECT o.* FROM ({DossierStore.view_sql(rt, then)}) o "
-                f"SEMI JOIN changed_new n ON o.source = n.source AND o.{rt.key} = n.{rt.key}")
-    _read_kept(con, counts, keys)
-    compute.apply_changes(con, method, old="changed_old", new="changed_new")
-    con.execute("DROP TABLE changed_new; DROP TABLE changed_old")
-    return True
-
-
-#: How many imports apart the kept counts an earlier version is brought to may be.
-AS_OF_DEPTH = 200
-
-
-def _bring_to(con: duckdb.DuckDBPyConnection, store: DossierStore, method: Method, folders: Sequence[Path], versions: dict[str, int],
-              at_version: int) -> bool:
-    """The counts of the store as of ``at_version`` from the kept counts of the nearest
-    other dossier version with the same catalogue and feedback (the current counts, which
-    a running server always has, or another earlier version's): the records the imports
-    in between touched are taken out as they were there and put in as they were at
-    ``at_version``, by :func:`compute.apply_changes`, going back or forward alike. False
-    when no such counts are kept within ``AS_OF_DEPTH`` imports."""
-    from chiso.dossiers.schema import record_type
-    from chiso.dossiers.store import DossierStore
-
-    want = versions["dossiers"]
-    files = [s for s in store.segments("dossiers") if s.seq >= store.retained_from()]
-    segs = sorted({s.seq for s in files if s.kind == "seg"})
-
-    def apart(n: int) -> int:
-        return sum(1 for q in segs if min(n, want) < q <= max(n, want))
-
-    numbers = {s.seq for s in files} | {store.version("dossiers")}
-    candidates = sorted((n for n in numbers if n != want and apart(n) <= AS_OF_DEPTH), key=apart)
-    found = None
-    for other in candidates:
-        for folder in folders:
-            counts, keys = _cache_files(folder, _cache_key(store, method, {**versions, "dossiers": other}))
-            if counts.exists() and keys.exists():
-                found = other, counts, keys
-                break
-        if found:
-            break
-    if not found:
-        return False
-    other, counts, keys = found
-    low, high = sorted((other, want))
-    between = [s.path for s in files if s.kind == "seg" and low < s.seq <= high]
-    rt = record_type("dossiers")
-    try:
-        there = store.snapshot("dossiers", at_version=other)
-        here = store.snapshot("dossiers", at_version=at_version)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE changed_keys AS SELECT DISTINCT source, {rt.key} "
-                    f"FROM {DossierStore.scan_sql(between)}")
-        bases: dict[Path, str] = {}  # both versions usually stand on one base: read once
-        for name, snap in (("changed_old", there), ("changed_new", here)):
-            _touched_records(con, rt, snap, "changed_keys", name, bases)
-        for table in bases.values():
-            con.execute(f"DROP TABLE {table}")
-        _read_kept(con, counts, keys)
-    except (ChisoError, duckdb.Error):
-        return False  # a file collected meanwhile: count in full
-    compute.apply_changes(con, method, old="changed_old", new="changed_new")
-    con.execute("DROP TABLE changed_new; DROP TABLE changed_old; DROP TABLE changed_keys")
-    return True
-
-
-def counting_connection(store: DossierStore, method: Method, *,
-                        at_version: int | None = None) -> duckdb.DuckDBPyConnection:
-    """A connection to the store with the per-day counts of ``method`` ready.
-
-    The counts are kept in the store's ``cache`` folder as Parquet, one file per method and
-    store version, so that every command and page after an import reads them instead of
-    rescanning the dossiers. An import makes a new version; the next reader brings the
-    previous version's counts forward with the imported dossiers only, or rebuilds them
-    when it cannot (after a compaction, or a change of catalogue or feedback).
-
-    With ``at_version``, the connection's views and counts are the store's as of that
-    version (:meth:`DossierStore.snapshot`). When that is the current state the current
-    counts serve; else they are brought back (or forward) from the kept counts of the
-    nearest version, the current one included (:func:`_bring_to`), or counted in full, and
-    kept in ``cache/as-of`` (the ``AS_OF_KEPT`` used last), apart from the current counts
-    so that neither evicts the other. Either way the figures are the same to the byte
-    (``compute.SUM_SCALE``)."""
-    con = store.connect(at_version=at_version)
-    try:
-        con.execute("SET memory_limit = ?", [settings.get("duckdb_memory_limit")])
-        compute.prepare(con)
-        folder = Path(store.root) / "cache"
-        versions = store.kind_versions()
-        earlier = False
-        if at_version is not None:
-            wanted = store.kind_versions(at_version)
-            earlier, versions = wanted != versions, wanted
-        key = _cache_key(store, method, versions)
-        home = folder / AS_OF_FOLDER if earlier else folder
-        counts, keys = _cache_files(home, key)
-        with building(key):  # one thread of this process builds; the others then read
-            if counts.exists() and keys.exists():
-                _read_kept(con, counts, keys)
-                if earlier:
-                    os.utime(counts)  # used: kept longer
-                return con
-            if earlier:
-                assert at_version is not None  # only a past version is earlier
-                if not _bring_to(con, store, method, [folder, home], versions, at_version):
-                    compute.day_table(con, method)
-                _keep(con, method, home, key, counts, keys, prune=False)
-                _prune_as_of(home)
-                return con
-            if not _bring_forward(con, store, method, folder, versions):
-                compute.day_table(con, method)
-            _keep(con, method, folder, key, counts, keys)
-        return con
-    except BaseException:
-        con.close()
-        raise
-
-
 def catch_up(store: DossierStore, method_id: str | None = None) -> None:
     """Bring the kept per-day counts of ``method_id`` (default: the 766 default method) up
     to the store's current version, so that the next reader of the index (a page, the
     CLI, the server's warm-up) finds them ready instead of paying for it. Incremental, as
-    any reader's catch-up (:func:`counting_connection`): only the dossiers imported since
+    any reader's catch-up (:func:`chiso.index.kept.counting_connection`): only the dossiers imported since
     the last kept counts are read. Whoever imports calls it after committing (a feed pull
     does, :func:`chiso.feeds.service.pull`)."""
     counting_connection(store, method_for(method_id)).close()
-
-
-def _prune_as_of(folder: Path) -> None:
-    """Keep the counts of the ``AS_OF_KEPT`` earlier states used last."""
-    days = sorted(folder.glob("*.days.parquet"), key=_mtime, reverse=True)
-    for old in days[AS_OF_KEPT:]:
-        old.unlink(missing_ok=True)
-        old.with_name(old.name.replace(".days.parquet", ".keys.parquet")).unlink(missing_ok=True)
-
-
-_LOCKS: dict[str, threading.Lock] = {}
-_LOCKS_GUARD = threading.Lock()
-
-
-def building(key: str) -> threading.Lock:
-    """The lock of one result kept in the cache folder (``key``, its file's name or key):
-    one thread of this process builds it, the others wait and then read it."""
-    with _LOCKS_GUARD:
-        if len(_LOCKS) > 256:
-            _LOCKS.clear()
-        return _LOCKS.setdefault(key, threading.Lock())
-
-
-def _read_kept(con: duckdb.DuckDBPyConnection, counts: Path, keys: Path) -> None:
-    """Views ``day_counts`` and ``day_keys`` over kept files, not copies: a reader asks for
-    a period or two and DuckDB reads only what those need (2M dossiers: 0.03 s against
-    0.2 s for loading both tables); an import's change is joined to them and written out
-    in one pass (:func:`compute.apply_changes`). :func:`_keep` leaves the files of the
-    version before in place, so a connection opened just before an import still reads."""
-    for table, path in (("day_counts", counts), ("day_keys", keys)):
-        con.execute(f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT * FROM read_parquet({_quoted(path)})")
-
-
-def _keep(con: duckdb.DuckDBPyConnection, method: Method, folder: Path, key: str, counts: Path, keys: Path, *, prune: bool = True) -> None:
-    """Write the counts of this version to the cache folder and (``prune``) drop older
-    versions'. Views (the kept counts of another version joined with a change) then read
-    the files written."""
-    folder.mkdir(parents=True, exist_ok=True)
-    views = {name for (name,) in con.execute(
-        "SELECT view_name FROM duckdb_views() WHERE temporary AND view_name IN ('day_counts', 'day_keys')").fetchall()}
-    for table, path in (("day_counts", counts), ("day_keys", keys)):
-        # Unique per writer: another process may build the same counts at the same time.
-        temp = path.with_name(f".tmp-{os.getpid()}-{uuid.uuid4().hex}-{path.name}")
-        con.execute(f"COPY {table} TO '{temp}' (FORMAT parquet)")
-        os.replace(temp, path)  # readers see the whole file or none
-    if views:
-        _read_kept(con, counts, keys)
-    if not prune:
-        return
-    # The newest earlier version's files stay: readers opened on them read them through
-    # views (:func:`counting_connection`) until they close.
-    others = sorted((p for p in folder.glob(f"{method.id}-*.days.parquet") if not p.name.startswith(key)),
-                    key=_mtime, reverse=True)
-    for old in others[1:]:
-        old.unlink(missing_ok=True)
-        old.with_name(old.name.replace(".days.parquet", ".keys.parquet")).unlink(missing_ok=True)
-
-
-def _mtime(path: Path) -> float:
-    try:
-        return path.stat().st_mtime
-    except FileNotFoundError:  # removed by another process meanwhile
-        return 0.0
-
-
-def _quoted(path: Path) -> str:
-    """A path as a DuckDB string literal (a view's text cannot take a bound parameter)."""
-    return "'" + str(path).replace("'", "''") + "'"
 
 
 def _names(session: Session, codes: Sequence[str], day: date) -> dict[str, str]:
@@ -704,28 +453,6 @@ def version_info(store: DossierStore, number: int) -> dict[str, Any]:
     return {"version": number, "committed_at": local_time(made[-1].committed_at).isoformat() if made else None}
 
 
-def _touched_records(con: duckdb.DuckDBPyConnection, rt: RecordType, snap: Snapshot, keys: str, table: str,
-                     bases: dict[Path, str]) -> None:
-    """Table ``table``: the records of ``snap`` whose (source, key) is in table ``keys``.
-
-    The base's rows of those keys are read first, into a table kept in ``bases`` (by the
-    base's file) for the next snapshot standing on the same base; the snapshot's view is
-    then taken over them alone. Read through the whole store's view instead, the base (the
-    store's largest file) was scanned in full for each snapshot: 0.55 s at 10M dossiers."""
-    from chiso.dossiers.store import DossierStore
-
-    touched = f"SEMI JOIN {keys} k ON r.source = k.source AND r.{rt.key} = k.{rt.key}"
-    base = None
-    if snap.base is not None:
-        base = bases.get(snap.base.path)
-        if base is None:
-            bases[snap.base.path] = base = f"{table}_base"
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {base} AS SELECT r.* FROM "
-                        f"{DossierStore.scan_sql([snap.base.path], rt)} r {touched}")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT r.* FROM "
-                f"({DossierStore.view_sql(rt, snap, base=base)}) r {touched}")
-
-
 def _changed_records_connection(store: DossierStore, at_version: int,
                                 between: dict[str, list[Path]]) -> duckdb.DuckDBPyConnection:
     """A connection on the store as of ``at_version`` whose views hold only the records of
@@ -746,7 +473,7 @@ def _changed_records_connection(store: DossierStore, at_version: int,
             keys = (f"SELECT DISTINCT source, {rt.key} FROM {DossierStore.scan_sql(paths)}" if paths else
                     f"SELECT NULL::VARCHAR AS source, NULL::VARCHAR AS {rt.key} WHERE false")
             con.execute(f"CREATE OR REPLACE TEMP TABLE changed_{kind} AS {keys}")
-            _touched_records(con, rt, snap, f"changed_{kind}", f"changed_{kind}_records", {})
+            touched_records(con, rt, snap, f"changed_{kind}", f"changed_{kind}_records", {})
             con.execute(f"CREATE OR REPLACE VIEW {kind} AS SELECT * FROM changed_{kind}_records")
         compute.prepare(con)
         return con
