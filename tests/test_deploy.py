@@ -19,7 +19,7 @@ from chiso.cli import main
 
 ROOT = Path(__file__).parents[1]
 DEPLOY = ROOT / "deploy"
-UNITS = ["chiso.service", "chiso-worker.service", "chiso-backup.service", "chiso-backup.timer"]
+UNITS = ["chiso.service", "chiso-worker.service", "chiso-resident.service", "chiso-backup.service", "chiso-backup.timer"]
 CHISO = "/opt/chiso/.venv/bin/chiso"
 
 
@@ -64,7 +64,7 @@ def test_every_command_the_units_run_exists_with_those_options(capsys):
         # --help after the options: click parses the options (refusing unknown ones) first.
         assert main([*argv, "--help"]) == 0, (name, argv, capsys.readouterr().err)
         seen += 1
-    assert seen == 3
+    assert seen == 4
     capsys.readouterr()
 
 

@@ -1,8 +1,5 @@
-import gc
 import sys
 
-gc.disable()  # until the command's modules are imported: see chiso.cli.quiet_start
-
-from chiso.cli import main  # noqa: E402
+from chiso.resident import main
 
 sys.exit(main())

@@ -1,0 +1,394 @@
+"""The ``chiso`` program, and the resident process that spares each command its start-up.
+
+Importing what a command needs (SQLAlchemy alone is 0.4–0.5 s on a 2-core machine, DuckDB
+0.15 s, chiso's own modules 0.2 s) costs more than the work of most commands. ``chiso
+resident`` (:mod:`chiso.resident_cli`) imports every command's modules once and waits on a
+Unix socket; each ``chiso ...`` that finds it hands over its arguments, its environment, its
+working folder, its umask and its standard input, output and error (the descriptors
+themselves), and the resident forks a child that runs the command exactly as ``chiso``
+would, in a process of its own: its own store connections, settings read from the
+caller's environment, output written straight to the caller's terminal or pipe, the
+caller's exit code. Nothing a command computes outlives its child, so no answer is ever
+kept from one command to the next; only the imported code is shared.
+
+The resident is used only when it is running for this very copy of chiso (the socket's name
+holds the interpreter's and the package's paths), by the same operating-system user (the
+kernel's peer credentials are checked), and while chiso's files are those it imported (each
+command checks their sizes and times; a change, an upgrade say, makes the resident refuse
+and stop, and the command runs the ordinary way), and when the caller sees the same files
+(the same mount namespace: a caller in a container or a service's private /tmp runs its
+command itself). ``CHISO_RESIDENT=off`` runs every command the ordinary way.
+
+This module is what the ``chiso`` program imports first: it must stay light (standard
+library only) so that a command that finds the resident costs little more than Python's
+own start.
+"""
+
+from __future__ import annotations
+
+import array
+import json
+import os
+import socket
+import struct
+import sys
+
+#: Replies of the resident: the child's process id, the command's exit code, or a refusal
+#: (chiso's files changed since the resident imported them, or the caller's files are not
+#: the resident's: another mount namespace).
+_PID, _EXIT, _REFUSED = b"P", b"X", b"S"
+_HEADER = struct.Struct("!I")
+_INT = struct.Struct("!i")
+#: The caller's descriptors handed over: standard input, output and error.
+_FDS = (0, 1, 2)
+#: Signals the caller passes on to the child (a terminal's Ctrl-C reaches the caller only).
+_FORWARDED = ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT")
+
+
+def package_dir() -> str:
+    return os.path.dirname(os.path.abspath(__file__))
+
+
+def socket_path() -> str:
+    """Where this copy of chiso's resident listens: the setting ``resident_socket``, else a
+    name made of the interpreter's and the package's paths, in the user's runtime folder
+    (``$XDG_RUNTIME_DIR``) or a folder of the user's own under /tmp."""
+    chosen = os.environ.get("CHISO_RESIDENT_SOCKET")
+    if chosen:
+        return chosen
+    import hashlib
+
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    folder = runtime if runtime and os.path.isdir(runtime) else os.path.join("/tmp", f"chiso-{os.getuid()}")
+    ident = hashlib.sha256(f"{sys.executable}\0{package_dir()}".encode()).hexdigest()[:16]
+    return os.path.join(folder, f"chiso-resident-{ident}.sock")
+
+
+def fingerprint() -> tuple:
+    """The sizes and modification times of chiso's files: what the resident imported."""
+    out = []
+    for root, dirs, files in os.walk(package_dir()):
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+        for name in sorted(files):
+            st = os.stat(os.path.join(root, name))
+            out.append((root, name, st.st_size, st.st_mtime_ns))
+    return tuple(out)
+
+
+# ---------------------------------------------------------------------------- the caller
+
+
+def main() -> int:
+    """The ``chiso`` program: through the resident when one runs for this copy of chiso,
+    else the ordinary way (:func:`chiso.cli.main`)."""
+    wanted = os.environ.get("CHISO_RESIDENT", "on").strip().lower() not in ("off", "0", "no", "false")
+    # Long-running commands gain nothing, and the resident itself must not run in one.
+    if wanted and not set(sys.argv[1:2]) & {"resident", "serve", "worker"}:
+        code = ask(socket_path(), sys.argv)
+        if code is not None:
+            return code
+    import gc
+
+    gc.disable()  # until the command's modules are imported: see chiso.cli.quiet_start
+    from chiso.cli import main as run
+
+    return run()
+
+
+def ask(path: str, argv: list[str]) -> int | None:
+    """Run ``argv`` in a child of the resident at ``path`` and return its exit code; None
+    when there is no resident there (or it refused), so the caller runs the command itself."""
+    if not os.path.exists(path):
+        return None
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        try:
+            sock.connect(path)
+            request = json.dumps({
+                "argv": list(argv), "env": dict(os.environ), "cwd": os.getcwd(), "umask": _umask(),
+                "namespace": _mount_namespace(),
+                "stdio": [[getattr(s, "encoding", None) or "utf-8", getattr(s, "errors", None) or "strict"]
+                          for s in (sys.stdin, sys.stdout, sys.stderr)],
+            }).encode()
+            _send(sock, _HEADER.pack(len(request)) + request, _FDS)
+            reply = _recv_exact(sock, 1)
+        except OSError:
+            return None  # no resident (a socket left behind), or a descriptor that cannot be passed
+        if reply != _PID:
+            return None  # stale, or gone: the ordinary way
+        pid = _INT.unpack(_recv_exact(sock, _INT.size))[0]
+        return _wait(sock, pid)
+    finally:
+        sock.close()
+
+
+def _wait(sock: socket.socket, pid: int) -> int:
+    import signal
+
+    def forward(signum, _frame):
+        try:
+            os.kill(pid, signum)
+        except ProcessLookupError:
+            pass
+
+    for name in _FORWARDED:
+        signal.signal(getattr(signal, name), forward)
+    try:
+        reply = _recv_exact(sock, 1 + _INT.size)
+    except OSError:
+        reply = b""
+    if len(reply) == 1 + _INT.size and reply[:1] == _EXIT:
+        return _INT.unpack(reply[1:])[0]
+    # The child ended without a status: killed (out of memory, a signal).
+    sys.stderr.write("chiso: the command's process ended without an exit status\n")
+    return 1
+
+
+def _mount_namespace() -> str | None:
+    """Which files a path names (Linux): a caller in another mount namespace (a container,
+    a service's private /tmp) would see other files than the resident's children."""
+    try:
+        return os.readlink("/proc/self/ns/mnt")
+    except OSError:
+        return None
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _send(sock: socket.socket, data: bytes, fds: tuple[int, ...]) -> None:
+    sent = sock.sendmsg([data], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))])
+    if sent < len(data):
+        sock.sendall(data[sent:])
+
+
+def _recv_exact(sock: socket.socket, n: int) -> bytes:
+    chunks = []
+    while n:
+        chunk = sock.recv(n)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        n -= len(chunk)
+    return b"".join(chunks)
+
+
+# ---------------------------------------------------------------------------- the resident
+
+
+def preload() -> list[str]:
+    """Import every command's modules (not the web application's, nor the migrations, which
+    act when imported); returns those that could not be imported, which a command then
+    imports itself."""
+    import importlib
+    import pkgutil
+
+    import chiso
+
+    failed = []
+    skip = ("chiso.__main__", "chiso.migrations", "chiso.web", "chiso.resident")
+    for info in pkgutil.walk_packages(chiso.__path__, "chiso."):
+        if info.name.startswith(skip):
+            continue
+        try:
+            importlib.import_module(info.name)
+        except Exception:  # an optional part (Spark's) without its package: imported when used
+            failed.append(info.name)
+    _warm()
+    return failed
+
+
+def _warm() -> None:
+    """Work every command would do first and whose result depends on chiso's own files only
+    (which the resident checks before each command): the ORM's mappers configured, the
+    packaged working-day calendar and the translations read, the database dialects loaded
+    (no store is opened: connections are the children's own)."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import configure_mappers
+
+    from chiso.calendar import default_calendar
+    from chiso.i18n import translations
+
+    configure_mappers()
+    default_calendar()
+    for lang in ("vi", "en"):
+        translations(lang)
+    for url in ("sqlite://", "postgresql+psycopg://"):
+        try:
+            create_engine(url).dispose()
+        except Exception:  # noqa: S110 - a driver not installed: loaded by the command that needs it
+            pass
+
+
+def listen(path: str) -> socket.socket:
+    """A listening socket at ``path``, in a folder only this user can enter; refuses when a
+    resident already answers there."""
+    folder = os.path.dirname(path) or "."
+    os.makedirs(folder, mode=0o700, exist_ok=True)
+    st = os.stat(folder)
+    if st.st_uid != os.getuid() or (st.st_mode & 0o022):
+        raise PermissionError(f"{folder}: not this user's own folder (owner or write permission), "
+                              "so a socket there could be replaced by someone else")
+    if os.path.exists(path):
+        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            probe.connect(path)
+        except OSError:
+            os.unlink(path)  # left behind by a resident that was killed
+        else:
+            raise FileExistsError(f"a resident already listens at {path}")
+        finally:
+            probe.close()
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    old = os.umask(0o177)  # the socket itself: this user only
+    try:
+        sock.bind(path)
+    finally:
+        os.umask(old)
+    sock.listen(64)
+    return sock
+
+
+def serve(sock: socket.socket, path: str, *, idle_seconds: float | None = None) -> str:
+    """Answer callers until chiso's files change ("changed"), the socket is removed or
+    replaced by another resident's ("removed"), no caller came for ``idle_seconds``
+    ("idle"), or the resident is stopped (Ctrl-C, SIGTERM: "stopped"); returns why. The
+    socket is removed when it is still this resident's."""
+    import gc
+    import signal
+
+    def stop(_signum, _frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
+    files = fingerprint()
+    inode = os.stat(path).st_ino
+    gc.collect()
+    gc.freeze()  # what was imported is never collected: children need not walk it
+    sock.settimeout(idle_seconds)
+    try:
+        while True:
+            try:
+                conn, _addr = sock.accept()
+            except socket.timeout:
+                return "idle"
+            with conn:
+                try:
+                    if not _same_user(conn):
+                        continue
+                    if fingerprint() != files:
+                        conn.sendall(_REFUSED)
+                        return "changed"
+                    if _inode(path) != inode:
+                        return "removed"
+                    pid = os.fork()
+                except OSError:
+                    continue
+                if pid == 0:  # the child never returns
+                    sock.close()
+                    _child(conn)
+    except KeyboardInterrupt:
+        return "stopped"
+    finally:
+        if _inode(path) == inode:
+            os.unlink(path)
+
+
+def _inode(path: str) -> int | None:
+    try:
+        return os.stat(path).st_ino
+    except FileNotFoundError:
+        return None
+
+
+def _same_user(conn: socket.socket) -> bool:
+    creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    _pid, uid, _gid = struct.unpack("3i", creds)
+    return uid == os.getuid()
+
+
+def _child(conn: socket.socket) -> None:
+    code = 70
+    try:
+        request = _receive(conn)
+        if request.get("namespace") != _mount_namespace():
+            conn.sendall(_REFUSED)  # its paths are not ours: it runs the command itself
+            os._exit(0)
+        conn.sendall(_PID + _INT.pack(os.getpid()))
+        code = _run(request)
+    except BaseException:  # noqa: B036 - whatever happens, the caller gets a status
+        import traceback
+
+        traceback.print_exc()
+    finally:
+        try:
+            conn.sendall(_EXIT + _INT.pack(code))
+        finally:
+            os._exit(code & 0xFF)
+
+
+def _receive(conn: socket.socket) -> dict:
+    size = _HEADER.size
+    fds = array.array("i")
+    data, ancdata, _flags, _addr = conn.recvmsg(size, socket.CMSG_SPACE(len(_FDS) * fds.itemsize))
+    for level, kind, payload in ancdata:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+            fds.frombytes(payload[: len(payload) - len(payload) % fds.itemsize])
+    if len(fds) != len(_FDS):
+        raise OSError("the caller's standard input, output and error did not come")
+    data += _recv_exact(conn, size - len(data))
+    (length,) = _HEADER.unpack(data)
+    request = json.loads(_recv_exact(conn, length))
+    for target, fd in zip(_FDS, fds):
+        os.dup2(fd, target)
+        os.close(fd)
+    return request
+
+
+def _run(request: dict) -> int:
+    """The command, as a ``chiso`` process of the caller's would run it."""
+    import atexit
+    import gc
+    import io
+    import signal
+    import time
+
+    os.setsid()  # no controlling terminal: a password prompt turns echo off on the caller's
+    for name in ("SIGCHLD", "SIGTERM", "SIGHUP", "SIGQUIT"):
+        signal.signal(getattr(signal, name), signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    os.chdir(request["cwd"])
+    os.umask(request["umask"])
+    os.environ.clear()
+    os.environ.update(request["env"])
+    time.tzset()
+    streams = []
+    for fd, (encoding, errors) in zip(_FDS, request["stdio"]):
+        raw = io.FileIO(fd, "r" if fd == 0 else "w", closefd=False)
+        buffered = io.BufferedReader(raw) if fd == 0 else io.BufferedWriter(raw)
+        streams.append(io.TextIOWrapper(buffered, encoding=encoding, errors=errors,
+                                        line_buffering=fd == 2 or (fd == 1 and os.isatty(1))))
+    for name, stream in zip(("stdin", "stdout", "stderr"), streams):
+        setattr(sys, name, stream)
+        setattr(sys, f"__{name}__", stream)  # what some libraries write to
+    sys.argv = list(request["argv"])
+    gc.enable()
+    from chiso.cli import main as run
+
+    try:
+        code = run(sys.argv[1:])
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        if not isinstance(exc.code, int) and exc.code is not None:
+            sys.stderr.write(f"{exc.code}\n")
+    atexit._run_exitfuncs()
+    for out in (sys.stdout, sys.stderr):
+        try:
+            out.flush()
+        except (BrokenPipeError, ValueError):
+            pass
+    return int(code or 0)

@@ -1,0 +1,255 @@
+"""The resident process (``chiso resident``): a command handed to it runs as it runs alone.
+
+Everything here is real: a resident in its own process listening on a Unix socket, callers
+in processes of their own, their standard streams handed over by the kernel."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from chiso import resident
+
+#: A caller that goes through the resident only: exit 99 when it did not answer.
+CALLER = ("import sys; from chiso import resident; "
+          "code = resident.ask(sys.argv[1], ['chiso'] + sys.argv[2:]); sys.exit(99 if code is None else code)")
+NOT_ANSWERED = 99
+
+
+def _wait_for(path: Path, proc: subprocess.Popen, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while not path.exists():
+        if proc.poll() is not None:
+            raise AssertionError(f"the resident ended: {proc.stderr.read() if proc.stderr else ''}")
+        if time.monotonic() > deadline:
+            raise AssertionError("the resident did not listen in time")
+        time.sleep(0.05)
+
+
+def _start(path: Path, *extra: str, lang: str = "vi") -> subprocess.Popen:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CHISO_")} | {"CHISO_LANG": lang}
+    proc = subprocess.Popen([sys.executable, "-m", "chiso", "resident", "--socket", str(path), *extra],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    _wait_for(path, proc)
+    RESIDENTS[path] = proc.pid
+    return proc
+
+
+#: The process id of each resident a test started, by its socket.
+RESIDENTS: dict[Path, int] = {}
+
+
+def _children(pid: int) -> list[int]:
+    task = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(p) for p in task.read_text().split()]
+
+
+def _stop(proc: subprocess.Popen) -> str:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+    _out, err = proc.communicate(timeout=30)
+    return err
+
+
+@pytest.fixture(scope="module")
+def sock(tmp_path_factory):
+    """One resident for the module's tests (each caller brings its own environment)."""
+    path = tmp_path_factory.mktemp("run") / "chiso.sock"
+    proc = _start(path)
+    yield path
+    RESIDENTS.pop(path)
+    _stop(proc)
+    assert proc.returncode == 0
+    assert not path.exists()  # it removes its own socket
+
+
+def through(sock: Path, *argv: str, env: dict | None = None, cwd: Path | None = None,
+            input: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", CALLER, str(sock), *argv], capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, cwd=cwd, input=input, timeout=120)
+
+
+def alone(*argv: str, env: dict | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "chiso", *argv], capture_output=True, text=True,
+                          env={**os.environ, **(env or {}), "CHISO_RESIDENT": "off"}, cwd=cwd, timeout=120)
+
+
+def test_a_command_prints_and_ends_as_it_does_alone(sock, province_url):
+    argv = ("units", "list", "--level", "commune", "--format", "json")
+    got, want = through(sock, *argv), alone(*argv)
+    assert got.returncode == 0, got.stderr
+    assert got.stdout == want.stdout
+    assert len(json.loads(got.stdout)) == 124
+    assert "Xã Hải Ninh" in got.stdout  # the caller's encoding, diacritics intact
+
+    # A refused command: the same message on standard error, the same exit code.
+    bad = ("index", "766", "--period", "2026-Q9")
+    got, want = through(sock, *bad), alone(*bad)
+    assert got.returncode == want.returncode != 0
+    assert got.stderr == want.stderr and "2026-Q9" in got.stderr
+    assert got.stdout == ""
+
+
+def test_each_command_has_its_callers_store_language_and_folder(sock, province_url, store_url, tmp_path):
+    # store_url was set last: pass each store explicitly, as two people's shells would.
+    ids = set()
+    for url in (province_url, store_url):
+        got = through(sock, "store", "info", "--format", "json", env={"CHISO_DATABASE_URL": url})
+        assert got.returncode == 0, got.stderr
+        ids.add(json.loads(got.stdout)["store_id"])
+    assert len(ids) == 2
+
+    env = {"CHISO_DATABASE_URL": province_url}
+    vi = through(sock, "index", "766", "--period", "2026-Q9", env={**env, "CHISO_LANG": "vi"}).stderr
+    en = through(sock, "index", "766", "--period", "2026-Q9", env={**env, "CHISO_LANG": "en"}).stderr
+    assert vi != en and vi == alone("index", "766", "--period", "2026-Q9", env={**env, "CHISO_LANG": "vi"}).stderr
+
+    # A relative path is the caller's working folder's.
+    got = through(sock, "methods", "docs", "--out", "pages", cwd=tmp_path)
+    assert got.returncode == 0, got.stderr
+    assert any((tmp_path / "pages").iterdir())
+
+
+def test_standard_input_is_the_callers_and_ctrl_c_reaches_the_command(sock, province_url):
+    got = through(sock, "users", "add", "ana", "--role", "admin", "--password-stdin",
+                  input="a long enough passphrase 42\n")
+    assert got.returncode == 0, got.stderr
+    listed = through(sock, "users", "list", "--format", "json")
+    assert "ana" in {u["name"] for u in json.loads(listed.stdout)}
+
+    # Waiting for a password that never comes; Ctrl-C (SIGINT to the caller) stops it.
+    caller = subprocess.Popen([sys.executable, "-c", CALLER, str(sock), "users", "add", "bo", "--role", "admin",
+                               "--password-stdin"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not _children(RESIDENTS[sock]):  # the command has started in a child of the resident
+        assert caller.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    time.sleep(0.5)  # and the caller has heard of it
+    caller.send_signal(signal.SIGINT)
+    _out, err = caller.communicate(timeout=30)
+    assert caller.returncode == 130, err
+
+
+def test_the_ordinary_way_when_there_is_no_resident_or_it_is_not_wanted(tmp_path):
+    # A socket file left behind by a resident that was killed: nobody listens.
+    left = tmp_path / "left.sock"
+    dead = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    dead.bind(str(left))
+    dead.close()
+    assert resident.ask(str(left), ["chiso", "--help"]) is None
+    assert resident.ask(str(tmp_path / "none.sock"), ["chiso", "--help"]) is None
+
+    # Something listening that is not a resident (it hangs up): the caller runs the command.
+    fake = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    path = tmp_path / "fake.sock"
+    fake.bind(str(path))
+    fake.listen(8)
+    fake.settimeout(0.5)
+
+    def asked(*argv: str, **env: str) -> bool:
+        proc = subprocess.Popen([sys.executable, "-m", "chiso", *argv], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True,
+                                env={**os.environ, "CHISO_RESIDENT_SOCKET": str(path), **env})
+        try:
+            conn, _ = fake.accept()
+            conn.close()
+            knocked = True
+        except socket.timeout:
+            knocked = False
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err
+        assert "Usage" in out
+        return knocked
+
+    assert asked("--help")
+    assert not asked("--help", CHISO_RESIDENT="off")
+    # Long-running commands never go through it (nor does the resident itself).
+    assert not asked("worker", "--help")
+    assert not asked("resident", "--help")
+    fake.close()
+
+
+def test_a_resident_refuses_once_chisos_files_change_and_stops(tmp_path):
+    path = tmp_path / "r.sock"
+    # The same resident, whose files "change" after it started.
+    script = textwrap.dedent(f"""
+        import itertools
+        from chiso import resident
+        counter = itertools.count()
+        resident.fingerprint = lambda: next(counter)
+        sock = resident.listen({str(path)!r})
+        print(resident.serve(sock, {str(path)!r}), flush=True)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    _wait_for(path, proc)
+    got = through(path, "--help")
+    assert got.returncode == NOT_ANSWERED
+    out, _err = proc.communicate(timeout=30)
+    assert out.strip() == "changed"
+    assert not path.exists()
+
+
+def test_a_resident_keeps_its_socket_private_and_to_itself(tmp_path):
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o777)
+    shared.chmod(0o777)
+    with pytest.raises(PermissionError):
+        resident.listen(str(shared / "r.sock"))
+
+    own = tmp_path / "own"
+    path = own / "r.sock"
+    sock = resident.listen(str(path))
+    try:
+        assert (own.stat().st_mode & 0o777) == 0o700
+        assert (path.stat().st_mode & 0o077) == 0
+        with pytest.raises(FileExistsError):
+            resident.listen(str(path))  # a second resident on a live socket
+    finally:
+        sock.close()
+        path.unlink()
+
+
+def test_an_idle_resident_ends_by_itself(tmp_path):
+    path = tmp_path / "idle.sock"
+    proc = _start(path, "--idle-exit", "1", lang="en")
+    assert through(path, "--help").returncode == 0
+    _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0
+    assert "1 s" in err
+    assert not path.exists()
+
+
+def test_the_default_socket_is_this_users_and_this_copys(monkeypatch, tmp_path):
+    monkeypatch.delenv("CHISO_RESIDENT_SOCKET", raising=False)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    first = resident.socket_path()
+    assert first.startswith(str(tmp_path)) and first.endswith(".sock")
+    monkeypatch.setattr(sys, "executable", "/another/python")
+    assert resident.socket_path() != first  # another interpreter: another resident
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "missing"))
+    assert resident.socket_path().startswith(f"/tmp/chiso-{os.getuid()}/")
+
+
+def test_a_caller_that_sees_other_files_runs_its_command_itself(sock, tmp_path):
+    """A caller in another mount namespace (a container, a private /tmp) names files the
+    resident's children would not find: the resident leaves the command to it."""
+    unshare = shutil.which("unshare")
+    assert unshare, "util-linux's unshare is part of every Debian system"
+    probe = subprocess.run([unshare, "--mount", "true"], capture_output=True)
+    if probe.returncode != 0 and os.environ.get("CI") != "true":
+        pytest.skip("making a mount namespace needs root here")
+    got = subprocess.run([unshare, "--mount", sys.executable, "-c", CALLER, str(sock), "--help"],
+                         capture_output=True, text=True, timeout=120)
+    assert got.returncode == NOT_ANSWERED, got.stderr
+    assert through(sock, "--help").returncode == 0  # and still answers the others
