@@ -14,6 +14,11 @@ yardstick measured in the same run on the same files:
   DuckDB query over the store's Parquet records counting on-time settlement per unit for
   the same quarter.
 
+Then the same commands again, handed to a resident process (``chiso resident``, started for
+the run): what a person meets where the resident runs. There CPU time and peak memory are
+the caller's only (the command runs in a child of the resident, which GNU time does not see);
+the command's own are those of the ordinary run above.
+
 Goals (issue 17): help ≤ 0.15 s; index warm ≤ 0.5 s at 2M and ≤ 1.0 s at 10M, cold ≤ 2 s at
 2M; import ≥ 500,000 rows/s with peak memory ≤ 2 GB at 10M.
 
@@ -77,7 +82,7 @@ def environment(work: Path, store: str) -> dict:
     # again: about 0.7 s of CPU that no installed copy pays).
     env = {k: v for k, v in os.environ.items() if not k.startswith("CHISO_") and k != "PYTHONDONTWRITEBYTECODE"}
     env.update(CHISO_DATABASE_URL=f"sqlite:///{work / store}.sqlite3", CHISO_DATA_DIR=str(work / "data"),
-               CHISO_LANG="en")
+               CHISO_LANG="en", CHISO_RESIDENT="off")
     return env
 
 
@@ -105,7 +110,7 @@ def prepare(work: Path, n: int) -> dict:
     return out
 
 
-def fresh_store(work: Path, name: str) -> dict:
+def fresh_store(work: Path, name: str) -> None:
     """A copy of the initialised empty store under ``name``, with no records yet."""
     for suffix in (".sqlite3", ".records"):
         target = work / f"{name}{suffix}"
@@ -115,7 +120,45 @@ def fresh_store(work: Path, name: str) -> dict:
             target.unlink()
     shutil.copy(work / "empty.sqlite3", work / f"{name}.sqlite3")
     shutil.copytree(work / "empty.records", work / f"{name}.records")  # the store's marker
-    return environment(work, name)
+
+
+def commands(work: Path, csv: Path, dossiers: int, n: int, env_of) -> dict:
+    """The commands people run, each ``n`` times, in the environments ``env_of(work, store)`` gives."""
+    out: dict = {"help": repeat(chiso("--help"), env_of(work, "empty"), n)}
+    # Import: a fresh store each run, so each one inserts every row.
+    runs = []
+    for _i in range(n):
+        fresh_store(work, "imported")
+        store_env = env_of(work, "imported")
+        subprocess.run(chiso("dossiers", "import", str(work / "gen" / "procedures.csv"), "--kind",
+                             "procedures", "--source", "bench"), env=store_env, check=True, capture_output=True)
+        runs.append(repeat(chiso("dossiers", "import", str(csv), "--source", "bench"), store_env, 1))
+    wall = statistics.median(r["wall_s"] for r in runs)
+    out["import"] = {"wall_s": wall, "cpu_s": statistics.median(r["cpu_s"] for r in runs),
+                     "peak_mb": max(r["peak_mb"] for r in runs), "runs": n, "rows_per_s": round(dossiers / wall)}
+    # The index on the last imported store: cold (no counts kept), then warm.
+    store_env = env_of(work, "imported")
+    cache = work / "imported.records" / "cache"
+    index = chiso("index", "766", "--period", QUARTER, "--format", "json")
+    out["index_cold"] = repeat(index, store_env, n, before=lambda: shutil.rmtree(cache, ignore_errors=True))
+    subprocess.run(index, env=store_env, check=True, capture_output=True)
+    out["index_warm"] = repeat(index, store_env, n)
+    return out
+
+
+def start_resident(sock: Path) -> subprocess.Popen:
+    """``chiso resident`` listening at ``sock``; returns once it listens. Its own peak
+    memory is not the commands': each command's figures are its caller's and its child's."""
+    sock.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CHISO_") and k != "PYTHONDONTWRITEBYTECODE"}
+    proc = subprocess.Popen(chiso("resident", "--socket", str(sock)), env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not sock.exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit("chiso resident did not start")
+        time.sleep(0.05)
+    return proc
 
 
 def main() -> None:
@@ -132,44 +175,34 @@ def main() -> None:
         results.update(prepare(work, args.dossiers))
         csv = work / "gen" / "dossiers.csv"
         n = args.repeat
-        env = environment(work, "empty")
-
-        results["help"] = repeat(chiso("--help"), env, n)
-        results["yardstick_python"] = repeat(python("pass"), env, n)
-        results["yardstick_import_click"] = repeat(python("import click"), env, n)
-
-        # Import: a fresh store each run, so each one inserts every row.
-        runs = []
-        for _i in range(n):
-            store_env = fresh_store(work, "imported")
-            subprocess.run(chiso("dossiers", "import", str(work / "gen" / "procedures.csv"), "--kind",
-                                 "procedures", "--source", "bench"), env=store_env, check=True, capture_output=True)
-            runs.append(repeat(chiso("dossiers", "import", str(csv), "--source", "bench"), store_env, 1))
-        wall = statistics.median(r["wall_s"] for r in runs)
-        results["import"] = {"wall_s": wall, "cpu_s": statistics.median(r["cpu_s"] for r in runs),
-                             "peak_mb": max(r["peak_mb"] for r in runs), "runs": n,
-                             "rows_per_s": round(args.dossiers / wall)}
+        results["yardstick_python"] = repeat(python("pass"), environment(work, "empty"), n)
+        results["yardstick_import_click"] = repeat(python("import click"), environment(work, "empty"), n)
+        results.update(commands(work, csv, args.dossiers, n, environment))
         duck = repeat(python(
             "import duckdb, sys; con = duckdb.connect(); "
             f"con.execute(\"CREATE TABLE t AS SELECT * FROM read_csv('{csv}', header = true, all_varchar = true)\")"),
-            env, n)
+            environment(work, "empty"), n)
         duck["rows_per_s"] = round(args.dossiers / duck["wall_s"])
         results["yardstick_duckdb_csv_load"] = duck
-
-        # The index on the last imported store: cold (no counts kept), then warm.
-        store_env = environment(work, "imported")
-        cache = work / "imported.records" / "cache"
-        index = chiso("index", "766", "--period", QUARTER, "--format", "json")
-        results["index_cold"] = repeat(index, store_env, n, before=lambda: shutil.rmtree(cache, ignore_errors=True))
-        subprocess.run(index, env=store_env, check=True, capture_output=True)
-        results["index_warm"] = repeat(index, store_env, n)
         records = work / "imported.records" / "dossiers"
         results["yardstick_duckdb_query"] = repeat(python(
             "import duckdb; con = duckdb.connect(); con.execute(\"\"\"SELECT unit_code, count(*) AS settled, "
             "count(*) FILTER (WHERE finished_at <= due_at) AS on_time "
             f"FROM read_parquet('{records}/*.parquet', union_by_name = true) "
             f"WHERE finished_at >= DATE '{YEAR}-07-01' AND finished_at < DATE '{YEAR}-10-01' "
-            "GROUP BY unit_code\"\"\").fetchall()"), env, n)
+            "GROUP BY unit_code\"\"\").fetchall()"), environment(work, "empty"), n)
+
+        # The same commands handed to a resident process (`chiso resident`).
+        sock = work / "run" / "resident.sock"
+        resident = start_resident(sock)
+        try:
+            def through(w: Path, store: str) -> dict:
+                return {**environment(w, store), "CHISO_RESIDENT": "on", "CHISO_RESIDENT_SOCKET": str(sock)}
+
+            results["resident"] = commands(work, csv, args.dossiers, n, through)
+        finally:
+            resident.terminate()
+            resident.wait(timeout=60)
     finally:
         if args.dir is None:
             shutil.rmtree(work, ignore_errors=True)

@@ -194,9 +194,22 @@ def counting_connection(store: DossierStore, method: Method, *,
                 _keep(con, method, home, key, counts, keys, prune=False)
                 _prune_as_of(home)
                 return con
-            if not _bring_forward(con, store, method, folder, versions):
-                compute.day_table(con, method)
-            _keep(con, method, folder, key, counts, keys)
+            written = None
+            try:
+                if not _bring_forward(con, store, method, folder, versions):
+                    # The key counts go straight to a file (see compute.day_table).
+                    folder.mkdir(parents=True, exist_ok=True)
+                    written = _temp_for(keys)
+                    compute.day_table(con, method, keys_to=str(written))
+                _keep(con, method, folder, key, counts, keys, keys_written=written)
+                if written is not None:
+                    # Both counts read from their files, as every later reader's: one
+                    # state of the connection whichever way it came (apply_changes).
+                    con.execute("DROP TABLE day_counts")
+                    _read_kept(con, counts, keys)
+            finally:
+                if written is not None:
+                    written.unlink(missing_ok=True)  # moved in place, or left by a failure
         return con
     except BaseException:
         con.close()
@@ -224,30 +237,41 @@ def building(key: str) -> threading.Lock:
         return _LOCKS.setdefault(key, threading.Lock())
 
 
-def _read_kept(con: duckdb.DuckDBPyConnection, counts: Path, keys: Path) -> None:
+def _temp_for(path: Path) -> Path:
+    """A name beside ``path`` for writing it, unique per writer (another process may build
+    the same counts at the same time)."""
+    return path.with_name(f".tmp-{os.getpid()}-{uuid.uuid4().hex}-{path.name}")
+
+
+def _read_kept(con: duckdb.DuckDBPyConnection, counts: Path, keys: Path,
+               only: set[str] | frozenset[str] = frozenset({"day_counts", "day_keys"})) -> None:
     """Views ``day_counts`` and ``day_keys`` over kept files, not copies: a reader asks for
     a period or two and DuckDB reads only what those need (2M dossiers: 0.03 s against
     0.2 s for loading both tables); an import's change is joined to them and written out
     in one pass (:func:`compute.apply_changes`). :func:`_keep` leaves the files of the
     version before in place, so a connection opened just before an import still reads."""
     for table, path in (("day_counts", counts), ("day_keys", keys)):
-        con.execute(f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT * FROM read_parquet({_quoted(path)})")
+        if table in only:
+            con.execute(f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT * FROM read_parquet({_quoted(path)})")
 
 
-def _keep(con: duckdb.DuckDBPyConnection, method: Method, folder: Path, key: str, counts: Path, keys: Path, *, prune: bool = True) -> None:
+def _keep(con: duckdb.DuckDBPyConnection, method: Method, folder: Path, key: str, counts: Path, keys: Path, *,
+          prune: bool = True, keys_written: Path | None = None) -> None:
     """Write the counts of this version to the cache folder and (``prune``) drop older
     versions'. Views (the kept counts of another version joined with a change) then read
-    the files written."""
+    the files written. ``keys_written``: the key counts already written there (to a
+    temporary name), moved in place."""
     folder.mkdir(parents=True, exist_ok=True)
     views = {name for (name,) in con.execute(
         "SELECT view_name FROM duckdb_views() WHERE temporary AND view_name IN ('day_counts', 'day_keys')").fetchall()}
     for table, path in (("day_counts", counts), ("day_keys", keys)):
-        # Unique per writer: another process may build the same counts at the same time.
-        temp = path.with_name(f".tmp-{os.getpid()}-{uuid.uuid4().hex}-{path.name}")
+        if table == "day_keys" and keys_written is not None:
+            os.replace(keys_written, path)
+            continue
+        temp = _temp_for(path)
         con.execute(f"COPY {table} TO '{temp}' (FORMAT parquet)")
         os.replace(temp, path)  # readers see the whole file or none
-    if views:
-        _read_kept(con, counts, keys)
+    _read_kept(con, counts, keys, only=views)
     if not prune:
         return
     # The newest earlier version's files stay: readers opened on them read them through
