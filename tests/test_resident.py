@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from pathlib import Path
@@ -128,11 +129,12 @@ def test_standard_input_is_the_callers_and_ctrl_c_reaches_the_command(sock, prov
     assert "ana" in {u["name"] for u in json.loads(listed.stdout)}
 
     # Waiting for a password that never comes; Ctrl-C (SIGINT to the caller) stops it.
+    earlier = set(_children(RESIDENTS[sock]))
     caller = subprocess.Popen([sys.executable, "-c", CALLER, str(sock), "users", "add", "bo", "--role", "admin",
                                "--password-stdin"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
-    while not _children(RESIDENTS[sock]):  # the command has started in a child of the resident
+    while not set(_children(RESIDENTS[sock])) - earlier:  # the command has begun in a child of the resident
         assert caller.poll() is None and time.monotonic() < deadline
         time.sleep(0.05)
     time.sleep(0.5)  # and the caller has heard of it
@@ -253,3 +255,37 @@ def test_a_caller_that_sees_other_files_runs_its_command_itself(sock, tmp_path):
                          capture_output=True, text=True, timeout=120)
     assert got.returncode == NOT_ANSWERED, got.stderr
     assert through(sock, "--help").returncode == 0  # and still answers the others
+
+
+def test_a_caller_tells_nothing_to_another_users_socket():
+    """A socket at the expected place, listened on by another user (made here by a child that
+    gives up root): the caller sends it neither its settings nor its terminal."""
+    if os.getuid() != 0:
+        if os.environ.get("CI") == "true":
+            raise AssertionError("CI runs as root here; this test needs to switch users")
+        pytest.skip("switching users needs root")
+    base = Path(tempfile.mkdtemp())  # pytest's own folders are root's only: nobody could not enter
+    base.chmod(0o755)
+    folder = base / "other"
+    folder.mkdir()
+    os.chown(folder, 65534, 65534)
+    path = folder / "r.sock"
+    script = textwrap.dedent(f"""
+        import os, socket, sys
+        os.setgid(65534); os.setuid(65534)  # nobody
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.bind({str(path)!r}); s.listen(1); print("ready", flush=True)
+        conn, _ = s.accept(); conn.settimeout(5)
+        try:
+            got = conn.recv(65536)
+        except OSError:
+            got = b""
+        print(len(got), flush=True)
+    """)
+    other = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert other.stdout.readline().strip() == "ready"
+    os.chmod(path, 0o777)  # anyone may connect, as a careless or hostile listener would allow
+    assert resident.ask(str(path), ["chiso", "--help"]) is None
+    out, _ = other.communicate(timeout=30)
+    shutil.rmtree(base)
+    assert out.strip() == "0"  # not one byte

@@ -13,7 +13,8 @@ kept from one command to the next; only the imported code is shared.
 
 The resident is used only when it is running for this very copy of chiso (the socket's name
 holds the interpreter's and the package's paths), by the same operating-system user (the
-kernel's peer credentials are checked), and while chiso's files are those it imported (each
+kernel's peer credentials are checked on both ends: a caller sends nothing, neither its
+settings nor its terminal, to a socket another user listens on), and while chiso's files are those it imported (each
 command checks their sizes and times; a change, an upgrade say, makes the resident refuse
 and stop, and the command runs the ordinary way), and when the caller sees the same files
 (the same mount namespace: a caller in a container or a service's private /tmp runs its
@@ -65,13 +66,22 @@ def socket_path() -> str:
 
 
 def fingerprint() -> tuple:
-    """The sizes and modification times of chiso's files: what the resident imported."""
-    out = []
+    """The sizes and modification times of chiso's files, and the modification times of the
+    folders Python installs packages into (installing, upgrading or removing one there,
+    SQLAlchemy or DuckDB say, changes its folder's): what the resident imported."""
+    out: list[tuple] = []
     for root, dirs, files in os.walk(package_dir()):
         dirs[:] = sorted(d for d in dirs if d != "__pycache__")
         for name in sorted(files):
             st = os.stat(os.path.join(root, name))
             out.append((root, name, st.st_size, st.st_mtime_ns))
+    for folder in sys.path:
+        if os.path.basename(folder) not in ("site-packages", "dist-packages"):
+            continue  # the working folder, say, changes with every file made in it
+        try:
+            out.append((folder, os.stat(folder or ".").st_mtime_ns))
+        except OSError:
+            out.append((folder, None))
     return tuple(out)
 
 
@@ -84,7 +94,13 @@ def main() -> int:
     wanted = os.environ.get("CHISO_RESIDENT", "on").strip().lower() not in ("off", "0", "no", "false")
     # Long-running commands gain nothing, and the resident itself must not run in one.
     if wanted and not set(sys.argv[1:2]) & {"resident", "serve", "worker"}:
-        code = ask(socket_path(), sys.argv)
+        try:
+            code = ask(socket_path(), sys.argv)
+        except KeyboardInterrupt:  # Ctrl-C before the command began
+            from chiso.i18n import _
+
+            sys.stderr.write(f"chiso: {_('interrupted')}\n")
+            return 130
         if code is not None:
             return code
     import gc
@@ -97,13 +113,36 @@ def main() -> int:
 
 def ask(path: str, argv: list[str]) -> int | None:
     """Run ``argv`` in a child of the resident at ``path`` and return its exit code; None
-    when there is no resident there (or it refused), so the caller runs the command itself."""
+    when there is no resident there (or it refused), so the caller runs the command itself.
+
+    A signal the caller gets (Ctrl-C at its terminal) goes to the child; one that comes
+    before the child is known is passed on as soon as it is, and one that comes when the
+    resident refused ends the caller as it would have ended the command."""
     if not os.path.exists(path):
         return None
+    import signal
+
+    child: list[int] = []
+    pending: list[int] = []
+
+    def forward(signum, _frame):
+        if not child:
+            pending.append(signum)
+            return
+        try:
+            os.kill(child[0], signum)
+        except ProcessLookupError:
+            pass
+
+    signals = [getattr(signal, name) for name in _FORWARDED]
+    before = {sig: signal.signal(sig, forward) for sig in signals}
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         try:
             sock.connect(path)
+            if _peer_uid(sock) != os.getuid():
+                _refused(before, pending)  # another user's: it gets neither settings nor terminal
+                return None
             request = json.dumps({
                 "argv": list(argv), "env": dict(os.environ), "cwd": os.getcwd(), "umask": _umask(),
                 "namespace": _mount_namespace(),
@@ -112,27 +151,32 @@ def ask(path: str, argv: list[str]) -> int | None:
             }).encode()
             _send(sock, _HEADER.pack(len(request)) + request, _FDS)
             reply = _recv_exact(sock, 1)
+            if reply != _PID:
+                _refused(before, pending)  # stale, or gone: the ordinary way
+                return None
+            child.append(_INT.unpack(_recv_exact(sock, _INT.size))[0])
         except OSError:
-            return None  # no resident (a socket left behind), or a descriptor that cannot be passed
-        if reply != _PID:
-            return None  # stale, or gone: the ordinary way
-        pid = _INT.unpack(_recv_exact(sock, _INT.size))[0]
-        return _wait(sock, pid)
+            # No resident (a socket left behind), or a descriptor that cannot be passed.
+            _refused(before, pending)
+            return None
+        for signum in pending:
+            forward(signum, None)
+        return _wait(sock)
     finally:
         sock.close()
 
 
-def _wait(sock: socket.socket, pid: int) -> int:
+def _refused(before: dict, pending: list[int]) -> None:
+    """Back to the caller's own signal handling, and the signals that came meanwhile."""
     import signal
 
-    def forward(signum, _frame):
-        try:
-            os.kill(pid, signum)
-        except ProcessLookupError:
-            pass
+    for sig, handler in before.items():
+        signal.signal(sig, handler)
+    for signum in pending:
+        signal.raise_signal(signum)
 
-    for name in _FORWARDED:
-        signal.signal(getattr(signal, name), forward)
+
+def _wait(sock: socket.socket) -> int:
     try:
         reply = _recv_exact(sock, 1 + _INT.size)
     except OSError:
@@ -151,6 +195,12 @@ def _mount_namespace() -> str | None:
         return os.readlink("/proc/self/ns/mnt")
     except OSError:
         return None
+
+
+def _peer_uid(sock: socket.socket) -> int:
+    """The user of the process at the other end (the kernel's record, not its word)."""
+    creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    return struct.unpack("3i", creds)[1]
 
 
 def _umask() -> int:
@@ -204,16 +254,19 @@ def preload() -> list[str]:
 def _warm() -> None:
     """Work every command would do first and whose result depends on chiso's own files only
     (which the resident checks before each command): the ORM's mappers configured, the
-    packaged working-day calendar and the translations read, the database dialects loaded
+    packaged working-day calendar, the translations and the newest migration's name read,
+    the database dialects loaded
     (no store is opened: connections are the children's own)."""
     from sqlalchemy import create_engine
     from sqlalchemy.orm import configure_mappers
 
     from chiso.calendar import default_calendar
+    from chiso.db import head_revision
     from chiso.i18n import translations
 
     configure_mappers()
     default_calendar()
+    head_revision()  # read from the migration files, which are chiso's
     for lang in ("vi", "en"):
         translations(lang)
     for url in ("sqlite://", "postgresql+psycopg://"):
@@ -306,9 +359,7 @@ def _inode(path: str) -> int | None:
 
 
 def _same_user(conn: socket.socket) -> bool:
-    creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-    _pid, uid, _gid = struct.unpack("3i", creds)
-    return uid == os.getuid()
+    return _peer_uid(conn) == os.getuid()
 
 
 def _child(conn: socket.socket) -> None:
