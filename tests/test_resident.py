@@ -139,7 +139,13 @@ def test_standard_input_is_the_callers_and_ctrl_c_reaches_the_command(sock, prov
         time.sleep(0.05)
     time.sleep(0.5)  # and the caller has heard of it
     caller.send_signal(signal.SIGINT)
-    _out, err = caller.communicate(timeout=30)
+    # Its input stays open, as a terminal's does: the command ends by the signal, not by an
+    # end of input (communicate() would close it at once).
+    caller.wait(timeout=30)
+    err = caller.stderr.read()
+    caller.stdin.close()
+    caller.stdout.close()
+    caller.stderr.close()
     assert caller.returncode == 130, err
 
 

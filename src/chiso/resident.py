@@ -254,8 +254,8 @@ def preload() -> list[str]:
 def _warm() -> None:
     """Work every command would do first and whose result depends on chiso's own files only
     (which the resident checks before each command): the ORM's mappers configured, the
-    packaged working-day calendar, the translations and the newest migration's name read,
-    the database dialects loaded
+    packaged working-day calendar and its days, the translations, the newest migration's
+    name and the shipped method definitions read, the database dialects loaded
     (no store is opened: connections are the children's own)."""
     from sqlalchemy import create_engine
     from sqlalchemy.orm import configure_mappers
@@ -263,10 +263,15 @@ def _warm() -> None:
     from chiso.calendar import default_calendar
     from chiso.db import head_revision
     from chiso.i18n import translations
+    from chiso.index.records import workdays_fingerprint
+    from chiso.methods.loader import default_method, load_shipped
 
     configure_mappers()
     default_calendar()
+    workdays_fingerprint()  # the packaged calendar's days, as the record views join them
     head_revision()  # read from the migration files, which are chiso's
+    load_shipped()  # the shipped method definitions, parsed (each checked again by its files' stamp)
+    default_method("766")
     for lang in ("vi", "en"):
         translations(lang)
     for url in ("sqlite://", "postgresql+psycopg://"):
