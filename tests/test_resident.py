@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from chiso import resident
+from chiso.errors import ChisoError
 
 #: A caller that goes through the resident only: exit 99 when it did not answer.
 CALLER = ("import sys; from chiso import resident; "
@@ -185,6 +186,7 @@ def test_the_ordinary_way_when_there_is_no_resident_or_it_is_not_wanted(tmp_path
     # Long-running commands never go through it (nor does the resident itself).
     assert not asked("worker", "--help")
     assert not asked("resident", "--help")
+    assert not asked("demo", "--help") and not asked("serve", "--help")
     fake.close()
 
 
@@ -212,7 +214,7 @@ def test_a_resident_keeps_its_socket_private_and_to_itself(tmp_path):
     shared = tmp_path / "shared"
     shared.mkdir(mode=0o777)
     shared.chmod(0o777)
-    with pytest.raises(PermissionError):
+    with pytest.raises(ChisoError, match="own folder|thư mục riêng"):
         resident.listen(str(shared / "r.sock"))
 
     own = tmp_path / "own"
@@ -221,7 +223,7 @@ def test_a_resident_keeps_its_socket_private_and_to_itself(tmp_path):
     try:
         assert (own.stat().st_mode & 0o777) == 0o700
         assert (path.stat().st_mode & 0o077) == 0
-        with pytest.raises(FileExistsError):
+        with pytest.raises(ChisoError, match=str(path)):
             resident.listen(str(path))  # a second resident on a live socket
     finally:
         sock.close()

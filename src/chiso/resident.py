@@ -46,6 +46,11 @@ _FDS = (0, 1, 2)
 _FORWARDED = ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT")
 
 
+#: Commands that always start on their own: those that run until stopped gain nothing from
+#: the resident (the demo ends by serving), and the resident itself must not run in one.
+ON_THEIR_OWN = frozenset({"resident", "serve", "worker", "demo"})
+
+
 def package_dir() -> str:
     return os.path.dirname(os.path.abspath(__file__))
 
@@ -92,8 +97,7 @@ def main() -> int:
     """The ``chiso`` program: through the resident when one runs for this copy of chiso,
     else the ordinary way (:func:`chiso.cli.main`)."""
     wanted = os.environ.get("CHISO_RESIDENT", "on").strip().lower() not in ("off", "0", "no", "false")
-    # Long-running commands gain nothing, and the resident itself must not run in one.
-    if wanted and not set(sys.argv[1:2]) & {"resident", "serve", "worker"}:
+    if wanted and not set(sys.argv[1:2]) & ON_THEIR_OWN:
         try:
             code = ask(socket_path(), sys.argv)
         except KeyboardInterrupt:  # Ctrl-C before the command began
@@ -277,19 +281,22 @@ def _warm() -> None:
     for url in ("sqlite://", "postgresql+psycopg://"):
         try:
             create_engine(url).dispose()
-        except Exception:  # noqa: S110 - a driver not installed: loaded by the command that needs it
+        except Exception:  # a driver not installed: loaded by the command that needs it
             pass
 
 
 def listen(path: str) -> socket.socket:
     """A listening socket at ``path``, in a folder only this user can enter; refuses when a
     resident already answers there."""
+    from chiso.errors import ChisoError
+    from chiso.i18n import _
+
     folder = os.path.dirname(path) or "."
     os.makedirs(folder, mode=0o700, exist_ok=True)
     st = os.stat(folder)
     if st.st_uid != os.getuid() or (st.st_mode & 0o022):
-        raise PermissionError(f"{folder}: not this user's own folder (owner or write permission), "
-                              "so a socket there could be replaced by someone else")
+        raise ChisoError(_("{folder} is not this user's own folder (another owner, or others may write in it): "
+                           "a socket there could be replaced by someone else.").format(folder=folder))
     if os.path.exists(path):
         probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
@@ -297,7 +304,7 @@ def listen(path: str) -> socket.socket:
         except OSError:
             os.unlink(path)  # left behind by a resident that was killed
         else:
-            raise FileExistsError(f"a resident already listens at {path}")
+            raise ChisoError(_("A resident already listens at {path}.").format(path=path))
         finally:
             probe.close()
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -368,9 +375,12 @@ def _same_user(conn: socket.socket) -> bool:
 
 
 def _child(conn: socket.socket) -> None:
-    code = 70
     try:
         request = _receive(conn)
+    except (OSError, ValueError, struct.error):
+        os._exit(0)  # the caller left before asking (another resident's probe, say)
+    code = 70
+    try:
         if request.get("namespace") != _mount_namespace():
             conn.sendall(_REFUSED)  # its paths are not ours: it runs the command itself
             os._exit(0)
