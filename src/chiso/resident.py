@@ -11,14 +11,14 @@ caller's environment, output written straight to the caller's terminal or pipe, 
 caller's exit code. Nothing a command computes outlives its child, so no answer is ever
 kept from one command to the next; only the imported code is shared.
 
-The resident is used only when it is running for this very copy of chiso (the socket's name
-holds the interpreter's and the package's paths), by the same operating-system user (the
-kernel's peer credentials are checked on both ends: a caller sends nothing, neither its
-settings nor its terminal, to a socket another user listens on), and while chiso's files are those it imported (each
-command checks their sizes and times; a change, an upgrade say, makes the resident refuse
-and stop, and the command runs the ordinary way), and when the caller sees the same files
-(the same mount namespace: a caller in a container or a service's private /tmp runs its
-command itself). ``CHISO_RESIDENT=off`` runs every command the ordinary way.
+It is used only when it runs for this very copy of chiso (the socket's name holds the
+interpreter's and the package's paths), for the same operating-system user (the kernel's
+peer credentials, checked on both ends: a caller sends nothing to another user's socket),
+while chiso's files and the package folders are as it imported them (checked before each
+command: a change, an upgrade say, makes it refuse and stop, and the command runs the
+ordinary way), and when the caller sees the same files (the same mount namespace: a caller
+in a container or a service's private /tmp runs its command itself).
+``CHISO_RESIDENT=off`` runs every command the ordinary way.
 
 This module is what the ``chiso`` program imports first: it must stay light (standard
 library only) so that a command that finds the resident costs little more than Python's
