@@ -297,3 +297,24 @@ def test_a_caller_tells_nothing_to_another_users_socket():
     out, _ = other.communicate(timeout=30)
     shutil.rmtree(base)
     assert out.strip() == "0"  # not one byte
+
+
+def test_records_imported_and_counted_through_it_are_those_of_a_command_alone(sock, province_url, tmp_path):
+    """The whole path a person runs: demo dossiers made and imported, then the index (DuckDB
+    in the child: its own database, threads and files), through the resident and alone."""
+    env = {"CHISO_DATABASE_URL": province_url, "CHISO_RECORDS_PATH": str(tmp_path / "records"),
+           "CHISO_DATA_DIR": str(tmp_path / "data"), "CHISO_LANG": "en"}
+    made = through(sock, "demo-data", "--province", "68", "--dossiers", "3000", "--seed", "7", "--year", "2026",
+                   "--format", "json", env=env)
+    assert made.returncode == 0, made.stderr
+    summary = json.loads(made.stdout)
+    assert summary["inserted"] > 2900, summary
+
+    argv = ("index", "766", "--period", "2026-Q3", "--format", "json")
+    cold = through(sock, *argv, env=env)  # counts the records and keeps the per-day counts
+    warm = through(sock, *argv, env=env)  # reads them
+    ordinary = alone(*argv, env=env)
+    assert cold.returncode == warm.returncode == ordinary.returncode == 0, cold.stderr + ordinary.stderr
+    assert cold.stdout == warm.stdout == ordinary.stdout
+    rows = json.loads(cold.stdout)
+    assert sum(r["total"] is not None for r in rows) > 100  # scored from the records imported
