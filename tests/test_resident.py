@@ -318,3 +318,24 @@ def test_records_imported_and_counted_through_it_are_those_of_a_command_alone(so
     assert cold.stdout == warm.stdout == ordinary.stdout
     rows = json.loads(cold.stdout)
     assert sum(r["total"] is not None for r in rows) > 100  # scored from the records imported
+
+
+def test_a_request_that_is_not_one_leaves_the_resident_answering(sock):
+    """Whatever reaches the socket without being a caller's request (bytes without the
+    standard streams, a header promising more than comes, nothing at all) ends that child
+    alone: the resident answers the next caller."""
+    for junk in (b"GET / HTTP/1.0\r\n\r\n", b"\x00\x00\xff\xff{", b""):
+        poke = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        poke.connect(str(sock))
+        poke.settimeout(10)
+        if junk:
+            poke.sendall(junk)
+        poke.shutdown(socket.SHUT_WR)
+        try:
+            reply = poke.recv(16)
+        except ConnectionResetError:  # it ended with our bytes unread
+            reply = b""
+        assert reply == b""  # no reply, no status: the child ended quietly
+        poke.close()
+    got = through(sock, "--help")
+    assert got.returncode == 0 and "Usage" in got.stdout

@@ -202,11 +202,6 @@ def counting_connection(store: DossierStore, method: Method, *,
                     written = _temp_for(keys)
                     compute.day_table(con, method, keys_to=str(written))
                 _keep(con, method, folder, key, counts, keys, keys_written=written)
-                if written is not None:
-                    # Both counts read from their files, as every later reader's: one
-                    # state of the connection whichever way it came (apply_changes).
-                    con.execute("DROP TABLE day_counts")
-                    _read_kept(con, counts, keys)
             finally:
                 if written is not None:
                     written.unlink(missing_ok=True)  # moved in place, or left by a failure
@@ -243,24 +238,24 @@ def _temp_for(path: Path) -> Path:
     return path.with_name(f".tmp-{os.getpid()}-{uuid.uuid4().hex}-{path.name}")
 
 
-def _read_kept(con: duckdb.DuckDBPyConnection, counts: Path, keys: Path,
-               only: set[str] | frozenset[str] = frozenset({"day_counts", "day_keys"})) -> None:
+def _read_kept(con: duckdb.DuckDBPyConnection, counts: Path, keys: Path) -> None:
     """Views ``day_counts`` and ``day_keys`` over kept files, not copies: a reader asks for
     a period or two and DuckDB reads only what those need (2M dossiers: 0.03 s against
     0.2 s for loading both tables); an import's change is joined to them and written out
     in one pass (:func:`compute.apply_changes`). :func:`_keep` leaves the files of the
     version before in place, so a connection opened just before an import still reads."""
     for table, path in (("day_counts", counts), ("day_keys", keys)):
-        if table in only:
-            con.execute(f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT * FROM read_parquet({_quoted(path)})")
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT * FROM read_parquet({_quoted(path)})")
 
 
 def _keep(con: duckdb.DuckDBPyConnection, method: Method, folder: Path, key: str, counts: Path, keys: Path, *,
           prune: bool = True, keys_written: Path | None = None) -> None:
     """Write the counts of this version to the cache folder and (``prune``) drop older
-    versions'. Views (the kept counts of another version joined with a change) then read
-    the files written. ``keys_written``: the key counts already written there (to a
-    temporary name), moved in place."""
+    versions'. ``keys_written``: the key counts already written there (to a temporary
+    name), moved in place. Afterwards ``day_counts`` and ``day_keys`` are views of the files
+    written, whichever way the counts came (tables of a full count, views of another
+    version's joined with a change): one state of the connection for every later reader
+    and for :func:`compute.apply_changes`."""
     folder.mkdir(parents=True, exist_ok=True)
     views = {name for (name,) in con.execute(
         "SELECT view_name FROM duckdb_views() WHERE temporary AND view_name IN ('day_counts', 'day_keys')").fetchall()}
@@ -271,7 +266,10 @@ def _keep(con: duckdb.DuckDBPyConnection, method: Method, folder: Path, key: str
         temp = _temp_for(path)
         con.execute(f"COPY {table} TO '{temp}' (FORMAT parquet)")
         os.replace(temp, path)  # readers see the whole file or none
-    _read_kept(con, counts, keys, only=views)
+    for name in ("day_counts", "day_keys"):
+        if name not in views:
+            con.execute(f"DROP TABLE IF EXISTS {name}")
+    _read_kept(con, counts, keys)
     if not prune:
         return
     # The newest earlier version's files stay: readers opened on them read them through
