@@ -120,8 +120,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "duckdb_memory_limit",
         "Memory the columnar engine (DuckDB) may use per connection before it spills to disk, "
-        "e.g. `1GB`; keeps the index within a small server's memory at ten million dossiers.",
-        lambda: "1GB",
+        "e.g. `1GB`. The default keeps an import of ten million dossiers from one file under 2 GB "
+        "(its checked rows take 1.1 GB: at `1GB` they spill, and the import takes 15% longer), "
+        "and the index far under it.",
+        lambda: "1536MB",
     ),
     Setting(
         "records_retention_days",

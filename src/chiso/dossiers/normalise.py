@@ -167,8 +167,9 @@ def _retry_sql(f: Field, name: str, alias: Alias | None) -> str:
 def _edges_sql(c: str) -> str:
     """The first and last characters' code points of cell ``c`` (see ``_cell_sql``), as
     ``__s_<c>`` and ``__e_<c>``: a projection of their own, so that each is worked out once
-    (a third of the cost of the trimming test)."""
-    return f"ascii({c}) AS __s_{c}, ascii(right({c}, 1)) AS __e_{c}"
+    (a third of the cost of the trimming test); the last by index, a quarter cheaper than
+    ``right(c, 1)``."""
+    return f"ascii({c}) AS __s_{c}, ascii({c}[-1]) AS __e_{c}"
 
 
 def _cell_sql(c: str) -> str:
@@ -305,11 +306,15 @@ class Normaliser(Stager):
         )
         # Duplicates of a key within one file: all but the last occurrence are rejected,
         # naming the line that wins, whatever else is wrong with them (only an empty key,
-        # which cannot repeat, comes first). Grouped on a 64-bit hash of the key first
-        # (a third of the cost of grouping the text), then checked on the text.
+        # which cannot repeat, comes first). Found on a 64-bit hash of the key first, then
+        # checked on the text: the hashes sorted, a hash equal to the one before it repeats.
+        # Sorting needs less memory than grouping ten million hashes, and time (10 million
+        # keys: 0.65 s against 0.8-1.5 s; 2 million: 0.10 s against 0.14 s).
         self.con.execute(
-            f"""CREATE TABLE dup_hashes AS SELECT hash(__file, {key}) AS h FROM checked
-            WHERE {key} IS NOT NULL GROUP BY h HAVING count(*) > 1"""
+            f"""CREATE TABLE dup_hashes AS SELECT DISTINCT h FROM (
+                SELECT h, lag(h) OVER (ORDER BY h) AS before FROM (
+                    SELECT hash(__file, {key}) AS h FROM checked WHERE {key} IS NOT NULL))
+            WHERE h = before"""
         )
         if count(self.con, "SELECT count(*) FROM dup_hashes"):
             self._mark_duplicates()
