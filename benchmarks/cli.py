@@ -14,10 +14,12 @@ yardstick measured in the same run on the same files:
   DuckDB query over the store's Parquet records counting on-time settlement per unit for
   the same quarter.
 
-Then the same commands again, handed to a resident process (``chiso resident``, started for
-the run): what a person meets where the resident runs. There CPU time and peak memory are
-the caller's only (the command runs in a child of the resident, which GNU time does not see);
-the command's own are those of the ordinary run above.
+Each command also runs handed to a resident process (``chiso resident``, started for the
+run): what a person meets where the resident runs. There CPU time and peak memory are the
+caller's only (the command runs in a child of the resident, which GNU time does not see);
+the command's own are those of the runs alone. A command alone, through the resident and
+its yardstick take turns (``in_turns``): the machines' speed drifts by a third within
+minutes, and only figures measured side by side compare.
 
 Goals (issue 17): help ≤ 0.15 s; index warm ≤ 0.5 s at 2M and ≤ 1.0 s at 10M, cold ≤ 2 s at
 2M; import ≥ 500,000 rows/s with peak memory ≤ 2 GB at 10M.
@@ -37,6 +39,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).parent))
 from index_766 import UNTIL, YEAR, machine  # noqa: E402
@@ -122,27 +125,68 @@ def fresh_store(work: Path, name: str) -> None:
     shutil.copytree(work / "empty.records", work / f"{name}.records")  # the store's marker
 
 
-def commands(work: Path, csv: Path, dossiers: int, n: int, env_of) -> dict:
-    """The commands people run, each ``n`` times, in the environments ``env_of(work, store)`` gives."""
-    out: dict = {"help": repeat(chiso("--help"), env_of(work, "empty"), n)}
-    # Import: a fresh store each run, so each one inserts every row.
-    runs = []
-    for _i in range(n):
-        fresh_store(work, "imported")
-        store_env = env_of(work, "imported")
-        subprocess.run(chiso("dossiers", "import", str(work / "gen" / "procedures.csv"), "--kind",
-                             "procedures", "--source", "bench"), env=store_env, check=True, capture_output=True)
-        runs.append(repeat(chiso("dossiers", "import", str(csv), "--source", "bench"), store_env, 1))
-    wall = statistics.median(r["wall_s"] for r in runs)
-    out["import"] = {"wall_s": wall, "cpu_s": statistics.median(r["cpu_s"] for r in runs),
-                     "peak_mb": max(r["peak_mb"] for r in runs), "runs": n, "rows_per_s": round(dossiers / wall)}
+def in_turns(n: int, runs: dict[str, Callable[[], dict]]) -> dict[str, dict]:
+    """Each of ``runs`` (a function timing one run) ``n`` times, taking turns: the speed of
+    these machines drifts by a third within minutes, so a command and its yardstick, or the
+    same command alone and through the resident, are only compared when measured side by side."""
+    taken: dict[str, list[dict]] = {name: [] for name in runs}
+    for _ in range(n):
+        for name, run in runs.items():
+            taken[name].append(run())
+    out = {}
+    for name, results in taken.items():
+        wall = statistics.median(r["wall_s"] for r in results)
+        out[name] = {"wall_s": round(wall, 3), "cpu_s": round(statistics.median(r["cpu_s"] for r in results), 3),
+                     "peak_mb": max(r["peak_mb"] for r in results), "runs": n,
+                     "walls_s": [r["wall_s"] for r in results]}
+    return out
+
+
+def commands(work: Path, csv: Path, dossiers: int, n: int, envs: dict[str, Callable[[Path, str], dict]]) -> dict:
+    """The commands people run, each ``n`` times in every environment of ``envs`` (name →
+    ``env_of(work, store)``), in turns with each other and with the command's yardstick."""
+    def once(argv: list[str], env: dict, before=None) -> Callable[[], dict]:
+        return lambda: repeat(argv, env, 1, before=before)
+
+    empty = environment(work, "empty")
+    out: dict = {"help": in_turns(n, {
+        **{name: once(chiso("--help"), env_of(work, "empty")) for name, env_of in envs.items()},
+        "yardstick_python": once(python("pass"), empty),
+        "yardstick_import_click": once(python("import click"), empty)})}
+
+    def import_into_fresh(env_of) -> Callable[[], dict]:
+        def run() -> dict:  # a fresh store each run, so each one inserts every row
+            fresh_store(work, "imported")
+            env = env_of(work, "imported")
+            subprocess.run(chiso("dossiers", "import", str(work / "gen" / "procedures.csv"), "--kind",
+                                 "procedures", "--source", "bench"), env=env, check=True, capture_output=True)
+            return repeat(chiso("dossiers", "import", str(csv), "--source", "bench"), env, 1)
+        return run
+
+    out["import"] = in_turns(n, {
+        **{name: import_into_fresh(env_of) for name, env_of in envs.items()},
+        "yardstick_duckdb_csv_load": once(python(
+            "import duckdb, sys; con = duckdb.connect(); "
+            f"con.execute(\"CREATE TABLE t AS SELECT * FROM read_csv('{csv}', header = true, all_varchar = true)\")"),
+            empty)})
+    for figures in out["import"].values():
+        figures["rows_per_s"] = round(dossiers / figures["wall_s"])
     # The index on the last imported store: cold (no counts kept), then warm.
-    store_env = env_of(work, "imported")
     cache = work / "imported.records" / "cache"
     index = chiso("index", "766", "--period", QUARTER, "--format", "json")
-    out["index_cold"] = repeat(index, store_env, n, before=lambda: shutil.rmtree(cache, ignore_errors=True))
-    subprocess.run(index, env=store_env, check=True, capture_output=True)
-    out["index_warm"] = repeat(index, store_env, n)
+    out["index_cold"] = in_turns(n, {
+        name: once(index, env_of(work, "imported"), before=lambda: shutil.rmtree(cache, ignore_errors=True))
+        for name, env_of in envs.items()})
+    subprocess.run(index, env=environment(work, "imported"), check=True, capture_output=True)
+    records = work / "imported.records" / "dossiers"
+    out["index_warm"] = in_turns(n, {
+        **{name: once(index, env_of(work, "imported")) for name, env_of in envs.items()},
+        "yardstick_duckdb_query": once(python(
+            "import duckdb; con = duckdb.connect(); con.execute(\"\"\"SELECT unit_code, count(*) AS settled, "
+            "count(*) FILTER (WHERE finished_at <= due_at) AS on_time "
+            f"FROM read_parquet('{records}/*.parquet', union_by_name = true) "
+            f"WHERE finished_at >= DATE '{YEAR}-07-01' AND finished_at < DATE '{YEAR}-10-01' "
+            "GROUP BY unit_code\"\"\").fetchall()"), empty)})
     return out
 
 
@@ -174,35 +218,28 @@ def main() -> None:
     try:
         results.update(prepare(work, args.dossiers))
         csv = work / "gen" / "dossiers.csv"
-        n = args.repeat
-        results["yardstick_python"] = repeat(python("pass"), environment(work, "empty"), n)
-        results["yardstick_import_click"] = repeat(python("import click"), environment(work, "empty"), n)
-        results.update(commands(work, csv, args.dossiers, n, environment))
-        duck = repeat(python(
-            "import duckdb, sys; con = duckdb.connect(); "
-            f"con.execute(\"CREATE TABLE t AS SELECT * FROM read_csv('{csv}', header = true, all_varchar = true)\")"),
-            environment(work, "empty"), n)
-        duck["rows_per_s"] = round(args.dossiers / duck["wall_s"])
-        results["yardstick_duckdb_csv_load"] = duck
-        records = work / "imported.records" / "dossiers"
-        results["yardstick_duckdb_query"] = repeat(python(
-            "import duckdb; con = duckdb.connect(); con.execute(\"\"\"SELECT unit_code, count(*) AS settled, "
-            "count(*) FILTER (WHERE finished_at <= due_at) AS on_time "
-            f"FROM read_parquet('{records}/*.parquet', union_by_name = true) "
-            f"WHERE finished_at >= DATE '{YEAR}-07-01' AND finished_at < DATE '{YEAR}-10-01' "
-            "GROUP BY unit_code\"\"\").fetchall()"), environment(work, "empty"), n)
-
-        # The same commands handed to a resident process (`chiso resident`).
+        # Every command alone and handed to a resident process (`chiso resident`), in turns.
         sock = work / "run" / "resident.sock"
         resident = start_resident(sock)
         try:
             def through(w: Path, store: str) -> dict:
                 return {**environment(w, store), "CHISO_RESIDENT": "on", "CHISO_RESIDENT_SOCKET": str(sock)}
 
-            results["resident"] = commands(work, csv, args.dossiers, n, through)
+            measured = commands(work, csv, args.dossiers, args.repeat, {"alone": environment, "resident": through})
         finally:
             resident.terminate()
             resident.wait(timeout=60)
+        # The shape of earlier runs: each command alone under its name, through the resident
+        # under "resident", the yardsticks apart.
+        results["resident"] = {}
+        for command, figures in measured.items():
+            for name, value in figures.items():
+                if name == "alone":
+                    results[command] = value
+                elif name == "resident":
+                    results["resident"][command] = value
+                else:
+                    results[name] = value
     finally:
         if args.dir is None:
             shutil.rmtree(work, ignore_errors=True)
