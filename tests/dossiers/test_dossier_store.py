@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from chiso.dossiers import DossierStore
+from chiso.errors import ChisoError
 from dossier_helpers import UNITS, records, row, write_csv
 
 
@@ -364,3 +365,30 @@ def test_a_reader_in_another_process_never_sees_half_an_import(store, tmp_path):
 def test_a_memory_limit_for_imports(tmp_path):
     store = DossierStore(tmp_path / "store", memory_limit="256MB")
     assert _import(store, tmp_path / "a.csv", [row(f"H{i}") for i in range(100)]).inserted == 100
+
+
+def _work_folders() -> set[str]:
+    import tempfile
+
+    return {p.name for p in Path(tempfile.gettempdir()).glob(f"chiso-import-{os.getpid()}-*")}
+
+
+def test_compaction_keeps_within_the_memory_limit_or_leaves_the_store_as_it_was(tmp_path):
+    """Compaction sorts every record of a type, the store's largest working set: it runs
+    under the store's memory limit (ten million dossiers peaked at 3.3 GB without it), and
+    spills to a folder of its own, removed afterwards."""
+    writer = DossierStore(tmp_path / "store")
+    for k in range(2):
+        rows = [row(f"{k}-{i:06d}-{'x' * 40}", unit_code="24781" if i % 2 else "68.SNV") for i in range(30000)]
+        _import(writer, tmp_path / f"{k}.csv", rows)
+    before, folders = records(writer), _work_folders()
+    files = sorted(p.name for p in (tmp_path / "store" / "dossiers").iterdir())
+    # Too little memory to sort 60,000 rows: refused, the store as it was.
+    with pytest.raises(ChisoError, match="duckdb_memory_limit"):
+        DossierStore(tmp_path / "store", memory_limit="8MB").compact("dossiers")
+    assert sorted(p.name for p in (tmp_path / "store" / "dossiers").iterdir()) == files
+    assert records(writer) == before and _work_folders() == folders
+    # Enough to sort them in pieces: the same records, in one base.
+    assert DossierStore(tmp_path / "store", memory_limit="64MB").compact("dossiers") == {"dossiers": 2}
+    assert writer.snapshot().deltas == () and records(writer) == before
+    assert _work_folders() == folders

@@ -69,7 +69,7 @@ from chiso.imports import FileSummary, ImportSummary, Reject, rejects_path_for
 __all__ = [
     "Batch", "FileSummary", "FORMATS", "HASH_PROBE_KEY", "ImportSummary", "MALFORMED", "Progress", "REASONS",
     "Reject", "SAMPLE_LIMIT", "Staged", "UnitRow", "WORKDIR_PREFIX", "detect_format", "hash_probe", "hashes_valid",
-    "map_header", "pid_alive", "rejects_path_for", "row_hash_sql",
+    "map_header", "pid_alive", "rejects_path_for", "row_hash_sql", "work_folder",
 ]
 
 
@@ -89,8 +89,7 @@ class Batch(RejectWriter, Classifier):
         self.unknown_unit = "outside_scope" if scoped else "unknown_unit"
         self.tracker = Tracker(progress)
         self.staged: list[Staged] = []
-        _remove_stale_workdirs()
-        self._tmp = tempfile.TemporaryDirectory(prefix=f"{WORKDIR_PREFIX}{os.getpid()}-")
+        self._tmp = work_folder()
         self.workdir = Path(self._tmp.name)
         self.con = duckdb.connect(config={"temp_directory": str(self.workdir / "spill")})
         # Offsets are converted to, and offset-less times read in, the province's zone.
@@ -114,9 +113,16 @@ class Batch(RejectWriter, Classifier):
         self._tmp.cleanup()
 
 
-#: Prefix of an import's temporary folder (XLSX converted to CSV, DuckDB's spill files),
+#: Prefix of an import's or a compaction's temporary folder (XLSX converted to CSV, DuckDB's spill files),
 #: followed by the process id so that the folder of a killed import can be recognised.
 WORKDIR_PREFIX = "chiso-import-"
+
+
+def work_folder() -> tempfile.TemporaryDirectory:
+    """A temporary folder for an import or a compaction (XLSX converted to CSV, DuckDB's
+    spill files), named after this process; the folders of dead processes are removed first."""
+    _remove_stale_workdirs()
+    return tempfile.TemporaryDirectory(prefix=f"{WORKDIR_PREFIX}{os.getpid()}-")
 
 
 def _remove_stale_workdirs() -> None:
