@@ -126,6 +126,13 @@ SETTINGS: tuple[Setting, ...] = (
         lambda: "1536MB",
     ),
     Setting(
+        "compact_after_segments",
+        "The worker merges a record type's files into one sorted base once this many imports "
+        "(a live feed's pulls among them) have added files after the last base: every scan reads "
+        "each of them. 0: never (compact by hand with `chiso dossiers compact`).",
+        lambda: "24",
+    ),
+    Setting(
         "records_retention_days",
         "How long earlier versions of the dossier records stay available to `chiso index 766 "
         "--as-of`/`--version` and `chiso index diff`, in days; compaction keeps the files they need "

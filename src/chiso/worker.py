@@ -334,6 +334,7 @@ def run_pass(engine: Engine, *, day: date | None = None, worker: str | None = No
     from chiso.subscriptions import deliver as subscriptions
 
     report["subscriptions"] = subscriptions.run_due(engine, channels=channels, worker=worker, now=now, today=day)
+    report["compacted"] = _compact_due(engine)
     if not channels:
         log.warning("no channel configured (smtp_host, webhook_url): nothing sent")
         return report
@@ -374,6 +375,21 @@ def run_pass(engine: Engine, *, day: date | None = None, worker: str | None = No
             _finish(engine, person=key, day=day, channel=channel, worker=worker, error=None)
             report["sent"].append(entry)
     return report
+
+
+def _compact_due(engine: Engine) -> dict[str, int]:
+    """The record types compacted in this pass (setting ``compact_after_segments``) and their
+    new base versions; a failure is logged and the pass goes on."""
+    from chiso.dossiers.store import compact_setting
+    from chiso.store.service import open_records
+
+    try:
+        return open_records(engine).compact_due(compact_setting())
+    except ChisoError as exc:  # no records folder, a bad setting, too little memory
+        log.warning("records not compacted: %s", exc)
+    except Exception:  # the next pass tries again
+        log.exception("compacting the records failed")
+    return {}
 
 
 def run(engine: Engine, *, once: bool = False, interval: float = 300, day: date | None = None,

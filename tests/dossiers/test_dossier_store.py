@@ -159,6 +159,36 @@ def test_compaction_keeps_the_view_and_collects_old_files(tmp_path):
     assert records(store)["H1"]["status"] == "returned" and store.count() == 11
 
 
+def test_the_worker_compacts_when_enough_segments_pile_up_and_one_process_at_a_time(tmp_path):
+    import fcntl
+
+    store = DossierStore(tmp_path / "store")
+    for k in range(3):
+        _import(store, tmp_path / f"{k}.csv", [row(f"H{k}-{i}") for i in range(3)] + [row("H9", supplement_days=k)])
+    before = records(store)
+    assert store.compact_due(4) == {} and store.compact_due(0) == {}
+    assert len(store.snapshot().deltas) == 3
+    # Another process compacting (its lock on the file): this one leaves it alone.
+    held = os.open(tmp_path / "store" / ".compact.lock", os.O_RDWR | os.O_CREAT)
+    fcntl.flock(held, fcntl.LOCK_EX)
+    try:
+        assert store.compact_due(3) == {}
+    finally:
+        os.close(held)
+    assert store.compact_due(3) == {"dossiers": 3}
+    assert store.snapshot().deltas == () and records(store) == before
+    assert store.compact_due(1) == {}  # nothing after the base
+
+
+def test_the_compaction_setting_is_a_whole_number(monkeypatch):
+    from chiso.dossiers.store import compact_setting
+
+    assert compact_setting() == 24
+    monkeypatch.setenv("CHISO_COMPACT_AFTER_SEGMENTS", "often")
+    with pytest.raises(ChisoError, match="compact_after_segments"):
+        compact_setting()
+
+
 def test_the_compacted_base_is_sorted_by_unit_and_received_at(store, tmp_path):
     _import(store, tmp_path / "a.csv", [
         row("A", unit_code="24781", received_at="2025-08-05"),

@@ -64,3 +64,18 @@ def test_history_shows_each_import_of_a_record(units, tmp_path):
     table = _run(dossiers, "history", "H1").output
     assert "status: processing → settled" in table
     assert "H9" in _run(dossiers, "history", "H9").output  # nothing on record: says so
+
+
+def test_compact_from_the_command_line_keeps_the_records_and_their_history(units, tmp_path):
+    received = dict(unit_code="C1", received_at="2025-09-01T08:00:00", due_at="2025-09-05T17:00:00")
+    for k in range(3):
+        path = write_csv(tmp_path / f"{k}.csv", [row(f"H{k}", **received), row("H9", supplement_days=k, **received)])
+        assert _run(dossiers, "import", "--source", "igate", str(path)).exit_code == 0
+    before = _run(dossiers, "history", "H9", "--format", "json").output
+    done = _run(dossiers, "compact", "--format", "json")
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.output) == {"dossiers": 3, "procedures": 0, "feedback": 0}
+    segments = sorted(p.name for p in (tmp_path / "records" / "dossiers").glob("*.parquet"))
+    assert "base-000000000003.parquet" in segments
+    assert _run(dossiers, "history", "H9", "--format", "json").output == before
+    assert "dossiers" in _run(dossiers, "compact", "--kind", "dossiers").output

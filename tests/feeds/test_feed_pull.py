@@ -306,15 +306,21 @@ def test_freshness_turns_amber_then_red(engine, tmp_path, monkeypatch):
     assert service.freshness_of(SourceFeed(name="y", url="u", every_seconds=60), at)["colour"] == "no_data"
 
 
-def test_the_worker_pass_pulls_the_feeds_that_are_due(engine, commune, tmp_path):
+def test_the_worker_pass_pulls_the_feeds_that_are_due(engine, commune, tmp_path, monkeypatch):
     from chiso import worker
     from chiso.store.service import open_records
 
+    # Every pull adds a segment; here one is enough for the pass to compact after pulling.
+    monkeypatch.setenv("CHISO_COMPACT_AFTER_SEGMENTS", "1")
     with FeedServer() as src:
         _two_pages(src, commune)
         _add(engine, "igate", src.url, tmp_path)
         report = worker.run_pass(engine, channels=())
         assert report["feeds"]["failed"] == []
         assert [(p["source"], p["inserted"], p["watermark"]) for p in report["feeds"]["pulled"]] == [("igate", 3, W1)]
-        assert sorted(_records(open_records(engine))) == ["H68-1", "H68-2", "H68-3"]
-        assert worker.run_pass(engine, channels=())["feeds"]["pulled"] == []  # not due again yet
+        store = open_records(engine)
+        assert report["compacted"] == {"dossiers": store.snapshot().version}
+        assert store.snapshot().deltas == ()
+        assert sorted(_records(store)) == ["H68-1", "H68-2", "H68-3"]
+        again = worker.run_pass(engine, channels=())
+        assert again["feeds"]["pulled"] == [] and again["compacted"] == {}  # not due again yet

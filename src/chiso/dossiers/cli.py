@@ -50,6 +50,21 @@ def dossiers() -> None:
     """Dossier records (hồ sơ TTHC), the procedure catalogue and feedback."""
 
 
+@dossiers.command("compact")
+@click.option("--kind", type=KINDS, help="One record type (default: all three).")
+@click.option("--format", "fmt", type=FORMATS, default="table")
+def compact_cmd(kind: str | None, fmt: str) -> None:
+    """Merge the files of each record type into one sorted base (the worker does it by itself:
+    setting compact_after_segments); readers and imports go on meanwhile."""
+    store = records(engine_ready())
+    versions = store.compact(kind)
+    if fmt == "json":
+        emit_json(versions)
+        return
+    emit_table([{"kind": k, "version": v} for k, v in versions.items()],
+               [("kind", _("records")), ("version", _("base version"))])
+
+
 @dossiers.command("import")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--source", default="local", show_default=True, help="The system the records come from.")

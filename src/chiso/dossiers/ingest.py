@@ -118,7 +118,7 @@ class Batch(RejectWriter, Classifier):
 WORKDIR_PREFIX = "chiso-import-"
 
 
-def work_folder() -> tempfile.TemporaryDirectory:
+def work_folder() -> tempfile.TemporaryDirectory[str]:
     """A temporary folder for an import or a compaction (XLSX converted to CSV, DuckDB's
     spill files), named after this process; the folders of dead processes are removed first."""
     _remove_stale_workdirs()

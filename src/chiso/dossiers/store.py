@@ -8,6 +8,7 @@ it while a writer has it), so a single ``.duckdb`` file would make the dashboard
 every import. Instead the store is a folder, the records folder of its store (see :mod:`chiso.store.service`)::
 
     .lock                         write lock (flock), held only to commit
+    .compact.lock                 held by the process compacting (``compact_due``)
     dossiers/base-000000000041.parquet   every record as of version 41, one row per key,
                                          sorted by unit and received_at
     dossiers/seg-000000000042.parquet    what import 42 inserted or updated
@@ -196,6 +197,15 @@ def retention_setting() -> float:
     return days
 
 
+def compact_setting() -> int:
+    """Setting ``compact_after_segments`` as a whole number (≥ 0)."""
+    raw = settings.get("compact_after_segments").strip()
+    if not raw.isdigit():
+        raise ChisoError(_("Setting compact_after_segments must be a whole number (0 or more), not “{value}”.").format(
+            value=raw))
+    return int(raw)
+
+
 def _days_shown() -> str:
     return settings.get("records_retention_days")
 
@@ -245,6 +255,25 @@ def _duckdb() -> duckdb.DuckDBPyConnection:
     # no progress bar of its own.
     con.execute(f"SET TimeZone = {_lit(settings.get('timezone'))}; SET enable_progress_bar = false")
     return con
+
+
+def _try_lock(fd: int) -> bool:
+    """Take the exclusive lock of ``fd`` if no other process holds it (without waiting)."""
+    if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
+        import msvcrt
+
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+    import fcntl
+
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
 
 
 def _change(key: str, action: str, changes: list[dict[str, Any]] | None) -> dict[str, Any]:
@@ -853,6 +882,28 @@ class DossierStore:
                 seconds=time.perf_counter() - started,
                 rejects=samples,
             )
+
+    def compact_due(self, segments: int) -> dict[str, int]:
+        """Compact each record type that has ``segments`` or more segments after its base (the
+        worker's regular compaction: every scan and every import reads each segment, and a
+        live feed adds one at every pull). Returns the new base version of each type
+        compacted; nothing (``{}``) when none is due, ``segments`` is 0, or another process
+        is compacting this store right now."""
+        if segments <= 0:
+            return {}
+        due = [kind for kind in RECORD_TYPES if len(self.snapshot(kind).deltas) >= segments]
+        if not due:
+            return {}
+        fd = os.open(self.root / ".compact.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            if not _try_lock(fd):
+                return {}
+            out: dict[str, int] = {}
+            for kind in due:
+                out.update(self.compact(kind))
+            return out
+        finally:
+            os.close(fd)  # closing releases the lock
 
     def compact(self, kind: str | None = None, *, retain_seconds: float | None = None,
                 retention_days: float | None = None) -> dict[str, int]:

@@ -162,7 +162,7 @@ def _check_folder_empty(folder: Path) -> None:
         raise ChisoError(_("The records folder {path} is a file; choose another place with --records.").format(path=folder))
     for dirpath, _dirs, names in os.walk(folder):
         for name in names:
-            if Path(dirpath) == folder and name in (".lock", "STORE.json"):
+            if Path(dirpath) == folder and name in (".lock", ".compact.lock", "STORE.json"):
                 continue
             raise ChisoError(_("The records folder {path} is not empty; restore into an empty folder "
                                "(--records PATH, or remove this one).").format(path=folder))
