@@ -944,7 +944,7 @@ class DossierStore:
                         raise ChisoError(_(
                             "Compacting the {kind} records needs more memory than duckdb_memory_limit "
                             "({limit}) allows, even spilling to disk: raise the setting; the store is as it was").format(
-                                kind=name, limit=self.memory_limit)) from None
+                                kind=name, limit=self.memory_limit or "80%")) from None
                     con.close()
                     fsync_file(temp)
                     with self._lock():
