@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
-from concurrent.futures import Future, ThreadPoolExecutor
+import threading
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -61,7 +61,7 @@ class Staged:
     #: The skipped lines have been counted (table ``skip_<index>`` when there are any).
     skips_known: bool = False
     #: The file's lines, being counted in a thread (a streamed CSV file).
-    lines: Future[int] | None = None
+    lines: LineCount | None = None
     skipped: bool = False
     read: int = 0
     rejected: int = 0
@@ -168,15 +168,30 @@ def _count_lines(path: Path) -> int:
     return lines
 
 
-_pool: ThreadPoolExecutor | None = None
+class LineCount:
+    """The lines of a file, counted in a thread of its own beside the import's statements.
+    A daemon thread: an import that stops early (an unreadable file, Ctrl-C) does not wait
+    at its exit for the count of a large file."""
 
+    def __init__(self, path: Path):
+        self._done = threading.Event()
+        self._lines = 0
+        self._error: BaseException | None = None
+        threading.Thread(target=self._count, args=(path,), name="chiso-lines", daemon=True).start()
 
-def _counting_pool() -> ThreadPoolExecutor:
-    """One thread that counts lines beside the import's statements (made on first use)."""
-    global _pool
-    if _pool is None:
-        _pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chiso-lines")
-    return _pool
+    def _count(self, path: Path) -> None:
+        try:
+            self._lines = _count_lines(path)
+        except BaseException as exc:  # handed to the reader of the result
+            self._error = exc
+        finally:
+            self._done.set()
+
+    def result(self) -> int:
+        self._done.wait()
+        if self._error is not None:
+            raise self._error
+        return self._lines
 
 
 def _blank_lines(path: Path, records: int, lines: int | None = None) -> list[int]:
@@ -312,7 +327,7 @@ class Stager:
             # The lines are counted while the check reads the file (DuckDB leaves a quarter of
             # two cores idle then), in case a rejected row needs its line (``_count_skips``):
             # 0.2 s after the check at 2 million rows otherwise.
-            st.lines = _counting_pool().submit(_count_lines, path)
+            st.lines = LineCount(path)
         self.staged.append(st)
 
     def stream_sql(self, st: Staged, *, store_rejects: bool = True) -> str:
