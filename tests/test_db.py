@@ -55,6 +55,7 @@ def test_each_table_module_brings_the_tables_its_foreign_keys_name():
     """Commands load only what they use; a models module imported alone must still know
     every table its foreign keys point to, or the first flush fails (seen: the audit log
     written by `chiso dossiers import` in a fresh process)."""
+    import json
     import subprocess
     import sys
     from pathlib import Path
@@ -63,12 +64,23 @@ def test_each_table_module_brings_the_tables_its_foreign_keys_name():
 
     modules = [line.split()[1] for line in Path(registry.__file__).read_text().splitlines()
                if line.startswith("from chiso.")]
-    probe = ("import importlib, sys\nfrom chiso.db import Base\n"
-             "importlib.import_module(sys.argv[1] + '.models')\n"
-             "missing = sorted({fk.target_fullname for t in Base.metadata.tables.values() for fk in t.foreign_keys"
+    # One fresh interpreter that has imported chiso.db and nothing of the models forks a child
+    # per module, which imports that module alone (a process per module took 0.5 s each).
+    probe = ("import importlib, json, os, sys\nfrom chiso.db import Base\n"
+             "assert not Base.metadata.tables\n"
+             "for name in sys.argv[1:]:\n"
+             "    pid = os.fork()\n"
+             "    if pid == 0:\n"
+             "        importlib.import_module(name + '.models')\n"
+             "        missing = sorted({fk.target_fullname for t in Base.metadata.tables.values() for fk in t.foreign_keys"
              " if fk.target_fullname.split('.')[0] not in Base.metadata.tables})\n"
-             "print(missing)")
-    for module in modules:
-        done = subprocess.run([sys.executable, "-c", probe, module], capture_output=True, text=True, timeout=60)
-        assert done.returncode == 0, done.stderr
-        assert done.stdout.strip() == "[]", f"{module}.models names tables it does not import: {done.stdout}"
+             "        print(json.dumps([name, missing, len(Base.metadata.tables)]), flush=True)\n"
+             "        os._exit(0)\n"
+             "    assert os.waitpid(pid, 0)[1] == 0, name\n")
+    done = subprocess.run([sys.executable, "-c", probe, *modules], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    seen = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [name for name, _missing, _n in seen] == modules
+    for name, missing, tables in seen:
+        assert tables > 0, f"{name}.models defines no table"
+        assert missing == [], f"{name}.models names tables it does not import: {missing}"
