@@ -88,6 +88,7 @@ from chiso.i18n import _
 from chiso.dossiers.classify import HASH_PROBE_KEY, hash_probe, hashes_valid
 from chiso.dossiers.normalise import row_hash_sql
 from chiso.dossiers.duck import RECORD_FILES, Progress, count, file_columns, scan_sql
+from chiso.dossiers.duck import lit as _lit
 from chiso.dossiers.ingest import Batch, pid_alive, work_folder
 from chiso.dossiers.normalise import UnitRow
 from chiso.dossiers.rejects import SAMPLE_LIMIT
@@ -227,10 +228,6 @@ def _segments(folder: Path) -> list[Segment]:
         if match:
             found.append(Segment(match.group(1), int(match.group(2)), Path(entry.path)))
     return found
-
-
-def _lit(text: str) -> str:
-    return "'" + str(text).replace("'", "''") + "'"
 
 
 def fsync_file(path: Path) -> None:
